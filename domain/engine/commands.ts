@@ -1,0 +1,105 @@
+import { Forbidden, NotFound, PreconditionFailed } from "../errors.js";
+import type { Actor } from "../events.js";
+import type { QuoteAggregate, SyncResponse } from "../model.js";
+import type { SyncStore } from "../store.js";
+import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
+import { checkStartPreconditions, startSync, stopSync } from "./sync-lifecycle.js";
+import type { Workspace } from "./workspace.js";
+
+/** SPEC §6: the tenant's permissions needed to start or stop; refused (and audited) otherwise. */
+export function checkPermission(ws: Workspace, action: "start" | "stop", actor: Actor | undefined, opportunityId: string | null, quoteId: string): void {
+  const required = ws.tenant.permissions[action];
+  const held = new Set(actor?.permissions ?? []);
+  const missing = required.filter((permission) => !held.has(permission));
+  if (missing.length === 0) return;
+  const who = actor ? `user ${actor.userId}` : "an anonymous caller";
+  ws.audit(opportunityId, "command.forbidden", `${action} refused: ${who} lacks ${missing.join(", ")}`, quoteId);
+  throw new Forbidden(`${action} needs the permission(s) ${missing.join(", ")}`);
+}
+
+async function loadStartableQuote(ws: Workspace, store: SyncStore, quoteId: string): Promise<QuoteAggregate> {
+  const quote = await loadQuoteInto(ws, store, quoteId);
+  if (!quote.header.known || quote.header.deleted) throw new NotFound("quote", quoteId);
+  return quote;
+}
+
+/**
+ * Starts, replaces or re-runs sync of a quote (SPEC §1.2) — the manual button, a command, or an
+ * automatic trigger. Preconditions refuse it with nothing changed but the audit entry.
+ */
+export async function startQuoteSync(
+  ws: Workspace,
+  store: SyncStore,
+  quoteId: string,
+  options: { actor?: Actor; checkPermissions: boolean; stage?: string; acceptQuote?: boolean },
+): Promise<SyncResponse> {
+  const quote = await loadStartableQuote(ws, store, quoteId);
+  const opportunityId = quote.header.opportunityId;
+  if (!opportunityId) throw new NotFound("opportunity", "(none named by the quote)");
+  if (options.checkPermissions) checkPermission(ws, "start", options.actor, opportunityId, quoteId);
+  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  if (!opportunity.header.known || opportunity.header.deleted) throw new NotFound("opportunity", opportunityId);
+  try {
+    checkStartPreconditions(quote, opportunity, ws.now);
+  } catch (error) {
+    if (error instanceof PreconditionFailed) {
+      ws.audit(opportunityId, "start.refused", `start of quote ${quoteId} refused: ${error.message}`, quoteId);
+    }
+    throw error;
+  }
+  const previousId = opportunity.header.syncedQuoteId;
+  const previous =
+    previousId && previousId !== quoteId ? await loadQuoteInto(ws, store, previousId) : null;
+  if (options.acceptQuote) ws.updateQuote(quoteId, { status: "accepted" });
+  const startOptions = options.stage ? { stage: options.stage } : {};
+  const status = startSync(ws, quote, opportunity, previous, startOptions);
+  return { status, mirrors: ws.producedMirrors(), opportunityId, quoteId };
+}
+
+/** Stops sync of a quote (SPEC §1.6); stopping a quote that is not synced changes nothing. */
+export async function stopQuoteSync(
+  ws: Workspace,
+  store: SyncStore,
+  quoteId: string,
+  options: { actor?: Actor },
+): Promise<SyncResponse> {
+  const quote = await loadStartableQuote(ws, store, quoteId);
+  const opportunityId = quote.header.opportunityId;
+  checkPermission(ws, "stop", options.actor, opportunityId, quoteId);
+  if (!opportunityId || !quote.header.syncing) {
+    return { status: "no_change", mirrors: [], opportunityId, quoteId };
+  }
+  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  if (!isSyncedPair(quote, opportunity)) return { status: "no_change", mirrors: [], opportunityId, quoteId };
+  const who = options.actor ? ` by ${options.actor.userId}` : "";
+  const status = stopSync(ws, quote, opportunity, `sync of quote ${quoteId} stopped${who}`);
+  return { status, mirrors: ws.producedMirrors(), opportunityId, quoteId };
+}
+
+/**
+ * SPEC §1.7: `cart.finalized` and `quote.accepted` start (or re-run) sync when the tenant's
+ * policy names them; an accepted quote also moves the opportunity to the accepted stage.
+ */
+export async function applyTrigger(
+  ws: Workspace,
+  store: SyncStore,
+  type: "cart.finalized" | "quote.accepted",
+  quoteId: string,
+): Promise<SyncResponse> {
+  const accepted = type === "quote.accepted";
+  if (!ws.tenant.policy.triggers.includes(type)) {
+    const quote = await loadQuoteInto(ws, store, quoteId);
+    if (accepted && quote.header.known && quote.header.status !== "accepted") {
+      ws.updateQuote(quoteId, { status: "accepted" });
+    }
+    return { status: "no_change", mirrors: [], quoteId, trigger: "disabled by tenant policy" };
+  }
+  const options = accepted
+    ? { checkPermissions: false, stage: ws.tenant.policy.acceptedStage, acceptQuote: true }
+    : { checkPermissions: false };
+  const response = await startQuoteSync(ws, store, quoteId, options);
+  if (typeof response.opportunityId === "string") {
+    ws.audit(response.opportunityId, "trigger.fired", `${type} started sync of quote ${quoteId}`, quoteId);
+  }
+  return { ...response, mirrors: ws.producedMirrors() };
+}

@@ -1,0 +1,82 @@
+import { ConcurrentModification, DuplicateEvent, Forbidden, PreconditionFailed, StorageBusy } from "../errors.js";
+import type { SyncResponse } from "../model.js";
+import type { SyncStore } from "../store.js";
+import type { TenantConfig } from "../tenant.js";
+import { type Cause, Workspace } from "./workspace.js";
+
+/** What the engine needs from the outside world, injected so tests can freeze time. */
+export interface EngineDeps {
+  store: SyncStore;
+  clock: () => number;
+  newSyncKey: () => string;
+  /** Waits between retries; tests pass a no-op. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Attempts at a decision before answering `StorageBusy` (default 12). */
+  maxAttempts?: number;
+}
+
+export interface Outcome {
+  response: SyncResponse;
+  /** True when this delivery was a duplicate answered with the stored response. */
+  replayed: boolean;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Full-jitter exponential backoff, capped: spreads out writers racing on one opportunity. */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(1000, 15 * 2 ** attempt);
+  return Math.floor(random() * cap);
+}
+
+/**
+ * Runs a decision against fresh state and commits what it decided, atomically, with the event's
+ * response as its idempotency record. On a conflict it reloads and decides again, a bounded
+ * number of times (Castore-style optimistic concurrency). A duplicate delivery — sequential or
+ * concurrent — gets the stored response of the delivery that committed.
+ */
+export async function runDecision(
+  deps: EngineDeps,
+  tenant: TenantConfig,
+  cause: Cause,
+  eventKey: string | null,
+  decide: (ws: Workspace) => Promise<SyncResponse>,
+): Promise<Outcome> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const maxAttempts = deps.maxAttempts ?? 12;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const ws = new Workspace(tenant, cause, deps.clock());
+    let response: SyncResponse;
+    try {
+      response = await decide(ws);
+    } catch (error) {
+      if (eventKey) {
+        const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
+        if (original) return { response: original, replayed: true };
+      }
+      if ((error instanceof PreconditionFailed || error instanceof Forbidden) && ws.toChangeSet().audit.length > 0) {
+        await recordRefusal(deps, ws);
+      }
+      throw error;
+    }
+    try {
+      await deps.store.commit(ws.toChangeSet(eventKey ? { key: eventKey, response } : undefined));
+      return { response, replayed: false };
+    } catch (error) {
+      if (error instanceof DuplicateEvent && eventKey) {
+        const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
+        if (original) return { response: original, replayed: true };
+      } else if (!(error instanceof ConcurrentModification)) {
+        throw error;
+      }
+      await sleep(backoffDelay(attempt));
+    }
+  }
+  throw new StorageBusy(1);
+}
+
+/** A refusal is audited (SPEC §1.13) but changes no sync state: only its audit entry is written. */
+async function recordRefusal(deps: EngineDeps, ws: Workspace): Promise<void> {
+  const { audit, tenantId } = ws.toChangeSet();
+  await deps.store.commit({ tenantId, quotes: [], outbox: [], audit });
+}

@@ -1,0 +1,157 @@
+import type { OpportunityInput, QuoteInput } from "../events.js";
+import type { OpportunityRecord, QuoteAggregate, QuoteRecord, SyncResponse } from "../model.js";
+import { isOlderThanRecord } from "../records.js";
+import type { SyncStore } from "../store.js";
+import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
+import { settleSyncedHeader } from "./pair-totals.js";
+import { stopSync } from "./sync-lifecycle.js";
+import type { Workspace } from "./workspace.js";
+
+function opportunityValues(input: OpportunityInput, current: OpportunityRecord): Partial<OpportunityRecord> {
+  return {
+    name: input.name ?? null,
+    accountId: input.accountId ?? null,
+    stage: input.stage ?? null,
+    currency: input.currency,
+    pricebookId: input.pricebookId ?? null,
+    closeDate: input.closeDate ?? null,
+    fields: { ...current.fields, ...(input.fields ?? {}) },
+  };
+}
+
+function differs<T extends object>(current: T, next: Partial<T>): boolean {
+  return Object.entries(next).some(
+    ([key, value]) => JSON.stringify(current[key as keyof T]) !== JSON.stringify(value),
+  );
+}
+
+/** SPEC §1.5, §1.10, §1.11: an opportunity reported by the CRM. */
+export async function applyOpportunityUpsert(
+  ws: Workspace,
+  store: SyncStore,
+  input: OpportunityInput,
+): Promise<SyncResponse> {
+  const opportunity = await loadOpportunityInto(ws, store, input.id);
+  const header = opportunity.header;
+  if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "crm", header))) {
+    return { status: "stale", mirrors: [] };
+  }
+  const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
+  const synced = quote !== null && isSyncedPair(quote, opportunity);
+  const next = opportunityValues(input, header);
+  const amountReported = input.amount ?? null;
+  if (!synced) next.amount = amountReported ?? header.amount;
+  if (!differs(header, next) && header.known && !(synced && amountReported !== null && amountReported !== header.amount)) {
+    return { status: "no_change", mirrors: [] };
+  }
+  const currencyChanged = header.known && header.currency !== next.currency;
+  const pricebookChanged =
+    header.known && header.pricebookId !== null && next.pricebookId !== null && header.pricebookId !== next.pricebookId;
+  ws.updateOpportunity({ ...next, known: true, changedAt: ws.cause.at, changedBy: "crm" });
+  if (synced && quote && (currencyChanged || pricebookChanged)) {
+    stopSync(
+      ws,
+      quote,
+      opportunity,
+      `sync stopped: the opportunity's ${currencyChanged ? "currency" : "price book"} changed`,
+    );
+    return { status: "stopped", mirrors: ws.producedMirrors() };
+  }
+  if (synced && quote) {
+    if (amountReported !== null && amountReported !== header.amount) {
+      ws.audit(header.id, "amount.corrected", `CRM amount ${amountReported} restored to the locked ${header.amount}`, quote.header.id);
+      const mirror = ws.mirrorTo("crm", header.id, quote.header.id);
+      mirror.opportunity = {
+        amount: header.amount,
+        amountLocked: true,
+        syncedQuoteId: quote.header.id,
+        approval: header.approval,
+      };
+    }
+    settleSyncedHeader(ws, opportunity, quote);
+    return { status: "applied", mirrors: ws.producedMirrors() };
+  }
+  return { status: "not_synced", mirrors: [] };
+}
+
+/** SPEC §1.6: deleting the opportunity stops its sync and tells the CPQ. */
+export async function applyOpportunityDelete(ws: Workspace, store: SyncStore, opportunityId: string): Promise<SyncResponse> {
+  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  const header = opportunity.header;
+  if (header.deleted) return { status: "no_change", mirrors: [] };
+  if (header.known && isOlderThanRecord(ws.cause.at, "crm", header)) return { status: "stale", mirrors: [] };
+  const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
+  ws.updateOpportunity({ deleted: true, known: true, changedAt: ws.cause.at, changedBy: "crm" });
+  if (quote && isSyncedPair(quote, opportunity)) {
+    stopSync(ws, quote, opportunity, `sync stopped: opportunity ${opportunityId} was deleted`);
+    return { status: "stopped", mirrors: ws.producedMirrors() };
+  }
+  return { status: "not_synced", mirrors: [] };
+}
+
+function quoteValues(input: QuoteInput, current: QuoteRecord): Partial<QuoteRecord> {
+  return {
+    opportunityId: input.opportunityId,
+    name: input.name ?? null,
+    status: input.status ?? current.status,
+    currency: input.currency,
+    pricebookId: input.pricebookId ?? null,
+    expiresAt: input.expiresAt ?? null,
+    syncMode: input.syncMode ?? null,
+    terms: input.terms ?? null,
+    customer: input.customer ?? null,
+    seller: input.seller ?? null,
+    tax: input.tax ?? null,
+    fees: input.fees ?? null,
+    fields: { ...current.fields, ...(input.fields ?? {}) },
+  };
+}
+
+/** A quote reported by the CPQ: header fields, status (approval), its opportunity. */
+export async function applyQuoteUpsert(ws: Workspace, store: SyncStore, input: QuoteInput): Promise<SyncResponse> {
+  const quote = await loadQuoteInto(ws, store, input.id);
+  const header = quote.header;
+  if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "cpq", header))) {
+    return { status: "stale", mirrors: [] };
+  }
+  const next = quoteValues(input, header);
+  if (header.known && !differs(header, next)) return { status: "no_change", mirrors: [] };
+  const previousOpportunityId = header.opportunityId;
+  const wasSynced = header.syncing && previousOpportunityId !== null;
+  const opportunity = wasSynced && previousOpportunityId ? await loadOpportunityInto(ws, store, previousOpportunityId) : null;
+  const synced = opportunity !== null && isSyncedPair(quote, opportunity);
+  const moved = previousOpportunityId !== null && previousOpportunityId !== input.opportunityId;
+  const currencyChanged = header.known && header.currency !== next.currency;
+  const pricebookChanged =
+    header.known && header.pricebookId !== null && next.pricebookId !== null && header.pricebookId !== next.pricebookId;
+  ws.updateQuote(header.id, { ...next, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
+  if (synced && opportunity) {
+    if (moved || currencyChanged || pricebookChanged) {
+      const what = moved ? "moved to another opportunity" : currencyChanged ? "currency changed" : "price book changed";
+      stopSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
+      return { status: "stopped", mirrors: ws.producedMirrors() };
+    }
+    settleSyncedHeader(ws, opportunity, quote);
+    return { status: "applied", mirrors: ws.producedMirrors() };
+  }
+  return { status: "not_synced", mirrors: [] };
+}
+
+/** SPEC §1.6: deleting the synced quote stops sync; the opportunity keeps its lines. */
+export async function applyQuoteDelete(ws: Workspace, store: SyncStore, quoteId: string): Promise<SyncResponse> {
+  const quote = await loadQuoteInto(ws, store, quoteId);
+  const header = quote.header;
+  if (header.deleted) return { status: "no_change", mirrors: [] };
+  if (header.known && isOlderThanRecord(ws.cause.at, "cpq", header)) return { status: "stale", mirrors: [] };
+  ws.updateQuote(quoteId, { deleted: true, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
+  if (header.syncing && header.opportunityId) {
+    const opportunity = await loadOpportunityInto(ws, store, header.opportunityId);
+    if (isSyncedPair(quote, opportunity)) {
+      stopSync(ws, quote, opportunity, `sync stopped: quote ${quoteId} was deleted`);
+      return { status: "stopped", mirrors: ws.producedMirrors() };
+    }
+  }
+  return { status: "not_synced", mirrors: [] };
+}
+
+export type { QuoteAggregate };

@@ -1,0 +1,146 @@
+import type { LineInput } from "../events.js";
+import {
+  lineValuesFrom,
+  mirrorFingerprint,
+  rememberOutdated,
+  sameStoredValues,
+  storedLine,
+  toMirrorLine,
+  valuesForTarget,
+} from "../lines.js";
+import type { Source, StoredLine } from "../model.js";
+import { isOlderThanRecord } from "../records.js";
+import type { Workspace } from "./workspace.js";
+
+export type LineOutcome = "applied" | "no_change" | "stale" | "pending";
+
+/** The synced pair a line change belongs to, when there is one. */
+export interface SyncedPair {
+  opportunityId: string;
+  quoteId: string;
+  /** The other side's lines. */
+  other: Map<string, StoredLine>;
+  /** Live mode mirrors at once; other modes accumulate pending changes. */
+  live: boolean;
+}
+
+/** One side's lines receiving changes from the system that owns them. */
+export interface LineSide {
+  ws: Workspace;
+  /** The system that sent the change and owns `own`. */
+  sender: Source;
+  own: Map<string, StoredLine>;
+  /** The quote these lines belong to (cpq), or the synced quote (crm), or null. */
+  quoteId: string | null;
+  pair: SyncedPair | null;
+  newSyncKey: () => string;
+}
+
+const otherSide = (side: Source): Source => (side === "crm" ? "cpq" : "crm");
+
+/** Finds the line a report refers to: by the sync key quotesync issued, else by the sender's id. */
+export function findLine(own: Map<string, StoredLine>, ids: { syncKey?: string | undefined; id: string }): StoredLine | undefined {
+  if (ids.syncKey) {
+    const bySyncKey = own.get(ids.syncKey);
+    if (bySyncKey) return bySyncKey;
+  }
+  for (const line of own.values()) {
+    if (line.id === ids.id) return line;
+  }
+  return undefined;
+}
+
+/** Applies one reported line (SPEC §1.3, §1.11, §1.12) and mirrors it when the pair is live. */
+export function applyLineUpsert(side: LineSide, input: LineInput, at: number): LineOutcome {
+  const { ws, sender, own, pair } = side;
+  const existing = findLine(own, input);
+  if (existing?.deleted) {
+    // Tombstones are final: a late upsert of a deleted line is answered with the delete again.
+    if (pair) ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
+    return "stale";
+  }
+  const values = lineValuesFrom(input, existing);
+  if (existing && sameStoredValues(existing, values)) {
+    if (existing.id !== input.id) side.ws.putLine(sender, side.quoteId ?? "", { ...existing, id: input.id });
+    return "no_change";
+  }
+  const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
+  if (existing && (isOlderThanRecord(at, sender, existing) || existing.outdatedMirrors.includes(fingerprint))) {
+    // An older change, or a late echo of a mirror we have moved past: send the winner back.
+    if (pair) {
+      const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
+      ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(corrected, ws.mapping.lines));
+    }
+    return "stale";
+  }
+  const syncKey = existing?.syncKey ?? input.syncKey ?? side.newSyncKey();
+  const line = storedLine(values, { syncKey, id: input.id, changedAt: at, changedBy: sender });
+  ws.putLine(sender, side.quoteId ?? "", line);
+  const mirrorChanged = !existing || mirrorFingerprint(existing, ws.mapping.lines) !== fingerprint;
+  if (!pair || !mirrorChanged) return "applied";
+  if (!pair.live) return "pending";
+  mirrorLineToOtherSide(side, pair, line);
+  return "applied";
+}
+
+/** Copies a line to the other side of a synced pair and mirrors it there. */
+export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: StoredLine): void {
+  const { ws } = side;
+  const target = otherSide(side.sender);
+  const counterpart = pair.other.get(line.syncKey);
+  const outdated =
+    counterpart && !counterpart.deleted
+      ? rememberOutdated(counterpart.outdatedMirrors, mirrorFingerprint(counterpart, ws.mapping.lines))
+      : [];
+  const copy = storedLine(valuesForTarget(line, counterpart?.deleted ? undefined : counterpart, ws.mapping.lines), {
+    syncKey: line.syncKey,
+    id: counterpart?.id ?? null,
+    changedAt: line.changedAt,
+    changedBy: line.changedBy,
+    outdatedMirrors: outdated,
+  });
+  ws.putLine(target, pair.quoteId, copy);
+  pair.other.set(copy.syncKey, copy);
+  ws.mirrorLineUpsert(target, pair.opportunityId, pair.quoteId, toMirrorLine(copy, ws.mapping.lines));
+}
+
+/** Deletes one reported line, leaving a tombstone, and mirrors the delete when the pair is live. */
+export function applyLineDelete(side: LineSide, line: StoredLine | undefined, at: number): LineOutcome {
+  const { ws, sender, pair } = side;
+  if (!line || line.deleted) return "no_change";
+  if (isOlderThanRecord(at, sender, line)) {
+    if (pair) ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
+    return "stale";
+  }
+  const tombstone: StoredLine = { ...line, deleted: true, changedAt: at, changedBy: sender, outdatedMirrors: [] };
+  ws.putLine(sender, side.quoteId ?? "", tombstone);
+  if (!pair) return "applied";
+  if (!pair.live) return "pending";
+  deleteLineOnOtherSide(side, pair, tombstone);
+  return "applied";
+}
+
+/** Tombstones a line's counterpart and mirrors the delete (by the target's id, else the sync key). */
+export function deleteLineOnOtherSide(side: LineSide, pair: SyncedPair, tombstone: StoredLine): void {
+  const target = otherSide(side.sender);
+  const counterpart = pair.other.get(tombstone.syncKey);
+  if (!counterpart || counterpart.deleted) return;
+  const copy: StoredLine = {
+    ...counterpart,
+    deleted: true,
+    changedAt: tombstone.changedAt,
+    changedBy: tombstone.changedBy,
+    outdatedMirrors: [],
+  };
+  side.ws.putLine(target, pair.quoteId, copy);
+  pair.other.set(copy.syncKey, copy);
+  side.ws.mirrorLineDelete(target, pair.opportunityId, pair.quoteId, counterpart.id ?? counterpart.syncKey);
+}
+
+/** Combines per-line outcomes into the response status of SPEC §5. */
+export function overallStatus(outcomes: LineOutcome[], synced: boolean): "applied" | "no_change" | "stale" | "not_synced" | "pending" {
+  if (outcomes.includes("pending")) return "pending";
+  if (outcomes.includes("applied")) return synced ? "applied" : "not_synced";
+  if (outcomes.includes("stale")) return "stale";
+  return "no_change";
+}

@@ -1,0 +1,123 @@
+import { InvalidEvent } from "../errors.js";
+import { LIMITS, type LineInput } from "../events.js";
+import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
+import type { SyncStore } from "../store.js";
+import { applyLineDelete, applyLineUpsert, findLine, type LineOutcome, type LineSide, overallStatus } from "./line-changes.js";
+import { isSyncedPair, loadOpportunityInto, loadQuoteInto, pairSeenFrom } from "./load.js";
+import { settleSyncedHeader } from "./pair-totals.js";
+import type { Workspace } from "./workspace.js";
+
+/** A line event of either system, reduced to what changes. */
+export type LineChange =
+  | { kind: "upserted"; lines: LineInput[] }
+  | { kind: "deleted"; lineIds: string[] }
+  | { kind: "replaced"; lines: LineInput[] };
+
+/** Applies a CRM line event to the opportunity's lines (`ownerId` = opportunity id). */
+export async function applyCrmLineChange(
+  ws: Workspace,
+  store: SyncStore,
+  opportunityId: string,
+  change: LineChange,
+  newSyncKey: () => string,
+): Promise<SyncResponse> {
+  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  let quote: QuoteAggregate | null = null;
+  if (opportunity.header.syncedQuoteId) {
+    quote = await loadQuoteInto(ws, store, opportunity.header.syncedQuoteId);
+    if (!isSyncedPair(quote, opportunity)) quote = null;
+  }
+  return applyLineChange(ws, "crm", opportunity, quote, opportunity.lines, change, newSyncKey);
+}
+
+/** Applies a CPQ line event to the quote's lines. */
+export async function applyCpqLineChange(
+  ws: Workspace,
+  store: SyncStore,
+  quoteId: string,
+  change: LineChange,
+  newSyncKey: () => string,
+): Promise<SyncResponse> {
+  const quote = await loadQuoteInto(ws, store, quoteId);
+  let opportunity: OpportunityAggregate | null = null;
+  if (quote.header.syncing && quote.header.opportunityId) {
+    opportunity = await loadOpportunityInto(ws, store, quote.header.opportunityId);
+    if (!isSyncedPair(quote, opportunity)) opportunity = null;
+  }
+  return applyLineChange(ws, "cpq", opportunity, opportunity ? quote : null, quote.lines, change, newSyncKey, quote);
+}
+
+function applyLineChange(
+  ws: Workspace,
+  sender: Source,
+  opportunity: OpportunityAggregate | null,
+  syncedQuote: QuoteAggregate | null,
+  own: Map<string, StoredLine>,
+  change: LineChange,
+  newSyncKey: () => string,
+  ownQuote: QuoteAggregate | null = syncedQuote,
+): SyncResponse {
+  const at = ws.cause.at;
+  const pair = opportunity && syncedQuote ? pairSeenFrom(ws, sender, syncedQuote, opportunity) : null;
+  const side: LineSide = {
+    ws,
+    sender,
+    own,
+    quoteId: sender === "cpq" ? (ownQuote?.header.id ?? null) : (syncedQuote?.header.id ?? null),
+    pair,
+    newSyncKey,
+  };
+  const outcomes: LineOutcome[] = [];
+  if (change.kind === "deleted") {
+    for (const lineId of change.lineIds) outcomes.push(applyLineDelete(side, findLine(own, { id: lineId }), at));
+  } else {
+    const reported = new Set<string>();
+    for (const input of change.lines) {
+      outcomes.push(applyLineUpsert(side, input, at));
+      const line = findLine(own, input);
+      if (line) reported.add(line.syncKey);
+    }
+    if (change.kind === "replaced") {
+      for (const line of [...own.values()]) {
+        if (!line.deleted && !reported.has(line.syncKey)) outcomes.push(applyLineDelete(side, line, at));
+      }
+    }
+  }
+  const liveCount = [...own.values()].filter((line) => !line.deleted).length;
+  if (liveCount > LIMITS.linesPerRecord) {
+    throw new InvalidEvent(`a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`, [
+      { path: ["data", "lines"], message: `would hold ${liveCount} lines` },
+    ]);
+  }
+  const opportunityId = opportunity?.header.id ?? (sender === "cpq" ? ownQuote?.header.opportunityId : null) ?? null;
+  const pending = outcomes.filter((outcome) => outcome === "pending").length;
+  if (pair && syncedQuote && opportunity) {
+    if (pair.live) settleSyncedHeader(ws, opportunity, syncedQuote);
+    if (pending > 0) {
+      ws.updateQuote(syncedQuote.header.id, { pendingChanges: syncedQuote.header.pendingChanges + pending });
+    }
+  }
+  const status = overallStatus(outcomes, pair !== null);
+  auditLineChange(ws, sender, opportunityId, syncedQuote?.header.id ?? ownQuote?.header.id, outcomes, status);
+  return { status, mirrors: ws.producedMirrors() };
+}
+
+function auditLineChange(
+  ws: Workspace,
+  sender: Source,
+  opportunityId: string | null,
+  quoteId: string | undefined,
+  outcomes: LineOutcome[],
+  status: string,
+): void {
+  const count = (kind: LineOutcome) => outcomes.filter((outcome) => outcome === kind).length;
+  const target = sender === "crm" ? "cpq" : "crm";
+  if (status === "applied") {
+    ws.audit(opportunityId, "change.mirrored", `${count("applied")} line change(s) from ${sender} mirrored to ${target}`, quoteId);
+  } else if (status === "pending") {
+    ws.audit(opportunityId, "change.pending", `${count("pending")} line change(s) from ${sender} pending`, quoteId);
+  }
+  if (count("stale") > 0) {
+    ws.audit(opportunityId, "change.stale", `${count("stale")} stale line change(s) from ${sender} answered with the current values`, quoteId);
+  }
+}

@@ -1,0 +1,73 @@
+import { compare, parseDecimal } from "../decimal.js";
+import type { SyncMode } from "../events.js";
+import { liveLines, pickFields, subtotal } from "../lines.js";
+import type { Approval, OpportunityAggregate, QuoteAggregate, QuoteRecord } from "../model.js";
+import type { TenantConfig } from "../tenant.js";
+import type { Workspace } from "./workspace.js";
+
+/** The quote's own mode, else the tenant's (SPEC §1.8). */
+export function syncModeOf(quote: QuoteRecord, tenant: TenantConfig): SyncMode {
+  return quote.syncMode ?? tenant.policy.mode;
+}
+
+/** Approval the opportunity must carry while this quote is synced (SPEC §1.9). */
+export function approvalFor(quote: QuoteAggregate, tenant: TenantConfig): Approval {
+  const limit = tenant.approvals.maxDiscountPercent;
+  if (limit === null || quote.header.status === "approved" || quote.header.status === "accepted") {
+    return { required: false, reasons: [] };
+  }
+  const max = parseDecimal(limit);
+  const reasons: string[] = [];
+  for (const line of liveLines(quote.lines)) {
+    if (compare(parseDecimal(line.discountPercent), max) > 0) {
+      reasons.push(
+        `line ${line.id ?? line.syncKey} (${line.productId}) has a ${line.discountPercent}% discount, over the ${limit}% allowed without approval`,
+      );
+    }
+  }
+  return { required: reasons.length > 0, reasons };
+}
+
+function sameApproval(a: Approval, b: Approval): boolean {
+  return a.required === b.required && a.reasons.join("\n") === b.reasons.join("\n");
+}
+
+/**
+ * Brings the synced opportunity's header in line with its quote — amount = quote subtotal and
+ * locked, approval flag, mapped header fields — and mirrors what changed to the CRM.
+ * With `always`, the header is mirrored even when nothing changed (a start or re-sync).
+ */
+export function settleSyncedHeader(
+  ws: Workspace,
+  opportunity: OpportunityAggregate,
+  quote: QuoteAggregate,
+  options: { always?: boolean; stage?: string } = {},
+): void {
+  const header = opportunity.header;
+  const currency = quote.header.currency ?? header.currency ?? "USD";
+  const amount = subtotal(quote.lines, currency);
+  const approval = approvalFor(quote, ws.tenant);
+  const fields = { ...header.fields, ...pickFields(quote.header.fields, ws.mapping.headers) };
+  const mappedFields = pickFields(fields, ws.mapping.headers);
+  const stage = options.stage ?? header.stage;
+  const amountChanged = header.amount !== amount || !header.amountLocked || header.syncedQuoteId !== quote.header.id;
+  const approvalChanged = !sameApproval(header.approval, approval);
+  const fieldsChanged =
+    JSON.stringify(pickFields(header.fields, ws.mapping.headers)) !== JSON.stringify(mappedFields);
+  const stageChanged = stage !== header.stage;
+  if (!(amountChanged || approvalChanged || fieldsChanged || stageChanged || options.always)) return;
+
+  ws.updateOpportunity({ amount, amountLocked: true, syncedQuoteId: quote.header.id, approval, fields, stage });
+  if (approvalChanged) {
+    ws.audit(
+      header.id,
+      "approval.changed",
+      approval.required ? `approval required: ${approval.reasons.join("; ")}` : "approval no longer required",
+      quote.header.id,
+    );
+  }
+  const mirror = ws.mirrorTo("crm", header.id, quote.header.id);
+  mirror.opportunity = { amount, amountLocked: true, syncedQuoteId: quote.header.id, approval };
+  if (stage) mirror.opportunity.stage = stage;
+  if (Object.keys(mappedFields).length > 0) mirror.opportunity.fields = mappedFields;
+}

@@ -1,0 +1,54 @@
+import { NotFound } from "../errors.js";
+import { liveLines, toMirrorLine } from "../lines.js";
+import type { Approval, MirrorLine } from "../model.js";
+import type { SyncStore } from "../store.js";
+import { fieldMapping, type TenantConfig } from "../tenant.js";
+import { syncModeOf } from "./pair-totals.js";
+
+export interface SyncStatus {
+  opportunityId: string;
+  syncedQuoteId: string | null;
+  amount: string | null;
+  amountLocked: boolean;
+  stage?: string;
+  approval: Approval;
+  lines: MirrorLine[];
+  quotes: Array<{ quoteId: string; syncing: boolean; status?: string; mode: string; pendingChanges: number }>;
+  lastSyncedAt: string | null;
+}
+
+/** The sync status of an opportunity (SPEC §5), as quotesync holds it. */
+export async function readSyncStatus(store: SyncStore, tenant: TenantConfig, opportunityId: string): Promise<SyncStatus> {
+  const [opportunity, quotes] = await Promise.all([
+    store.loadOpportunity(tenant.tenantId, opportunityId),
+    store.listQuotesOfOpportunity(tenant.tenantId, opportunityId),
+  ]);
+  if (!opportunity || !opportunity.header.known || opportunity.header.deleted) {
+    throw new NotFound("opportunity", opportunityId);
+  }
+  const header = opportunity.header;
+  const mapping = fieldMapping(tenant);
+  const status: SyncStatus = {
+    opportunityId,
+    syncedQuoteId: header.syncedQuoteId,
+    amount: header.amount,
+    amountLocked: header.amountLocked,
+    approval: header.approval,
+    lines: liveLines(opportunity.lines).map((line) => ({
+      ...toMirrorLine(line, mapping.lines),
+      fields: line.fields,
+    })),
+    quotes: quotes
+      .filter((quote) => !quote.deleted && quote.opportunityId === opportunityId)
+      .map((quote) => ({
+        quoteId: quote.id,
+        syncing: quote.syncing,
+        ...(quote.status ? { status: quote.status } : {}),
+        mode: syncModeOf(quote, tenant),
+        pendingChanges: quote.pendingChanges,
+      })),
+    lastSyncedAt: header.lastSyncedAt,
+  };
+  if (header.stage) status.stage = header.stage;
+  return status;
+}

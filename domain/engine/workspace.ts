@@ -1,0 +1,187 @@
+import type {
+  AuditEntry,
+  AuditType,
+  Mirror,
+  MirrorLine,
+  OpportunityAggregate,
+  OpportunityRecord,
+  QuoteAggregate,
+  QuoteRecord,
+  Source,
+  StoredLine,
+} from "../model.js";
+import type { ChangeSet } from "../store.js";
+import { type FieldMapping, fieldMapping, type TenantConfig } from "../tenant.js";
+
+/** Who and what caused a decision; stamped on audit entries. */
+export interface Cause {
+  source: NonNullable<AuditEntry["source"]>;
+  eventId?: string;
+  actor?: string;
+  /** Time of the change in epoch ms (the event's occurredAt, or now for commands). */
+  at: number;
+}
+
+interface TrackedOpportunity {
+  aggregate: OpportunityAggregate;
+  dirty: boolean;
+  changedLines: Set<string>;
+}
+
+interface TrackedQuote {
+  aggregate: QuoteAggregate;
+  dirty: boolean;
+  changedLines: Set<string>;
+}
+
+/**
+ * The state one decision reads and changes, and the mirrors and audit entries it produces.
+ * It turns into exactly one `ChangeSet`, so a decision is committed whole or not at all.
+ */
+export class Workspace {
+  readonly mapping: FieldMapping;
+  private opportunity: TrackedOpportunity | undefined;
+  private readonly quotes = new Map<string, TrackedQuote>();
+  private readonly mirrors: Mirror[] = [];
+  private readonly auditEntries: Array<{ opportunityId: string; entry: AuditEntry }> = [];
+
+  constructor(
+    readonly tenant: TenantConfig,
+    readonly cause: Cause,
+    readonly now: number,
+  ) {
+    this.mapping = fieldMapping(tenant);
+  }
+
+  get nowIso(): string {
+    return new Date(this.now).toISOString();
+  }
+
+  attachOpportunity(aggregate: OpportunityAggregate): OpportunityAggregate {
+    this.opportunity = { aggregate, dirty: false, changedLines: new Set() };
+    return aggregate;
+  }
+
+  attachQuote(aggregate: QuoteAggregate): QuoteAggregate {
+    this.quotes.set(aggregate.header.id, { aggregate, dirty: false, changedLines: new Set() });
+    return aggregate;
+  }
+
+  hasQuote(quoteId: string): boolean {
+    return this.quotes.has(quoteId);
+  }
+
+  updateOpportunity(change: Partial<OpportunityRecord>): OpportunityRecord {
+    const tracked = this.requireOpportunity();
+    Object.assign(tracked.aggregate.header, change);
+    tracked.dirty = true;
+    return tracked.aggregate.header;
+  }
+
+  updateQuote(quoteId: string, change: Partial<QuoteRecord>): QuoteRecord {
+    const tracked = this.requireQuote(quoteId);
+    Object.assign(tracked.aggregate.header, change);
+    tracked.dirty = true;
+    return tracked.aggregate.header;
+  }
+
+  putOpportunityLine(line: StoredLine): void {
+    const tracked = this.requireOpportunity();
+    tracked.aggregate.lines.set(line.syncKey, line);
+    tracked.changedLines.add(line.syncKey);
+    tracked.dirty = true;
+  }
+
+  putQuoteLine(quoteId: string, line: StoredLine): void {
+    const tracked = this.requireQuote(quoteId);
+    tracked.aggregate.lines.set(line.syncKey, line);
+    tracked.changedLines.add(line.syncKey);
+    tracked.dirty = true;
+  }
+
+  /** Puts a line on the side that `side` names: opportunity lines for crm, the quote's for cpq. */
+  putLine(side: Source, quoteId: string, line: StoredLine): void {
+    if (side === "crm") this.putOpportunityLine(line);
+    else this.putQuoteLine(quoteId, line);
+  }
+
+  /** The mirror to `target` about this pair, created on first use so each target gets one. */
+  mirrorTo(target: Source, opportunityId: string, quoteId: string): Mirror {
+    let mirror = this.mirrors.find(
+      (candidate) =>
+        candidate.target === target && candidate.opportunityId === opportunityId && candidate.quoteId === quoteId,
+    );
+    if (!mirror) {
+      mirror = { target, opportunityId, quoteId };
+      this.mirrors.push(mirror);
+    }
+    return mirror;
+  }
+
+  mirrorLineUpsert(target: Source, opportunityId: string, quoteId: string, line: MirrorLine): void {
+    const mirror = this.mirrorTo(target, opportunityId, quoteId);
+    mirror.lines ??= { upsert: [], delete: [] };
+    mirror.lines.upsert = mirror.lines.upsert.filter((existing) => existing.syncKey !== line.syncKey);
+    mirror.lines.upsert.push(line);
+  }
+
+  mirrorLineDelete(target: Source, opportunityId: string, quoteId: string, targetLineId: string): void {
+    const mirror = this.mirrorTo(target, opportunityId, quoteId);
+    mirror.lines ??= { upsert: [], delete: [] };
+    if (!mirror.lines.delete.includes(targetLineId)) mirror.lines.delete.push(targetLineId);
+  }
+
+  audit(opportunityId: string | null, type: AuditType, summary: string, quoteId?: string): void {
+    if (!opportunityId) return;
+    const entry: AuditEntry = { at: this.nowIso, type, source: this.cause.source, summary };
+    if (this.cause.eventId) entry.eventId = this.cause.eventId;
+    if (this.cause.actor) entry.actor = this.cause.actor;
+    if (quoteId) entry.quoteId = quoteId;
+    this.auditEntries.push({ opportunityId, entry });
+  }
+
+  producedMirrors(): Mirror[] {
+    return this.mirrors.filter((mirror) => mirror.lines || mirror.opportunity || mirror.quote);
+  }
+
+  hasWrites(): boolean {
+    return (
+      (this.opportunity?.dirty ?? false) ||
+      [...this.quotes.values()].some((quote) => quote.dirty) ||
+      this.auditEntries.length > 0
+    );
+  }
+
+  toChangeSet(processedEvent?: ChangeSet["processedEvent"]): ChangeSet {
+    const changes: ChangeSet = {
+      tenantId: this.tenant.tenantId,
+      quotes: [],
+      outbox: this.producedMirrors(),
+      audit: this.auditEntries,
+    };
+    if (this.opportunity?.dirty) {
+      const { aggregate, changedLines } = this.opportunity;
+      changes.opportunity = { record: aggregate.header };
+      if (changedLines.size > 0) changes.opportunity.lines = { all: aggregate.lines, changed: changedLines };
+    }
+    for (const { aggregate, dirty, changedLines } of this.quotes.values()) {
+      if (!dirty) continue;
+      const entry: ChangeSet["quotes"][number] = { record: aggregate.header };
+      if (changedLines.size > 0) entry.lines = { all: aggregate.lines, changed: changedLines };
+      changes.quotes.push(entry);
+    }
+    if (processedEvent) changes.processedEvent = processedEvent;
+    return changes;
+  }
+
+  private requireOpportunity(): TrackedOpportunity {
+    if (!this.opportunity) throw new Error("no opportunity attached to this decision");
+    return this.opportunity;
+  }
+
+  private requireQuote(quoteId: string): TrackedQuote {
+    const tracked = this.quotes.get(quoteId);
+    if (!tracked) throw new Error(`quote ${quoteId} is not attached to this decision`);
+    return tracked;
+  }
+}

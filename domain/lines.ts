@@ -1,0 +1,127 @@
+import { lineTotal, sumMoney } from "./decimal.js";
+import type { LineInput } from "./events.js";
+import type { FieldMap, LineValues, MirrorLine, Source, StoredLine } from "./model.js";
+
+/**
+ * Turns a line as a system sent it into normalized values. Custom fields merge into what quotesync
+ * already holds for the line, so a sender may omit fields it did not change.
+ */
+export function lineValuesFrom(input: LineInput, previous: StoredLine | undefined): LineValues {
+  return {
+    productId: input.productId,
+    name: input.name ?? null,
+    quantity: input.quantity,
+    unitPrice: input.unitPrice,
+    discountPercent: input.discountPercent ?? "0",
+    billing: input.billing ?? "one_time",
+    billingPeriod: input.billingPeriod ?? null,
+    position: input.position ?? null,
+    serviceDate: input.serviceDate ?? null,
+    fields: { ...(previous?.fields ?? {}), ...(input.fields ?? {}) },
+  };
+}
+
+/** The values that travel between the systems: standard fields and mapped custom fields. */
+export function mirroredValues(values: LineValues, mappedFields: ReadonlySet<string>): Omit<MirrorLine, "id" | "syncKey"> {
+  return {
+    productId: values.productId,
+    name: values.name,
+    quantity: values.quantity,
+    unitPrice: values.unitPrice,
+    discountPercent: values.discountPercent,
+    billing: values.billing,
+    billingPeriod: values.billingPeriod,
+    position: values.position,
+    serviceDate: values.serviceDate,
+    fields: pickFields(values.fields, mappedFields),
+  };
+}
+
+/** A stable fingerprint of the mirrored values, used to tell echoes from changes. */
+export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<string>): string {
+  const mirrored = mirroredValues(values, mappedFields);
+  const fields = Object.keys(mirrored.fields)
+    .sort()
+    .map((name) => [name, normalizeFieldValue(mirrored.fields[name])]);
+  return JSON.stringify([
+    mirrored.productId,
+    mirrored.name,
+    mirrored.quantity,
+    mirrored.unitPrice,
+    mirrored.discountPercent,
+    mirrored.billing,
+    mirrored.billingPeriod,
+    mirrored.position,
+    mirrored.serviceDate,
+    fields,
+  ]);
+}
+
+/** True when two value sets are equal on everything quotesync stores for one side. */
+export function sameStoredValues(a: LineValues, b: LineValues): boolean {
+  return mirrorFingerprint(a, allFieldNames(a, b)) === mirrorFingerprint(b, allFieldNames(a, b));
+}
+
+function allFieldNames(a: LineValues, b: LineValues): Set<string> {
+  return new Set([...Object.keys(a.fields), ...Object.keys(b.fields)]);
+}
+
+function normalizeFieldValue(value: FieldMap[string] | undefined): unknown {
+  return typeof value === "number" ? String(value) : (value ?? null);
+}
+
+export function pickFields(fields: FieldMap, names: ReadonlySet<string>): FieldMap {
+  const picked: FieldMap = {};
+  for (const name of names) {
+    if (Object.hasOwn(fields, name)) picked[name] = fields[name] ?? null;
+  }
+  return picked;
+}
+
+/**
+ * The values the target side must hold for a line: the mirrored values of the source with the
+ * target's own, unmapped custom fields kept.
+ */
+export function valuesForTarget(source: LineValues, target: LineValues | undefined, mappedFields: ReadonlySet<string>): LineValues {
+  const ownFields: FieldMap = {};
+  for (const [name, value] of Object.entries(target?.fields ?? {})) {
+    if (!mappedFields.has(name)) ownFields[name] = value;
+  }
+  const mirrored = mirroredValues(source, mappedFields);
+  return { ...mirrored, fields: { ...ownFields, ...mirrored.fields } };
+}
+
+export function toMirrorLine(line: StoredLine, mappedFields: ReadonlySet<string>): MirrorLine {
+  return { id: line.id, syncKey: line.syncKey, ...mirroredValues(line, mappedFields) };
+}
+
+export function storedLine(
+  values: LineValues,
+  meta: { syncKey: string; id: string | null; changedAt: number; changedBy: Source; outdatedMirrors?: string[] },
+): StoredLine {
+  return { ...values, ...meta, deleted: false, outdatedMirrors: meta.outdatedMirrors ?? [] };
+}
+
+/** Lines that exist (not tombstones), in a stable order: position, then sync key. */
+export function liveLines(lines: Map<string, StoredLine>): StoredLine[] {
+  return [...lines.values()]
+    .filter((line) => !line.deleted)
+    .sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER) || (a.syncKey < b.syncKey ? -1 : 1));
+}
+
+/** Sum of the line totals of the live lines, in the currency's minor units (SPEC §4). */
+export function subtotal(lines: Map<string, StoredLine>, currency: string): string {
+  const totals: string[] = [];
+  for (const line of lines.values()) {
+    if (line.deleted) continue;
+    totals.push(lineTotal({ quantity: line.quantity, unitPrice: line.unitPrice, discountPercent: line.discountPercent, currency }));
+  }
+  return sumMoney(totals, currency);
+}
+
+/** Keeps the outdated-mirror list short: only the most recent few can still be in flight. */
+export function rememberOutdated(list: string[], fingerprint: string): string[] {
+  const next = list.filter((entry) => entry !== fingerprint);
+  next.push(fingerprint);
+  return next.slice(-4);
+}

@@ -1,0 +1,121 @@
+import { ConcurrentModification, DuplicateEvent } from "./errors.js";
+import type {
+  AuditEntry,
+  OpportunityAggregate,
+  OpportunityRecord,
+  QuoteAggregate,
+  QuoteRecord,
+  StoredLine,
+  SyncResponse,
+} from "./model.js";
+import type { ChangeSet, OutboxEntry, Page, SyncStore } from "./store.js";
+import type { TenantConfig } from "./tenant.js";
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * The storage port in memory, with the same guarantees as the DynamoDB adapter: versioned
+ * headers, all-or-nothing commits, one processed record per event. For fast domain tests.
+ */
+export class InMemorySyncStore implements SyncStore {
+  private readonly tenants = new Map<string, TenantConfig>();
+  private readonly opportunities = new Map<string, { header: OpportunityRecord; lines: Map<string, StoredLine> }>();
+  private readonly quotes = new Map<string, { header: QuoteRecord; lines: Map<string, StoredLine> }>();
+  private readonly processed = new Map<string, SyncResponse>();
+  private readonly outbox: Array<{ tenantId: string; entry: OutboxEntry }> = [];
+  private readonly audits = new Map<string, AuditEntry[]>();
+  /** Counts commits, so tests can assert that nothing was written. */
+  commits = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async loadTenant(tenantId: string): Promise<TenantConfig | null> {
+    return clone(this.tenants.get(tenantId) ?? null);
+  }
+
+  async putTenant(config: TenantConfig): Promise<void> {
+    this.tenants.set(config.tenantId, clone(config));
+  }
+
+  async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {
+    return clone(this.opportunities.get(`${tenantId}/${opportunityId}`) ?? null);
+  }
+
+  async loadQuote(tenantId: string, quoteId: string): Promise<QuoteAggregate | null> {
+    return clone(this.quotes.get(`${tenantId}/${quoteId}`) ?? null);
+  }
+
+  async listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]> {
+    return [...this.quotes.values()]
+      .map((quote) => quote.header)
+      .filter((header) => header.tenantId === tenantId && header.opportunityId === opportunityId)
+      .map(clone);
+  }
+
+  async findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null> {
+    return clone(this.processed.get(`${tenantId}/${key}`) ?? null);
+  }
+
+  async commit(changes: ChangeSet): Promise<void> {
+    const { tenantId } = changes;
+    const stale: string[] = [];
+    if (changes.opportunity) {
+      const current = this.opportunities.get(`${tenantId}/${changes.opportunity.record.id}`);
+      if ((current?.header.version ?? null) !== changes.opportunity.record.version) stale.push(`opportunity ${changes.opportunity.record.id}`);
+    }
+    for (const { record } of changes.quotes) {
+      const current = this.quotes.get(`${tenantId}/${record.id}`);
+      if ((current?.header.version ?? null) !== record.version) stale.push(`quote ${record.id}`);
+    }
+    if (changes.processedEvent && this.processed.has(`${tenantId}/${changes.processedEvent.key}`)) {
+      throw new DuplicateEvent(changes.processedEvent.key);
+    }
+    if (stale.length > 0) throw new ConcurrentModification({ items: stale });
+
+    this.commits++;
+    if (changes.opportunity) {
+      const { record, lines } = changes.opportunity;
+      const key = `${tenantId}/${record.id}`;
+      const previous = this.opportunities.get(key);
+      this.opportunities.set(key, {
+        header: { ...clone(record), version: (record.version ?? 0) + 1 },
+        lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
+      });
+    }
+    for (const { record, lines } of changes.quotes) {
+      const key = `${tenantId}/${record.id}`;
+      const previous = this.quotes.get(key);
+      this.quotes.set(key, {
+        header: { ...clone(record), version: (record.version ?? 0) + 1 },
+        lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
+      });
+    }
+    const at = new Date(this.now()).toISOString();
+    for (const mirror of changes.outbox) {
+      const cursor = String(this.outbox.length + 1).padStart(12, "0");
+      this.outbox.push({ tenantId, entry: { cursor, at, mirror: clone(mirror) } });
+    }
+    for (const { opportunityId, entry } of changes.audit) {
+      const key = `${tenantId}/${opportunityId}`;
+      this.audits.set(key, [...(this.audits.get(key) ?? []), clone(entry)]);
+    }
+    if (changes.processedEvent) {
+      this.processed.set(`${tenantId}/${changes.processedEvent.key}`, clone(changes.processedEvent.response));
+    }
+  }
+
+  async readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
+    const all = this.outbox.filter((item) => item.tenantId === tenantId).map((item) => item.entry);
+    const start = after === null ? 0 : all.findIndex((entry) => entry.cursor === after) + 1;
+    const entries = all.slice(start, start + limit);
+    const last = entries.at(-1);
+    return { entries: clone(entries), next: last?.cursor ?? null };
+  }
+
+  async readAudit(tenantId: string, opportunityId: string, cursor: string | null, limit: number): Promise<Page<AuditEntry>> {
+    const all = [...(this.audits.get(`${tenantId}/${opportunityId}`) ?? [])].reverse();
+    const start = cursor === null ? 0 : Number(cursor);
+    const entries = all.slice(start, start + limit);
+    return { entries: clone(entries), next: start + limit < all.length ? String(start + limit) : null };
+  }
+}

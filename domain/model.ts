@@ -1,0 +1,178 @@
+import type { FieldValue, QuoteStatus, SyncMode } from "./events.js";
+
+/** Which system a change came from, or which system a mirror is for. */
+export type Source = "crm" | "cpq";
+
+export type FieldMap = Record<string, FieldValue>;
+
+/**
+ * The values of a line, normalized (SPEC §4): decimals are canonical strings and every optional
+ * standard field is explicit, so that two reports of the same line compare equal.
+ */
+export interface LineValues {
+  productId: string;
+  name: string | null;
+  quantity: string;
+  unitPrice: string;
+  discountPercent: string;
+  billing: "one_time" | "recurring";
+  billingPeriod: "month" | "quarter" | "year" | null;
+  position: number | null;
+  serviceDate: string | null;
+  /** Custom fields of this side, mapped or not. */
+  fields: FieldMap;
+}
+
+/** A line as quotesync holds it on one side (quote or opportunity). */
+export interface StoredLine extends LineValues {
+  /** quotesync's pairing key; the same on both sides of a synced pair. */
+  syncKey: string;
+  /** The owning system's own line id; null until that system reports it (line created by a mirror). */
+  id: string | null;
+  /** Time (epoch ms) of the change last applied to this line. */
+  changedAt: number;
+  changedBy: Source;
+  /** A tombstone: deleted at `changedAt`; kept so a late, older upsert cannot bring it back. */
+  deleted: boolean;
+  /**
+   * Mirror-relevant fingerprints of values quotesync sent to this side and has since moved past;
+   * a report equal to one of them is a late echo of an outdated mirror, not a user's change.
+   */
+  outdatedMirrors: string[];
+}
+
+export interface Approval {
+  required: boolean;
+  reasons: string[];
+}
+
+export interface OpportunityRecord {
+  tenantId: string;
+  id: string;
+  /** False while only lines or quotes referring to it have arrived. */
+  known: boolean;
+  deleted: boolean;
+  name: string | null;
+  accountId: string | null;
+  stage: string | null;
+  amount: string | null;
+  currency: string | null;
+  pricebookId: string | null;
+  closeDate: string | null;
+  fields: FieldMap;
+  changedAt: number;
+  changedBy: Source;
+  syncedQuoteId: string | null;
+  amountLocked: boolean;
+  approval: Approval;
+  lastSyncedAt: string | null;
+  /** Optimistic-concurrency version; null when the record does not exist in storage yet. */
+  version: number | null;
+  /** The generation of the stored line set (lines are written under a generation, see storage). */
+  lineGeneration: string;
+}
+
+export interface QuoteRecord {
+  tenantId: string;
+  id: string;
+  known: boolean;
+  deleted: boolean;
+  opportunityId: string | null;
+  name: string | null;
+  status: QuoteStatus | null;
+  currency: string | null;
+  pricebookId: string | null;
+  expiresAt: string | null;
+  syncMode: SyncMode | null;
+  terms: string | null;
+  customer: string | null;
+  seller: string | null;
+  tax: string | null;
+  fees: string | null;
+  fields: FieldMap;
+  changedAt: number;
+  changedBy: Source;
+  syncing: boolean;
+  /** Changes accepted while synced in a non-live mode, not yet pushed. */
+  pendingChanges: number;
+  version: number | null;
+  lineGeneration: string;
+}
+
+export interface OpportunityAggregate {
+  header: OpportunityRecord;
+  lines: Map<string, StoredLine>;
+}
+
+export interface QuoteAggregate {
+  header: QuoteRecord;
+  lines: Map<string, StoredLine>;
+}
+
+/** A line as a mirror carries it to the target system. */
+export interface MirrorLine {
+  id: string | null;
+  syncKey: string;
+  productId: string;
+  name: string | null;
+  quantity: string;
+  unitPrice: string;
+  discountPercent: string;
+  billing: "one_time" | "recurring";
+  billingPeriod: "month" | "quarter" | "year" | null;
+  position: number | null;
+  serviceDate: string | null;
+  fields: FieldMap;
+}
+
+/** What the other system must apply (SPEC §5). */
+export interface Mirror {
+  target: Source;
+  opportunityId: string;
+  quoteId: string;
+  lines?: { upsert: MirrorLine[]; delete: string[] };
+  opportunity?: {
+    amount: string | null;
+    amountLocked: boolean;
+    syncedQuoteId: string | null;
+    stage?: string;
+    approval?: Approval;
+    fields?: FieldMap;
+  };
+  quote?: { syncing: boolean; status?: QuoteStatus; fields?: FieldMap };
+}
+
+export type ResponseStatus = "applied" | "no_change" | "stale" | "not_synced" | "pending" | "started" | "stopped";
+
+export interface SyncResponse {
+  status: ResponseStatus;
+  mirrors: Mirror[];
+  [extra: string]: unknown;
+}
+
+export type AuditType =
+  | "sync.started"
+  | "sync.replaced"
+  | "sync.resynced"
+  | "sync.stopped"
+  | "change.mirrored"
+  | "change.pending"
+  | "change.pushed"
+  | "change.stale"
+  | "amount.corrected"
+  | "start.refused"
+  | "command.forbidden"
+  | "trigger.fired"
+  | "approval.changed"
+  | "audit.drift"
+  | "audit.milestone_pending";
+
+export interface AuditEntry {
+  at: string;
+  type: AuditType;
+  source?: Source | "command" | "schedule" | "eventbridge";
+  eventId?: string;
+  actor?: string;
+  quoteId?: string;
+  summary: string;
+}

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { SyncMode } from "./events.js";
+
+const FieldType = z.enum(["string", "number", "boolean", "date"]);
+export type FieldType = z.infer<typeof FieldType>;
+
+const FieldDeclarations = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), FieldType).default({});
+
+/** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
+export const TenantConfig = z.object({
+  tenantId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, "tenant ids are lower-case letters, digits and -"),
+  secrets: z.object({
+    crm: z.array(z.string().min(8)).min(1).max(5),
+    cpq: z.array(z.string().min(8)).min(1).max(5),
+  }),
+  policy: z
+    .object({
+      mode: SyncMode.default("live"),
+      triggers: z.array(z.enum(["cart.finalized", "quote.accepted"])).default(["cart.finalized", "quote.accepted"]),
+      acceptedStage: z.string().min(1).max(120).default("Closed Won"),
+      milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
+    })
+    .prefault({}),
+  approvals: z
+    .object({
+      maxDiscountPercent: z.union([z.string(), z.number()]).transform(String).nullable().default(null),
+    })
+    .prefault({}),
+  fields: z
+    .object({
+      quote: FieldDeclarations,
+      quoteLine: FieldDeclarations,
+      opportunity: FieldDeclarations,
+      opportunityLine: FieldDeclarations,
+    })
+    .prefault({}),
+  permissions: z
+    .object({
+      start: z.array(z.string().min(1)).default([]),
+      stop: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+});
+export type TenantConfig = z.infer<typeof TenantConfig>;
+export type TenantConfigInput = z.input<typeof TenantConfig>;
+
+/** Custom field names that map between the two sides: the same name with the same declared type. */
+export interface FieldMapping {
+  lines: ReadonlySet<string>;
+  headers: ReadonlySet<string>;
+}
+
+export function fieldMapping(tenant: TenantConfig): FieldMapping {
+  return {
+    lines: twins(tenant.fields.quoteLine, tenant.fields.opportunityLine),
+    headers: twins(tenant.fields.quote, tenant.fields.opportunity),
+  };
+}
+
+function twins(left: Record<string, FieldType>, right: Record<string, FieldType>): Set<string> {
+  const names = new Set<string>();
+  for (const [name, type] of Object.entries(left)) {
+    if (Object.hasOwn(right, name) && right[name] === type) names.add(name);
+  }
+  return names;
+}
+
+/** The quotesync demo tenant of SPEC §7; secrets may be overridden by the caller. */
+export function demoTenant(secrets: { crm: string; cpq: string }): TenantConfig {
+  return TenantConfig.parse({
+    tenantId: "demo",
+    secrets: { crm: [secrets.crm], cpq: [secrets.cpq] },
+    policy: {
+      mode: "live",
+      triggers: ["cart.finalized", "quote.accepted"],
+      acceptedStage: "Closed Won",
+      milestoneStages: ["Negotiation", "Closed Won"],
+    },
+    approvals: { maxDiscountPercent: "20" },
+    fields: {
+      quote: { Region__c: "string" },
+      opportunity: { Region__c: "string" },
+      quoteLine: { Color__c: "string", Term_Months__c: "number" },
+      opportunityLine: { Color__c: "string", Term_Months__c: "string", Internal_Note__c: "string" },
+    },
+    permissions: { start: [], stop: [] },
+  });
+}

@@ -1,0 +1,44 @@
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { TenantConfig } from "../../domain/tenant.js";
+import { RequestRejected } from "./http-errors.js";
+import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Which secrets a route accepts: the CRM's, the CPQ's, or either (SPEC §2). */
+export type Audience = "crm" | "cpq" | "either";
+
+/** The raw body bytes exactly as received (API Gateway may hand them over base64-encoded). */
+export function rawBodyOf(event: APIGatewayProxyEventV2): Buffer {
+  const body = event.body ?? "";
+  return event.isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
+}
+
+export function pathWithQuery(event: APIGatewayProxyEventV2): string {
+  return event.rawQueryString ? `${event.rawPath}?${event.rawQueryString}` : event.rawPath;
+}
+
+/**
+ * Verifies the request signature on the raw bytes, before anything parses them: size first
+ * (413), then the HMAC against the audience's secrets in constant time (401).
+ */
+export function authenticate(event: APIGatewayProxyEventV2, tenant: TenantConfig | null, audience: Audience, nowSeconds: number): Buffer {
+  const raw = rawBodyOf(event);
+  if (raw.length > MAX_BODY_BYTES) {
+    throw new RequestRejected(413, "payload_too_large", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  }
+  // An unknown tenant is answered like a bad signature, so tenant ids cannot be probed.
+  const secrets = tenant ? (audience === "either" ? [...tenant.secrets.crm, ...tenant.secrets.cpq] : tenant.secrets[audience]) : [];
+  const verdict = verifySignature({
+    header: event.headers?.[SIGNATURE_HEADER],
+    secrets,
+    method: event.requestContext.http.method,
+    pathWithQuery: pathWithQuery(event),
+    rawBody: raw,
+    nowSeconds,
+  });
+  if (!verdict.ok) {
+    throw new RequestRejected(401, "invalid_signature", `signature ${verdict.reason}`);
+  }
+  return raw;
+}

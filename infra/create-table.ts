@@ -1,0 +1,51 @@
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-dynamodb";
+import { TABLE_DEFINITION } from "./table.js";
+
+const ACTIVE_TIMEOUT_MS = 60_000;
+const POLL_INTERVAL_MS = 100;
+
+/**
+ * Creates the quotesync table from `TABLE_DEFINITION` unless it exists already, then waits until the
+ * table and its indexes are ACTIVE. Safe to call concurrently and repeatedly.
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand({ ...TABLE_DEFINITION, TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilActive(client, tableName);
+}
+
+/** Deletes the table; a table that does not exist counts as deleted. */
+export async function deleteTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === "ACTIVE",
+    );
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `table ${tableName} not ACTIVE after ${ACTIVE_TIMEOUT_MS / 1000} s (status ${Table?.TableStatus})`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}

@@ -1,0 +1,199 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+
+/**
+ * DynamoDB Local (AWS's own engine, shipped as a jar inside the npm package
+ * `amplify-dynamodb-simulator`) run as a child `java` process, for tests, the benchmark and
+ * `npm start`. It keeps everything in memory; each instance gets a fresh temp dir as its cwd
+ * (DynamoDB Local writes a metadata file there) that `stop()` removes.
+ */
+export interface DynamoDbLocal {
+  /** e.g. `http://127.0.0.1:41234` */
+  endpoint: string;
+  port: number;
+  /** Kills java (SIGTERM, SIGKILL after 2 s), awaits its exit and removes the temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const REGION = "us-east-1";
+const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+const READY_TIMEOUT_MS = 30_000;
+const POLL_INTERVAL_MS = 100;
+const KILL_GRACE_MS = 2_000;
+const OUTPUT_TAIL_CHARS = 4_000;
+
+/** The DynamoDBClient configuration every local run (tests, bench, local server) uses. */
+export function localDynamoClientConfig(endpoint: string): DynamoDBClientConfig {
+  return { endpoint, region: REGION, credentials: { ...CREDENTIALS } };
+}
+
+export async function startDynamoDbLocal(options: { port?: number } = {}): Promise<DynamoDbLocal> {
+  const emulatorDir = path.join(
+    path.dirname(createRequire(import.meta.url).resolve("amplify-dynamodb-simulator/package.json")),
+    "emulator",
+  );
+  const port = options.port ?? (await findFreePort());
+  const endpoint = `http://127.0.0.1:${port}`;
+  const workDir = await mkdtemp(path.join(tmpdir(), "quotesync-dynamodb-local-"));
+
+  const child = spawn(
+    "java",
+    [
+      `-Djava.library.path=${path.join(emulatorDir, "DynamoDBLocal_lib")}`,
+      "-XX:TieredStopAtLevel=1",
+      "-XX:+UseSerialGC",
+      "-jar",
+      path.join(emulatorDir, "DynamoDBLocal.jar"),
+      "-inMemory",
+      "-sharedDb",
+      "-disableTelemetry",
+      "-port",
+      String(port),
+    ],
+    { cwd: workDir, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  liveChildren.set(child, workDir);
+  installExitHooks();
+
+  let stdoutTail = "";
+  let stderrTail = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdoutTail = (stdoutTail + chunk).slice(-OUTPUT_TAIL_CHARS);
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-OUTPUT_TAIL_CHARS);
+  });
+
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exitInfo = { code, signal };
+      liveChildren.delete(child);
+      resolve();
+    });
+    child.once("error", (error) => {
+      // e.g. ENOENT when java is not installed: no "exit" event follows.
+      spawnError = error;
+      liveChildren.delete(child);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (!exitInfo && !spawnError) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(workDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const describeOutput = (): string => {
+    const parts: string[] = [];
+    if (stderrTail.trim()) parts.push(`stderr:\n${stderrTail.trim()}`);
+    if (stdoutTail.trim()) parts.push(`stdout:\n${stdoutTail.trim()}`);
+    return parts.length ? `\n${parts.join("\n")}` : " (no output)";
+  };
+
+  // Readiness probe: one attempt per poll, short timeouts, so a refused connection costs ~nothing.
+  const probe = new DynamoDBClient({
+    ...localDynamoClientConfig(endpoint),
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  try {
+    for (;;) {
+      if (spawnError) {
+        throw new Error(`DynamoDB Local: could not start java: ${spawnError.message}`, { cause: spawnError });
+      }
+      if (exitInfo) {
+        throw new Error(
+          `DynamoDB Local: java exited early (code ${exitInfo.code}, signal ${exitInfo.signal}) on port ${port}:${describeOutput()}`,
+        );
+      }
+      try {
+        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `DynamoDB Local: not ready after ${READY_TIMEOUT_MS / 1000} s on port ${port}:${describeOutput()}`,
+        );
+      }
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS)), exited]);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    probe.destroy();
+  }
+
+  return { endpoint, port, stop };
+}
+
+/** Asks the OS for a free port by binding 127.0.0.1:0 (then releases it for java). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : undefined;
+      server.close(() => (port ? resolve(port) : reject(new Error("could not determine a free port"))));
+    });
+  });
+}
+
+// --- java must never outlive this node process -------------------------------------------------
+
+/** Running java children and their temp dirs. */
+const liveChildren = new Map<ChildProcess, string>();
+let hooksInstalled = false;
+
+function killAll(): void {
+  for (const [child, workDir] of liveChildren) {
+    try {
+      child.kill("SIGKILL");
+      rmSync(workDir, { recursive: true, force: true });
+    } catch {
+      // already gone
+    }
+  }
+  liveChildren.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killAll();
+  // Listening for a signal disables Node's default "terminate". If nobody else (e.g. the local
+  // server's graceful shutdown, or the test runner) handles it, restore the default and re-raise it.
+  if (process.listenerCount(signal) <= 1) {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    process.kill(process.pid, signal);
+  }
+}
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on("exit", killAll);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}

@@ -1,0 +1,27 @@
+/**
+ * Item keys of the quotesync table. Every key of a tenant's data starts with `T#<tenantId>#`, and a
+ * tenant id cannot contain `#`, so nothing a tenant sends can address another tenant's items.
+ */
+export const keys = {
+  tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: "CONFIG" }),
+  opportunityPartition: (tenantId: string, opportunityId: string) => `T#${tenantId}#O#${opportunityId}`,
+  quotePartition: (tenantId: string, quoteId: string) => `T#${tenantId}#Q#${quoteId}`,
+  header: "H",
+  linePrefix: (generation: string) => `L#${generation}#`,
+  line: (generation: string, syncKey: string) => `L#${generation}#${syncKey}`,
+  quoteRefPrefix: "Q#",
+  quoteRef: (quoteId: string) => `Q#${quoteId}`,
+  processedEvent: (tenantId: string, eventKey: string) => ({ pk: `T#${tenantId}#E#${eventKey}`, sk: "E" }),
+  outboxPartition: (tenantId: string) => `T#${tenantId}#OUTBOX`,
+  outboxCounter: (tenantId: string) => ({ pk: `T#${tenantId}#OUTBOX#SEQ`, sk: "SEQ" }),
+  auditPartition: (tenantId: string, opportunityId: string) => `T#${tenantId}#A#${opportunityId}`,
+  /** Sparse index partitions the scheduled function pages through instead of scanning. */
+  syncedPairsIndex: (tenantId: string) => `T#${tenantId}#SYNCED`,
+  pendingQuotesIndex: (tenantId: string) => `T#${tenantId}#PENDING`,
+  tenantsIndex: "TENANTS",
+} as const;
+
+/** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */
+export function outboxSortKey(sequence: number): string {
+  return String(sequence).padStart(16, "0");
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { StoredLine } from "../../domain/model.js";
+import { translateStorageError } from "./errors.js";
+import { keys } from "./keys.js";
+
+const BATCH_SIZE = 25;
+const PARALLEL_BATCHES = 4;
+
+/** A new, unique line-set generation; time-ordered for readability of the table. */
+export function newGeneration(): string {
+  return `${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
+}
+
+export function lineItem(partition: string, generation: string, line: StoredLine): Record<string, unknown> {
+  return { pk: partition, sk: keys.line(generation, line.syncKey), line };
+}
+
+/**
+ * Writes (or deletes) many items outside a transaction, 25 at a time, retrying unprocessed
+ * items with backoff. Used only for line sets under a generation no reader looks at yet, or
+ * that no reader looks at any more, so partial progress is never visible.
+ */
+export async function batchWrite(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  requests: Array<{ PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } }>,
+): Promise<void> {
+  const batches: (typeof requests)[] = [];
+  for (let index = 0; index < requests.length; index += BATCH_SIZE) batches.push(requests.slice(index, index + BATCH_SIZE));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++] ?? [];
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw translateStorageError(Object.assign(new Error("unprocessed items"), { name: "ThrottlingException" }));
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+        const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+        pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_BATCHES, batches.length) }, worker));
+}
+
+/** Deletes every item of one generation of a line set (best effort, after it was switched away). */
+export async function deleteGeneration(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  partition: string,
+  generation: string,
+  syncKeys: Iterable<string>,
+): Promise<void> {
+  const requests = [...syncKeys].map((syncKey) => ({
+    DeleteRequest: { Key: { pk: partition, sk: keys.line(generation, syncKey) } },
+  }));
+  await batchWrite(doc, tableName, requests);
+}

@@ -1,0 +1,432 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import type {
+  AuditEntry,
+  OpportunityAggregate,
+  OpportunityRecord,
+  QuoteAggregate,
+  QuoteRecord,
+  StoredLine,
+  SyncResponse,
+} from "../../domain/model.js";
+import type { ChangeSet, LineSetChange, OutboxEntry, Page, SyncStore } from "../../domain/store.js";
+import { TenantConfig } from "../../domain/tenant.js";
+import { type TransactionRole, translateStorageError, translateTransactionError } from "./errors.js";
+import { keys } from "./keys.js";
+import { batchWrite, deleteGeneration, lineItem, newGeneration } from "./line-sets.js";
+import { OutboxLog } from "./outbox.js";
+
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** DynamoDB's limit on actions in one TransactWriteItems. */
+const TRANSACTION_LIMIT = 100;
+/** Responses larger than this are stored gzip-compressed in the processed-event item. */
+const COMPRESS_ABOVE = 32 * 1024;
+
+export interface DynamoSyncStoreOptions {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  clock?: () => number;
+}
+
+/**
+ * The storage port on one DynamoDB table. A decision's writes go in one TransactWriteItems whose
+ * header conditions (`version = :read`) make it fail whole when any record it read has changed.
+ * Line sets too large for one transaction are written first under a new generation that no
+ * reader looks at, then switched to by the same conditional header write.
+ */
+export class DynamoSyncStore implements SyncStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly outboxLog: OutboxLog;
+
+  constructor(options: DynamoSyncStoreOptions) {
+    this.doc = options.doc;
+    this.tableName = options.tableName;
+    this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
+  }
+
+  async loadTenant(tenantId: string): Promise<TenantConfig | null> {
+    const result = await guard(
+      this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.tenant(tenantId), ConsistentRead: true }),
+      ),
+    );
+    return result.Item ? TenantConfig.parse(result.Item.config) : null;
+  }
+
+  async putTenant(config: TenantConfig): Promise<void> {
+    await guard(
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.tenant(config.tenantId),
+            gsi1pk: keys.tenantsIndex,
+            gsi1sk: config.tenantId,
+            config,
+          },
+        }),
+      ),
+    );
+  }
+
+  async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {
+    const loaded = await this.loadPartition<OpportunityRecord>(
+      keys.opportunityPartition(tenantId, opportunityId),
+    );
+    return loaded ? { header: loaded.header, lines: loaded.lines } : null;
+  }
+
+  async loadQuote(tenantId: string, quoteId: string): Promise<QuoteAggregate | null> {
+    const loaded = await this.loadPartition<QuoteRecord>(keys.quotePartition(tenantId, quoteId));
+    return loaded ? { header: loaded.header, lines: loaded.lines } : null;
+  }
+
+  /**
+   * One consistent Query reads the header and the lines (`sk < "M"`: `H` and `L#...`, not the
+   * quote references); lines of other generations are ignored (left by an interrupted switch).
+   */
+  private async loadPartition<R extends { version: number | null; lineGeneration: string }>(
+    partition: string,
+  ): Promise<{ header: R; lines: Map<string, StoredLine> } | null> {
+    let header: R | undefined;
+    const items: Record<string, unknown>[] = [];
+    try {
+      for await (const page of paginateQuery(
+        { client: this.doc },
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND sk < :end",
+          ExpressionAttributeValues: { ":pk": partition, ":end": "M" },
+          ConsistentRead: true,
+        },
+      )) {
+        for (const item of page.Items ?? []) {
+          if (item.sk === keys.header) header = { ...(item.record as R), version: item.version as number };
+          else items.push(item);
+        }
+      }
+    } catch (error) {
+      throw translateStorageError(error);
+    }
+    if (!header) return null;
+    const prefix = keys.linePrefix(header.lineGeneration);
+    const lines = new Map<string, StoredLine>();
+    for (const item of items) {
+      if (typeof item.sk === "string" && item.sk.startsWith(prefix)) {
+        const line = item.line as StoredLine;
+        lines.set(line.syncKey, line);
+      }
+    }
+    return { header, lines };
+  }
+
+  async listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]> {
+    const refs = await guard(
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: {
+            ":pk": keys.opportunityPartition(tenantId, opportunityId),
+            ":prefix": keys.quoteRefPrefix,
+          },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const quoteIds = (refs.Items ?? []).map((item) => String(item.quoteId));
+    const headers: QuoteRecord[] = [];
+    for (let index = 0; index < quoteIds.length; index += 100) {
+      const chunk = quoteIds.slice(index, index + 100);
+      let request: Record<string, unknown>[] = chunk.map((quoteId) => ({
+        pk: keys.quotePartition(tenantId, quoteId),
+        sk: keys.header,
+      }));
+      while (request.length > 0) {
+        const result = await guard(
+          this.doc.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          headers.push({ ...(item.record as QuoteRecord), version: item.version as number });
+        }
+        request = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return headers.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null> {
+    const result = await guard(
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.processedEvent(tenantId, key),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    if (!result.Item) return null;
+    const body = result.Item.response;
+    const json = body instanceof Uint8Array ? gunzipSync(body).toString("utf8") : String(body);
+    return JSON.parse(json) as SyncResponse;
+  }
+
+  async commit(changes: ChangeSet): Promise<void> {
+    const items: TransactItem[] = [];
+    const roles: TransactionRole[] = [];
+    const add = (item: TransactItem, role: TransactionRole = { kind: "other" }) => {
+      items.push(item);
+      roles.push(role);
+    };
+    const { tenantId } = changes;
+
+    const sides: Array<{
+      partition: string;
+      record: { version: number | null; lineGeneration: string };
+      lines: LineSetChange;
+    }> = [];
+    if (changes.opportunity?.lines) {
+      sides.push({
+        partition: keys.opportunityPartition(tenantId, changes.opportunity.record.id),
+        record: changes.opportunity.record,
+        lines: changes.opportunity.lines,
+      });
+    }
+    for (const quote of changes.quotes) {
+      if (quote.lines)
+        sides.push({
+          partition: keys.quotePartition(tenantId, quote.record.id),
+          record: quote.record,
+          lines: quote.lines,
+        });
+    }
+
+    const fixedCount =
+      (changes.opportunity ? 1 : 0) +
+      changes.quotes.length * 2 +
+      changes.audit.length +
+      (changes.processedEvent ? 1 : 0) +
+      this.outboxLog.entryCount(changes.outbox);
+    // Lines go into the transaction while they fit; larger sets switch generation (see class doc).
+    let inPlace = sides.reduce((sum, side) => sum + side.lines.changed.size, 0);
+    const switched: Array<{ partition: string; from: string; to: string; lines: LineSetChange }> = [];
+    for (const side of [...sides].sort((a, b) => b.lines.changed.size - a.lines.changed.size)) {
+      if (fixedCount + inPlace <= TRANSACTION_LIMIT) break;
+      switched.push({
+        partition: side.partition,
+        from: side.record.lineGeneration,
+        to: newGeneration(),
+        lines: side.lines,
+      });
+      inPlace -= side.lines.changed.size;
+    }
+    const generationOf = (partition: string, current: string) =>
+      switched.find((entry) => entry.partition === partition)?.to ?? current;
+
+    if (changes.opportunity) {
+      const { record } = changes.opportunity;
+      const partition = keys.opportunityPartition(tenantId, record.id);
+      const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
+      add(this.headerPut(partition, stored, record.version, this.opportunityIndex(stored)), {
+        kind: "header",
+        label: `opportunity ${record.id}`,
+      });
+    }
+    for (const { record } of changes.quotes) {
+      const partition = keys.quotePartition(tenantId, record.id);
+      const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
+      add(this.headerPut(partition, stored, record.version, this.quoteIndex(stored)), {
+        kind: "header",
+        label: `quote ${record.id}`,
+      });
+      if (record.opportunityId) {
+        // The reference lets the status list an opportunity's quotes without a scan.
+        add({
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              pk: keys.opportunityPartition(tenantId, record.opportunityId),
+              sk: keys.quoteRef(record.id),
+              quoteId: record.id,
+            },
+          },
+        });
+      }
+    }
+    for (const side of sides) {
+      if (switched.some((entry) => entry.partition === side.partition)) continue;
+      for (const syncKey of side.lines.changed) {
+        const line = side.lines.all.get(syncKey);
+        if (line)
+          add({
+            Put: {
+              TableName: this.tableName,
+              Item: lineItem(side.partition, side.record.lineGeneration, line),
+            },
+          });
+      }
+    }
+    for (const { opportunityId, entry } of changes.audit) {
+      add({ Put: { TableName: this.tableName, Item: auditItem(tenantId, opportunityId, entry) } });
+    }
+    if (changes.processedEvent) {
+      const { key, response } = changes.processedEvent;
+      const json = JSON.stringify(response);
+      add(
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.processedEvent(tenantId, key),
+              response: json.length > COMPRESS_ABOVE ? gzipSync(json) : json,
+              at: new Date().toISOString(),
+            },
+            // Exactly one delivery of an event commits; a concurrent copy fails here as a whole.
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        },
+        { kind: "processed", eventKey: key },
+      );
+    }
+
+    for (const entry of switched) {
+      await batchWrite(
+        this.doc,
+        this.tableName,
+        [...entry.lines.all.values()].map((line) => ({
+          PutRequest: { Item: lineItem(entry.partition, entry.to, line) },
+        })),
+      );
+    }
+    try {
+      await this.outboxLog.appendWithin(tenantId, changes.outbox, async (outboxItems) => {
+        for (const item of outboxItems) add(item);
+        if (items.length > TRANSACTION_LIMIT)
+          throw new Error(`a decision needs ${items.length} writes; the limit is ${TRANSACTION_LIMIT}`);
+        if (items.length === 0) return;
+        try {
+          await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        } catch (error) {
+          throw translateTransactionError(error, roles);
+        }
+      });
+    } catch (error) {
+      await Promise.allSettled(
+        switched.map((entry) =>
+          deleteGeneration(this.doc, this.tableName, entry.partition, entry.to, entry.lines.all.keys()),
+        ),
+      );
+      throw error;
+    }
+    await Promise.allSettled(
+      switched.map((entry) =>
+        deleteGeneration(this.doc, this.tableName, entry.partition, entry.from, entry.lines.all.keys()),
+      ),
+    );
+  }
+
+  /**
+   * A header write: created only if absent, else only if still at the version the decision read
+   * (optimistic concurrency: the single-synced-quote rule rests on this condition).
+   */
+  private headerPut(
+    partition: string,
+    record: { version: number | null },
+    readVersion: number | null,
+    index: Record<string, string>,
+  ): TransactItem {
+    const { version: _ignored, ...rest } = record;
+    const base = {
+      TableName: this.tableName,
+      Item: { pk: partition, sk: keys.header, version: (readVersion ?? 0) + 1, record: rest, ...index },
+    };
+    if (readVersion === null) return { Put: { ...base, ConditionExpression: "attribute_not_exists(pk)" } };
+    return {
+      Put: {
+        ...base,
+        ConditionExpression: "#version = :readVersion",
+        ExpressionAttributeNames: { "#version": "version" },
+        ExpressionAttributeValues: { ":readVersion": readVersion },
+      },
+    };
+  }
+
+  /** Synced opportunities carry the sparse index key the scheduled audit pages through. */
+  private opportunityIndex(record: OpportunityRecord): Record<string, string> {
+    return record.syncedQuoteId && !record.deleted
+      ? { gsi1pk: keys.syncedPairsIndex(record.tenantId), gsi1sk: record.id }
+      : {};
+  }
+
+  /** Synced quotes with pending changes carry the sparse index key the scheduled push pages through. */
+  private quoteIndex(record: QuoteRecord): Record<string, string> {
+    return record.syncing && record.pendingChanges > 0 && !record.deleted
+      ? { gsi1pk: keys.pendingQuotesIndex(record.tenantId), gsi1sk: record.id }
+      : {};
+  }
+
+  readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
+    return this.outboxLog.read(tenantId, after, limit);
+  }
+
+  async readAudit(
+    tenantId: string,
+    opportunityId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<AuditEntry>> {
+    const result = await guard(
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: cursor ? "pk = :pk AND sk < :cursor" : "pk = :pk",
+          ExpressionAttributeValues: {
+            ":pk": keys.auditPartition(tenantId, opportunityId),
+            ...(cursor ? { ":cursor": Buffer.from(cursor, "base64url").toString("utf8") } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    const items = result.Items ?? [];
+    const last = items.at(-1);
+    return {
+      entries: items.map((item) => item.entry as AuditEntry),
+      next: result.LastEvaluatedKey && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
+    };
+  }
+}
+
+/** Storage errors leave the adapter as domain errors (throttling → StorageBusy). */
+async function guard<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    throw translateStorageError(error);
+  }
+}
+
+let auditSequence = 0;
+
+function auditItem(tenantId: string, opportunityId: string, entry: AuditEntry): Record<string, unknown> {
+  // Sorts by time; the suffix keeps entries of the same millisecond apart and in write order.
+  auditSequence = (auditSequence + 1) % 1_000_000;
+  const suffix = `${String(auditSequence).padStart(6, "0")}${Math.random().toString(36).slice(2, 8)}`;
+  return { pk: keys.auditPartition(tenantId, opportunityId), sk: `${entry.at}#${suffix}`, entry };
+}

@@ -1,0 +1,3 @@
+import type { ExtraRoute } from "./http-adapter.js";
+
+export const localExtraRoutes: ExtraRoute[] = [];

@@ -1,0 +1,74 @@
+import type { AddressInfo } from "node:net";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ensureTable } from "../infra/create-table.js";
+import { localDynamoClientConfig, startDynamoDbLocal } from "../infra/dynamodb-local.js";
+import { localExtraRoutes } from "./extra-routes.js";
+import { createLocalHttpServer } from "./http-adapter.js";
+import { localRoutes } from "./routes.js";
+import { seedLocal } from "./seed.js";
+
+/**
+ * `npm start`: the HTTP API on 127.0.0.1:$PORT through the same Lambda handlers AWS runs, against
+ * an in-memory DynamoDB Local seeded with the tenant `demo` (SPEC §7).
+ */
+const startedAt = performance.now();
+const port = parsePort(process.env.PORT ?? "3000");
+
+// The environment is set before any function module loads (routes load handlers lazily).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+process.env.AWS_REGION = "us-east-1";
+process.env.AWS_ACCESS_KEY_ID = "local";
+process.env.AWS_SECRET_ACCESS_KEY = "local";
+process.env.TABLE_NAME ||= "quotesync-local";
+const tableName = process.env.TABLE_NAME;
+
+const dynamo = await startDynamoDbLocal();
+process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+
+let server: ReturnType<typeof createLocalHttpServer> | undefined;
+let shuttingDown = false;
+
+async function shutdown(exitCode: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    const closing = server?.listening
+      ? new Promise<void>((resolve) => server?.close(() => resolve()))
+      : Promise.resolve();
+    server?.closeAllConnections();
+    await closing;
+    await dynamo.stop();
+  }
+  process.exit(exitCode);
+}
+process.once("SIGINT", () => void shutdown(0));
+process.once("SIGTERM", () => void shutdown(0));
+
+try {
+  const client = new DynamoDBClient(localDynamoClientConfig(dynamo.endpoint));
+  await ensureTable(client, tableName);
+  await seedLocal({ client, tableName });
+
+  server = createLocalHttpServer({ routes: localRoutes, extraRoutes: localExtraRoutes });
+  const listening = server;
+  await new Promise<void>((resolve, reject) => {
+    listening.once("error", reject);
+    listening.listen(port, "127.0.0.1", () => resolve());
+  });
+  const { port: actualPort } = listening.address() as AddressInfo;
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  console.log(
+    `quotesync listening on http://127.0.0.1:${actualPort} (tenant demo; sign requests with: npx tsx tools/sign.ts --help; Ctrl-C stops) — ready in ${seconds} s`,
+  );
+} catch (error) {
+  console.error("quotesync: could not start", error);
+  await shutdown(1);
+}
+
+function parsePort(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    console.error(`quotesync: PORT must be an integer 0-65535, got ${JSON.stringify(value)}`);
+    process.exit(1);
+  }
+  return parsed;
+}

@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
+import { inject } from "vitest";
+import { deleteTable, ensureTable } from "../../infra/create-table.js";
+import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
+
+export interface TestTable {
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  /** Deletes the table and destroys the clients. */
+  dispose(): Promise<void>;
+}
+
+let shared: { client: DynamoDBClient; doc: DynamoDBDocumentClient } | undefined;
+
+function clients(): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
+  if (!shared) {
+    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    shared = { client, doc: DynamoDBDocumentClient.from(client) };
+  }
+  return shared;
+}
+
+/**
+ * A fresh, uniquely named quotesync table on the run's shared DynamoDB Local (started by
+ * `test/global-setup.ts`), so test files never see each other's items.
+ */
+export async function createTestTable(): Promise<TestTable> {
+  const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  const doc = DynamoDBDocumentClient.from(client);
+  const tableName = `quotesync-test-${randomUUID()}`;
+  await ensureTable(client, tableName);
+  return {
+    client,
+    doc,
+    tableName,
+    async dispose() {
+      try {
+        await deleteTable(client, tableName);
+      } finally {
+        client.destroy();
+      }
+    },
+  };
+}
+
+/** Every item of the table (unmarshalled), sorted by pk then sk: handy to prove "nothing written". */
+export async function scanAll(tableName: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of paginateScan(
+    { client: clients().doc },
+    { TableName: tableName, ConsistentRead: true },
+  )) {
+    items.push(...(page.Items ?? []));
+  }
+  const key = (item: Record<string, unknown>, name: string): string => String(item[name] ?? "");
+  return items.sort((a, b) => compare(key(a, "pk"), key(b, "pk")) || compare(key(a, "sk"), key(b, "sk")));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
