@@ -11,7 +11,11 @@ export class NotFound extends Error {
   }
 }
 
-export type PreconditionCode = "currency_mismatch" | "pricebook_mismatch" | "quote_expired" | "quote_not_attached";
+export type PreconditionCode =
+  | "currency_mismatch"
+  | "pricebook_mismatch"
+  | "quote_expired"
+  | "quote_not_attached";
 
 /** A start refused by SPEC §1.10: nothing changed. */
 export class PreconditionFailed extends Error {

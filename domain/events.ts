@@ -123,7 +123,15 @@ export const OpportunityInput = z.object({
 });
 export type OpportunityInput = z.infer<typeof OpportunityInput>;
 
-export const QuoteStatus = z.enum(["draft", "in_review", "approved", "rejected", "presented", "accepted", "denied"]);
+export const QuoteStatus = z.enum([
+  "draft",
+  "in_review",
+  "approved",
+  "rejected",
+  "presented",
+  "accepted",
+  "denied",
+]);
 export type QuoteStatus = z.infer<typeof QuoteStatus>;
 export const SyncMode = z.enum(["live", "scheduled", "manual"]);
 export type SyncMode = z.infer<typeof SyncMode>;

@@ -22,7 +22,10 @@ export function lineValuesFrom(input: LineInput, previous: StoredLine | undefine
 }
 
 /** The values that travel between the systems: standard fields and mapped custom fields. */
-export function mirroredValues(values: LineValues, mappedFields: ReadonlySet<string>): Omit<MirrorLine, "id" | "syncKey"> {
+export function mirroredValues(
+  values: LineValues,
+  mappedFields: ReadonlySet<string>,
+): Omit<MirrorLine, "id" | "syncKey"> {
   return {
     productId: values.productId,
     name: values.name,
@@ -82,7 +85,11 @@ export function pickFields(fields: FieldMap, names: ReadonlySet<string>): FieldM
  * The values the target side must hold for a line: the mirrored values of the source with the
  * target's own, unmapped custom fields kept.
  */
-export function valuesForTarget(source: LineValues, target: LineValues | undefined, mappedFields: ReadonlySet<string>): LineValues {
+export function valuesForTarget(
+  source: LineValues,
+  target: LineValues | undefined,
+  mappedFields: ReadonlySet<string>,
+): LineValues {
   const ownFields: FieldMap = {};
   for (const [name, value] of Object.entries(target?.fields ?? {})) {
     if (!mappedFields.has(name)) ownFields[name] = value;
@@ -97,7 +104,13 @@ export function toMirrorLine(line: StoredLine, mappedFields: ReadonlySet<string>
 
 export function storedLine(
   values: LineValues,
-  meta: { syncKey: string; id: string | null; changedAt: number; changedBy: Source; outdatedMirrors?: string[] },
+  meta: {
+    syncKey: string;
+    id: string | null;
+    changedAt: number;
+    changedBy: Source;
+    outdatedMirrors?: string[];
+  },
 ): StoredLine {
   return { ...values, ...meta, deleted: false, outdatedMirrors: meta.outdatedMirrors ?? [] };
 }
@@ -106,7 +119,11 @@ export function storedLine(
 export function liveLines(lines: Map<string, StoredLine>): StoredLine[] {
   return [...lines.values()]
     .filter((line) => !line.deleted)
-    .sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER) || (a.syncKey < b.syncKey ? -1 : 1));
+    .sort(
+      (a, b) =>
+        (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER) ||
+        (a.syncKey < b.syncKey ? -1 : 1),
+    );
 }
 
 /** Sum of the line totals of the live lines, in the currency's minor units (SPEC §4). */
@@ -114,7 +131,14 @@ export function subtotal(lines: Map<string, StoredLine>, currency: string): stri
   const totals: string[] = [];
   for (const line of lines.values()) {
     if (line.deleted) continue;
-    totals.push(lineTotal({ quantity: line.quantity, unitPrice: line.unitPrice, discountPercent: line.discountPercent, currency }));
+    totals.push(
+      lineTotal({
+        quantity: line.quantity,
+        unitPrice: line.unitPrice,
+        discountPercent: line.discountPercent,
+        currency,
+      }),
+    );
   }
   return sumMoney(totals, currency);
 }

@@ -19,7 +19,10 @@ const clone = <T>(value: T): T => structuredClone(value);
  */
 export class InMemorySyncStore implements SyncStore {
   private readonly tenants = new Map<string, TenantConfig>();
-  private readonly opportunities = new Map<string, { header: OpportunityRecord; lines: Map<string, StoredLine> }>();
+  private readonly opportunities = new Map<
+    string,
+    { header: OpportunityRecord; lines: Map<string, StoredLine> }
+  >();
   private readonly quotes = new Map<string, { header: QuoteRecord; lines: Map<string, StoredLine> }>();
   private readonly processed = new Map<string, SyncResponse>();
   private readonly outbox: Array<{ tenantId: string; entry: OutboxEntry }> = [];
@@ -61,7 +64,8 @@ export class InMemorySyncStore implements SyncStore {
     const stale: string[] = [];
     if (changes.opportunity) {
       const current = this.opportunities.get(`${tenantId}/${changes.opportunity.record.id}`);
-      if ((current?.header.version ?? null) !== changes.opportunity.record.version) stale.push(`opportunity ${changes.opportunity.record.id}`);
+      if ((current?.header.version ?? null) !== changes.opportunity.record.version)
+        stale.push(`opportunity ${changes.opportunity.record.id}`);
     }
     for (const { record } of changes.quotes) {
       const current = this.quotes.get(`${tenantId}/${record.id}`);
@@ -112,7 +116,12 @@ export class InMemorySyncStore implements SyncStore {
     return { entries: clone(entries), next: last?.cursor ?? null };
   }
 
-  async readAudit(tenantId: string, opportunityId: string, cursor: string | null, limit: number): Promise<Page<AuditEntry>> {
+  async readAudit(
+    tenantId: string,
+    opportunityId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<Page<AuditEntry>> {
     const all = [...(this.audits.get(`${tenantId}/${opportunityId}`) ?? [])].reverse();
     const start = cursor === null ? 0 : Number(cursor);
     const entries = all.slice(start, start + limit);

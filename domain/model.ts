@@ -142,7 +142,14 @@ export interface Mirror {
   quote?: { syncing: boolean; status?: QuoteStatus; fields?: FieldMap };
 }
 
-export type ResponseStatus = "applied" | "no_change" | "stale" | "not_synced" | "pending" | "started" | "stopped";
+export type ResponseStatus =
+  | "applied"
+  | "no_change"
+  | "stale"
+  | "not_synced"
+  | "pending"
+  | "started"
+  | "stopped";
 
 export interface SyncResponse {
   status: ResponseStatus;

@@ -62,7 +62,11 @@ export function placeholderQuote(tenantId: string, id: string): QuoteRecord {
  * SPEC §1.11: a change older than the record's last applied change is not applied; at equal
  * times the CPQ side wins.
  */
-export function isOlderThanRecord(at: number, source: Source, record: { changedAt: number; changedBy: Source }): boolean {
+export function isOlderThanRecord(
+  at: number,
+  source: Source,
+  record: { changedAt: number; changedBy: Source },
+): boolean {
   if (at !== record.changedAt) return at < record.changedAt;
   return source === "crm" && record.changedBy === "cpq";
 }

@@ -20,7 +20,9 @@ export const TenantConfig = z.object({
   policy: z
     .object({
       mode: SyncMode.default("live"),
-      triggers: z.array(z.enum(["cart.finalized", "quote.accepted"])).default(["cart.finalized", "quote.accepted"]),
+      triggers: z
+        .array(z.enum(["cart.finalized", "quote.accepted"]))
+        .default(["cart.finalized", "quote.accepted"]),
       acceptedStage: z.string().min(1).max(120).default("Closed Won"),
       milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
     })

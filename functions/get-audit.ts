@@ -5,5 +5,8 @@ import { pageQuery } from "./lib/paging.js";
 export const handler = httpFunction("either", async ({ event, tenant, runtime }) => {
   const { limit, cursor } = pageQuery(event.queryStringParameters);
   const opportunityId = event.pathParameters?.opportunityId ?? "";
-  return jsonResponse(200, await runtime.store.readAudit(tenant.tenantId, opportunityId, cursor ?? null, limit));
+  return jsonResponse(
+    200,
+    await runtime.store.readAudit(tenant.tenantId, opportunityId, cursor ?? null, limit),
+  );
 });

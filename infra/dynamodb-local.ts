@@ -46,6 +46,9 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
     "java",
     [
       `-Djava.library.path=${path.join(emulatorDir, "DynamoDBLocal_lib")}`,
+      // sqlite4java unpacks its native library into java.io.tmpdir: keep it in our temp dir so it goes
+      // away with it, even when java is killed hard.
+      `-Djava.io.tmpdir=${workDir}`,
       "-XX:TieredStopAtLevel=1",
       "-XX:+UseSerialGC",
       "-jar",
@@ -111,7 +114,7 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
   const probe = new DynamoDBClient({
     ...localDynamoClientConfig(endpoint),
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
   });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
@@ -124,8 +127,16 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
           `DynamoDB Local: java exited early (code ${exitInfo.code}, signal ${exitInfo.signal}) on port ${port}:${describeOutput()}`,
         );
       }
+      if (stderrTail.includes('Exception in thread "main"')) {
+        // e.g. "Failed to bind": the JVM keeps running without a server, so don't wait for it.
+        throw new Error(`DynamoDB Local: java failed to start on port ${port}:${describeOutput()}`);
+      }
       try {
-        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        // The abort signal bounds a probe even if something else holds the port and never answers.
+        const remaining = Math.max(1, deadline - Date.now());
+        await probe.send(new ListTablesCommand({ Limit: 1 }), {
+          abortSignal: AbortSignal.timeout(Math.min(2_000, remaining)),
+        });
         break;
       } catch {
         // not listening yet

@@ -16,11 +16,39 @@ export interface LocalRoute {
 }
 
 export const localRoutes: LocalRoute[] = [
-  { method: "POST", path: "/webhooks/crm/{tenantId}", load: async () => (await import("../functions/crm-webhook.js")).handler },
-  { method: "POST", path: "/webhooks/cpq/{tenantId}", load: async () => (await import("../functions/cpq-webhook.js")).handler },
-  { method: "POST", path: "/sync/{tenantId}/quotes/{quoteId}/start", load: async () => (await import("../functions/start-sync.js")).handler },
-  { method: "POST", path: "/sync/{tenantId}/quotes/{quoteId}/stop", load: async () => (await import("../functions/stop-sync.js")).handler },
-  { method: "GET", path: "/sync/{tenantId}/opportunities/{opportunityId}", load: async () => (await import("../functions/get-status.js")).handler },
-  { method: "GET", path: "/sync/{tenantId}/opportunities/{opportunityId}/audit", load: async () => (await import("../functions/get-audit.js")).handler },
-  { method: "GET", path: "/sync/{tenantId}/outbox", load: async () => (await import("../functions/get-outbox.js")).handler },
+  {
+    method: "POST",
+    path: "/webhooks/crm/{tenantId}",
+    load: async () => (await import("../functions/crm-webhook.js")).handler,
+  },
+  {
+    method: "POST",
+    path: "/webhooks/cpq/{tenantId}",
+    load: async () => (await import("../functions/cpq-webhook.js")).handler,
+  },
+  {
+    method: "POST",
+    path: "/sync/{tenantId}/quotes/{quoteId}/start",
+    load: async () => (await import("../functions/start-sync.js")).handler,
+  },
+  {
+    method: "POST",
+    path: "/sync/{tenantId}/quotes/{quoteId}/stop",
+    load: async () => (await import("../functions/stop-sync.js")).handler,
+  },
+  {
+    method: "GET",
+    path: "/sync/{tenantId}/opportunities/{opportunityId}",
+    load: async () => (await import("../functions/get-status.js")).handler,
+  },
+  {
+    method: "GET",
+    path: "/sync/{tenantId}/opportunities/{opportunityId}/audit",
+    load: async () => (await import("../functions/get-audit.js")).handler,
+  },
+  {
+    method: "GET",
+    path: "/sync/{tenantId}/outbox",
+    load: async () => (await import("../functions/get-outbox.js")).handler,
+  },
 ];

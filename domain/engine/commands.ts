@@ -7,13 +7,24 @@ import { checkStartPreconditions, startSync, stopSync } from "./sync-lifecycle.j
 import type { Workspace } from "./workspace.js";
 
 /** SPEC §6: the tenant's permissions needed to start or stop; refused (and audited) otherwise. */
-export function checkPermission(ws: Workspace, action: "start" | "stop", actor: Actor | undefined, opportunityId: string | null, quoteId: string): void {
+export function checkPermission(
+  ws: Workspace,
+  action: "start" | "stop",
+  actor: Actor | undefined,
+  opportunityId: string | null,
+  quoteId: string,
+): void {
   const required = ws.tenant.permissions[action];
   const held = new Set(actor?.permissions ?? []);
   const missing = required.filter((permission) => !held.has(permission));
   if (missing.length === 0) return;
   const who = actor ? `user ${actor.userId}` : "an anonymous caller";
-  ws.audit(opportunityId, "command.forbidden", `${action} refused: ${who} lacks ${missing.join(", ")}`, quoteId);
+  ws.audit(
+    opportunityId,
+    "command.forbidden",
+    `${action} refused: ${who} lacks ${missing.join(", ")}`,
+    quoteId,
+  );
   throw new Forbidden(`${action} needs the permission(s) ${missing.join(", ")}`);
 }
 
@@ -38,18 +49,23 @@ export async function startQuoteSync(
   if (!opportunityId) throw new NotFound("opportunity", "(none named by the quote)");
   if (options.checkPermissions) checkPermission(ws, "start", options.actor, opportunityId, quoteId);
   const opportunity = await loadOpportunityInto(ws, store, opportunityId);
-  if (!opportunity.header.known || opportunity.header.deleted) throw new NotFound("opportunity", opportunityId);
+  if (!opportunity.header.known || opportunity.header.deleted)
+    throw new NotFound("opportunity", opportunityId);
   try {
     checkStartPreconditions(quote, opportunity, ws.now);
   } catch (error) {
     if (error instanceof PreconditionFailed) {
-      ws.audit(opportunityId, "start.refused", `start of quote ${quoteId} refused: ${error.message}`, quoteId);
+      ws.audit(
+        opportunityId,
+        "start.refused",
+        `start of quote ${quoteId} refused: ${error.message}`,
+        quoteId,
+      );
     }
     throw error;
   }
   const previousId = opportunity.header.syncedQuoteId;
-  const previous =
-    previousId && previousId !== quoteId ? await loadQuoteInto(ws, store, previousId) : null;
+  const previous = previousId && previousId !== quoteId ? await loadQuoteInto(ws, store, previousId) : null;
   if (options.acceptQuote) ws.updateQuote(quoteId, { status: "accepted" });
   const startOptions = options.stage ? { stage: options.stage } : {};
   const status = startSync(ws, quote, opportunity, previous, startOptions);

@@ -1,4 +1,10 @@
-import { ConcurrentModification, DuplicateEvent, Forbidden, PreconditionFailed, StorageBusy } from "../errors.js";
+import {
+  ConcurrentModification,
+  DuplicateEvent,
+  Forbidden,
+  PreconditionFailed,
+  StorageBusy,
+} from "../errors.js";
 import type { SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
@@ -54,7 +60,10 @@ export async function runDecision(
         const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
         if (original) return { response: original, replayed: true };
       }
-      if ((error instanceof PreconditionFailed || error instanceof Forbidden) && ws.toChangeSet().audit.length > 0) {
+      if (
+        (error instanceof PreconditionFailed || error instanceof Forbidden) &&
+        ws.toChangeSet().audit.length > 0
+      ) {
         await recordRefusal(deps, ws);
       }
       throw error;

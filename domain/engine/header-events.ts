@@ -41,12 +41,19 @@ export async function applyOpportunityUpsert(
   const next = opportunityValues(input, header);
   const amountReported = input.amount ?? null;
   if (!synced) next.amount = amountReported ?? header.amount;
-  if (!differs(header, next) && header.known && !(synced && amountReported !== null && amountReported !== header.amount)) {
+  if (
+    !differs(header, next) &&
+    header.known &&
+    !(synced && amountReported !== null && amountReported !== header.amount)
+  ) {
     return { status: "no_change", mirrors: [] };
   }
   const currencyChanged = header.known && header.currency !== next.currency;
   const pricebookChanged =
-    header.known && header.pricebookId !== null && next.pricebookId !== null && header.pricebookId !== next.pricebookId;
+    header.known &&
+    header.pricebookId !== null &&
+    next.pricebookId !== null &&
+    header.pricebookId !== next.pricebookId;
   ws.updateOpportunity({ ...next, known: true, changedAt: ws.cause.at, changedBy: "crm" });
   if (synced && quote && (currencyChanged || pricebookChanged)) {
     stopSync(
@@ -59,7 +66,12 @@ export async function applyOpportunityUpsert(
   }
   if (synced && quote) {
     if (amountReported !== null && amountReported !== header.amount) {
-      ws.audit(header.id, "amount.corrected", `CRM amount ${amountReported} restored to the locked ${header.amount}`, quote.header.id);
+      ws.audit(
+        header.id,
+        "amount.corrected",
+        `CRM amount ${amountReported} restored to the locked ${header.amount}`,
+        quote.header.id,
+      );
       const mirror = ws.mirrorTo("crm", header.id, quote.header.id);
       mirror.opportunity = {
         amount: header.amount,
@@ -75,7 +87,11 @@ export async function applyOpportunityUpsert(
 }
 
 /** SPEC §1.6: deleting the opportunity stops its sync and tells the CPQ. */
-export async function applyOpportunityDelete(ws: Workspace, store: SyncStore, opportunityId: string): Promise<SyncResponse> {
+export async function applyOpportunityDelete(
+  ws: Workspace,
+  store: SyncStore,
+  opportunityId: string,
+): Promise<SyncResponse> {
   const opportunity = await loadOpportunityInto(ws, store, opportunityId);
   const header = opportunity.header;
   if (header.deleted) return { status: "no_change", mirrors: [] };
@@ -108,7 +124,11 @@ function quoteValues(input: QuoteInput, current: QuoteRecord): Partial<QuoteReco
 }
 
 /** A quote reported by the CPQ: header fields, status (approval), its opportunity. */
-export async function applyQuoteUpsert(ws: Workspace, store: SyncStore, input: QuoteInput): Promise<SyncResponse> {
+export async function applyQuoteUpsert(
+  ws: Workspace,
+  store: SyncStore,
+  input: QuoteInput,
+): Promise<SyncResponse> {
   const quote = await loadQuoteInto(ws, store, input.id);
   const header = quote.header;
   if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "cpq", header))) {
@@ -118,16 +138,24 @@ export async function applyQuoteUpsert(ws: Workspace, store: SyncStore, input: Q
   if (header.known && !differs(header, next)) return { status: "no_change", mirrors: [] };
   const previousOpportunityId = header.opportunityId;
   const wasSynced = header.syncing && previousOpportunityId !== null;
-  const opportunity = wasSynced && previousOpportunityId ? await loadOpportunityInto(ws, store, previousOpportunityId) : null;
+  const opportunity =
+    wasSynced && previousOpportunityId ? await loadOpportunityInto(ws, store, previousOpportunityId) : null;
   const synced = opportunity !== null && isSyncedPair(quote, opportunity);
   const moved = previousOpportunityId !== null && previousOpportunityId !== input.opportunityId;
   const currencyChanged = header.known && header.currency !== next.currency;
   const pricebookChanged =
-    header.known && header.pricebookId !== null && next.pricebookId !== null && header.pricebookId !== next.pricebookId;
+    header.known &&
+    header.pricebookId !== null &&
+    next.pricebookId !== null &&
+    header.pricebookId !== next.pricebookId;
   ws.updateQuote(header.id, { ...next, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
   if (synced && opportunity) {
     if (moved || currencyChanged || pricebookChanged) {
-      const what = moved ? "moved to another opportunity" : currencyChanged ? "currency changed" : "price book changed";
+      const what = moved
+        ? "moved to another opportunity"
+        : currencyChanged
+          ? "currency changed"
+          : "price book changed";
       stopSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
       return { status: "stopped", mirrors: ws.producedMirrors() };
     }
@@ -138,7 +166,11 @@ export async function applyQuoteUpsert(ws: Workspace, store: SyncStore, input: Q
 }
 
 /** SPEC §1.6: deleting the synced quote stops sync; the opportunity keeps its lines. */
-export async function applyQuoteDelete(ws: Workspace, store: SyncStore, quoteId: string): Promise<SyncResponse> {
+export async function applyQuoteDelete(
+  ws: Workspace,
+  store: SyncStore,
+  quoteId: string,
+): Promise<SyncResponse> {
   const quote = await loadQuoteInto(ws, store, quoteId);
   const header = quote.header;
   if (header.deleted) return { status: "no_change", mirrors: [] };

@@ -39,7 +39,10 @@ export interface LineSide {
 const otherSide = (side: Source): Source => (side === "crm" ? "cpq" : "crm");
 
 /** Finds the line a report refers to: by the sync key quotesync issued, else by the sender's id. */
-export function findLine(own: Map<string, StoredLine>, ids: { syncKey?: string | undefined; id: string }): StoredLine | undefined {
+export function findLine(
+  own: Map<string, StoredLine>,
+  ids: { syncKey?: string | undefined; id: string },
+): StoredLine | undefined {
   if (ids.syncKey) {
     const bySyncKey = own.get(ids.syncKey);
     if (bySyncKey) return bySyncKey;
@@ -65,11 +68,19 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (existing && (isOlderThanRecord(at, sender, existing) || existing.outdatedMirrors.includes(fingerprint))) {
+  if (
+    existing &&
+    (isOlderThanRecord(at, sender, existing) || existing.outdatedMirrors.includes(fingerprint))
+  ) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) {
       const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
-      ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(corrected, ws.mapping.lines));
+      ws.mirrorLineUpsert(
+        sender,
+        pair.opportunityId,
+        pair.quoteId,
+        toMirrorLine(corrected, ws.mapping.lines),
+      );
     }
     return "stale";
   }
@@ -92,13 +103,16 @@ export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: St
     counterpart && !counterpart.deleted
       ? rememberOutdated(counterpart.outdatedMirrors, mirrorFingerprint(counterpart, ws.mapping.lines))
       : [];
-  const copy = storedLine(valuesForTarget(line, counterpart?.deleted ? undefined : counterpart, ws.mapping.lines), {
-    syncKey: line.syncKey,
-    id: counterpart?.id ?? null,
-    changedAt: line.changedAt,
-    changedBy: line.changedBy,
-    outdatedMirrors: outdated,
-  });
+  const copy = storedLine(
+    valuesForTarget(line, counterpart?.deleted ? undefined : counterpart, ws.mapping.lines),
+    {
+      syncKey: line.syncKey,
+      id: counterpart?.id ?? null,
+      changedAt: line.changedAt,
+      changedBy: line.changedBy,
+      outdatedMirrors: outdated,
+    },
+  );
   ws.putLine(target, pair.quoteId, copy);
   pair.other.set(copy.syncKey, copy);
   ws.mirrorLineUpsert(target, pair.opportunityId, pair.quoteId, toMirrorLine(copy, ws.mapping.lines));
@@ -109,10 +123,17 @@ export function applyLineDelete(side: LineSide, line: StoredLine | undefined, at
   const { ws, sender, pair } = side;
   if (!line || line.deleted) return "no_change";
   if (isOlderThanRecord(at, sender, line)) {
-    if (pair) ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
+    if (pair)
+      ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
     return "stale";
   }
-  const tombstone: StoredLine = { ...line, deleted: true, changedAt: at, changedBy: sender, outdatedMirrors: [] };
+  const tombstone: StoredLine = {
+    ...line,
+    deleted: true,
+    changedAt: at,
+    changedBy: sender,
+    outdatedMirrors: [],
+  };
   ws.putLine(sender, side.quoteId ?? "", tombstone);
   if (!pair) return "applied";
   if (!pair.live) return "pending";
@@ -138,7 +159,10 @@ export function deleteLineOnOtherSide(side: LineSide, pair: SyncedPair, tombston
 }
 
 /** Combines per-line outcomes into the response status of SPEC §5. */
-export function overallStatus(outcomes: LineOutcome[], synced: boolean): "applied" | "no_change" | "stale" | "not_synced" | "pending" {
+export function overallStatus(
+  outcomes: LineOutcome[],
+  synced: boolean,
+): "applied" | "no_change" | "stale" | "not_synced" | "pending" {
   if (outcomes.includes("pending")) return "pending";
   if (outcomes.includes("applied")) return synced ? "applied" : "not_synced";
   if (outcomes.includes("stale")) return "stale";

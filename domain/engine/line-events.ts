@@ -2,7 +2,14 @@ import { InvalidEvent } from "../errors.js";
 import { LIMITS, type LineInput } from "../events.js";
 import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
-import { applyLineDelete, applyLineUpsert, findLine, type LineOutcome, type LineSide, overallStatus } from "./line-changes.js";
+import {
+  applyLineDelete,
+  applyLineUpsert,
+  findLine,
+  type LineOutcome,
+  type LineSide,
+  overallStatus,
+} from "./line-changes.js";
 import { isSyncedPair, loadOpportunityInto, loadQuoteInto, pairSeenFrom } from "./load.js";
 import { settleSyncedHeader } from "./pair-totals.js";
 import type { Workspace } from "./workspace.js";
@@ -44,7 +51,16 @@ export async function applyCpqLineChange(
     opportunity = await loadOpportunityInto(ws, store, quote.header.opportunityId);
     if (!isSyncedPair(quote, opportunity)) opportunity = null;
   }
-  return applyLineChange(ws, "cpq", opportunity, opportunity ? quote : null, quote.lines, change, newSyncKey, quote);
+  return applyLineChange(
+    ws,
+    "cpq",
+    opportunity,
+    opportunity ? quote : null,
+    quote.lines,
+    change,
+    newSyncKey,
+    quote,
+  );
 }
 
 function applyLineChange(
@@ -69,7 +85,8 @@ function applyLineChange(
   };
   const outcomes: LineOutcome[] = [];
   if (change.kind === "deleted") {
-    for (const lineId of change.lineIds) outcomes.push(applyLineDelete(side, findLine(own, { id: lineId }), at));
+    for (const lineId of change.lineIds)
+      outcomes.push(applyLineDelete(side, findLine(own, { id: lineId }), at));
   } else {
     const reported = new Set<string>();
     for (const input of change.lines) {
@@ -85,11 +102,13 @@ function applyLineChange(
   }
   const liveCount = [...own.values()].filter((line) => !line.deleted).length;
   if (liveCount > LIMITS.linesPerRecord) {
-    throw new InvalidEvent(`a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`, [
-      { path: ["data", "lines"], message: `would hold ${liveCount} lines` },
-    ]);
+    throw new InvalidEvent(
+      `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,
+      [{ path: ["data", "lines"], message: `would hold ${liveCount} lines` }],
+    );
   }
-  const opportunityId = opportunity?.header.id ?? (sender === "cpq" ? ownQuote?.header.opportunityId : null) ?? null;
+  const opportunityId =
+    opportunity?.header.id ?? (sender === "cpq" ? ownQuote?.header.opportunityId : null) ?? null;
   const pending = outcomes.filter((outcome) => outcome === "pending").length;
   if (pair && syncedQuote && opportunity) {
     if (pair.live) settleSyncedHeader(ws, opportunity, syncedQuote);
@@ -113,11 +132,26 @@ function auditLineChange(
   const count = (kind: LineOutcome) => outcomes.filter((outcome) => outcome === kind).length;
   const target = sender === "crm" ? "cpq" : "crm";
   if (status === "applied") {
-    ws.audit(opportunityId, "change.mirrored", `${count("applied")} line change(s) from ${sender} mirrored to ${target}`, quoteId);
+    ws.audit(
+      opportunityId,
+      "change.mirrored",
+      `${count("applied")} line change(s) from ${sender} mirrored to ${target}`,
+      quoteId,
+    );
   } else if (status === "pending") {
-    ws.audit(opportunityId, "change.pending", `${count("pending")} line change(s) from ${sender} pending`, quoteId);
+    ws.audit(
+      opportunityId,
+      "change.pending",
+      `${count("pending")} line change(s) from ${sender} pending`,
+      quoteId,
+    );
   }
   if (count("stale") > 0) {
-    ws.audit(opportunityId, "change.stale", `${count("stale")} stale line change(s) from ${sender} answered with the current values`, quoteId);
+    ws.audit(
+      opportunityId,
+      "change.stale",
+      `${count("stale")} stale line change(s) from ${sender} answered with the current values`,
+      quoteId,
+    );
   }
 }

@@ -1,14 +1,20 @@
 import type { OpportunityAggregate, QuoteAggregate } from "../model.js";
 import { placeholderOpportunity, placeholderQuote } from "../records.js";
 import type { SyncStore } from "../store.js";
-import { syncModeOf } from "./pair-totals.js";
 import type { SyncedPair } from "./line-changes.js";
+import { syncModeOf } from "./pair-totals.js";
 import type { Workspace } from "./workspace.js";
 
 /** Loads a quote into the decision, or a placeholder when quotesync has not seen it yet. */
-export async function loadQuoteInto(ws: Workspace, store: SyncStore, quoteId: string): Promise<QuoteAggregate> {
+export async function loadQuoteInto(
+  ws: Workspace,
+  store: SyncStore,
+  quoteId: string,
+): Promise<QuoteAggregate> {
   const loaded = await store.loadQuote(ws.tenant.tenantId, quoteId);
-  return ws.attachQuote(loaded ?? { header: placeholderQuote(ws.tenant.tenantId, quoteId), lines: new Map() });
+  return ws.attachQuote(
+    loaded ?? { header: placeholderQuote(ws.tenant.tenantId, quoteId), lines: new Map() },
+  );
 }
 
 /** Loads an opportunity into the decision, or a placeholder when quotesync has not seen it yet. */

@@ -50,14 +50,22 @@ export function settleSyncedHeader(
   const fields = { ...header.fields, ...pickFields(quote.header.fields, ws.mapping.headers) };
   const mappedFields = pickFields(fields, ws.mapping.headers);
   const stage = options.stage ?? header.stage;
-  const amountChanged = header.amount !== amount || !header.amountLocked || header.syncedQuoteId !== quote.header.id;
+  const amountChanged =
+    header.amount !== amount || !header.amountLocked || header.syncedQuoteId !== quote.header.id;
   const approvalChanged = !sameApproval(header.approval, approval);
   const fieldsChanged =
     JSON.stringify(pickFields(header.fields, ws.mapping.headers)) !== JSON.stringify(mappedFields);
   const stageChanged = stage !== header.stage;
   if (!(amountChanged || approvalChanged || fieldsChanged || stageChanged || options.always)) return;
 
-  ws.updateOpportunity({ amount, amountLocked: true, syncedQuoteId: quote.header.id, approval, fields, stage });
+  ws.updateOpportunity({
+    amount,
+    amountLocked: true,
+    syncedQuoteId: quote.header.id,
+    approval,
+    fields,
+    stage,
+  });
   if (approvalChanged) {
     ws.audit(
       header.id,

@@ -18,12 +18,16 @@ export interface SyncStatus {
 }
 
 /** The sync status of an opportunity (SPEC §5), as quotesync holds it. */
-export async function readSyncStatus(store: SyncStore, tenant: TenantConfig, opportunityId: string): Promise<SyncStatus> {
+export async function readSyncStatus(
+  store: SyncStore,
+  tenant: TenantConfig,
+  opportunityId: string,
+): Promise<SyncStatus> {
   const [opportunity, quotes] = await Promise.all([
     store.loadOpportunity(tenant.tenantId, opportunityId),
     store.listQuotesOfOpportunity(tenant.tenantId, opportunityId),
   ]);
-  if (!opportunity || !opportunity.header.known || opportunity.header.deleted) {
+  if (!opportunity?.header.known || opportunity.header.deleted) {
     throw new NotFound("opportunity", opportunityId);
   }
   const header = opportunity.header;

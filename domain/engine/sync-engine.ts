@@ -39,11 +39,29 @@ export class SyncEngine {
         case "opportunity.deleted":
           return applyOpportunityDelete(ws, store, event.data.opportunityId);
         case "opportunity.lines.upserted":
-          return applyCrmLineChange(ws, store, event.data.opportunityId, { kind: "upserted", lines: event.data.lines }, newSyncKey);
+          return applyCrmLineChange(
+            ws,
+            store,
+            event.data.opportunityId,
+            { kind: "upserted", lines: event.data.lines },
+            newSyncKey,
+          );
         case "opportunity.lines.deleted":
-          return applyCrmLineChange(ws, store, event.data.opportunityId, { kind: "deleted", lineIds: event.data.lineIds }, newSyncKey);
+          return applyCrmLineChange(
+            ws,
+            store,
+            event.data.opportunityId,
+            { kind: "deleted", lineIds: event.data.lineIds },
+            newSyncKey,
+          );
         case "opportunity.lines.replaced":
-          return applyCrmLineChange(ws, store, event.data.opportunityId, { kind: "replaced", lines: event.data.lines }, newSyncKey);
+          return applyCrmLineChange(
+            ws,
+            store,
+            event.data.opportunityId,
+            { kind: "replaced", lines: event.data.lines },
+            newSyncKey,
+          );
       }
     });
   }
@@ -59,11 +77,29 @@ export class SyncEngine {
         case "quote.deleted":
           return applyQuoteDelete(ws, store, event.data.quoteId);
         case "quote.lines.upserted":
-          return applyCpqLineChange(ws, store, event.data.quoteId, { kind: "upserted", lines: event.data.lines }, newSyncKey);
+          return applyCpqLineChange(
+            ws,
+            store,
+            event.data.quoteId,
+            { kind: "upserted", lines: event.data.lines },
+            newSyncKey,
+          );
         case "quote.lines.deleted":
-          return applyCpqLineChange(ws, store, event.data.quoteId, { kind: "deleted", lineIds: event.data.lineIds }, newSyncKey);
+          return applyCpqLineChange(
+            ws,
+            store,
+            event.data.quoteId,
+            { kind: "deleted", lineIds: event.data.lineIds },
+            newSyncKey,
+          );
         case "quote.lines.replaced":
-          return applyCpqLineChange(ws, store, event.data.quoteId, { kind: "replaced", lines: event.data.lines }, newSyncKey);
+          return applyCpqLineChange(
+            ws,
+            store,
+            event.data.quoteId,
+            { kind: "replaced", lines: event.data.lines },
+            newSyncKey,
+          );
         case "cart.finalized":
         case "quote.accepted":
           return applyTrigger(ws, store, event.type, event.data.quoteId);
@@ -97,7 +133,10 @@ export class SyncEngine {
   }
 }
 
-function causeOf(source: "crm" | "cpq", event: { eventId: string; occurredAt: string; actor?: Actor | undefined }): Cause {
+function causeOf(
+  source: "crm" | "cpq",
+  event: { eventId: string; occurredAt: string; actor?: Actor | undefined },
+): Cause {
   const cause: Cause = { source, eventId: event.eventId, at: eventTime(event.occurredAt) };
   if (event.actor) cause.actor = event.actor.userId;
   return cause;

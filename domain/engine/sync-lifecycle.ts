@@ -1,5 +1,12 @@
 import { PreconditionFailed } from "../errors.js";
-import { liveLines, mirrorFingerprint, rememberOutdated, storedLine, toMirrorLine, valuesForTarget } from "../lines.js";
+import {
+  liveLines,
+  mirrorFingerprint,
+  rememberOutdated,
+  storedLine,
+  toMirrorLine,
+  valuesForTarget,
+} from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, StoredLine } from "../model.js";
 import { isOlderThanRecord } from "../records.js";
 import { deleteLineOnOtherSide, type LineSide, mirrorLineToOtherSide } from "./line-changes.js";
@@ -7,7 +14,11 @@ import { settleSyncedHeader } from "./pair-totals.js";
 import type { Workspace } from "./workspace.js";
 
 /** SPEC §1.10: a start is refused, with nothing changed, when the records cannot agree. */
-export function checkStartPreconditions(quote: QuoteAggregate, opportunity: OpportunityAggregate, now: number): void {
+export function checkStartPreconditions(
+  quote: QuoteAggregate,
+  opportunity: OpportunityAggregate,
+  now: number,
+): void {
   const q = quote.header;
   const o = opportunity.header;
   if (q.currency && o.currency && q.currency !== o.currency) {
@@ -25,7 +36,9 @@ export function checkStartPreconditions(quote: QuoteAggregate, opportunity: Oppo
     );
   }
   if (q.expiresAt && expiryTime(q.expiresAt) < now) {
-    throw new PreconditionFailed("quote_expired", `quote ${q.id} expired at ${q.expiresAt}`, [{ expiresAt: q.expiresAt }]);
+    throw new PreconditionFailed("quote_expired", `quote ${q.id} expired at ${q.expiresAt}`, [
+      { expiresAt: q.expiresAt },
+    ]);
   }
 }
 
@@ -53,17 +66,32 @@ export function startSync(
   if (previous && previous.header.id !== quoteId) {
     ws.updateQuote(previous.header.id, { syncing: false, pendingChanges: 0 });
     ws.mirrorTo("cpq", opportunityId, previous.header.id).quote = { syncing: false };
-    ws.audit(opportunityId, "sync.replaced", `quote ${quoteId} replaces quote ${previous.header.id} as the synced quote`, quoteId);
+    ws.audit(
+      opportunityId,
+      "sync.replaced",
+      `quote ${quoteId} replaces quote ${previous.header.id} as the synced quote`,
+      quoteId,
+    );
   }
   if (resync) {
     const pushed = reconcilePair(ws, quote, opportunity);
     for (const line of liveLines(opportunity.lines)) {
       ws.mirrorLineUpsert("crm", opportunityId, quoteId, toMirrorLine(line, ws.mapping.lines));
     }
-    ws.audit(opportunityId, "sync.resynced", `quote ${quoteId} re-synchronized (${pushed} pending line change(s) pushed)`, quoteId);
+    ws.audit(
+      opportunityId,
+      "sync.resynced",
+      `quote ${quoteId} re-synchronized (${pushed} pending line change(s) pushed)`,
+      quoteId,
+    );
   } else {
     replaceOpportunityLines(ws, quote, opportunity);
-    ws.audit(opportunityId, "sync.started", `quote ${quoteId} synced: ${liveLines(quote.lines).length} line(s) copied`, quoteId);
+    ws.audit(
+      opportunityId,
+      "sync.started",
+      `quote ${quoteId} synced: ${liveLines(quote.lines).length} line(s) copied`,
+      quoteId,
+    );
   }
   ws.updateQuote(quoteId, { syncing: true, pendingChanges: 0 });
   ws.mirrorTo("cpq", opportunityId, quoteId).quote = { syncing: true };
@@ -73,7 +101,11 @@ export function startSync(
 }
 
 /** The quote wins: every quote line is copied to the opportunity, every other opportunity line deleted. */
-function replaceOpportunityLines(ws: Workspace, quote: QuoteAggregate, opportunity: OpportunityAggregate): void {
+function replaceOpportunityLines(
+  ws: Workspace,
+  quote: QuoteAggregate,
+  opportunity: OpportunityAggregate,
+): void {
   const opportunityId = opportunity.header.id;
   const quoteId = quote.header.id;
   const keep = new Set<string>();
@@ -92,7 +124,9 @@ function replaceOpportunityLines(ws: Workspace, quote: QuoteAggregate, opportuni
         id: live?.id ?? null,
         changedAt: ws.now,
         changedBy: "cpq",
-        outdatedMirrors: live ? rememberOutdated(live.outdatedMirrors, mirrorFingerprint(live, ws.mapping.lines)) : [],
+        outdatedMirrors: live
+          ? rememberOutdated(live.outdatedMirrors, mirrorFingerprint(live, ws.mapping.lines))
+          : [],
       });
       ws.putOpportunityLine(copy);
     }
@@ -100,7 +134,13 @@ function replaceOpportunityLines(ws: Workspace, quote: QuoteAggregate, opportuni
   }
   for (const line of liveLines(opportunity.lines)) {
     if (keep.has(line.syncKey)) continue;
-    ws.putOpportunityLine({ ...line, deleted: true, changedAt: ws.now, changedBy: "cpq", outdatedMirrors: [] });
+    ws.putOpportunityLine({
+      ...line,
+      deleted: true,
+      changedAt: ws.now,
+      changedBy: "cpq",
+      outdatedMirrors: [],
+    });
     ws.mirrorLineDelete("crm", opportunityId, quoteId, line.id ?? line.syncKey);
   }
 }
@@ -110,7 +150,11 @@ function replaceOpportunityLines(ws: Workspace, quote: QuoteAggregate, opportuni
  * wins (equal times: the CPQ), and the net difference is mirrored to the other side.
  * Returns how many lines it copied.
  */
-export function reconcilePair(ws: Workspace, quote: QuoteAggregate, opportunity: OpportunityAggregate): number {
+export function reconcilePair(
+  ws: Workspace,
+  quote: QuoteAggregate,
+  opportunity: OpportunityAggregate,
+): number {
   const quoteId = quote.header.id;
   const opportunityId = opportunity.header.id;
   const keys = new Set([...quote.lines.keys(), ...opportunity.lines.keys()]);
@@ -118,7 +162,12 @@ export function reconcilePair(ws: Workspace, quote: QuoteAggregate, opportunity:
   for (const key of keys) {
     const q = quote.lines.get(key);
     const o = opportunity.lines.get(key);
-    if (q && o && q.deleted === o.deleted && (q.deleted || mirrorFingerprint(q, ws.mapping.lines) === mirrorFingerprint(o, ws.mapping.lines))) {
+    if (
+      q &&
+      o &&
+      q.deleted === o.deleted &&
+      (q.deleted || mirrorFingerprint(q, ws.mapping.lines) === mirrorFingerprint(o, ws.mapping.lines))
+    ) {
       continue;
     }
     const quoteWins = !o || (q !== undefined && !isOlderThanRecord(q.changedAt, "cpq", o));
@@ -129,7 +178,7 @@ export function reconcilePair(ws: Workspace, quote: QuoteAggregate, opportunity:
       sender: quoteWins ? "cpq" : "crm",
       own: quoteWins ? quote.lines : opportunity.lines,
       quoteId,
-      pair: { opportunityId, quoteId, other: quoteWins ? opportunity.lines : quote.lines, live: true, },
+      pair: { opportunityId, quoteId, other: quoteWins ? opportunity.lines : quote.lines, live: true },
       newSyncKey: () => key,
     };
     if (winner.deleted) deleteLineOnOtherSide(side, side.pair as NonNullable<LineSide["pair"]>, winner);

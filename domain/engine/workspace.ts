@@ -109,7 +109,9 @@ export class Workspace {
   mirrorTo(target: Source, opportunityId: string, quoteId: string): Mirror {
     let mirror = this.mirrors.find(
       (candidate) =>
-        candidate.target === target && candidate.opportunityId === opportunityId && candidate.quoteId === quoteId,
+        candidate.target === target &&
+        candidate.opportunityId === opportunityId &&
+        candidate.quoteId === quoteId,
     );
     if (!mirror) {
       mirror = { target, opportunityId, quoteId };

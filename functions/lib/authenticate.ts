@@ -22,13 +22,22 @@ export function pathWithQuery(event: APIGatewayProxyEventV2): string {
  * Verifies the request signature on the raw bytes, before anything parses them: size first
  * (413), then the HMAC against the audience's secrets in constant time (401).
  */
-export function authenticate(event: APIGatewayProxyEventV2, tenant: TenantConfig | null, audience: Audience, nowSeconds: number): Buffer {
+export function authenticate(
+  event: APIGatewayProxyEventV2,
+  tenant: TenantConfig | null,
+  audience: Audience,
+  nowSeconds: number,
+): Buffer {
   const raw = rawBodyOf(event);
   if (raw.length > MAX_BODY_BYTES) {
     throw new RequestRejected(413, "payload_too_large", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   }
   // An unknown tenant is answered like a bad signature, so tenant ids cannot be probed.
-  const secrets = tenant ? (audience === "either" ? [...tenant.secrets.crm, ...tenant.secrets.cpq] : tenant.secrets[audience]) : [];
+  const secrets = tenant
+    ? audience === "either"
+      ? [...tenant.secrets.crm, ...tenant.secrets.cpq]
+      : tenant.secrets[audience]
+    : [];
   const verdict = verifySignature({
     header: event.headers?.[SIGNATURE_HEADER],
     secrets,

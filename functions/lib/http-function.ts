@@ -17,7 +17,10 @@ export interface HttpInput {
   log: Record<string, unknown>;
 }
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * Builds an HTTP function: the one middleware stack every route shares — error mapping, the
@@ -38,13 +41,19 @@ export function httpFunction(
     })
     .handler(async (event) => {
       const started = performance.now();
-      const log: Record<string, unknown> = { route: event.routeKey, tenantId: event.pathParameters?.tenantId };
+      const log: Record<string, unknown> = {
+        route: event.routeKey,
+        tenantId: event.pathParameters?.tenantId,
+      };
       let statusCode = 500;
       try {
         const tenantId = event.pathParameters?.tenantId ?? "";
         const rt = runtime();
         const tenant = /^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId) ? await rt.loadTenant(tenantId) : null;
-        if (!tenant) throw new RequestRejected(404, "not_found", `tenant ${tenantId.slice(0, 64)} not found`, [{ resource: "tenant" }]);
+        if (!tenant)
+          throw new RequestRejected(404, "not_found", `tenant ${tenantId.slice(0, 64)} not found`, [
+            { resource: "tenant" },
+          ]);
         const rawBody = authenticate(event, tenant, audience, Math.floor(Date.now() / 1000));
         const result = await route({ event, tenant, rawBody, runtime: rt, log });
         statusCode = result.statusCode ?? 200;
@@ -54,7 +63,11 @@ export function httpFunction(
         if (error instanceof Error) log.errorCode = error.name;
         throw error;
       } finally {
-        logger.info("request", { ...log, status: statusCode, durationMs: Math.round(performance.now() - started) });
+        logger.info("request", {
+          ...log,
+          status: statusCode,
+          durationMs: Math.round(performance.now() - started),
+        });
       }
     }) as unknown as HttpHandler;
 }
@@ -69,7 +82,13 @@ export function parseJsonBody(rawBody: Buffer, options: { allowEmpty?: boolean }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RequestRejected(400, "malformed_json", `the body is not valid JSON: ${(error as Error).message}`, [], { cause: error });
+    throw new RequestRejected(
+      400,
+      "malformed_json",
+      `the body is not valid JSON: ${(error as Error).message}`,
+      [],
+      { cause: error },
+    );
   }
 }
 

@@ -5,9 +5,16 @@ import { RequestRejected } from "./http-errors.js";
  * Validates an event against its source's schema. A type the source may not send is a 422 that
  * says which types it may send, rather than zod's bare discriminator message.
  */
-export function parseEvent<S extends z.ZodType>(schema: S, allowedTypes: readonly string[], body: unknown, log: Record<string, unknown>): z.infer<S> {
+export function parseEvent<S extends z.ZodType>(
+  schema: S,
+  allowedTypes: readonly string[],
+  body: unknown,
+  log: Record<string, unknown>,
+): z.infer<S> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new RequestRejected(422, "invalid_event", "an event is a JSON object", [{ path: [], message: "expected an object" }]);
+    throw new RequestRejected(422, "invalid_event", "an event is a JSON object", [
+      { path: [], message: "expected an object" },
+    ]);
   }
   const type = (body as { type?: unknown }).type;
   if (typeof type === "string") log.eventType = type.slice(0, 64);

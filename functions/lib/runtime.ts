@@ -36,7 +36,10 @@ export function newSyncKey(): string {
   return `qs_${randomUUID().replaceAll("-", "")}`;
 }
 
-export function createRuntime(store: SyncStore, options: { tenantCacheMs: number; clock?: () => number }): Runtime {
+export function createRuntime(
+  store: SyncStore,
+  options: { tenantCacheMs: number; clock?: () => number },
+): Runtime {
   const clock = options.clock ?? Date.now;
   const engine = new SyncEngine({ store, clock, newSyncKey });
   const cache = new Map<string, { tenant: TenantConfig | null; until: number }>();
@@ -65,7 +68,9 @@ export function runtime(): Runtime {
       ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
     });
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    shared = createRuntime(new DynamoSyncStore({ doc, tableName: config.tableName }), { tenantCacheMs: config.tenantCacheMs });
+    shared = createRuntime(new DynamoSyncStore({ doc, tableName: config.tableName }), {
+      tenantCacheMs: config.tenantCacheMs,
+    });
   }
   return shared;
 }

@@ -10,10 +10,17 @@ const THROTTLING = new Set([
   "TimeoutError",
 ]);
 
-const THROTTLING_REASONS = new Set(["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"]);
+const THROTTLING_REASONS = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
 
 /** What each item of a transaction stands for, so a cancellation can say what conflicted. */
-export type TransactionRole = { kind: "header"; label: string } | { kind: "processed"; eventKey: string } | { kind: "other" };
+export type TransactionRole =
+  | { kind: "header"; label: string }
+  | { kind: "processed"; eventKey: string }
+  | { kind: "other" };
 
 /**
  * Turns a failed TransactWriteItems into a domain error by reading its CancellationReasons:
@@ -36,7 +43,10 @@ export function translateTransactionError(error: unknown, roles: TransactionRole
       conflicted.push(role?.kind === "header" ? role.label : `item ${index} (${reason.Code})`);
     }
     if (throttled) return new StorageBusy(2, { cause: error });
-    return new ConcurrentModification({ items: conflicted.length > 0 ? conflicted : ["transaction"] }, { cause: error });
+    return new ConcurrentModification(
+      { items: conflicted.length > 0 ? conflicted : ["transaction"] },
+      { cause: error },
+    );
   }
   return translateStorageError(error);
 }
@@ -44,8 +54,14 @@ export function translateTransactionError(error: unknown, roles: TransactionRole
 /** Throttling and server faults that outlived the SDK's own retries become StorageBusy (503). */
 export function translateStorageError(error: unknown): Error {
   const name = (error as { name?: string } | null)?.name ?? "";
-  if (THROTTLING.has(name) || name === "TransactionConflictException" || name === "TransactionInProgressException") {
-    return new StorageBusy(name === "ThrottlingException" || name.startsWith("Provisioned") ? 2 : 1, { cause: error });
+  if (
+    THROTTLING.has(name) ||
+    name === "TransactionConflictException" ||
+    name === "TransactionInProgressException"
+  ) {
+    return new StorageBusy(name === "ThrottlingException" || name.startsWith("Provisioned") ? 2 : 1, {
+      cause: error,
+    });
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -24,18 +24,25 @@ export function lineItem(partition: string, generation: string, line: StoredLine
 export async function batchWrite(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  requests: Array<{ PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } }>,
+  requests: Array<
+    { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } }
+  >,
 ): Promise<void> {
   const batches: (typeof requests)[] = [];
-  for (let index = 0; index < requests.length; index += BATCH_SIZE) batches.push(requests.slice(index, index + BATCH_SIZE));
+  for (let index = 0; index < requests.length; index += BATCH_SIZE)
+    batches.push(requests.slice(index, index + BATCH_SIZE));
   let next = 0;
   const worker = async () => {
     while (next < batches.length) {
       const batch = batches[next++] ?? [];
       let pending = batch;
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw translateStorageError(Object.assign(new Error("unprocessed items"), { name: "ThrottlingException" }));
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+        if (attempt > 8)
+          throw translateStorageError(
+            Object.assign(new Error("unprocessed items"), { name: "ThrottlingException" }),
+          );
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
         const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
         pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
       }

@@ -37,7 +37,10 @@ export class OutboxLog {
     for (let index = 0; index < upsert.length; index += LINES_PER_ENTRY) {
       const part: Mirror = {
         ...mirror,
-        lines: { upsert: upsert.slice(index, index + LINES_PER_ENTRY), delete: index === 0 ? (mirror.lines?.delete ?? []) : [] },
+        lines: {
+          upsert: upsert.slice(index, index + LINES_PER_ENTRY),
+          delete: index === 0 ? (mirror.lines?.delete ?? []) : [],
+        },
       };
       if (index > 0) {
         delete part.opportunity;
@@ -56,7 +59,11 @@ export class OutboxLog {
    * Allocates sequence numbers for the mirrors and hands their items to `write`, which must
    * commit them atomically with the state change. If `write` fails, the numbers are voided.
    */
-  async appendWithin(tenantId: string, mirrors: Mirror[], write: (items: Item[]) => Promise<void>): Promise<void> {
+  async appendWithin(
+    tenantId: string,
+    mirrors: Mirror[],
+    write: (items: Item[]) => Promise<void>,
+  ): Promise<void> {
     const entries = mirrors.flatMap((mirror) => this.split(mirror));
     if (entries.length === 0) return write([]);
     const allocatedAt = this.clock();
@@ -70,7 +77,8 @@ export class OutboxLog {
       },
     }));
     try {
-      if (this.clock() - allocatedAt > WRITE_DEADLINE_MS) throw new Error("outbox sequence allocation expired");
+      if (this.clock() - allocatedAt > WRITE_DEADLINE_MS)
+        throw new Error("outbox sequence allocation expired");
       await write(items);
     } catch (error) {
       await Promise.allSettled(entries.map((_, index) => this.markVoid(tenantId, first + index)));
@@ -101,7 +109,12 @@ export class OutboxLog {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: keys.outboxPartition(tenantId), sk: outboxSortKey(sequence), at: new Date(this.clock()).toISOString(), void: true },
+        Item: {
+          pk: keys.outboxPartition(tenantId),
+          sk: outboxSortKey(sequence),
+          at: new Date(this.clock()).toISOString(),
+          void: true,
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
@@ -118,7 +131,10 @@ export class OutboxLog {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: "pk = :pk AND sk > :after",
-            ExpressionAttributeValues: { ":pk": keys.outboxPartition(tenantId), ":after": outboxSortKey(position) },
+            ExpressionAttributeValues: {
+              ":pk": keys.outboxPartition(tenantId),
+              ":after": outboxSortKey(position),
+            },
             ConsistentRead: true,
             Limit: limit - entries.length + 1,
           }),
@@ -134,7 +150,11 @@ export class OutboxLog {
         position = sequence;
         consumed = sequence;
         if (!item.void) {
-          entries.push({ cursor: encodeCursor(sequence), at: String(item.at), mirror: item.mirror as Mirror });
+          entries.push({
+            cursor: encodeCursor(sequence),
+            at: String(item.at),
+            mirror: item.mirror as Mirror,
+          });
           if (entries.length >= limit) break reading;
         }
       }

@@ -25,7 +25,7 @@ describe("DynamoDB Local (shared by the run)", () => {
     expect(Table?.KeySchema).toEqual(TABLE_DEFINITION.KeySchema);
     expect(Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
     expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema])).toEqual([
-      ["gsi1", TABLE_DEFINITION.GlobalSecondaryIndexes[0]?.KeySchema],
+      ["gsi1", TABLE_DEFINITION.GlobalSecondaryIndexes?.[0]?.KeySchema],
     ]);
     expect(Table?.GlobalSecondaryIndexes?.[0]?.Projection?.ProjectionType).toBe("KEYS_ONLY");
   });

@@ -1,0 +1,44 @@
+import { SyncEngine } from "../../domain/engine/sync-engine.js";
+import { CpqEvent, CrmEvent } from "../../domain/events.js";
+import { InMemorySyncStore } from "../../domain/memory-store.js";
+import { demoTenant, type TenantConfig } from "../../domain/tenant.js";
+
+/** A sync engine on the in-memory store with a frozen, steppable clock and predictable sync keys. */
+export function engineHarness(options: { tenant?: TenantConfig; now?: number } = {}) {
+  let now = options.now ?? Date.UTC(2026, 0, 1, 12);
+  let keys = 0;
+  const store = new InMemorySyncStore(() => now);
+  const tenant = options.tenant ?? demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
+  const engine = new SyncEngine({
+    store,
+    clock: () => now,
+    newSyncKey: () => `sk-${++keys}`,
+    sleep: async () => {},
+  });
+  return {
+    store,
+    tenant,
+    engine,
+    advance(ms: number) {
+      now += ms;
+    },
+    async setup() {
+      await store.putTenant(tenant);
+    },
+    crm(event: unknown) {
+      return engine.handleCrmEvent(tenant, CrmEvent.parse(event));
+    },
+    cpq(event: unknown) {
+      return engine.handleCpqEvent(tenant, CpqEvent.parse(event));
+    },
+    start(quoteId: string, input: Record<string, unknown> = {}) {
+      return engine.startSync(tenant, quoteId, input);
+    },
+    stop(quoteId: string, input: Record<string, unknown> = {}) {
+      return engine.stopSync(tenant, quoteId, input);
+    },
+    status(opportunityId: string) {
+      return engine.status(tenant, opportunityId);
+    },
+  };
+}
