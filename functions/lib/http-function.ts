@@ -1,10 +1,21 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { type Audience, authenticate } from "./authenticate.js";
-import { httpResponseFor, jsonResponse } from "./error-responses.js";
+import { type ErrorBody, httpResponseFor, jsonResponse } from "./error-responses.js";
 import { RequestRejected } from "./http-errors.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan, reservedKeyPaths } from "./json-guard.js";
 import { logger } from "./logger.js";
+import {
+  type EventOutcome,
+  metrics,
+  outcomeOfStatus,
+  recordEvent,
+  recordRequest,
+  recordSignatureFailure,
+} from "./metrics.js";
 import { type Runtime, runtime } from "./runtime.js";
 
 /** What a route handler gets: the verified tenant, the raw body, and the runtime. */
@@ -13,7 +24,10 @@ export interface HttpInput {
   tenant: TenantConfig;
   rawBody: Buffer;
   runtime: Runtime;
-  /** Facts for the request's log line (event type, id, status, mirrors). */
+  /**
+   * Facts for the request's log line and metrics: `eventType`, `eventId` (the correlation id),
+   * `outcome`, `mirrors`. Only identifiers and counts: never secrets, signatures or payloads.
+   */
   log: Record<string, unknown>;
 }
 
@@ -23,15 +37,18 @@ export type HttpHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Builds an HTTP function: the one middleware stack every route shares — error mapping, the
- * request log line, tenant lookup and signature check on raw bytes — around a route handler
- * that only parses, calls the domain and maps the result.
+ * Builds an HTTP function: the one middleware stack every route shares — metrics flushed per
+ * invocation, Lambda context and correlation id in every log line, error mapping, the request log
+ * line, tenant lookup and signature check on raw bytes — around a route handler that only parses,
+ * calls the domain and maps the result.
  */
 export function httpFunction(
   audience: Audience,
   route: (input: HttpInput) => Promise<APIGatewayProxyStructuredResultV2>,
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(logMetrics(metrics))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       onError: async (request) => {
         const { response, expected } = httpResponseFor(request.error);
@@ -43,7 +60,7 @@ export function httpFunction(
       const started = performance.now();
       const log: Record<string, unknown> = {
         route: event.routeKey,
-        tenantId: event.pathParameters?.tenantId,
+        tenantId: event.pathParameters?.tenantId?.slice(0, 64),
       };
       let statusCode = 500;
       try {
@@ -59,15 +76,27 @@ export function httpFunction(
         statusCode = result.statusCode ?? 200;
         return result;
       } catch (error) {
-        statusCode = httpResponseFor(error).response.statusCode ?? 500;
-        if (error instanceof Error) log.errorCode = error.name;
+        const { response } = httpResponseFor(error);
+        statusCode = response.statusCode ?? 500;
+        // The error code only: messages may quote the body (JSON.parse does), and bodies stay out of logs.
+        log.errorCode = (JSON.parse(String(response.body)) as ErrorBody).error.code;
+        if (typeof log.eventType === "string") log.outcome = outcomeOfStatus(statusCode);
         throw error;
       } finally {
+        // The event id correlates this line, the error line below it and the sender's own logs.
+        logger.setCorrelationId(
+          typeof log.eventId === "string" ? log.eventId : event.requestContext?.requestId,
+        );
         logger.info("request", {
           ...log,
           status: statusCode,
           durationMs: Math.round(performance.now() - started),
         });
+        recordRequest(statusCode);
+        if (statusCode === 401) recordSignatureFailure();
+        if (typeof log.eventType === "string" && typeof log.outcome === "string") {
+          recordEvent(log.eventType, log.outcome as EventOutcome, Number(log.mirrors ?? 0));
+        }
       }
     }) as unknown as HttpHandler;
 }
@@ -79,8 +108,14 @@ export function parseJsonBody(rawBody: Buffer, options: { allowEmpty?: boolean }
     if (options.allowEmpty) return undefined;
     throw new RequestRejected(400, "malformed_json", "the body is empty; expected a JSON object");
   }
+  if (nestsDeeperThan(text)) {
+    throw new RequestRejected(422, "invalid_event", `the body nests deeper than ${MAX_JSON_DEPTH} levels`, [
+      { path: [], message: `at most ${MAX_JSON_DEPTH} levels of nesting` },
+    ]);
+  }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new RequestRejected(
       400,
@@ -90,6 +125,16 @@ export function parseJsonBody(rawBody: Buffer, options: { allowEmpty?: boolean }
       { cause: error },
     );
   }
+  const reserved = reservedKeyPaths(body);
+  if (reserved.length > 0) {
+    throw new RequestRejected(
+      422,
+      "invalid_event",
+      "the body uses a reserved key (__proto__, constructor, prototype)",
+      reserved.map((path) => ({ path, message: "reserved key" })),
+    );
+  }
+  return body;
 }
 
 export { jsonResponse };

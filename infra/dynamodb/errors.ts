@@ -16,6 +16,23 @@ const THROTTLING_REASONS = new Set([
   "RequestLimitExceeded",
 ]);
 
+/** Failures after which a write may or may not have been applied: only a retry with the same ClientRequestToken is safe. */
+const AMBIGUOUS = new Set([
+  "TimeoutError",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "TransactionInProgressException",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+/** True when a write failed in a way that does not tell whether DynamoDB applied it. */
+export function isAmbiguousWriteFailure(error: unknown): boolean {
+  const named = error as { name?: string; code?: string } | null;
+  return AMBIGUOUS.has(named?.name ?? "") || AMBIGUOUS.has(named?.code ?? "");
+}
+
 /** What each item of a transaction stands for, so a cancellation can say what conflicted. */
 export type TransactionRole =
   | { kind: "header"; label: string }

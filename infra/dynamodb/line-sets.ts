@@ -1,5 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
 import type { StoredLine } from "../../domain/model.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
@@ -43,7 +47,12 @@ export async function batchWrite(
           );
         if (attempt > 0)
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-        const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+        let result: BatchWriteCommandOutput;
+        try {
+          result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+        } catch (error) {
+          throw translateStorageError(error);
+        }
         pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
       }
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   BatchGetCommand,
@@ -18,12 +19,20 @@ import type {
   StoredLine,
   SyncResponse,
 } from "../../domain/model.js";
+import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
 import type { ChangeSet, LineSetChange, OutboxEntry, Page, SyncStore } from "../../domain/store.js";
 import { TenantConfig } from "../../domain/tenant.js";
-import { type TransactionRole, translateStorageError, translateTransactionError } from "./errors.js";
+import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
+import {
+  isAmbiguousWriteFailure,
+  type TransactionRole,
+  translateStorageError,
+  translateTransactionError,
+} from "./errors.js";
 import { keys } from "./keys.js";
 import { batchWrite, deleteGeneration, lineItem, newGeneration } from "./line-sets.js";
 import { OutboxLog } from "./outbox.js";
+import { ScheduleItems } from "./schedule-items.js";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -31,11 +40,18 @@ type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[numb
 const TRANSACTION_LIMIT = 100;
 /** Responses larger than this are stored gzip-compressed in the processed-event item. */
 const COMPRESS_ABOVE = 32 * 1024;
+/** Attempts at a transaction whose earlier attempts timed out or failed with a 500. */
+const AMBIGUOUS_WRITE_ATTEMPTS = 3;
 
 export interface DynamoSyncStoreOptions {
   doc: DynamoDBDocumentClient;
   tableName: string;
   clock?: () => number;
+  /**
+   * Receives the capacity DynamoDB reports for every call (requested with
+   * `ReturnConsumedCapacity: TOTAL` on the client this store uses): for measurements.
+   */
+  onConsumedCapacity?: (capacity: CapacityReport) => void;
 }
 
 /**
@@ -48,11 +64,14 @@ export class DynamoSyncStore implements SyncStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly outboxLog: OutboxLog;
+  private readonly schedule: ScheduleItems;
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
+    this.schedule = new ScheduleItems(options.doc, options.tableName);
+    if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
 
   async loadTenant(tenantId: string): Promise<TenantConfig | null> {
@@ -304,33 +323,39 @@ export class DynamoSyncStore implements SyncStore {
       );
     }
 
-    for (const entry of switched) {
-      await batchWrite(
-        this.doc,
-        this.tableName,
-        [...entry.lines.all.values()].map((line) => ({
-          PutRequest: { Item: lineItem(entry.partition, entry.to, line) },
-        })),
-      );
-    }
+    // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
+    // generations, so they must not be deleted.
+    let outcomeUnknown = false;
     try {
+      for (const entry of switched) {
+        await batchWrite(
+          this.doc,
+          this.tableName,
+          [...entry.lines.all.values()].map((line) => ({
+            PutRequest: { Item: lineItem(entry.partition, entry.to, line) },
+          })),
+        );
+      }
       await this.outboxLog.appendWithin(tenantId, changes.outbox, async (outboxItems) => {
         for (const item of outboxItems) add(item);
         if (items.length > TRANSACTION_LIMIT)
           throw new Error(`a decision needs ${items.length} writes; the limit is ${TRANSACTION_LIMIT}`);
         if (items.length === 0) return;
         try {
-          await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+          await this.transactWrite(items);
         } catch (error) {
+          outcomeUnknown = isAmbiguousWriteFailure(error);
           throw translateTransactionError(error, roles);
         }
       });
     } catch (error) {
-      await Promise.allSettled(
-        switched.map((entry) =>
-          deleteGeneration(this.doc, this.tableName, entry.partition, entry.to, entry.lines.all.keys()),
-        ),
-      );
+      if (!outcomeUnknown) {
+        await Promise.allSettled(
+          switched.map((entry) =>
+            deleteGeneration(this.doc, this.tableName, entry.partition, entry.to, entry.lines.all.keys()),
+          ),
+        );
+      }
       throw error;
     }
     await Promise.allSettled(
@@ -338,6 +363,27 @@ export class DynamoSyncStore implements SyncStore {
         deleteGeneration(this.doc, this.tableName, entry.partition, entry.from, entry.lines.all.keys()),
       ),
     );
+  }
+
+  /**
+   * Sends one TransactWriteItems, retrying a bounded number of times (with jitter) when its fate
+   * is unknown — a timeout or a 500 may come after DynamoDB applied it. Every attempt carries the
+   * same ClientRequestToken, so DynamoDB applies the transaction at most once and answers a repeat
+   * of an applied one with success (within its 10-minute token window). The SDK's own retries
+   * reuse the request it serialized, token included; this loop extends that guarantee to retries
+   * after the SDK gave up.
+   */
+  private async transactWrite(items: TransactItem[]): Promise<void> {
+    const input = { TransactItems: items, ClientRequestToken: randomUUID() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand(input));
+        return;
+      } catch (error) {
+        if (!isAmbiguousWriteFailure(error) || attempt >= AMBIGUOUS_WRITE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+      }
+    }
   }
 
   /**
@@ -410,6 +456,42 @@ export class DynamoSyncStore implements SyncStore {
       entries: items.map((item) => item.entry as AuditEntry),
       next: result.LastEvaluatedKey && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
     };
+  }
+
+  listTenantIds(after: string | null, limit: number): Promise<Page<string>> {
+    return this.schedule.indexPage(keys.tenantsIndex, after, limit);
+  }
+
+  listPendingQuoteIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
+    return this.schedule.indexPage(keys.pendingQuotesIndex(tenantId), after, limit);
+  }
+
+  listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
+    return this.schedule.indexPage(keys.syncedPairsIndex(tenantId), after, limit);
+  }
+
+  loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {
+    return this.schedule.loadCheckpoint();
+  }
+
+  saveScheduleCheckpoint(checkpoint: ScheduleCheckpoint): Promise<boolean> {
+    return this.schedule.saveCheckpoint(checkpoint);
+  }
+
+  loadDriftFinding(tenantId: string, opportunityId: string): Promise<DriftFinding | null> {
+    return this.schedule.loadDriftFinding(tenantId, opportunityId);
+  }
+
+  saveDriftFinding(tenantId: string, finding: DriftFinding): Promise<void> {
+    return this.schedule.saveDriftFinding(tenantId, finding);
+  }
+
+  deleteDriftFinding(tenantId: string, opportunityId: string): Promise<void> {
+    return this.schedule.deleteDriftFinding(tenantId, opportunityId);
+  }
+
+  readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
+    return this.schedule.readDriftReport(tenantId, cursor, limit);
   }
 }
 
