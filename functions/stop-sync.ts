@@ -6,5 +6,7 @@ import { outcomeResponse } from "./lib/outcome.js";
 export const handler = httpFunction("either", async ({ event, tenant, rawBody, runtime, log }) => {
   const input = SyncCommandInput.parse(parseJsonBody(rawBody, { allowEmpty: true }) ?? {});
   const quoteId = event.pathParameters?.quoteId ?? "";
+  log.eventType = "sync.stop";
+  if (input.eventId) log.eventId = input.eventId;
   return outcomeResponse(await runtime.engine.stopSync(tenant, quoteId, input), log);
 });

@@ -19,6 +19,11 @@ export interface EngineDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Attempts at a decision before answering `StorageBusy` (default 12). */
   maxAttempts?: number;
+  /**
+   * Told of each commit that lost to another writer (a conflict), and whether the decision will be
+   * retried; the functions count them as metrics. Must not throw.
+   */
+  onConflict?: (conflict: { attempt: number; retrying: boolean }) => void;
 }
 
 export interface Outcome {
@@ -78,6 +83,7 @@ export async function runDecision(
       } else if (!(error instanceof ConcurrentModification)) {
         throw error;
       }
+      deps.onConflict?.({ attempt: attempt + 1, retrying: attempt + 1 < maxAttempts });
       await sleep(backoffDelay(attempt));
     }
   }

@@ -1,7 +1,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 
-/** The functions' structured logger: JSON lines; level from POWERTOOLS_LOG_LEVEL / LOG_LEVEL. */
-export const logger = new Logger({
-  serviceName: "quotesync",
-  logLevel: (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "INFO") as "INFO",
-});
+const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"] as const;
+type LevelName = (typeof LEVELS)[number];
+
+/**
+ * The log level from configuration: POWERTOOLS_LOG_LEVEL (set per stage in serverless.yml), else
+ * LOG_LEVEL, else INFO. An unknown value falls back to INFO rather than failing the cold start.
+ */
+export function logLevelFrom(env: NodeJS.ProcessEnv): LevelName {
+  const wanted = (env.POWERTOOLS_LOG_LEVEL ?? env.LOG_LEVEL ?? "INFO").toUpperCase();
+  return (LEVELS as readonly string[]).includes(wanted) ? (wanted as LevelName) : "INFO";
+}
+
+/** The functions' structured logger: one JSON object per line on stdout. */
+export const logger = new Logger({ serviceName: "quotesync", logLevel: logLevelFrom(process.env) });

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { EngineDeps } from "../../domain/engine/decision.js";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import type { SyncStore } from "../../domain/store.js";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
+import { recordStorageConflict } from "./metrics.js";
 
 /** Configuration of the functions, read from the environment once per container. */
 export interface RuntimeConfig {
@@ -38,10 +40,11 @@ export function newSyncKey(): string {
 
 export function createRuntime(
   store: SyncStore,
-  options: { tenantCacheMs: number; clock?: () => number },
+  options: { tenantCacheMs: number; clock?: () => number; onConflict?: EngineDeps["onConflict"] },
 ): Runtime {
   const clock = options.clock ?? Date.now;
-  const engine = new SyncEngine({ store, clock, newSyncKey });
+  const onConflict = options.onConflict ?? recordStorageConflict;
+  const engine = new SyncEngine({ store, clock, newSyncKey, onConflict });
   const cache = new Map<string, { tenant: TenantConfig | null; until: number }>();
   return {
     engine,

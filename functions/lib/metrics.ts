@@ -1,0 +1,65 @@
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+/**
+ * The functions' CloudWatch metrics, written as EMF lines on stdout and flushed once per invocation
+ * by the `logMetrics` middleware of the shared handler factory. Namespace `quotesync`, dimension
+ * `service`; `Events` is counted by `eventType` and `outcome` as well.
+ * `POWERTOOLS_METRICS_DISABLED=true` silences them (the tests do).
+ */
+export const metrics = new Metrics({ namespace: "quotesync", serviceName: "quotesync" });
+
+/** What happened to an event or command, as the `outcome` metric dimension. */
+export type EventOutcome =
+  | "applied"
+  | "no_change"
+  | "stale"
+  | "not_synced"
+  | "pending"
+  | "started"
+  | "stopped"
+  | "duplicate"
+  /** A precondition or permission refused it (409, 403). */
+  | "refused"
+  /** The request was malformed or failed validation (400, 413, 422) or named something unknown (404). */
+  | "rejected"
+  /** Storage stayed busy (503). */
+  | "busy"
+  /** An unexpected failure (500). */
+  | "failed";
+
+/** The outcome dimension of a request that ended in an error response. */
+export function outcomeOfStatus(status: number): EventOutcome {
+  if (status === 403 || status === 409) return "refused";
+  if (status === 503) return "busy";
+  if (status >= 500) return "failed";
+  return "rejected";
+}
+
+/**
+ * Counts one event (webhook, trigger or command) by type and outcome, and the mirrors it produced.
+ * `Events` is written as its own EMF line with the `eventType` + `outcome` dimensions, so the
+ * invocation's other metrics keep the plain `service` dimension that the alarms watch.
+ */
+export function recordEvent(eventType: string, outcome: EventOutcome, mirrors: number): void {
+  const event = metrics.singleMetric();
+  event.addDimensions({ eventType, outcome });
+  event.addMetric("Events", MetricUnit.Count, 1);
+  metrics.addMetric("MirrorsEmitted", MetricUnit.Count, mirrors);
+}
+
+/** Counts an HTTP request and, when it failed on our side, a server error (alarmed on). */
+export function recordRequest(status: number): void {
+  metrics.addMetric("Requests", MetricUnit.Count, 1);
+  if (status >= 500) metrics.addMetric("ServerErrors", MetricUnit.Count, 1);
+}
+
+/** Counts a request refused for its signature (401): a wrong secret, clock skew or an attack. */
+export function recordSignatureFailure(): void {
+  metrics.addMetric("SignatureFailures", MetricUnit.Count, 1);
+}
+
+/** Counts a storage conflict (another writer committed first) and the re-decision it causes, if any. */
+export function recordStorageConflict(conflict: { retrying: boolean }): void {
+  metrics.addMetric("StorageConflicts", MetricUnit.Count, 1);
+  if (conflict.retrying) metrics.addMetric("StorageRetries", MetricUnit.Count, 1);
+}
