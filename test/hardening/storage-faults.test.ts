@@ -1,0 +1,300 @@
+import "aws-sdk-client-mock-vitest/extend";
+import {
+  DynamoDBClient,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  ThrottlingException,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { demoTenant } from "../../domain/tenant.js";
+import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
+import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
+import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
+import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
+import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: the command classes differ in their input types
+type AnyCommand = new (input: any) => any;
+const COMMANDS: Record<string, AnyCommand> = {
+  GetItem: GetCommand,
+  PutItem: PutCommand,
+  Query: QueryCommand,
+  UpdateItem: UpdateCommand,
+  TransactWriteItems: TransactWriteCommand,
+  BatchWriteItem: BatchWriteCommand,
+  BatchGetItem: BatchGetCommand,
+};
+type Operation = keyof typeof COMMANDS;
+
+/** A fault replaces one call; `pass` sends that call to DynamoDB Local for real. */
+type Fault = (pass: () => Promise<unknown>) => Promise<unknown>;
+const rejects =
+  (error: () => Error): Fault =>
+  async () => {
+    throw error();
+  };
+/** The call reaches DynamoDB and succeeds, but the caller only sees a timeout. */
+const succeedsThenTimesOut: Fault = async (pass) => {
+  await pass();
+  throw Object.assign(new Error("socket timed out after the request was sent"), { name: "TimeoutError" });
+};
+
+const meta = { $metadata: { httpStatusCode: 400 } };
+const ERRORS = {
+  ProvisionedThroughputExceededException: () =>
+    new ProvisionedThroughputExceededException({ message: "throughput exceeded", ...meta }),
+  ThrottlingException: () => new ThrottlingException({ message: "rate exceeded", ...meta }),
+  InternalServerError: () => new InternalServerError({ message: "internal server error", $metadata: {} }),
+  TransactionConflict: (items = 4) =>
+    new TransactionCanceledException({
+      message:
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+      ...meta,
+      CancellationReasons: Array.from({ length: items }, (_, index) =>
+        index === 0
+          ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
+          : { Code: "None" },
+      ),
+    }),
+};
+
+describe("storage faults injected at every DynamoDB call the handlers make (aws-sdk-client-mock over DynamoDB Local)", () => {
+  let h: Awaited<ReturnType<typeof handlerHarness>>;
+  let table: TestTable;
+  let real: DynamoDBDocumentClient;
+  let faulty: DynamoDBDocumentClient;
+  let mock: ReturnType<typeof mockClient>;
+  const plan = new Map<Operation, Fault[]>();
+  let scenario = 0;
+
+  beforeAll(async () => {
+    // The harness signs requests; its table is replaced by one whose client we can break.
+    h = await handlerHarness();
+    table = await createTestTable();
+    real = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
+    faulty = DynamoDBDocumentClient.from(
+      new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint"))),
+      {
+        marshallOptions: { removeUndefinedValues: true },
+      },
+    );
+    mock = mockClient(faulty);
+    for (const [operation, Command] of Object.entries(COMMANDS)) {
+      mock.on(Command).callsFake((input: unknown) => {
+        const pass = () => real.send(new Command(input));
+        const fault = plan.get(operation as Operation)?.shift();
+        return fault ? fault(pass) : pass();
+      });
+    }
+    const store = new DynamoSyncStore({ doc: faulty, tableName: table.tableName });
+    await store.putTenant(demoTenant(DEMO_SECRETS));
+    setRuntime(createRuntime(store, { tenantCacheMs: 0 }));
+    expect((await h.crm(opportunityUpserted("o-f", {}, { occurredAt: at(1) }))).statusCode).toBe(200);
+    expect((await h.cpq(quoteUpserted("q-f", "o-f", {}, { occurredAt: at(2) }))).statusCode).toBe(200);
+    expect((await h.start("q-f")).statusCode).toBe(200);
+  });
+  beforeEach(() => {
+    plan.clear();
+    mock.resetHistory();
+  });
+  afterAll(async () => {
+    await h.dispose();
+    await table.dispose();
+    faulty.destroy();
+  });
+
+  const inject_ = (operation: Operation, ...faults: Fault[]) => plan.set(operation, faults);
+
+  /** A fresh line event on the synced pair; its effect is one line on the opportunity. */
+  function nextLineEvent(lineCount = 1) {
+    scenario++;
+    const lines = Array.from({ length: lineCount }, (_, i) => line(`f${scenario}-l${i}`));
+    return {
+      tag: `f${scenario}-l`,
+      eventId: `fault-${scenario}`,
+      event: quoteLinesUpserted("q-f", lines, {
+        eventId: `fault-${scenario}`,
+        occurredAt: at(100 + scenario),
+      }),
+    };
+  }
+
+  /** What the table holds of one event: never half of it. */
+  async function effectOf(eventId: string, tag: string) {
+    const items = await scanAll(table.tableName);
+    const header = items.find((item) => item.pk === "T#demo#O#o-f" && item.sk === "H") as {
+      record: { lineGeneration: string };
+    };
+    const current = `L#${header.record.lineGeneration}#`;
+    const oppLines = items.filter(
+      (item) =>
+        item.pk === "T#demo#O#o-f" &&
+        String(item.sk).startsWith(current) &&
+        String((item.line as { id?: string })?.id ?? JSON.stringify(item.line)).length > 0 &&
+        JSON.stringify(item.line).includes(tag),
+    ).length;
+    const quoteLines = items.filter(
+      (item) => item.pk === "T#demo#Q#q-f" && JSON.stringify(item.line ?? "").includes(tag),
+    ).length;
+    const outbox = items.filter(
+      (item) => item.pk === "T#demo#OUTBOX" && !item.void && JSON.stringify(item.mirror).includes(tag),
+    ).length;
+    const processed = items.some((item) => item.pk === `T#demo#E#cpq#${eventId}`);
+    return { oppLines, quoteLines, outbox, processed };
+  }
+
+  async function expectAllOrNothing(eventId: string, tag: string, lines: number) {
+    const effect = await effectOf(eventId, tag);
+    if (effect.processed) expect(effect).toMatchObject({ oppLines: lines, quoteLines: lines });
+    else expect(effect).toEqual({ oppLines: 0, quoteLines: 0, outbox: 0, processed: false });
+    expect(effect.outbox).toBeLessThanOrEqual(effect.processed ? Math.max(1, Math.ceil(lines / 400)) : 0);
+    return effect;
+  }
+
+  /** Sends the event under a fault, checks the table, then retries like a sender and checks one effect. */
+  async function underFault(
+    operation: Operation,
+    faults: Fault[],
+    options: { lines?: number; outcomeUnknown?: boolean } = {},
+  ) {
+    const lines = options.lines ?? 1;
+    const { event, eventId, tag } = nextLineEvent(lines);
+    inject_(operation, ...faults);
+    const first = await h.cpq(event);
+    expect(plan.get(operation) ?? []).toHaveLength(0); // every planned fault was hit
+    expect([200, 503]).toContain(first.statusCode);
+    if (first.statusCode === 503) {
+      expect(first.body.error.code).toBe("retry_later");
+      expect(Number(first.headers["retry-after"])).toBeGreaterThan(0);
+    }
+    const afterFirst = await expectAllOrNothing(eventId, tag, lines);
+    // A 503 after an unknown outcome may sit on a commit that did happen; every other 503 wrote nothing.
+    expect(afterFirst.processed).toBe(first.statusCode === 200 || options.outcomeUnknown === true);
+
+    const retry = await h.cpq(event);
+    expect(retry.statusCode).toBe(200);
+    if (first.statusCode === 200) {
+      expect(retry.headers["x-quotesync-replayed"]).toBe("true");
+      expect(retry.body).toEqual(first.body);
+    }
+    const afterRetry = await expectAllOrNothing(eventId, tag, lines);
+    expect(afterRetry.processed).toBe(true);
+    return { first, retry, afterRetry };
+  }
+
+  const THROTTLES = ["ProvisionedThroughputExceededException", "ThrottlingException"] as const;
+
+  for (const operation of ["GetItem", "Query", "UpdateItem", "TransactWriteItems"] as const) {
+    for (const name of THROTTLES) {
+      it(`${name} on ${operation} → 503 retry_later with Retry-After, nothing half-written, the sender's retry has one effect`, async () => {
+        const { first } = await underFault(operation, [rejects(ERRORS[name])]);
+        expect(first.statusCode).toBe(503);
+      });
+    }
+  }
+
+  for (const operation of ["GetItem", "Query", "UpdateItem"] as const) {
+    it(`InternalServerError on ${operation} → 503 retry_later, and the sender's retry has one effect`, async () => {
+      const { first } = await underFault(operation, [rejects(ERRORS.InternalServerError)]);
+      expect(first.statusCode).toBe(503);
+    });
+
+    it(`a timeout after a successful ${operation} → 503 retry_later, and the sender's retry has one effect`, async () => {
+      const { first } = await underFault(operation, [succeedsThenTimesOut]);
+      expect(first.statusCode).toBe(503);
+    });
+  }
+
+  it("InternalServerError on TransactWriteItems → retried with the same ClientRequestToken → 200", async () => {
+    const { first } = await underFault("TransactWriteItems", [rejects(ERRORS.InternalServerError)]);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers["x-quotesync-replayed"]).toBeUndefined();
+    const tokens = mock
+      .commandCalls(TransactWriteCommand)
+      .slice(0, 2)
+      .map((call) => call.args[0].input.ClientRequestToken);
+    expect(tokens[0]).toEqual(expect.any(String));
+    expect(tokens[1]).toBe(tokens[0]);
+  });
+
+  it("a timeout after a successful commit → the same-token retry is answered by DynamoDB as done → 200, applied once", async () => {
+    const { first, afterRetry } = await underFault("TransactWriteItems", [succeedsThenTimesOut]);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers["x-quotesync-replayed"]).toBeUndefined();
+    expect(afterRetry).toMatchObject({ oppLines: 1, outbox: 1 });
+    expect(mock).toHaveReceivedCommandWith(TransactWriteCommand, { ClientRequestToken: expect.any(String) });
+  });
+
+  it("timeouts after a successful commit on every attempt → 503, and the sender's retry gets the original response replayed", async () => {
+    const { first, retry, afterRetry } = await underFault(
+      "TransactWriteItems",
+      [succeedsThenTimesOut, succeedsThenTimesOut, succeedsThenTimesOut],
+      { outcomeUnknown: true },
+    );
+    expect(first.statusCode).toBe(503);
+    expect(retry.headers["x-quotesync-replayed"]).toBe("true");
+    expect(retry.body.status).toBe("applied");
+    expect(afterRetry).toMatchObject({ oppLines: 1, outbox: 1 });
+  });
+
+  it("TransactionCanceledException with TransactionConflict reasons → decided again after jittered backoff → 200", async () => {
+    const { first } = await underFault("TransactWriteItems", [
+      rejects(() => ERRORS.TransactionConflict()),
+      rejects(() => ERRORS.TransactionConflict()),
+      rejects(() => ERRORS.TransactionConflict()),
+    ]);
+    expect(first.statusCode).toBe(200);
+    expect(mock.commandCalls(TransactWriteCommand).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("TransactionConflict on every attempt → 503 retry_later after the bounded retries, nothing written", async () => {
+    const { first } = await underFault(
+      "TransactWriteItems",
+      Array.from({ length: 12 }, () => rejects(() => ERRORS.TransactionConflict())),
+    );
+    expect(first.statusCode).toBe(503);
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(12 + 1); // 12 refused, then the retry
+  });
+
+  describe("a line set too large for one transaction (written under a new generation by BatchWriteItem)", () => {
+    const LINES = 120;
+    for (const name of THROTTLES) {
+      it(`${name} on BatchWriteItem → 503, the opportunity keeps its old lines, the retry has one effect`, async () => {
+        const { first } = await underFault("BatchWriteItem", [rejects(ERRORS[name])], { lines: LINES });
+        expect(first.statusCode).toBe(503);
+      });
+    }
+
+    it("a timeout after a successful BatchWriteItem → 503, nothing switched, the retry has one effect", async () => {
+      const { first } = await underFault("BatchWriteItem", [succeedsThenTimesOut], { lines: LINES });
+      expect(first.statusCode).toBe(503);
+    });
+
+    it("timeouts after a successful switch on every attempt → 503 without deleting the live lines; the retry is replayed", async () => {
+      const { first, afterRetry } = await underFault(
+        "TransactWriteItems",
+        [succeedsThenTimesOut, succeedsThenTimesOut, succeedsThenTimesOut],
+        { lines: LINES, outcomeUnknown: true },
+      );
+      expect(first.statusCode).toBe(503);
+      expect(afterRetry.oppLines).toBe(LINES);
+      const status = (await h.status("o-f")).body;
+      expect(
+        status.lines.filter((l: { productId: string }) => l.productId.includes(`f${scenario}-l`)),
+      ).toHaveLength(LINES);
+    });
+  });
+});
