@@ -8,6 +8,7 @@ import type {
   StoredLine,
   SyncResponse,
 } from "./model.js";
+import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
 import type { ChangeSet, OutboxEntry, Page, SyncStore } from "./store.js";
 import type { TenantConfig } from "./tenant.js";
 
@@ -27,6 +28,8 @@ export class InMemorySyncStore implements SyncStore {
   private readonly processed = new Map<string, SyncResponse>();
   private readonly outbox: Array<{ tenantId: string; entry: OutboxEntry }> = [];
   private readonly audits = new Map<string, AuditEntry[]>();
+  private readonly drift = new Map<string, DriftFinding>();
+  private checkpoint: ScheduleCheckpoint | null = null;
   /** Counts commits, so tests can assert that nothing was written. */
   commits = 0;
 
@@ -127,4 +130,67 @@ export class InMemorySyncStore implements SyncStore {
     const entries = all.slice(start, start + limit);
     return { entries: clone(entries), next: start + limit < all.length ? String(start + limit) : null };
   }
+
+  async listTenantIds(after: string | null, limit: number): Promise<Page<string>> {
+    return idPage([...this.tenants.keys()], after, limit);
+  }
+
+  async listPendingQuoteIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
+    const ids = [...this.quotes.values()]
+      .map((quote) => quote.header)
+      .filter((q) => q.tenantId === tenantId && q.syncing && q.pendingChanges > 0 && !q.deleted)
+      .map((q) => q.id);
+    return idPage(ids, after, limit);
+  }
+
+  async listSyncedOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<Page<string>> {
+    const ids = [...this.opportunities.values()]
+      .map((opportunity) => opportunity.header)
+      .filter((o) => o.tenantId === tenantId && o.syncedQuoteId !== null && !o.deleted)
+      .map((o) => o.id);
+    return idPage(ids, after, limit);
+  }
+
+  async loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {
+    return clone(this.checkpoint);
+  }
+
+  async saveScheduleCheckpoint(checkpoint: ScheduleCheckpoint): Promise<boolean> {
+    if ((this.checkpoint?.version ?? null) !== checkpoint.version) return false;
+    this.checkpoint = { ...clone(checkpoint), version: (checkpoint.version ?? 0) + 1 };
+    return true;
+  }
+
+  async loadDriftFinding(tenantId: string, opportunityId: string): Promise<DriftFinding | null> {
+    return clone(this.drift.get(`${tenantId}/${opportunityId}`) ?? null);
+  }
+
+  async saveDriftFinding(tenantId: string, finding: DriftFinding): Promise<void> {
+    this.drift.set(`${tenantId}/${finding.opportunityId}`, clone(finding));
+  }
+
+  async deleteDriftFinding(tenantId: string, opportunityId: string): Promise<void> {
+    this.drift.delete(`${tenantId}/${opportunityId}`);
+  }
+
+  async readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
+    const findings = new Map(
+      [...this.drift.entries()]
+        .filter(([key]) => key.startsWith(`${tenantId}/`))
+        .map(([, finding]) => [finding.opportunityId, finding]),
+    );
+    const page = idPage([...findings.keys()], cursor, limit);
+    return { entries: page.entries.map((id) => clone(findings.get(id) as DriftFinding)), next: page.next };
+  }
+}
+
+/** A page of ids in id order after `after`, as the sparse indexes of the DynamoDB adapter give them. */
+function idPage(ids: string[], after: string | null, limit: number): Page<string> {
+  const sorted = ids.filter((id) => after === null || id > after).sort();
+  const entries = sorted.slice(0, limit);
+  return { entries, next: sorted.length > limit ? (entries.at(-1) ?? null) : null };
 }

@@ -8,6 +8,7 @@ import type {
   StoredLine,
   SyncResponse,
 } from "./model.js";
+import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
 import type { TenantConfig } from "./tenant.js";
 
 /** A side's line set as a decision left it: every line, and which of them changed. */
@@ -69,4 +70,22 @@ export interface SyncStore {
     cursor: string | null,
     limit: number,
   ): Promise<Page<AuditEntry>>;
+
+  // The scheduled function pages sparse indexes instead of scanning. Pages hold ids in id order;
+  // `after` is exclusive; `next` is the last id of the page when more may follow, else null.
+  // Index reads are eventually consistent: every decision re-reads its records consistently.
+  /** Registered tenants. */
+  listTenantIds(after: string | null, limit: number): Promise<Page<string>>;
+  /** The tenant's synced quotes with pending changes. */
+  listPendingQuoteIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>>;
+  /** The tenant's opportunities that name a synced quote. */
+  listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>>;
+  loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null>;
+  /** Saves the checkpoint unless another run saved one since it was loaded; false then. */
+  saveScheduleCheckpoint(checkpoint: ScheduleCheckpoint): Promise<boolean>;
+  loadDriftFinding(tenantId: string, opportunityId: string): Promise<DriftFinding | null>;
+  saveDriftFinding(tenantId: string, finding: DriftFinding): Promise<void>;
+  deleteDriftFinding(tenantId: string, opportunityId: string): Promise<void>;
+  /** The tenant's current drift findings, by opportunity id; `cursor` is opaque. */
+  readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>>;
 }

@@ -1,3 +1,80 @@
-import type { ExtraRoute } from "./http-adapter.js";
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { ExtraRoute, ExtraRouteResult } from "./http-adapter.js";
 
-export const localExtraRoutes: ExtraRoute[] = [];
+/**
+ * Local-only entry points (SPEC §7) standing in for what AWS delivers by itself: an EventBridge
+ * event to the trigger function, and a tick of the schedule. Unauthenticated: the local server
+ * listens on loopback only. Function modules load lazily, after the server has set the environment.
+ */
+export const localExtraRoutes: ExtraRoute[] = [
+  {
+    method: "POST",
+    path: "/local/events",
+    handle: async (body) => {
+      const { handler } = await import("../functions/trigger-event.js");
+      const parsed = parseBody(body);
+      if ("error" in parsed) return parsed.error;
+      const delivery = parsed.value as Record<string, unknown>;
+      // The envelope EventBridge wraps around what the sender put: ids, time, account, region.
+      const event = {
+        version: "0",
+        id: randomUUID(),
+        account: "000000000000",
+        time: new Date().toISOString(),
+        region: "us-east-1",
+        resources: [],
+        ...delivery,
+      };
+      return run(() => handler(event as unknown as Parameters<typeof handler>[0]));
+    },
+  },
+  {
+    method: "POST",
+    path: "/local/schedule",
+    handle: async () => {
+      const { runScheduledOnce } = await import("../functions/scheduled.js");
+      return run(() => runScheduledOnce());
+    },
+  },
+];
+
+function parseBody(body: string): { value: unknown } | { error: ExtraRouteResult } {
+  try {
+    const value: unknown = JSON.parse(body);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return { value };
+  } catch {
+    // answered below
+  }
+  return {
+    error: {
+      statusCode: 400,
+      body: JSON.stringify({
+        error: {
+          code: "malformed_json",
+          message: 'expected a JSON object {"source", "detail-type", "detail"}',
+          details: [],
+        },
+      }),
+    },
+  };
+}
+
+/** Runs a function; what it throws is answered as the HTTP API would answer it. */
+async function run(invoke: () => Promise<unknown>): Promise<ExtraRouteResult> {
+  try {
+    return { statusCode: 200, body: JSON.stringify(await invoke()) };
+  } catch (error) {
+    const { httpResponseFor } = await import("../functions/lib/error-responses.js");
+    const { response, expected } = httpResponseFor(error);
+    if (!expected) console.error("local function failed", error);
+    return fromLambdaResult(response);
+  }
+}
+
+function fromLambdaResult(result: APIGatewayProxyStructuredResultV2): ExtraRouteResult {
+  const headers = Object.fromEntries(
+    Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]),
+  );
+  return { statusCode: result.statusCode ?? 200, body: String(result.body ?? ""), headers };
+}

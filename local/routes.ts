@@ -51,4 +51,9 @@ export const localRoutes: LocalRoute[] = [
     path: "/sync/{tenantId}/outbox",
     load: async () => (await import("../functions/get-outbox.js")).handler,
   },
+  {
+    method: "GET",
+    path: "/sync/{tenantId}/drift",
+    load: async () => (await import("../functions/get-drift.js")).handler,
+  },
 ];

@@ -10,6 +10,7 @@ import {
   applyQuoteUpsert,
 } from "./header-events.js";
 import { applyCpqLineChange, applyCrmLineChange } from "./line-events.js";
+import { runScheduled, type ScheduledRunLimits, type ScheduledRunReport } from "./scheduled-run.js";
 import { readSyncStatus, type SyncStatus } from "./status.js";
 import type { Cause } from "./workspace.js";
 
@@ -130,6 +131,13 @@ export class SyncEngine {
 
   status(tenant: TenantConfig, opportunityId: string): Promise<SyncStatus> {
     return readSyncStatus(this.deps.store, tenant, opportunityId);
+  }
+
+  /** One run of the scheduled function: push scheduled-mode pairs, then audit synced pairs. */
+  runScheduled(
+    options: { limits?: ScheduledRunLimits; shouldStop?: () => boolean } = {},
+  ): Promise<ScheduledRunReport> {
+    return runScheduled(this.deps, options);
   }
 }
 

@@ -19,6 +19,10 @@ export const keys = {
   syncedPairsIndex: (tenantId: string) => `T#${tenantId}#SYNCED`,
   pendingQuotesIndex: (tenantId: string) => `T#${tenantId}#PENDING`,
   tenantsIndex: "TENANTS",
+  /** The scheduled function's one checkpoint item (not tenant data). */
+  scheduleCheckpoint: { pk: "SCHEDULE", sk: "CHECKPOINT" },
+  /** A tenant's drift report: one item per drifting opportunity, sk = the opportunity id. */
+  driftPartition: (tenantId: string) => `T#${tenantId}#DRIFT`,
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */

@@ -13,7 +13,9 @@ const LINES_PER_ENTRY = 400;
 export const GAP_GRACE_MS = 60_000;
 const WRITE_DEADLINE_MS = 20_000;
 
-type Item = { Put: { TableName: string; Item: Record<string, unknown> } };
+type Item = {
+  Put: { TableName: string; Item: Record<string, unknown>; ConditionExpression: string };
+};
 
 /**
  * The tenant's outbox: every mirror, in one total order a connector can poll with `after=`.
@@ -74,6 +76,9 @@ export class OutboxLog {
       Put: {
         TableName: this.tableName,
         Item: { pk: keys.outboxPartition(tenantId), sk: outboxSortKey(first + index), at, mirror },
+        // A number voided after a failure whose outcome was unknown stays void: a late commit of
+        // that transaction fails here as a whole, so no reader has skipped an entry it then gets.
+        ConditionExpression: "attribute_not_exists(pk)",
       },
     }));
     try {

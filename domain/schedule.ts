@@ -1,0 +1,45 @@
+/** Records of the scheduled function: where its passes stand, and the drift they found. */
+
+/** What the scheduled audit can find wrong with a synced pair (SPEC §1.13). */
+export type DriftIssueKind =
+  | "no_synced_quote"
+  | "multiple_synced_quotes"
+  | "lines_differ"
+  | "amount_mismatch"
+  | "milestone_pending";
+
+export interface DriftIssue {
+  kind: DriftIssueKind;
+  detail: string;
+}
+
+/** The current finding about one synced opportunity; kept while the audit keeps finding it. */
+export interface DriftFinding {
+  opportunityId: string;
+  quoteId: string | null;
+  issues: DriftIssue[];
+  /** When these issues were first found (unchanged since). */
+  detectedAt: string;
+  /** When the audit last checked the pair and still found them. */
+  checkedAt: string;
+}
+
+/** Where a pass over a sparse index stands: the tenant in progress and the last id it handled. */
+export interface IndexPosition {
+  /** null: the next run starts a new cycle at the first tenant. */
+  tenantId: string | null;
+  /** The last id handled in that tenant's index (exclusive start of the next page). */
+  after: string | null;
+  /** When the pass over this tenant began; findings not re-checked since are stale. */
+  tenantPassStartedAt: string | null;
+}
+
+/** The scheduled function's checkpoint: one position per pass, saved at the end of every run. */
+export interface ScheduleCheckpoint {
+  push: IndexPosition;
+  audit: IndexPosition;
+  /** Optimistic-concurrency version; null when none was saved yet. */
+  version: number | null;
+}
+
+export const START_OF_CYCLE: IndexPosition = { tenantId: null, after: null, tenantPassStartedAt: null };

@@ -1,0 +1,35 @@
+import type { Context, ScheduledEvent } from "aws-lambda";
+import { DEFAULT_SCHEDULED_LIMITS, type ScheduledRunReport } from "../domain/engine/scheduled-run.js";
+import { logger } from "./lib/logger.js";
+import { type Runtime, runtime } from "./lib/runtime.js";
+
+/** The run stops taking new pairs when the invocation has less than this left. */
+const STOP_MARGIN_MS = 10_000;
+
+/**
+ * One run of the scheduled function: pushes scheduled-mode pairs, then audits synced pairs, each
+ * pass bounded and resuming at its checkpoint (README "The scheduled function").
+ */
+export async function runScheduledOnce(
+  rt: Runtime = runtime(),
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<ScheduledRunReport> {
+  const started = performance.now();
+  const report = await rt.engine.runScheduled({
+    limits: DEFAULT_SCHEDULED_LIMITS,
+    shouldStop: () => remainingMs() < STOP_MARGIN_MS,
+  });
+  logger.info("scheduled run", {
+    pushed: report.push.pushed.length,
+    pushExamined: report.push.examined,
+    auditExamined: report.audit.examined,
+    drifting: report.audit.drifting.length,
+    failures: report.push.failures.length + report.audit.failures.length,
+    stoppedEarly: report.stoppedEarly,
+    durationMs: Math.round(performance.now() - started),
+  });
+  return report;
+}
+
+export const handler = (_event: ScheduledEvent, context?: Context): Promise<ScheduledRunReport> =>
+  runScheduledOnce(runtime(), () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY);

@@ -1,0 +1,87 @@
+import type { Context, EventBridgeEvent } from "aws-lambda";
+import { z } from "zod";
+import { Forbidden, InvalidEvent, PreconditionFailed } from "../domain/errors.js";
+import { CpqEvent } from "../domain/events.js";
+import type { SyncResponse } from "../domain/model.js";
+import { zodDetails } from "./lib/error-responses.js";
+import { logger } from "./lib/logger.js";
+import { type Runtime, runtime } from "./lib/runtime.js";
+
+const TRIGGER_TYPES = ["cart.finalized", "quote.accepted"] as const;
+
+/**
+ * A trigger as EventBridge delivers it: source `cpq`, detail-type = the event type, detail = the
+ * CPQ event envelope plus the `tenantId` it belongs to (EventBridge has no URL to carry it).
+ */
+const TriggerDelivery = z.object({
+  source: z.literal("cpq"),
+  "detail-type": z.enum(TRIGGER_TYPES),
+  detail: z.looseObject({
+    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "expected a tenant id"),
+    type: z.enum(TRIGGER_TYPES).optional(),
+  }),
+});
+
+export type TriggerResult =
+  | { outcome: "applied"; tenantId: string; replayed: boolean; response: SyncResponse }
+  | { outcome: "dropped"; tenantId: string; reason: string };
+
+/**
+ * Validates an EventBridge trigger and runs it like the CPQ webhook would, under the same
+ * idempotency key (`cpq` + eventId): the same trigger through both channels takes effect once.
+ * Throws (so EventBridge retries, then dead-letters) on an invalid event, a quote or opportunity
+ * not known yet, or busy storage; drops, with a log line, what no retry can change: an unknown
+ * tenant, a trigger refused by a precondition or permission (audited by the domain).
+ */
+export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()): Promise<TriggerResult> {
+  const parsed = TriggerDelivery.safeParse(delivery);
+  if (!parsed.success) {
+    throw new InvalidEvent(
+      "not a quotesync trigger event",
+      zodDetails(parsed.error) as InvalidEvent["details"],
+    );
+  }
+  const { tenantId, ...envelope } = parsed.data.detail;
+  const detailType = parsed.data["detail-type"];
+  if (envelope.type !== undefined && envelope.type !== detailType) {
+    throw new InvalidEvent("detail.type differs from detail-type", [
+      { path: ["detail", "type"], message: `expected ${detailType}` },
+    ]);
+  }
+  const event = CpqEvent.safeParse({ ...envelope, type: detailType });
+  if (!event.success) {
+    const details = zodDetails(event.error) as InvalidEvent["details"];
+    throw new InvalidEvent(
+      "the detail is not a valid trigger envelope",
+      details.map((issue) => ({ ...issue, path: ["detail", ...issue.path] })),
+    );
+  }
+  const log = { tenantId, eventType: detailType, eventId: event.data.eventId };
+  const tenant = await rt.loadTenant(tenantId);
+  if (!tenant) {
+    logger.warn("trigger dropped: unknown tenant", log);
+    return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
+  }
+  try {
+    const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");
+    logger.info("trigger", {
+      ...log,
+      outcome: outcome.replayed ? "duplicate" : outcome.response.status,
+      mirrors: outcome.response.mirrors.length,
+    });
+    return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
+  } catch (error) {
+    if (error instanceof PreconditionFailed || error instanceof Forbidden) {
+      logger.warn("trigger refused", { ...log, error: error.message });
+      return { outcome: "dropped", tenantId, reason: error.message };
+    }
+    logger.error("trigger failed; EventBridge will retry", { ...log, error: error as Error });
+    throw error;
+  }
+}
+
+/** The trigger function: `cart.finalized` and `quote.accepted` from EventBridge. */
+export const handler = (
+  event: EventBridgeEvent<(typeof TRIGGER_TYPES)[number], unknown>,
+  _context?: Context,
+): Promise<TriggerResult> => handleTrigger(event);
