@@ -115,6 +115,36 @@ export function storedLine(
   return { ...values, ...meta, deleted: false, outdatedMirrors: meta.outdatedMirrors ?? [] };
 }
 
+/**
+ * A tombstone for a line quotesync never saw, deleted by its owner: an upsert of it delivered
+ * late (out of order) must not bring it back.
+ */
+export function tombstoneForUnknownLine(
+  id: string,
+  syncKey: string,
+  changedAt: number,
+  changedBy: Source,
+): StoredLine {
+  return {
+    ...storedLine(
+      {
+        productId: "",
+        name: null,
+        quantity: "0",
+        unitPrice: "0",
+        discountPercent: "0",
+        billing: "one_time",
+        billingPeriod: null,
+        position: null,
+        serviceDate: null,
+        fields: {},
+      },
+      { syncKey, id, changedAt, changedBy },
+    ),
+    deleted: true,
+  };
+}
+
 /** Lines that exist (not tombstones), in a stable order: position, then sync key. */
 export function liveLines(lines: Map<string, StoredLine>): StoredLine[] {
   return [...lines.values()]
@@ -143,9 +173,25 @@ export function subtotal(lines: Map<string, StoredLine>, currency: string): stri
   return sumMoney(totals, currency);
 }
 
+/**
+ * The outdated-mirror list of a line about to be overwritten on its owner's side. If the value
+ * being replaced reached the owner by a mirror, that mirror (or a duplicate) may still be in
+ * flight: an echo of it must be recognised, so it is remembered. The owner's own values are not,
+ * so an owner can always go back to a value it typed itself.
+ */
+export function outdatedAfterOverwrite(
+  previous: StoredLine | undefined,
+  owner: Source,
+  mappedFields: ReadonlySet<string>,
+): string[] {
+  if (!previous || previous.deleted) return [];
+  if (previous.changedBy === owner) return previous.outdatedMirrors;
+  return rememberOutdated(previous.outdatedMirrors, mirrorFingerprint(previous, mappedFields));
+}
+
 /** Keeps the outdated-mirror list short: only the most recent few can still be in flight. */
 export function rememberOutdated(list: string[], fingerprint: string): string[] {
   const next = list.filter((entry) => entry !== fingerprint);
   next.push(fingerprint);
-  return next.slice(-4);
+  return next.slice(-8);
 }

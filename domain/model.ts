@@ -39,6 +39,12 @@ export interface StoredLine extends LineValues {
    * a report equal to one of them is a late echo of an outdated mirror, not a user's change.
    */
   outdatedMirrors: string[];
+  /**
+   * Ids the owning system used for this line before its current one: a late, duplicated mirror
+   * can re-create a line its owner had deleted, under a new id. A delete of any of them deletes
+   * the line, and the other copies are deleted on the owner too.
+   */
+  formerIds?: string[];
 }
 
 export interface Approval {

@@ -2,7 +2,7 @@ import type { LineInput } from "../events.js";
 import {
   lineValuesFrom,
   mirrorFingerprint,
-  rememberOutdated,
+  outdatedAfterOverwrite,
   sameStoredValues,
   storedLine,
   toMirrorLine,
@@ -50,6 +50,34 @@ export function findLine(
   for (const line of own.values()) {
     if (line.id === ids.id) return line;
   }
+  for (const line of own.values()) {
+    if (line.formerIds?.includes(ids.id)) return line;
+  }
+  return undefined;
+}
+
+/** An older report under another id: the id is remembered, the current one kept. */
+function withFormerId(line: StoredLine, id: string): StoredLine {
+  if (line.id === null) return { ...line, id };
+  if (line.id === id || line.formerIds?.includes(id)) return line;
+  return { ...line, formerIds: [...(line.formerIds ?? []), id].slice(-5) };
+}
+
+/** The line as reported under `id`, remembering the id it had before. */
+function withReportedId(line: StoredLine, id: string): StoredLine {
+  if (line.id === id || line.id === null) return { ...line, id };
+  const formerIds = [...(line.formerIds ?? []).filter((former) => former !== id), line.id].slice(-5);
+  return { ...line, id, formerIds };
+}
+
+function deletedUnderAnotherKey(
+  own: Map<string, StoredLine>,
+  id: string,
+  syncKey: string,
+): StoredLine | undefined {
+  for (const line of own.values()) {
+    if (line.deleted && line.id === id && line.syncKey !== syncKey) return line;
+  }
   return undefined;
 }
 
@@ -62,9 +90,23 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     if (pair) ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
     return "stale";
   }
+  if (existing && existing.id !== input.id) {
+    const deletedById = deletedUnderAnotherKey(own, input.id, existing.syncKey);
+    if (deletedById) {
+      // The owner deleted this line by its id before quotesync had learned that id: apply it now.
+      return applyLineDelete(side, withReportedId(existing, input.id), deletedById.changedAt, input.id);
+    }
+  }
   const values = lineValuesFrom(input, existing);
   if (existing && sameStoredValues(existing, values)) {
-    if (existing.id !== input.id) side.ws.putLine(sender, side.quoteId ?? "", { ...existing, id: input.id });
+    // A report of the same values still tells where the owner stood at `at`: a change made
+    // before it, delivered later, must not win over what the owner holds now.
+    if (existing.id !== input.id || at > existing.changedAt) {
+      const confirmed =
+        at >= existing.changedAt ? withReportedId(existing, input.id) : withFormerId(existing, input.id);
+      if (at > existing.changedAt) confirmed.changedAt = at;
+      side.ws.putLine(sender, side.quoteId ?? "", confirmed);
+    }
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
@@ -85,7 +127,15 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "stale";
   }
   const syncKey = existing?.syncKey ?? input.syncKey ?? side.newSyncKey();
-  const line = storedLine(values, { syncKey, id: input.id, changedAt: at, changedBy: sender });
+  const line = storedLine(values, {
+    syncKey,
+    id: input.id,
+    changedAt: at,
+    changedBy: sender,
+    outdatedMirrors: outdatedAfterOverwrite(existing, sender, ws.mapping.lines),
+  });
+  const formerIds = existing ? withReportedId(existing, input.id).formerIds : undefined;
+  if (formerIds) line.formerIds = formerIds;
   ws.putLine(sender, side.quoteId ?? "", line);
   const mirrorChanged = !existing || mirrorFingerprint(existing, ws.mapping.lines) !== fingerprint;
   if (!pair || !mirrorChanged) return "applied";
@@ -99,10 +149,7 @@ export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: St
   const { ws } = side;
   const target = otherSide(side.sender);
   const counterpart = pair.other.get(line.syncKey);
-  const outdated =
-    counterpart && !counterpart.deleted
-      ? rememberOutdated(counterpart.outdatedMirrors, mirrorFingerprint(counterpart, ws.mapping.lines))
-      : [];
+  const outdated = outdatedAfterOverwrite(counterpart, target, ws.mapping.lines);
   const copy = storedLine(
     valuesForTarget(line, counterpart?.deleted ? undefined : counterpart, ws.mapping.lines),
     {
@@ -119,7 +166,12 @@ export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: St
 }
 
 /** Deletes one reported line, leaving a tombstone, and mirrors the delete when the pair is live. */
-export function applyLineDelete(side: LineSide, line: StoredLine | undefined, at: number): LineOutcome {
+export function applyLineDelete(
+  side: LineSide,
+  line: StoredLine | undefined,
+  at: number,
+  deletedId: string | null = line?.id ?? null,
+): LineOutcome {
   const { ws, sender, pair } = side;
   if (!line || line.deleted) return "no_change";
   if (isOlderThanRecord(at, sender, line)) {
@@ -135,6 +187,12 @@ export function applyLineDelete(side: LineSide, line: StoredLine | undefined, at
     outdatedMirrors: [],
   };
   ws.putLine(sender, side.quoteId ?? "", tombstone);
+  if (pair) {
+    // Copies the owner still holds under other ids (re-created by a late mirror) go too.
+    for (const id of [line.id, ...(line.formerIds ?? [])]) {
+      if (id && id !== deletedId) ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, id);
+    }
+  }
   if (!pair) return "applied";
   if (!pair.live) return "pending";
   deleteLineOnOtherSide(side, pair, tombstone);
@@ -155,7 +213,9 @@ export function deleteLineOnOtherSide(side: LineSide, pair: SyncedPair, tombston
   };
   side.ws.putLine(target, pair.quoteId, copy);
   pair.other.set(copy.syncKey, copy);
-  side.ws.mirrorLineDelete(target, pair.opportunityId, pair.quoteId, counterpart.id ?? counterpart.syncKey);
+  for (const id of [counterpart.id ?? counterpart.syncKey, ...(counterpart.formerIds ?? [])]) {
+    side.ws.mirrorLineDelete(target, pair.opportunityId, pair.quoteId, id);
+  }
 }
 
 /** Combines per-line outcomes into the response status of SPEC §5. */

@@ -1,5 +1,6 @@
 import { InvalidEvent } from "../errors.js";
 import { LIMITS, type LineInput } from "../events.js";
+import { tombstoneForUnknownLine } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
 import {
@@ -85,8 +86,15 @@ function applyLineChange(
   };
   const outcomes: LineOutcome[] = [];
   if (change.kind === "deleted") {
-    for (const lineId of change.lineIds)
-      outcomes.push(applyLineDelete(side, findLine(own, { id: lineId }), at));
+    for (const lineId of change.lineIds) {
+      const line = findLine(own, { id: lineId });
+      if (line) {
+        outcomes.push(applyLineDelete(side, line, at, lineId));
+      } else {
+        ws.putLine(sender, side.quoteId ?? "", tombstoneForUnknownLine(lineId, newSyncKey(), at, sender));
+        outcomes.push("no_change");
+      }
+    }
   } else {
     const reported = new Set<string>();
     for (const input of change.lines) {

@@ -2,7 +2,7 @@ import { PreconditionFailed } from "../errors.js";
 import {
   liveLines,
   mirrorFingerprint,
-  rememberOutdated,
+  outdatedAfterOverwrite,
   storedLine,
   toMirrorLine,
   valuesForTarget,
@@ -124,9 +124,7 @@ function replaceOpportunityLines(
         id: live?.id ?? null,
         changedAt: ws.now,
         changedBy: "cpq",
-        outdatedMirrors: live
-          ? rememberOutdated(live.outdatedMirrors, mirrorFingerprint(live, ws.mapping.lines))
-          : [],
+        outdatedMirrors: outdatedAfterOverwrite(live, "crm", ws.mapping.lines),
       });
       ws.putOpportunityLine(copy);
     }
