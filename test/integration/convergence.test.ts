@@ -20,8 +20,17 @@ const values = fc.record({
 
 const action = fc.oneof(
   fc.record({ kind: fc.constant("add" as const), side: fc.constantFrom<Side>("crm", "cpq"), values }),
-  fc.record({ kind: fc.constant("edit" as const), side: fc.constantFrom<Side>("crm", "cpq"), index: fc.nat(5), values }),
-  fc.record({ kind: fc.constant("remove" as const), side: fc.constantFrom<Side>("crm", "cpq"), index: fc.nat(5) }),
+  fc.record({
+    kind: fc.constant("edit" as const),
+    side: fc.constantFrom<Side>("crm", "cpq"),
+    index: fc.nat(5),
+    values,
+  }),
+  fc.record({
+    kind: fc.constant("remove" as const),
+    side: fc.constantFrom<Side>("crm", "cpq"),
+    index: fc.nat(5),
+  }),
   fc.record({ kind: fc.constant("deliver" as const), index: fc.nat(50) }),
   fc.record({ kind: fc.constant("duplicate" as const), index: fc.nat(50) }),
 );
@@ -36,11 +45,16 @@ type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 interface Quotesync {
   send(from: Side, event: Record<string, unknown>): Promise<{ status: string; mirrors: Mirror[] }>;
-  status(): Promise<{ amount: string | null; lines: Array<{ productId: string; quantity: string; unitPrice: string; discountPercent: string }> }>;
+  status(): Promise<{
+    amount: string | null;
+    lines: Array<{ productId: string; quantity: string; unitPrice: string; discountPercent: string }>;
+  }>;
 }
 
 /** Exact subtotal with BigInt, independent of the engine: Σ q × p × (100 − d) / 100, half-up to cents. */
-function referenceSubtotal(lines: Array<{ quantity: string; unitPrice: string; discountPercent: string }>): string {
+function referenceSubtotal(
+  lines: Array<{ quantity: string; unitPrice: string; discountPercent: string }>,
+): string {
   // Inputs have at most 4 decimals: scale each by 10^4 as an exact BigInt.
   const scaled = (text: string) => {
     const [whole = "0", fraction = ""] = text.split(".");
@@ -49,14 +63,20 @@ function referenceSubtotal(lines: Array<{ quantity: string; unitPrice: string; d
   const divisor = 10n ** 12n; // q·10^4 × p·10^4 × (100 − d)·10^4 = total in cents × 10^12
   let cents = 0n;
   for (const line of lines) {
-    const exact = scaled(line.quantity) * scaled(line.unitPrice) * (1_000_000n - scaled(line.discountPercent));
+    const exact =
+      scaled(line.quantity) * scaled(line.unitPrice) * (1_000_000n - scaled(line.discountPercent));
     cents += (exact + divisor / 2n) / divisor;
   }
   return `${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
 }
 
 /** Plays one scenario: both systems edit at random, messages arrive out of order and twice. */
-async function play(quotesync: Quotesync, input: Scenario, ids: { opportunityId: string; quoteId: string }, startSync: () => Promise<Mirror[]>) {
+async function play(
+  quotesync: Quotesync,
+  input: Scenario,
+  ids: { opportunityId: string; quoteId: string },
+  startSync: () => Promise<Mirror[]>,
+) {
   let tick = 1000;
   if (process.env.CONVERGENCE_TRACE) console.log("deliver === new run");
   const clock = () => at(tick++);
@@ -78,7 +98,8 @@ async function play(quotesync: Quotesync, input: Scenario, ids: { opportunityId:
       if (process.env.CONVERGENCE_TRACE) console.log("  ->", JSON.stringify(response));
       for (const mirror of response.mirrors) queue.push({ to: mirror.target, mirror });
     } else {
-      for (const event of systems[message.to].apply(message.mirror)) queue.push({ to: "quotesync", from: message.to, event });
+      for (const event of systems[message.to].apply(message.mirror))
+        queue.push({ to: "quotesync", from: message.to, event });
     }
   }
 
@@ -92,19 +113,29 @@ async function play(quotesync: Quotesync, input: Scenario, ids: { opportunityId:
       continue;
     }
     const system = systems[step.side];
-    const event = step.kind === "add" ? system.add(step.values) : step.kind === "edit" ? system.edit(step.index, step.values) : system.remove(step.index);
+    const event =
+      step.kind === "add"
+        ? system.add(step.values)
+        : step.kind === "edit"
+          ? system.edit(step.index, step.values)
+          : system.remove(step.index);
     if (event) queue.push({ to: "quotesync", from: step.side, event });
   }
   let steps = 0;
   while (queue.length > 0) {
-    if (++steps > MAX_DRAIN_STEPS) throw new Error(`no rest after ${MAX_DRAIN_STEPS} deliveries: an echo loop`);
+    if (++steps > MAX_DRAIN_STEPS)
+      throw new Error(`no rest after ${MAX_DRAIN_STEPS} deliveries: an echo loop`);
     const pick = (input.drainOrder[steps % input.drainOrder.length] ?? 0) % queue.length;
     const [message] = queue.splice(pick, 1);
     await deliver(message as Message);
   }
 
-  const valuesOf = (lines: Iterable<{ productId: string; quantity: string; unitPrice: string; discountPercent: string }>) =>
-    [...lines].map((line) => `${line.productId}|${line.quantity}|${line.unitPrice}|${line.discountPercent}`).sort();
+  const valuesOf = (
+    lines: Iterable<{ productId: string; quantity: string; unitPrice: string; discountPercent: string }>,
+  ) =>
+    [...lines]
+      .map((line) => `${line.productId}|${line.quantity}|${line.unitPrice}|${line.discountPercent}`)
+      .sort();
   const status = await quotesync.status();
   expect(valuesOf(crm.lines.values())).toEqual(valuesOf(cpq.lines.values()));
   expect(valuesOf(status.lines)).toEqual(valuesOf(cpq.lines.values()));
@@ -131,7 +162,9 @@ describe("convergence of a synced pair under random edits, duplicates and out-of
       }),
       {
         numRuns: RUNS,
-        ...(process.env.CONVERGENCE_EXAMPLE ? { examples: [[JSON.parse(process.env.CONVERGENCE_EXAMPLE)]] } : {}),
+        ...(process.env.CONVERGENCE_EXAMPLE
+          ? { examples: [[JSON.parse(process.env.CONVERGENCE_EXAMPLE)]] }
+          : {}),
       },
     );
   }, 900_000);
@@ -151,8 +184,13 @@ describe("convergence of a synced pair under random edits, duplicates and out-of
         fc.asyncProperty(scenario, async (input) => {
           run++;
           const ids = { opportunityId: `conv-opp-${run}`, quoteId: `conv-quote-${run}` };
-          expect((await h.crm(opportunityUpserted(ids.opportunityId, {}, { occurredAt: at(1) }))).statusCode).toBe(200);
-          expect((await h.cpq(quoteUpserted(ids.quoteId, ids.opportunityId, {}, { occurredAt: at(2) }))).statusCode).toBe(200);
+          expect(
+            (await h.crm(opportunityUpserted(ids.opportunityId, {}, { occurredAt: at(1) }))).statusCode,
+          ).toBe(200);
+          expect(
+            (await h.cpq(quoteUpserted(ids.quoteId, ids.opportunityId, {}, { occurredAt: at(2) })))
+              .statusCode,
+          ).toBe(200);
           const quotesync: Quotesync = {
             async send(from, event) {
               const response = from === "crm" ? await h.crm(event) : await h.cpq(event);

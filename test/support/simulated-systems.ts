@@ -38,7 +38,12 @@ export class SimulatedSystem {
 
   private envelope(type: string, data: Record<string, unknown>): Record<string, unknown> {
     const owner = this.side === "crm" ? { opportunityId: this.ownerId } : { quoteId: this.ownerId };
-    return { eventId: `${this.side}-${Math.random().toString(36).slice(2)}`, type, occurredAt: this.clock(), data: { ...owner, ...data } };
+    return {
+      eventId: `${this.side}-${Math.random().toString(36).slice(2)}`,
+      type,
+      occurredAt: this.clock(),
+      data: { ...owner, ...data },
+    };
   }
 
   private linesType(kind: "upserted" | "deleted"): string {
@@ -79,10 +84,14 @@ export class SimulatedSystem {
     const echoes: Record<string, unknown>[] = [];
     const upserted: SimLine[] = [];
     for (const incoming of mirror.lines?.upsert ?? []) upserted.push(this.upsert(incoming));
-    if (upserted.length > 0) echoes.push(this.envelope(this.linesType("upserted"), { lines: upserted.map((line) => this.report(line)) }));
+    if (upserted.length > 0)
+      echoes.push(
+        this.envelope(this.linesType("upserted"), { lines: upserted.map((line) => this.report(line)) }),
+      );
     const deleted: string[] = [];
     for (const target of mirror.lines?.delete ?? []) {
-      const line = this.lines.get(target) ?? [...this.lines.values()].find((candidate) => candidate.syncKey === target);
+      const line =
+        this.lines.get(target) ?? [...this.lines.values()].find((candidate) => candidate.syncKey === target);
       if (line) {
         this.lines.delete(line.id);
         deleted.push(line.id);
@@ -114,7 +123,10 @@ export class SimulatedSystem {
   /** The lines as comparable values, keyed by sync key (lines without one are not paired yet). */
   snapshot(): string[] {
     return [...this.lines.values()]
-      .map((line) => `${line.syncKey}|${line.productId}|${line.quantity}|${line.unitPrice}|${line.discountPercent}`)
+      .map(
+        (line) =>
+          `${line.syncKey}|${line.productId}|${line.quantity}|${line.unitPrice}|${line.discountPercent}`,
+      )
       .sort();
   }
 }
