@@ -10,6 +10,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { InvalidEvent } from "../../domain/errors.js";
 import type {
   AuditEntry,
   OpportunityAggregate,
@@ -323,6 +324,11 @@ export class DynamoSyncStore implements SyncStore {
       );
     }
 
+    assertItemsFit([
+      ...items.map((item) => item.Put?.Item),
+      ...changes.outbox.flatMap((mirror) => this.outboxLog.split(mirror)).map((mirror) => ({ mirror })),
+      ...switched.flatMap((entry) => [...entry.lines.all.values()].map((line) => ({ line }))),
+    ]);
     // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
     // generations, so they must not be deleted.
     let outcomeUnknown = false;
@@ -492,6 +498,30 @@ export class DynamoSyncStore implements SyncStore {
 
   readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
     return this.schedule.readDriftReport(tenantId, cursor, limit);
+  }
+}
+
+/** DynamoDB's item size limit, less a margin for the key and bookkeeping attributes. */
+const ITEM_LIMIT_BYTES = 400 * 1024 - 2048;
+
+/**
+ * Refuses a decision with an item DynamoDB would reject (400 KB), before anything is written —
+ * the outbox counter included — so it is a clear 422 rather than a ValidationException mid-commit.
+ * JSON length over-approximates DynamoDB's size, so what passes fits.
+ */
+function assertItemsFit(items: Array<Record<string, unknown> | undefined>): void {
+  for (const item of items) {
+    if (!item) continue;
+    const size = Buffer.byteLength(
+      JSON.stringify(item, (_key, value) =>
+        value instanceof Uint8Array ? "x".repeat(value.length) : value instanceof Map ? [...value] : value,
+      ),
+    );
+    if (size > ITEM_LIMIT_BYTES) {
+      throw new InvalidEvent(`storing this event would need an item of ${size} bytes; the limit is 400 KB`, [
+        { path: [], message: "the event's records or mirrors are too large to store" },
+      ]);
+    }
   }
 }
 
