@@ -171,7 +171,7 @@ const goodEvent = fc
       opportunityId,
       quoteId,
       lines,
-      lineIds: lines.map((l) => l.id).concat(["l9"]),
+      lineIds: [...lines.map((l): string => l.id), "l9"],
     },
   }));
 
