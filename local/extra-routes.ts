@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { ExtraRoute, ExtraRouteResult } from "./http-adapter.js";
 
@@ -8,6 +9,16 @@ import type { ExtraRoute, ExtraRouteResult } from "./http-adapter.js";
  * listens on loopback only. Function modules load lazily, after the server has set the environment.
  */
 export const localExtraRoutes: ExtraRoute[] = [
+  {
+    method: "GET",
+    path: "/openapi.json",
+    // The committed document (`npm run openapi` regenerates it; a test fails when it is stale).
+    handle: async () => ({
+      statusCode: 200,
+      body: await readFile(new URL("../openapi.json", import.meta.url), "utf8"),
+      headers: { "content-type": "application/json" },
+    }),
+  },
   {
     method: "POST",
     path: "/local/events",

@@ -1,4 +1,5 @@
 import { NotFound } from "../errors.js";
+import type { QuoteStatus, SyncMode } from "../events.js";
 import { liveLines, toMirrorLine } from "../lines.js";
 import type { Approval, MirrorLine } from "../model.js";
 import type { SyncStore } from "../store.js";
@@ -13,7 +14,13 @@ export interface SyncStatus {
   stage?: string;
   approval: Approval;
   lines: MirrorLine[];
-  quotes: Array<{ quoteId: string; syncing: boolean; status?: string; mode: string; pendingChanges: number }>;
+  quotes: Array<{
+    quoteId: string;
+    syncing: boolean;
+    status?: QuoteStatus;
+    mode: SyncMode;
+    pendingChanges: number;
+  }>;
   lastSyncedAt: string | null;
 }
 

@@ -9,11 +9,11 @@ import {
   PreconditionFailed,
   StorageBusy,
 } from "../../domain/errors.js";
+import type { ErrorBody } from "../../domain/responses.js";
 import { RequestRejected } from "./http-errors.js";
 
-export interface ErrorBody {
-  error: { code: string; message: string; details: unknown[] };
-}
+/** The error body of SPEC §2, typed from its schema (which the OpenAPI document is generated from). */
+export type { ErrorBody } from "../../domain/responses.js";
 
 export function jsonResponse(
   statusCode: number,

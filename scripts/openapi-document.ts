@@ -1,0 +1,337 @@
+/**
+ * Builds the OpenAPI 3.1 document of the HTTP API from the zod schemas the functions validate
+ * with (requests) and the response schemas of `domain/responses.ts`, so the document cannot say
+ * something the code does not. `npm run openapi` writes it to `openapi.json`.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import {
+  Actor,
+  CPQ_EVENT_TYPES,
+  CpqEvent,
+  CRM_EVENT_TYPES,
+  CrmEvent,
+  Fields,
+  LineInput,
+  OpportunityInput,
+  QuoteInput,
+  SyncCommandInput,
+} from "../domain/events.js";
+import {
+  AuditPage,
+  DriftPage,
+  ErrorBody,
+  Mirror,
+  MirrorLine,
+  OutboxPage,
+  SyncResponse,
+  SyncStatus,
+} from "../domain/responses.js";
+
+type Json = Record<string, unknown>;
+
+/** Component names of the request events: `opportunity.lines.upserted` → `OpportunityLinesUpsertedEvent`. */
+export function eventComponentName(type: string): string {
+  return `${type
+    .split(".")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("")}Event`;
+}
+
+function componentSchemas(): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const option of [...CrmEvent.options, ...CpqEvent.options]) {
+    registry.add(option, { id: eventComponentName(option.shape.type.value) });
+  }
+  const named: Record<string, z.ZodType> = {
+    CrmEvent,
+    CpqEvent,
+    SyncCommand: SyncCommandInput,
+    Opportunity: OpportunityInput,
+    Quote: QuoteInput,
+    Line: LineInput,
+    Actor,
+    Fields,
+    SyncResponse,
+    Mirror,
+    MirrorLine,
+    SyncStatus,
+    OutboxPage,
+    AuditPage,
+    DriftPage,
+    ErrorBody,
+  };
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  // Requests are documented as the sender writes them (decimals as strings or numbers, defaults optional).
+  const { schemas } = z.toJSONSchema(registry, {
+    io: "input",
+    target: "draft-2020-12",
+    unrepresentable: "any",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Json> };
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return schemas;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json, extra: Json = {}) => ({ content: { "application/json": { schema, ...extra } } });
+
+const pathParameter = (name: string, description: string) => ({
+  name,
+  in: "path",
+  required: true,
+  description,
+  schema: { type: "string" },
+});
+const tenantId = pathParameter("tenantId", "The tenant, e.g. `demo`.");
+const quoteId = pathParameter("quoteId", "The CPQ quote id.");
+const opportunityId = pathParameter("opportunityId", "The CRM opportunity id.");
+const limit = {
+  name: "limit",
+  in: "query",
+  required: false,
+  description: "Page size, 1-500 (default 100).",
+  schema: { type: "integer", minimum: 1, maximum: 500, default: 100 },
+};
+
+/** The error answers of SPEC §2, each with the codes it carries. */
+const errorResponses: Record<string, { description: string }> = {
+  "400": { description: "`malformed_json` (the body is not JSON) or `invalid_cursor`." },
+  "401": { description: "`invalid_signature`: missing, malformed, expired or not matching any secret." },
+  "403": { description: "`forbidden`: the actor lacks a permission the tenant requires." },
+  "404": { description: "`not_found`: unknown tenant, quote or opportunity." },
+  "409": {
+    description:
+      "A start precondition failed and nothing changed: `currency_mismatch`, `pricebook_mismatch`, `quote_expired`, `quote_not_attached`.",
+  },
+  "413": { description: "`payload_too_large`: bodies are limited to 1 MiB." },
+  "422": { description: "`invalid_event`: `details` lists the schema issues with their paths." },
+  "500": { description: "`internal_error`: nothing is exposed; the log line has the details." },
+  "503": {
+    description:
+      "`retry_later`: storage stayed contended or throttled after bounded retries; nothing was written. See `Retry-After`.",
+  },
+};
+
+function errors(...codes: string[]): Record<string, Json> {
+  return Object.fromEntries(codes.map((code) => [code, { $ref: `#/components/responses/Error${code}` }]));
+}
+
+const replayedHeader = {
+  "x-quotesync-replayed": {
+    description: "`true` when this delivery was a duplicate answered with the original response.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
+
+/** Request examples: the sample events under `examples/<source>/`, by event type. */
+function eventExamples(examplesDir: string, source: "crm" | "cpq"): Record<string, Json> {
+  const dir = join(examplesDir, source);
+  const examples: Record<string, Json> = {};
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.endsWith(".json")) continue;
+    examples[file.replace(/\.json$/, "")] = { value: JSON.parse(readFileSync(join(dir, file), "utf8")) };
+  }
+  return examples;
+}
+
+function webhook(source: "crm" | "cpq", types: readonly string[], examplesDir: string): Json {
+  const who = source === "crm" ? "the CRM" : "the CPQ";
+  return {
+    post: {
+      operationId: `${source}Webhook`,
+      tags: ["webhooks"],
+      summary: `Receive an event from ${who}`,
+      description: `Event types: ${types.map((type) => `\`${type}\``).join(", ")}. Signed with the tenant's ${source.toUpperCase()} secret. The answer mirrors what the other system must apply.`,
+      parameters: [tenantId],
+      requestBody: {
+        required: true,
+        ...json(ref(source === "crm" ? "CrmEvent" : "CpqEvent"), {
+          examples: eventExamples(examplesDir, source),
+        }),
+      },
+      responses: {
+        "200": {
+          description: "Applied (or not); see `status`.",
+          headers: replayedHeader,
+          ...json(ref("SyncResponse")),
+        },
+        ...errors("400", "401", "404", "413", "422", "500", "503"),
+      },
+    },
+  };
+}
+
+function command(kind: "start" | "stop"): Json {
+  return {
+    post: {
+      operationId: `${kind}Sync`,
+      tags: ["sync"],
+      summary: kind === "start" ? "Start, replace or re-run sync of a quote" : "Stop sync of a quote",
+      description:
+        kind === "start"
+          ? "The quote becomes the synced quote; the opportunity's lines are replaced and its amount locked. A quote of the same opportunity that was synced is stopped first, atomically."
+          : "The opportunity keeps its lines; its amount is unlocked.",
+      parameters: [tenantId, quoteId],
+      requestBody: { required: false, ...json(ref("SyncCommand")) },
+      responses: {
+        "200": {
+          description: `Sync ${kind === "start" ? "started" : "stopped"}.`,
+          headers: replayedHeader,
+          ...json(ref("SyncResponse")),
+        },
+        ...errors(
+          "400",
+          "401",
+          "403",
+          "404",
+          ...(kind === "start" ? ["409"] : []),
+          "413",
+          "422",
+          "500",
+          "503",
+        ),
+      },
+    },
+  };
+}
+
+function read(
+  operationId: string,
+  summary: string,
+  parameters: Json[],
+  schema: string,
+  description = "",
+): Json {
+  return {
+    get: {
+      operationId,
+      tags: ["sync"],
+      summary,
+      ...(description ? { description } : {}),
+      parameters,
+      responses: {
+        "200": { description: summary, ...json(ref(schema)) },
+        ...errors("400", "401", "404", "500", "503"),
+      },
+    },
+  };
+}
+
+/** The whole document; `examplesDir` holds the sample events used as request examples. */
+export function buildOpenApiDocument(options: { version: string; examplesDir: string }): Json {
+  const errorComponents = Object.fromEntries(
+    Object.entries(errorResponses).map(([code, { description }]) => [
+      `Error${code}`,
+      {
+        description,
+        ...(code === "503"
+          ? { headers: { "retry-after": { schema: { type: "string" }, description: "Seconds." } } }
+          : {}),
+        ...json(ref("ErrorBody")),
+      },
+    ]),
+  );
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "quotesync",
+      version: options.version,
+      summary: "Keeps a CPQ quote and its CRM opportunity in step.",
+      description:
+        "Webhooks from the CRM and the CPQ answer with the mirrored payload: the changes the other system must apply so that both records agree. " +
+        "Trigger events (`cart.finalized`, `quote.accepted`) also arrive from Amazon EventBridge (source `cpq`); their mirrors go to the outbox. " +
+        "Money, quantities and percents are exact decimals, accepted as strings or numbers and always answered as canonical strings. " +
+        "Generated from the zod schemas by `npm run openapi`: do not edit by hand.",
+    },
+    servers: [
+      { url: "http://127.0.0.1:3000", description: "npm start (local, DynamoDB Local, tenant demo)" },
+    ],
+    security: [{ quotesyncSignature: [] }],
+    tags: [
+      { name: "webhooks", description: "Events from the CRM and the CPQ." },
+      { name: "sync", description: "Commands and reads." },
+    ],
+    paths: {
+      "/webhooks/crm/{tenantId}": webhook("crm", CRM_EVENT_TYPES, options.examplesDir),
+      "/webhooks/cpq/{tenantId}": webhook("cpq", CPQ_EVENT_TYPES, options.examplesDir),
+      "/sync/{tenantId}/quotes/{quoteId}/start": command("start"),
+      "/sync/{tenantId}/quotes/{quoteId}/stop": command("stop"),
+      "/sync/{tenantId}/opportunities/{opportunityId}": read(
+        "getStatus",
+        "Sync status of an opportunity",
+        [tenantId, opportunityId],
+        "SyncStatus",
+      ),
+      "/sync/{tenantId}/opportunities/{opportunityId}/audit": read(
+        "getAudit",
+        "Audit trail of an opportunity, newest first",
+        [
+          tenantId,
+          opportunityId,
+          {
+            name: "cursor",
+            in: "query",
+            required: false,
+            description: "`next` of the previous page.",
+            schema: { type: "string" },
+          },
+          limit,
+        ],
+        "AuditPage",
+      ),
+      "/sync/{tenantId}/outbox": read(
+        "getOutbox",
+        "Every mirror produced, oldest first",
+        [
+          tenantId,
+          {
+            name: "after",
+            in: "query",
+            required: false,
+            description: "`next` of the previous page; omitted: from the beginning.",
+            schema: { type: "string" },
+          },
+          limit,
+        ],
+        "OutboxPage",
+        "For connectors that pull instead of reading webhook responses. Apply each mirror as an external-id upsert on `syncKey`.",
+      ),
+      "/sync/{tenantId}/drift": read(
+        "getDrift",
+        "Drift findings of the scheduled audit",
+        [
+          tenantId,
+          {
+            name: "cursor",
+            in: "query",
+            required: false,
+            description: "`next` of the previous page.",
+            schema: { type: "string" },
+          },
+          limit,
+        ],
+        "DriftPage",
+        "Synced pairs whose lines or amount disagree, opportunities with more than one synced quote, and manual-mode pairs with pending changes at a milestone stage.",
+      ),
+    },
+    components: {
+      schemas: componentSchemas(),
+      responses: errorComponents,
+      securitySchemes: {
+        quotesyncSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "x-quotesync-signature",
+          description:
+            '`t=<unix seconds>,v1=<hex>` where `v1 = hex(HMAC-SHA256(secret, "<t>.<METHOD>.<path with query>.<raw body>"))`; ' +
+            "several `v1=` values may be present (rotation); `|now - t| <= 300 s`. `/webhooks/crm/*` takes the CRM secret, `/webhooks/cpq/*` the CPQ secret, `/sync/*` either. `npx quotesync sign` prints one.",
+        },
+      },
+    },
+  };
+}
