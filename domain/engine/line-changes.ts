@@ -1,4 +1,5 @@
 import type { LineInput } from "../events.js";
+import { IndexedLines } from "../line-index.js";
 import {
   lineValuesFrom,
   mirrorFingerprint,
@@ -47,8 +48,13 @@ export function findLine(
     const bySyncKey = own.get(ids.syncKey);
     if (bySyncKey) return bySyncKey;
   }
-  for (const line of own.values()) {
-    if (line.id === ids.id) return line;
+  if (own instanceof IndexedLines) {
+    const byId = own.findById(ids.id);
+    if (byId) return byId;
+  } else {
+    for (const line of own.values()) {
+      if (line.id === ids.id) return line;
+    }
   }
   for (const line of own.values()) {
     if (line.formerIds?.includes(ids.id)) return line;

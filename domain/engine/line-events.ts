@@ -11,7 +11,7 @@ import {
   type LineSide,
   overallStatus,
 } from "./line-changes.js";
-import { isSyncedPair, loadOpportunityInto, loadQuoteInto, pairSeenFrom } from "./load.js";
+import { isSyncedPair, loadOpportunityWithQuote, loadQuoteWithOpportunity, pairSeenFrom } from "./load.js";
 import { settleSyncedHeader } from "./pair-totals.js";
 import type { Workspace } from "./workspace.js";
 
@@ -29,12 +29,9 @@ export async function applyCrmLineChange(
   change: LineChange,
   newSyncKey: () => string,
 ): Promise<SyncResponse> {
-  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
-  let quote: QuoteAggregate | null = null;
-  if (opportunity.header.syncedQuoteId) {
-    quote = await loadQuoteInto(ws, store, opportunity.header.syncedQuoteId);
-    if (!isSyncedPair(quote, opportunity)) quote = null;
-  }
+  const loaded = await loadOpportunityWithQuote(ws, store, opportunityId);
+  const opportunity = loaded.opportunity;
+  const quote = loaded.quote && isSyncedPair(loaded.quote, opportunity) ? loaded.quote : null;
   return applyLineChange(ws, "crm", opportunity, quote, opportunity.lines, change, newSyncKey);
 }
 
@@ -46,12 +43,10 @@ export async function applyCpqLineChange(
   change: LineChange,
   newSyncKey: () => string,
 ): Promise<SyncResponse> {
-  const quote = await loadQuoteInto(ws, store, quoteId);
-  let opportunity: OpportunityAggregate | null = null;
-  if (quote.header.syncing && quote.header.opportunityId) {
-    opportunity = await loadOpportunityInto(ws, store, quote.header.opportunityId);
-    if (!isSyncedPair(quote, opportunity)) opportunity = null;
-  }
+  const loaded = await loadQuoteWithOpportunity(ws, store, quoteId);
+  const quote = loaded.quote;
+  const opportunity =
+    loaded.opportunity && isSyncedPair(quote, loaded.opportunity) ? loaded.opportunity : null;
   return applyLineChange(
     ws,
     "cpq",

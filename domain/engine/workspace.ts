@@ -1,3 +1,4 @@
+import { indexedLines } from "../line-index.js";
 import type {
   AuditEntry,
   AuditType,
@@ -44,6 +45,8 @@ export class Workspace {
   private readonly quotes = new Map<string, TrackedQuote>();
   private readonly mirrors: Mirror[] = [];
   private readonly auditEntries: Array<{ opportunityId: string; entry: AuditEntry }> = [];
+  private readonly upsertedKeys = new WeakMap<Mirror, Set<string>>();
+  private readonly deletedIds = new WeakMap<Mirror, Set<string>>();
 
   constructor(
     readonly tenant: TenantConfig,
@@ -58,11 +61,13 @@ export class Workspace {
   }
 
   attachOpportunity(aggregate: OpportunityAggregate): OpportunityAggregate {
+    aggregate.lines = indexedLines(aggregate.lines);
     this.opportunity = { aggregate, dirty: false, changedLines: new Set() };
     return aggregate;
   }
 
   attachQuote(aggregate: QuoteAggregate): QuoteAggregate {
+    aggregate.lines = indexedLines(aggregate.lines);
     this.quotes.set(aggregate.header.id, { aggregate, dirty: false, changedLines: new Set() });
     return aggregate;
   }
@@ -123,14 +128,23 @@ export class Workspace {
   mirrorLineUpsert(target: Source, opportunityId: string, quoteId: string, line: MirrorLine): void {
     const mirror = this.mirrorTo(target, opportunityId, quoteId);
     mirror.lines ??= { upsert: [], delete: [] };
-    mirror.lines.upsert = mirror.lines.upsert.filter((existing) => existing.syncKey !== line.syncKey);
+    // A set of the sync keys in the mirror keeps a decision over N lines linear.
+    const upserted = this.upsertedKeys.get(mirror) ?? new Set<string>();
+    this.upsertedKeys.set(mirror, upserted);
+    if (upserted.has(line.syncKey)) {
+      mirror.lines.upsert = mirror.lines.upsert.filter((existing) => existing.syncKey !== line.syncKey);
+    }
+    upserted.add(line.syncKey);
     mirror.lines.upsert.push(line);
   }
 
   mirrorLineDelete(target: Source, opportunityId: string, quoteId: string, targetLineId: string): void {
     const mirror = this.mirrorTo(target, opportunityId, quoteId);
     mirror.lines ??= { upsert: [], delete: [] };
-    if (!mirror.lines.delete.includes(targetLineId)) mirror.lines.delete.push(targetLineId);
+    const deleted = this.deletedIds.get(mirror) ?? new Set<string>();
+    this.deletedIds.set(mirror, deleted);
+    if (!deleted.has(targetLineId)) mirror.lines.delete.push(targetLineId);
+    deleted.add(targetLineId);
   }
 
   audit(opportunityId: string | null, type: AuditType, summary: string, quoteId?: string): void {
