@@ -1,0 +1,140 @@
+import type { BundleResult } from "./scenarios/bundles.js";
+import type { DomainResult } from "./scenarios/domain-diff.js";
+import type { HotPairResult } from "./scenarios/hot-pair.js";
+import type { OneLineResult } from "./scenarios/one-line.js";
+import type { ReplaceResult } from "./scenarios/replace.js";
+import type { ThroughputResult } from "./scenarios/throughput.js";
+
+export interface Results {
+  oneLine: OneLineResult[];
+  replace: ReplaceResult[];
+  domain: DomainResult[];
+  throughput: ThroughputResult;
+  hotPair: HotPairResult;
+  bundles: { bare: { sizeKb: number; initMs: number }; functions: BundleResult[] };
+}
+
+export interface Row {
+  scenario: string;
+  figure: string;
+  value: string;
+  goal: string;
+  /** null: reported, no goal of its own. */
+  met: boolean | null;
+}
+
+/** The table of issue 5: every figure beside its goal. */
+export function rowsOf(results: Results): Row[] {
+  const rows: Row[] = [];
+  const add = (scenario: string, figure: string, value: string, goal = "", met: boolean | null = null) =>
+    rows.push({ scenario, figure, value, goal, met });
+
+  const one = (lines: number, side: string) =>
+    results.oneLine.find((entry) => entry.lines === lines && entry.side === side) as OneLineResult;
+  for (const side of ["cpq", "crm"] as const) {
+    for (const entry of results.oneLine.filter((candidate) => candidate.side === side)) {
+      const scenario = `one-line change from ${side}, ${entry.lines} line(s)`;
+      add(
+        scenario,
+        "round trips (median / max)",
+        `${entry.roundTrips} / ${entry.maxRoundTrips} (${entry.calls} calls: ${formatOperations(entry.operations)})`,
+        "≤ 2",
+        entry.maxRoundTrips <= 2,
+      );
+      add(scenario, "WCU / RCU per event", `${entry.wcu} / ${entry.rcu}`);
+      add(scenario, "latency p50 / p99", `${entry.p50Ms} / ${entry.p99Ms} ms`);
+    }
+    const ratio = one(1000, side).wcu / one(1, side).wcu;
+    add(
+      `one-line change from ${side}`,
+      "WCU at 1,000 lines ÷ WCU at 1 line",
+      ratio.toFixed(2),
+      "≤ 1.2",
+      ratio <= 1.2,
+    );
+  }
+
+  for (const entry of results.replace) {
+    const scenario = `start / replace, ${entry.lines} lines`;
+    for (const phase of ["start", "replace"] as const) {
+      const figures = entry[phase];
+      add(
+        scenario,
+        `${phase}: round trips, calls, WCU, RCU`,
+        `${figures.roundTrips}, ${figures.calls}, ${figures.wcu}, ${figures.rcu}`,
+      );
+      add(scenario, `${phase}: wall time p50 / max`, `${figures.p50Ms} / ${figures.maxMs} ms`);
+    }
+    add(
+      scenario,
+      "works (opportunity holds exactly the new lines)",
+      String(entry.works),
+      "true",
+      entry.works,
+    );
+    add(
+      scenario,
+      "concurrent reader: torn reads / polls",
+      `${entry.tornReads} / ${entry.readerPolls}`,
+      "0 torn",
+      entry.tornReads === 0 && entry.readerPolls > 0,
+    );
+  }
+
+  for (const entry of results.domain) {
+    add(`domain diff + mirror, ${entry.lines} lines`, "time p50", `${entry.p50Ms} ms`);
+  }
+  const [small, large] = results.domain;
+  if (small && large) {
+    const ratio = large.p50Ms / small.p50Ms;
+    add("domain diff + mirror", "5,000 ÷ 500 lines", ratio.toFixed(2), "≤ 12", ratio <= 12);
+  }
+
+  const tp = results.throughput;
+  const tpScenario = `end to end, ${tp.clients} clients over ${tp.pairs} pairs`;
+  add(tpScenario, "events/s (handlers)", `${tp.eventsPerSecond} (${tp.events} events)`);
+  add(tpScenario, "latency p50 / p99", `${tp.p50Ms} / ${tp.p99Ms} ms`);
+  add(tpScenario, "raw TransactWriteItems/s", `${tp.rawPerSecond} (${tp.rawTransactions} transactions)`);
+  add(tpScenario, "handlers ÷ raw", tp.ratio.toFixed(2), "≥ 0.7", tp.ratio >= 0.7);
+
+  const hot = results.hotPair;
+  const hotScenario = `hot pair, ${hot.writers} writers on one opportunity`;
+  add(
+    hotScenario,
+    "applied after retries",
+    `${hot.appliedPercent} % (${hot.applied}/${hot.sent}; ${hot.retried} client retries)`,
+    "100 %",
+    hot.applied === hot.sent,
+  );
+  add(hotScenario, "no lost update (final state)", String(hot.noLostUpdate), "true", hot.noLostUpdate);
+  add(hotScenario, "latency p50 / p99", `${hot.p50Ms} / ${hot.p99Ms} ms`);
+
+  const { bare, functions } = results.bundles;
+  add("bundle: bare middy handler", "size; init", `${bare.sizeKb} KB; ${bare.initMs} ms`);
+  for (const entry of functions) {
+    add(`bundle: ${entry.name}`, "size", `${entry.sizeKb} KB`, "≤ 500 KB", entry.sizeKb <= 500);
+    add(
+      `bundle: ${entry.name}`,
+      "init (× bare middy)",
+      `${entry.initMs} ms (${entry.initRatio.toFixed(2)}×)`,
+      "≤ 1.5×",
+      entry.initRatio <= 1.5,
+    );
+  }
+  return rows;
+}
+
+function formatOperations(operations: Record<string, number>): string {
+  return Object.entries(operations)
+    .map(([name, count]) => (count > 1 ? `${count}× ${name}` : name))
+    .join(", ");
+}
+
+export function markdownTable(rows: Row[]): string {
+  const lines = ["| scenario | figure | measured | goal | met |", "|---|---|---|---|---|"];
+  for (const row of rows) {
+    const met = row.met === null ? "" : row.met ? "yes" : "**no**";
+    lines.push(`| ${row.scenario} | ${row.figure} | ${row.value} | ${row.goal} | ${met} |`);
+  }
+  return lines.join("\n");
+}

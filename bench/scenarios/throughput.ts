@@ -1,0 +1,108 @@
+import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { benchLine, quoteLinesUpserted } from "../events.js";
+import { type Bench, expectOk } from "../harness.js";
+import { median, p99, round, runPool } from "../stats.js";
+import { createSyncedPair } from "./setup.js";
+
+export interface ThroughputResult {
+  pairs: number;
+  clients: number;
+  events: number;
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  rawTransactions: number;
+  rawPerSecond: number;
+  rawP50Ms: number;
+  ratio: number;
+}
+
+const PAIRS = 200;
+const CLIENTS = 16;
+const EVENTS_PER_ROUND = 480;
+const ROUNDS = 2;
+
+/**
+ * Events per second through the handlers (16 clients, one-line CPQ changes over 200 synced
+ * pairs, a pair never changed by two clients at once) against a raw baseline: the very
+ * TransactWriteItems those events committed, sent directly by 16 senders to a fresh table (their
+ * conditions dropped, as the versions they name belong to the first table). Rounds alternate
+ * between the two so both see the same machine.
+ */
+export async function endToEndThroughput(bench: Bench): Promise<ThroughputResult> {
+  for (let pair = 0; pair < PAIRS; pair++) await createSyncedPair(bench, `tp-o-${pair}`, `tp-q-${pair}`, 3);
+  const rawTable = "quotesync-bench-raw";
+  await bench.newTable(rawTable);
+
+  let eventMs = 0;
+  let rawMs = 0;
+  let events = 0;
+  let rawCount = 0;
+  const latencies: number[] = [];
+  const rawLatencies: number[] = [];
+  let quantity = 10;
+  for (let round = 0; round < ROUNDS; round++) {
+    // Client c owns pairs c, c + 16, …: no two clients race on one pair.
+    const work = Array.from({ length: CLIENTS }, (_, client) =>
+      Array.from({ length: EVENTS_PER_ROUND / CLIENTS }, (_, index) => (client + index * CLIENTS) % PAIRS),
+    );
+    quantity++;
+    bench.meter.captured = [];
+    const started = performance.now();
+    await Promise.all(
+      work.map(async (pairs) => {
+        for (const pair of pairs) {
+          const quoteId = `tp-q-${pair}`;
+          const begin = performance.now();
+          const response = await bench.cpq(
+            quoteLinesUpserted(quoteId, [benchLine(quoteId, 0, String(quantity + pair))]),
+          );
+          latencies.push(performance.now() - begin);
+          expectOk(response, "throughput event");
+        }
+      }),
+    );
+    eventMs += performance.now() - started;
+    events += EVENTS_PER_ROUND;
+    const captured = bench.meter.captured;
+    bench.meter.captured = null;
+
+    const transactions = captured.map((items) => items.map((item) => unconditional(item, rawTable)));
+    rawCount += transactions.length;
+    const rawStarted = performance.now();
+    await runPool(transactions, CLIENTS, async (items) => {
+      const begin = performance.now();
+      await bench.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      rawLatencies.push(performance.now() - begin);
+    });
+    rawMs += performance.now() - rawStarted;
+  }
+  const eventsPerSecond = (events / eventMs) * 1000;
+  const rawPerSecond = (rawCount / rawMs) * 1000;
+  return {
+    pairs: PAIRS,
+    clients: CLIENTS,
+    events,
+    eventsPerSecond: round(eventsPerSecond),
+    p50Ms: round(median(latencies)),
+    p99Ms: round(p99(latencies)),
+    rawTransactions: rawCount,
+    rawPerSecond: round(rawPerSecond),
+    rawP50Ms: round(median(rawLatencies)),
+    ratio: round(eventsPerSecond / rawPerSecond, 2),
+  };
+}
+
+/** The same item, into the baseline table, without its condition. */
+function unconditional(item: Record<string, unknown>, tableName: string): Record<string, unknown> {
+  const [kind, body] = Object.entries(item)[0] as [string, Record<string, unknown>];
+  const { ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues, ...rest } = body;
+  void ConditionExpression;
+  const copy: Record<string, unknown> = { ...rest, TableName: tableName };
+  // Update expressions keep the names and values they use.
+  if (kind === "Update") {
+    if (ExpressionAttributeNames) copy.ExpressionAttributeNames = ExpressionAttributeNames;
+    if (ExpressionAttributeValues) copy.ExpressionAttributeValues = ExpressionAttributeValues;
+  }
+  return { [kind]: copy };
+}
