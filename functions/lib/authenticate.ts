@@ -32,7 +32,7 @@ export function authenticate(
   if (raw.length > MAX_BODY_BYTES) {
     throw new RequestRejected(413, "payload_too_large", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   }
-  // An unknown tenant is answered like a bad signature, so tenant ids cannot be probed.
+  // With no tenant there is no secret: verification fails (http-function answers 404 before this).
   const secrets = tenant
     ? audience === "either"
       ? [...tenant.secrets.crm, ...tenant.secrets.cpq]
