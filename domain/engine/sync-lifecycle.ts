@@ -122,7 +122,9 @@ function replaceOpportunityLines(
       copy = storedLine(values, {
         syncKey: line.syncKey,
         id: live?.id ?? null,
-        changedAt: ws.now,
+        // The pair's time is the time of the quote line's last change: all line times are the
+        // systems' own event times, never quotesync's clock.
+        changedAt: Math.max(line.changedAt, live?.changedAt ?? 0),
         changedBy: "cpq",
         outdatedMirrors: outdatedAfterOverwrite(live, "crm", ws.mapping.lines),
       });
@@ -135,7 +137,7 @@ function replaceOpportunityLines(
     ws.putOpportunityLine({
       ...line,
       deleted: true,
-      changedAt: ws.now,
+      changedAt: Math.max(ws.cause.at, line.changedAt),
       changedBy: "cpq",
       outdatedMirrors: [],
     });

@@ -239,3 +239,53 @@ describe("stopping sync", () => {
     ]);
   });
 });
+
+describe("echoes of in-flight mirrors", () => {
+  it("answers a late echo of a superseded mirror with the current values instead of applying it", async () => {
+    const { h } = await syncedPair([line("q1", { quantity: "1", unitPrice: "10" })]);
+    const toCrm = (await h.status("opp-1")).lines[0];
+    // The CRM applied the start's mirror as crm-9; then the CPQ changes the line twice.
+    await h.crm(
+      opportunityLinesUpserted("opp-1", [{ ...line("crm-9"), ...toCrm, id: "crm-9" }], {
+        occurredAt: at(20),
+      }),
+    );
+    await h.cpq(
+      quoteLinesUpserted("quote-1", [line("q1", { quantity: "2", unitPrice: "10" })], { occurredAt: at(21) }),
+    );
+    await h.cpq(
+      quoteLinesUpserted("quote-1", [line("q1", { quantity: "3", unitPrice: "10" })], { occurredAt: at(22) }),
+    );
+    // The mirror of quantity 2 reaches the CRM last: it reports 2, later than quotesync's 3.
+    const late = await h.crm(
+      opportunityLinesUpserted("opp-1", [{ ...line("crm-9"), ...toCrm, id: "crm-9", quantity: "2" }], {
+        occurredAt: at(23),
+      }),
+    );
+    expect(late.response.status).toBe("stale");
+    expect(late.response.mirrors).toHaveLength(1);
+    expect(late.response.mirrors[0]).toMatchObject({ target: "crm" });
+    expect(late.response.mirrors[0]?.lines?.upsert[0]).toMatchObject({ id: "crm-9", quantity: "3" });
+    expect((await h.status("opp-1")).amount).toBe("30.00");
+  });
+
+  it("applies a user's return to a value they typed themselves", async () => {
+    const { h } = await syncedPair([line("q1", { quantity: "1", unitPrice: "10" })]);
+    const synced = (await h.status("opp-1")).lines[0];
+    const crmLine = (quantity: string) => ({ ...line("crm-9"), ...synced, id: "crm-9", quantity });
+    await h.crm(opportunityLinesUpserted("opp-1", [crmLine("1")], { occurredAt: at(20) }));
+    for (const [second, quantity] of [
+      [21, "5"],
+      [22, "6"],
+      [23, "5"],
+    ] as const) {
+      const edited = await h.crm(
+        opportunityLinesUpserted("opp-1", [crmLine(quantity)], { occurredAt: at(second) }),
+      );
+      expect(edited.response.status).toBe("applied");
+      expect(edited.response.mirrors.find((m) => m.target === "cpq")?.lines?.upsert[0]?.quantity).toBe(
+        quantity,
+      );
+    }
+  });
+});
