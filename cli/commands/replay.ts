@@ -1,0 +1,140 @@
+import { parseArgs } from "node:util";
+import { CPQ_EVENT_TYPES, CRM_EVENT_TYPES } from "../../domain/events.js";
+import { sendSigned, targetUrl } from "../http-client.js";
+import { type CliIo, CommandFailed, parsingOptions, readInput, UsageError } from "../io.js";
+
+export const replayUsage = (
+  invokedAs: string,
+) => `Usage: ${invokedAs} --url <base url> --tenant <id> --file <events> [--crm-secret <s>] [--cpq-secret <s>]
+
+Re-sends events, in file order, each signed and posted to the webhook of its source (CRM event
+types to /webhooks/crm/<tenant>, CPQ ones to /webhooks/cpq/<tenant>). For support: redelivering what
+a system sent. An event quotesync already processed is answered with its original response and
+changes nothing (shown as "replayed"). Prints one line per event; exits 1 when any event was refused.
+
+Options:
+  --url <base url>     where the API is served, e.g. http://127.0.0.1:3000
+  --tenant <id>        the tenant, e.g. demo
+  --file <file>        JSON lines (one event per line) or a JSON array of events; '-' reads stdin
+  --crm-secret <s>     the tenant's CRM secret (default: $QUOTESYNC_CRM_SECRET)
+  --cpq-secret <s>     the tenant's CPQ secret (default: $QUOTESYNC_CPQ_SECRET)
+  --stop-on-error      stop at the first refused event
+  -h, --help           show this help
+
+Example:
+  ${invokedAs} --url http://127.0.0.1:3000 --tenant demo --file events.jsonl \\
+    --crm-secret demo-crm-secret --cpq-secret demo-cpq-secret
+`;
+
+/** Events from JSON lines or a JSON array; blank lines are skipped. */
+export function parseEventFile(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) {
+    try {
+      return JSON.parse(trimmed) as unknown[];
+    } catch (error) {
+      throw new CommandFailed(`the file is not a JSON array: ${(error as Error).message}`);
+    }
+  }
+  return trimmed
+    .split("\n")
+    .map((line, index) => ({ line: line.trim(), number: index + 1 }))
+    .filter(({ line }) => line !== "")
+    .map(({ line, number }) => {
+      try {
+        return JSON.parse(line) as unknown;
+      } catch (error) {
+        throw new CommandFailed(`line ${number} is not JSON: ${(error as Error).message}`);
+      }
+    });
+}
+
+function sourceOf(type: unknown): "crm" | "cpq" | null {
+  if ((CRM_EVENT_TYPES as readonly unknown[]).includes(type)) return "crm";
+  if ((CPQ_EVENT_TYPES as readonly unknown[]).includes(type)) return "cpq";
+  return null;
+}
+
+/** `replay`: re-sends a file of events, signed, to their webhooks. */
+export async function replayCommand(
+  argv: string[],
+  io: CliIo,
+  invokedAs = "npx quotesync replay",
+): Promise<number> {
+  const values = parsingOptions(
+    () =>
+      parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          url: { type: "string" },
+          tenant: { type: "string" },
+          file: { type: "string" },
+          "crm-secret": { type: "string" },
+          "cpq-secret": { type: "string" },
+          "stop-on-error": { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+      }).values,
+  );
+  if (values.help) {
+    io.stdout(replayUsage(invokedAs));
+    return 0;
+  }
+  if (values.url === undefined) throw new UsageError("--url is required, e.g. --url http://127.0.0.1:3000");
+  if (values.tenant === undefined || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.tenant)) {
+    throw new UsageError("--tenant is required: a tenant id such as demo");
+  }
+  if (values.file === undefined) throw new UsageError("--file is required (JSON lines or a JSON array)");
+  const secrets = {
+    crm: values["crm-secret"] ?? io.env.QUOTESYNC_CRM_SECRET,
+    cpq: values["cpq-secret"] ?? io.env.QUOTESYNC_CPQ_SECRET,
+  };
+  const base = values.url;
+  targetUrl(base, "/");
+  const events = parseEventFile((await readInput(io, values.file, "--file")).toString("utf8"));
+
+  let refused = 0;
+  for (const [index, event] of events.entries()) {
+    const { type, eventId } = (typeof event === "object" && event !== null ? event : {}) as Record<
+      string,
+      unknown
+    >;
+    const label = `#${index + 1} ${String(type ?? "?")} ${String(eventId ?? "?")}`;
+    const source = sourceOf(type);
+    const secret = source ? secrets[source] : undefined;
+    if (!source || !secret) {
+      refused++;
+      io.stdout(`${label}: skipped: ${source ? `no --${source}-secret` : "not a quotesync event type"}\n`);
+      if (values["stop-on-error"]) break;
+      continue;
+    }
+    const url = targetUrl(base, `/webhooks/${source}/${values.tenant}`);
+    const response = await sendSigned({
+      url,
+      method: "POST",
+      secret,
+      body: Buffer.from(JSON.stringify(event)),
+    });
+    const answer = (await response.json().catch(() => ({}))) as {
+      status?: string;
+      mirrors?: unknown[];
+      error?: { code?: string; message?: string };
+    };
+    if (response.ok) {
+      const replayed = response.headers.get("x-quotesync-replayed") === "true" ? ", replayed" : "";
+      io.stdout(
+        `${label} -> ${source}: ${response.status} ${answer.status} (${answer.mirrors?.length ?? 0} mirrors${replayed})\n`,
+      );
+    } else {
+      refused++;
+      io.stdout(
+        `${label} -> ${source}: ${response.status} ${answer.error?.code ?? ""} ${answer.error?.message ?? ""}\n`,
+      );
+      if (values["stop-on-error"]) break;
+    }
+  }
+  io.stderr(`${events.length} events, ${events.length - refused} accepted, ${refused} refused or skipped\n`);
+  return refused === 0 ? 0 : 1;
+}

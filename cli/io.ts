@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+
+/** What a command reads and writes, injected so tests run commands in-process. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stdin(): Promise<Buffer>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Bad usage: exit 2 with a one-line reason. */
+export class UsageError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** The command ran and failed (unreachable server, refused request, invalid file): exit 1. */
+export class CommandFailed extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CommandFailed";
+  }
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    async stdin() {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin)
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      return Buffer.concat(chunks);
+    },
+    env: process.env,
+  };
+}
+
+/** Reads a file's bytes, or stdin for `-`; a missing file is a usage error naming the option. */
+export async function readInput(io: CliIo, file: string, option: string): Promise<Buffer> {
+  try {
+    return file === "-" ? await io.stdin() : await readFile(file);
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
+    throw new UsageError(`cannot read ${option} ${file}: ${reason}`);
+  }
+}
+
+/** Runs an option parser, turning what it throws into a usage error. */
+export function parsingOptions<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
