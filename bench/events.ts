@@ -1,15 +1,19 @@
 /** Event bodies the benchmark sends, as a CRM and a CPQ would (SPEC §3). */
 
 let sequence = 0;
-/** Event times move forward one millisecond per event, so no change is older than the last. */
-const epoch = Date.UTC(2026, 0, 1);
+let lastTime = 0;
 
+/**
+ * Event times follow the wall clock and move forward at least one millisecond per event: the
+ * start command stamps its copies with the current time, so a change must be newer than that.
+ */
 function envelope(prefix: string, type: string, data: Record<string, unknown>) {
   sequence += 1;
+  lastTime = Math.max(Date.now(), lastTime + 1);
   return {
     eventId: `${prefix}-${sequence}-${Math.random().toString(36).slice(2, 8)}`,
     type,
-    occurredAt: new Date(epoch + sequence).toISOString(),
+    occurredAt: new Date(lastTime).toISOString(),
     data,
   };
 }
