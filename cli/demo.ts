@@ -1,0 +1,324 @@
+/**
+ * `npm run demo [-- --url http://127.0.0.1:3000]`: a scripted story against a running quotesync
+ * (start one with `npm start`), printed as a timeline: who sent what, what quotesync mirrored to
+ * whom, and the opportunity amount. Ids carry a run suffix, so the demo can run again and again.
+ */
+import { parseArgs } from "node:util";
+import type { Mirror, MirrorLine, SyncResponse } from "../domain/model.js";
+import { sendSigned, targetUrl } from "./http-client.js";
+import { type CliIo, CommandFailed, parsingOptions, processIo, UsageError } from "./io.js";
+import { runReporting } from "./main.js";
+
+export interface DemoOptions {
+  url: string;
+  tenantId: string;
+  secrets: { crm: string; cpq: string };
+  /** Suffix of every id, so runs do not collide. */
+  run: string;
+}
+
+type Line = Record<string, unknown> & { id: string };
+
+/** The demo's story; returns the final status of the opportunity. */
+export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<string, unknown>> {
+  const { tenantId, run } = options;
+  const opp = `opp-${run}`;
+  const quoteA = `q-${run}-A`;
+  const quoteB = `q-${run}-B`;
+  const startedAt = Date.now() - 60_000;
+  let step = 0;
+  let amount = "0";
+  /** The CRM's own ids of the lines quotesync created there, by syncKey. */
+  const crmIds = new Map<string, string>();
+
+  const at = () => new Date(startedAt + step * 1000).toISOString();
+  const print = (text: string) => io.stdout(`${text}\n`);
+
+  async function post(source: "crm" | "cpq", path: string, body: unknown): Promise<SyncResponse> {
+    const response = await sendSigned({
+      url: targetUrl(options.url, path),
+      method: "POST",
+      secret: options.secrets[source],
+      body: Buffer.from(JSON.stringify(body)),
+    });
+    const answer = (await response.json().catch(() => ({}))) as SyncResponse & {
+      error?: { code: string; message: string };
+    };
+    if (!response.ok) {
+      throw new CommandFailed(
+        `${path} answered ${response.status} ${answer.error?.code}: ${answer.error?.message}`,
+      );
+    }
+    return answer;
+  }
+
+  async function event(
+    source: "crm" | "cpq",
+    type: string,
+    data: unknown,
+    story: string,
+  ): Promise<SyncResponse> {
+    step++;
+    const who = source === "crm" ? "CRM" : "CPQ";
+    print(`\n${String(step).padStart(2)}. ${who} ${type} — ${story}`);
+    const body = { eventId: `demo-${run}-${step}`, type, occurredAt: at(), data };
+    return report(await post(source, `/webhooks/${source}/${tenantId}`, body));
+  }
+
+  async function command(kind: "start" | "stop", quoteId: string, story: string): Promise<SyncResponse> {
+    step++;
+    print(
+      `\n${String(step).padStart(2)}. Sales rep clicks "${kind === "start" ? "Synchronize with Opportunity" : "Stop sync"}" on ${quoteId} — ${story}`,
+    );
+    return report(
+      await post("crm", `/sync/${tenantId}/quotes/${quoteId}/${kind}`, { eventId: `demo-${run}-${step}` }),
+    );
+  }
+
+  function report(answer: SyncResponse): SyncResponse {
+    print(`    quotesync: ${answer.status}${answer.mirrors.length === 0 ? ", nothing to mirror" : ""}`);
+    for (const mirror of answer.mirrors) {
+      print(`    → ${mirror.target.toUpperCase()}: ${describe(mirror)}`);
+      if (mirror.opportunity?.amount) amount = mirror.opportunity.amount;
+    }
+    print(`    opportunity amount: ${amount}`);
+    return answer;
+  }
+
+  /** What the CRM does with a mirror: applies it, giving new lines its own ids, and reports the result back. */
+  function crmApplies(mirror: Mirror | undefined): Line[] {
+    return (mirror?.lines?.upsert ?? []).map((line: MirrorLine) => {
+      const id = line.id ?? crmIds.get(line.syncKey) ?? `oli-${run}-${crmIds.size + 1}`;
+      crmIds.set(line.syncKey, id);
+      return { ...line, id };
+    });
+  }
+  const toCrm = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "crm");
+  const toCpq = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "cpq");
+
+  print(`quotesync demo against ${options.url} (tenant ${tenantId}, run ${run})`);
+  await event(
+    "crm",
+    "opportunity.upserted",
+    {
+      opportunity: {
+        id: opp,
+        name: "Acme – 200 seats",
+        stage: "Prospecting",
+        currency: "USD",
+        amount: "0",
+        fields: { Region__c: "EMEA" },
+      },
+    },
+    `a sales rep opens opportunity ${opp}`,
+  );
+  await event(
+    "cpq",
+    "quote.upserted",
+    {
+      quote: {
+        id: quoteA,
+        opportunityId: opp,
+        name: "Option A",
+        status: "draft",
+        currency: "USD",
+        fields: { Region__c: "EMEA" },
+      },
+    },
+    `quote ${quoteA} is drafted for it`,
+  );
+  await event(
+    "cpq",
+    "quote.upserted",
+    { quote: { id: quoteB, opportunityId: opp, name: "Option B", status: "draft", currency: "USD" } },
+    `and a second quote, ${quoteB}`,
+  );
+  await event(
+    "cpq",
+    "quote.lines.upserted",
+    {
+      quoteId: quoteA,
+      lines: [
+        {
+          id: `${quoteA}-1`,
+          productId: "prod-seat",
+          name: "Seat licence",
+          quantity: "200",
+          unitPrice: "30",
+          billing: "recurring",
+          billingPeriod: "month",
+          fields: { Color__c: "blue" },
+        },
+        {
+          id: `${quoteA}-2`,
+          productId: "prod-onboarding",
+          name: "Onboarding",
+          quantity: "1",
+          unitPrice: "2500",
+        },
+      ],
+    },
+    "two lines on quote A (not synced yet: stored, nothing mirrored)",
+  );
+  const finalized = await event(
+    "cpq",
+    "cart.finalized",
+    { quoteId: quoteA },
+    "the cart of quote A is finalized: an automatic trigger starts sync",
+  );
+  const created = crmApplies(toCrm(finalized));
+  await event(
+    "crm",
+    "opportunity.lines.upserted",
+    { opportunityId: opp, lines: created },
+    "the CRM applies the mirror and reports its new lines back (an echo: no loop)",
+  );
+  const seat = created.find((line) => line.productId === "prod-seat");
+  if (!seat) throw new CommandFailed("the CRM never received the seat line");
+  const edited = await event(
+    "crm",
+    "opportunity.lines.upserted",
+    { opportunityId: opp, lines: [{ ...seat, quantity: "250" }] },
+    "a sales rep raises the seats to 250 in the CRM",
+  );
+  const cpqLines = toCpq(edited)?.lines?.upsert ?? [];
+  await event(
+    "cpq",
+    "quote.lines.upserted",
+    { quoteId: quoteA, lines: cpqLines.map((line) => ({ ...line, id: line.id ?? `${quoteA}-1` })) },
+    "the CPQ applies that mirror and echoes it back",
+  );
+  const discounted = await event(
+    "cpq",
+    "quote.lines.upserted",
+    {
+      quoteId: quoteA,
+      lines: [{ ...cpqLines[0], id: cpqLines[0]?.id ?? `${quoteA}-1`, discountPercent: "25" }],
+    },
+    "the deal desk gives 25 % off the seats in the CPQ (over the 20 % approval rule)",
+  );
+  crmApplies(toCrm(discounted));
+  await event(
+    "crm",
+    "opportunity.upserted",
+    {
+      opportunity: {
+        id: opp,
+        name: "Acme – 200 seats",
+        stage: "Negotiation",
+        currency: "USD",
+        amount: "99999",
+        fields: { Region__c: "EMEA" },
+      },
+    },
+    "someone types an amount into the CRM: it is locked while synced, so it is restored",
+  );
+  await event(
+    "cpq",
+    "quote.lines.upserted",
+    {
+      quoteId: quoteB,
+      lines: [
+        {
+          id: `${quoteB}-1`,
+          productId: "prod-seat",
+          name: "Seat licence",
+          quantity: "300",
+          unitPrice: "28",
+          billing: "recurring",
+          billingPeriod: "month",
+        },
+      ],
+    },
+    "quote B gets its own line: 300 seats at 28",
+  );
+  const replaced = await command(
+    "start",
+    quoteB,
+    "quote B replaces quote A: the opportunity's lines are replaced",
+  );
+  crmApplies(toCrm(replaced));
+  await event(
+    "cpq",
+    "quote.accepted",
+    { quoteId: quoteB },
+    "the customer accepts quote B: sync re-runs and the stage moves on",
+  );
+
+  const statusUrl = targetUrl(options.url, `/sync/${tenantId}/opportunities/${opp}`);
+  const response = await sendSigned({ url: statusUrl, method: "GET", secret: options.secrets.crm });
+  const status = (await response.json()) as Record<string, unknown> & { lines?: unknown[] };
+  print(
+    `\nFinal status of ${opp}: synced quote ${status.syncedQuoteId}, stage ${status.stage}, amount ${status.amount} (locked: ${status.amountLocked}), ${status.lines?.length} lines.`,
+  );
+  print(
+    `Audit trail: npx quotesync send --url ${options.url} --method GET --path /sync/${tenantId}/opportunities/${opp}/audit --secret <crm secret>`,
+  );
+  return status;
+}
+
+/** One line for a mirror: lines, amount, stage, approval, sync flag. */
+export function describe(mirror: Mirror): string {
+  const parts: string[] = [];
+  if (mirror.lines) {
+    const creates = mirror.lines.upsert.filter((line) => line.id === null).length;
+    const updates = mirror.lines.upsert.length - creates;
+    if (creates) parts.push(`create ${creates} line${creates > 1 ? "s" : ""}`);
+    if (updates) parts.push(`update ${updates} line${updates > 1 ? "s" : ""}`);
+    if (mirror.lines.delete.length) parts.push(`delete ${mirror.lines.delete.join(", ")}`);
+  }
+  const o = mirror.opportunity;
+  if (o) {
+    parts.push(`amount ${o.amount}${o.amountLocked ? " (locked)" : ""}`);
+    if (o.stage) parts.push(`stage ${o.stage}`);
+    if (o.approval?.required) parts.push(`approval required: ${o.approval.reasons.join("; ")}`);
+    else if (o.approval) parts.push("no approval needed");
+  }
+  if (mirror.quote) parts.push(mirror.quote.syncing ? "quote is syncing" : "quote stopped syncing");
+  return `${parts.join(", ")} (quote ${mirror.quoteId})`;
+}
+
+async function main(argv: string[], io: CliIo): Promise<number> {
+  const values = parsingOptions(
+    () =>
+      parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          url: { type: "string" },
+          tenant: { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+      }).values,
+  );
+  if (values.help) {
+    io.stdout(
+      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
+    );
+    return 0;
+  }
+  const url = values.url ?? "http://127.0.0.1:3000";
+  targetUrl(url, "/");
+  const tenantId = values.tenant ?? "demo";
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId))
+    throw new UsageError("--tenant must be a tenant id such as demo");
+  await runDemo(
+    {
+      url,
+      tenantId,
+      secrets: {
+        crm: io.env.DEMO_CRM_SECRET || "demo-crm-secret",
+        cpq: io.env.DEMO_CPQ_SECRET || "demo-cpq-secret",
+      },
+      run: Date.now().toString(36),
+    },
+    io,
+  );
+  return 0;
+}
+
+if (process.argv[1]?.endsWith("demo.ts")) {
+  const io = processIo();
+  process.exitCode = await runReporting("demo", () => main(process.argv.slice(2), io), io);
+}
