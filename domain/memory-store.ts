@@ -116,7 +116,7 @@ export class InMemorySyncStore implements SyncStore {
     const start = after === null ? 0 : all.findIndex((entry) => entry.cursor === after) + 1;
     const entries = all.slice(start, start + limit);
     const last = entries.at(-1);
-    return { entries: clone(entries), next: last?.cursor ?? null };
+    return { entries: clone(entries), next: last?.cursor ?? after };
   }
 
   async readAudit(

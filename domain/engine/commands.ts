@@ -108,6 +108,12 @@ export async function applyTrigger(
     if (accepted && quote.header.known && quote.header.status !== "accepted") {
       ws.updateQuote(quoteId, { status: "accepted" });
     }
+    ws.audit(
+      quote.header.opportunityId,
+      "trigger.fired",
+      `${type} for quote ${quoteId} ignored: the tenant's policy does not enable it`,
+      quoteId,
+    );
     return { status: "no_change", mirrors: [], quoteId, trigger: "disabled by tenant policy" };
   }
   const options = accepted

@@ -165,7 +165,8 @@ export class OutboxLog {
       }
       if ((result.Items ?? []).length === 0 || !result.LastEvaluatedKey) break;
     }
-    return { entries, next: consumed === null ? null : encodeCursor(consumed) };
+    // Caught up: `next` repeats `after`, so a connector can always poll with the `next` it got.
+    return { entries, next: consumed === null ? after : encodeCursor(consumed) };
   }
 }
 

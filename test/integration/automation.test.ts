@@ -50,7 +50,7 @@ async function outboxAll(h: Harness) {
     const query: string = after ? `?limit=50&after=${after}` : "?limit=50";
     const page = (await h.request("GET", `/sync/demo/outbox${query}`)).body;
     entries.push(...page.entries);
-    if (page.entries.length === 0 || page.next === null) return entries;
+    if (page.entries.length === 0 || page.next === null || page.next === after) return entries;
     after = page.next;
   }
 }

@@ -29,7 +29,8 @@ async function readToEnd(
   for (;;) {
     const page = await readPage(h, cursor, 50);
     entries.push(...page.entries);
-    if (page.next === null) return { entries, cursor };
+    // Caught up when the cursor no longer moves (`next` repeats `after`).
+    if (page.next === null || page.next === cursor) return { entries, cursor };
     cursor = page.next;
   }
 }
