@@ -115,20 +115,11 @@ export interface QuoteAggregate {
   lines: Map<string, StoredLine>;
 }
 
-/** A line as a mirror carries it to the target system. */
-export interface MirrorLine {
+/** A line as a mirror carries it to the target system: its values under the target's id. */
+export interface MirrorLine extends LineValues {
+  /** The target system's own line id; null means "create" (quotesync has not learned it yet). */
   id: string | null;
   syncKey: string;
-  productId: string;
-  name: string | null;
-  quantity: string;
-  unitPrice: string;
-  discountPercent: string;
-  billing: "one_time" | "recurring";
-  billingPeriod: "month" | "quarter" | "year" | null;
-  position: number | null;
-  serviceDate: string | null;
-  fields: FieldMap;
 }
 
 /** What the other system must apply (SPEC §5). */
