@@ -6,47 +6,67 @@ export type FieldType = z.infer<typeof FieldType>;
 
 const FieldDeclarations = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), FieldType).default({});
 
-/** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
-export const TenantConfig = z.object({
-  tenantId: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[a-z0-9][a-z0-9-]*$/, "tenant ids are lower-case letters, digits and -"),
-  secrets: z.object({
-    crm: z.array(z.string().min(8)).min(1).max(5),
-    cpq: z.array(z.string().min(8)).min(1).max(5),
-  }),
-  policy: z
-    .object({
-      mode: SyncMode.default("live"),
-      triggers: z
-        .array(z.enum(["cart.finalized", "quote.accepted"]))
-        .default(["cart.finalized", "quote.accepted"]),
-      acceptedStage: z.string().min(1).max(120).default("Closed Won"),
-      milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
-    })
-    .prefault({}),
-  approvals: z
-    .object({
-      maxDiscountPercent: z.union([z.string(), z.number()]).transform(String).nullable().default(null),
-    })
-    .prefault({}),
-  fields: z
-    .object({
-      quote: FieldDeclarations,
-      quoteLine: FieldDeclarations,
-      opportunity: FieldDeclarations,
-      opportunityLine: FieldDeclarations,
-    })
-    .prefault({}),
-  permissions: z
-    .object({
-      start: z.array(z.string().min(1)).default([]),
-      stop: z.array(z.string().min(1)).default([]),
-    })
-    .prefault({}),
+/** A tenant's secrets for signatures: several per side during a rotation (SPEC §2, §6). */
+export const TenantSecrets = z.object({
+  crm: z.array(z.string().min(8)).min(1).max(5),
+  cpq: z.array(z.string().min(8)).min(1).max(5),
 });
+export type TenantSecrets = z.infer<typeof TenantSecrets>;
+
+/** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
+export const TenantConfig = z
+  .object({
+    tenantId: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z0-9][a-z0-9-]*$/, "tenant ids are lower-case letters, digits and -"),
+    /** The shared secrets; may be left empty when `secretsParameter` names where they live instead. */
+    secrets: TenantSecrets.or(
+      z.object({ crm: z.array(z.string()).max(0), cpq: z.array(z.string()).max(0) }),
+    ).default({ crm: [], cpq: [] }),
+    /**
+     * An SSM Parameter Store SecureString (e.g. `/quotesync/acme/secrets`) whose JSON value
+     * `{"crm": [...], "cpq": [...]}` holds the secrets; the functions read it at run time, cached.
+     */
+    secretsParameter: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, "an SSM parameter name such as /quotesync/acme/secrets")
+      .optional(),
+    policy: z
+      .object({
+        mode: SyncMode.default("live"),
+        triggers: z
+          .array(z.enum(["cart.finalized", "quote.accepted"]))
+          .default(["cart.finalized", "quote.accepted"]),
+        acceptedStage: z.string().min(1).max(120).default("Closed Won"),
+        milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
+      })
+      .prefault({}),
+    approvals: z
+      .object({
+        maxDiscountPercent: z.union([z.string(), z.number()]).transform(String).nullable().default(null),
+      })
+      .prefault({}),
+    fields: z
+      .object({
+        quote: FieldDeclarations,
+        quoteLine: FieldDeclarations,
+        opportunity: FieldDeclarations,
+        opportunityLine: FieldDeclarations,
+      })
+      .prefault({}),
+    permissions: z
+      .object({
+        start: z.array(z.string().min(1)).default([]),
+        stop: z.array(z.string().min(1)).default([]),
+      })
+      .prefault({}),
+  })
+  .refine((tenant) => tenant.secretsParameter !== undefined || tenant.secrets.crm.length > 0, {
+    path: ["secrets"],
+    message: "give the secrets (crm and cpq, at least one each) or a secretsParameter",
+  });
 export type TenantConfig = z.infer<typeof TenantConfig>;
 export type TenantConfigInput = z.input<typeof TenantConfig>;
 

@@ -7,6 +7,7 @@ import type { SyncStore } from "../../domain/store.js";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { recordStorageConflict } from "./metrics.js";
+import { type SecretsResolver, ssmSecretsResolver } from "./tenant-secrets.js";
 
 /** Configuration of the functions, read from the environment once per container. */
 export interface RuntimeConfig {
@@ -15,12 +16,18 @@ export interface RuntimeConfig {
   region?: string;
   /** How long a tenant's configuration (and secrets) is cached per container. */
   tenantCacheMs: number;
+  /** How long secrets read from SSM Parameter Store are cached per container. */
+  secretsCacheSeconds: number;
 }
 
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const tableName = env.TABLE_NAME;
   if (!tableName) throw new Error("TABLE_NAME is not set");
-  const config: RuntimeConfig = { tableName, tenantCacheMs: Number(env.TENANT_CACHE_MS ?? 30_000) };
+  const config: RuntimeConfig = {
+    tableName,
+    tenantCacheMs: Number(env.TENANT_CACHE_MS ?? 30_000),
+    secretsCacheSeconds: Number(env.SECRETS_CACHE_SECONDS ?? 300),
+  };
   if (env.DYNAMODB_ENDPOINT) config.dynamoEndpoint = env.DYNAMODB_ENDPOINT;
   if (env.AWS_REGION) config.region = env.AWS_REGION;
   return config;
@@ -40,10 +47,17 @@ export function newSyncKey(): string {
 
 export function createRuntime(
   store: SyncStore,
-  options: { tenantCacheMs: number; clock?: () => number; onConflict?: EngineDeps["onConflict"] },
+  options: {
+    tenantCacheMs: number;
+    clock?: () => number;
+    onConflict?: EngineDeps["onConflict"];
+    /** Where tenants that keep their secrets elsewhere get them (default: SSM Parameter Store). */
+    resolveSecrets?: SecretsResolver;
+  },
 ): Runtime {
   const clock = options.clock ?? Date.now;
   const onConflict = options.onConflict ?? recordStorageConflict;
+  const resolveSecrets = options.resolveSecrets ?? ssmSecretsResolver(300);
   const engine = new SyncEngine({ store, clock, newSyncKey, onConflict });
   const cache = new Map<string, { tenant: TenantConfig | null; until: number }>();
   return {
@@ -52,7 +66,8 @@ export function createRuntime(
     async loadTenant(tenantId) {
       const cached = cache.get(tenantId);
       if (cached && cached.until > clock()) return cached.tenant;
-      const tenant = await store.loadTenant(tenantId);
+      const stored = await store.loadTenant(tenantId);
+      const tenant = stored ? await resolveSecrets(stored) : null;
       // Unknown tenants are cached briefly too, so a flood of forged tenant ids cannot hammer storage.
       cache.set(tenantId, { tenant, until: clock() + (tenant ? options.tenantCacheMs : 1000) });
       return tenant;
@@ -73,6 +88,7 @@ export function runtime(): Runtime {
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     shared = createRuntime(new DynamoSyncStore({ doc, tableName: config.tableName }), {
       tenantCacheMs: config.tenantCacheMs,
+      resolveSecrets: ssmSecretsResolver(config.secretsCacheSeconds),
     });
   }
   return shared;
