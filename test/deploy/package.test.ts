@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read field by field
+type Json = any;
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, Json>;
+}
+
+let dir: string;
+let resources: Record<string, Resource>;
+
+/** Every action a function's own role allows, by function logical id prefix (e.g. `GetStatus`). */
+function actionsOf(functionId: string): string[] {
+  const role = resources[`${functionId}IamRoleLambdaExecution`];
+  if (!role) throw new Error(`no role of its own for ${functionId}`);
+  return role.Properties.Policies.flatMap((policy: Json) =>
+    policy.PolicyDocument.Statement.flatMap((statement: Json) => [statement.Action].flat()),
+  );
+}
+
+// `serverless package` (osls) builds the CloudFormation template offline; it takes ~15-25 s here.
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "quotesync-package-"));
+  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
+  for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
+    delete env[name];
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "node_modules/osls/bin/serverless.js"), "package", "--package", dir, "--stage", "ci"],
+      { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(),
+    );
+  });
+  const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
+  resources = template.Resources;
+}, 180_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync"];
+const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
+const ASYNC = ["TriggerEvent", "Scheduled"];
+
+describe("npx serverless package (no AWS credentials)", () => {
+  it("builds the table and every function on nodejs22.x", () => {
+    expect(resources.QuotesyncTable?.Type).toBe("AWS::DynamoDB::Table");
+    expect(resources.QuotesyncTable?.Properties.TableName).toBe("quotesync-ci");
+    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC]) {
+      expect(resources[`${id}LambdaFunction`]?.Properties.Runtime, id).toBe("nodejs22.x");
+    }
+  });
+
+  it("gives each function its own least-privilege role: readers only read, nobody scans", () => {
+    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC]) {
+      expect(resources[`${id}LambdaFunction`]?.Properties.Role).toEqual({
+        "Fn::GetAtt": [`${id}IamRoleLambdaExecution`, "Arn"],
+      });
+      expect(actionsOf(id)).not.toContain("dynamodb:Scan");
+      expect(actionsOf(id).some((action) => action === "*" || action === "dynamodb:*")).toBe(false);
+    }
+    for (const id of HTTP_READERS) {
+      const dynamo = actionsOf(id).filter((action) => action.startsWith("dynamodb:"));
+      expect(dynamo.sort(), id).toEqual(["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
+    }
+    for (const id of HTTP_WRITERS) expect(actionsOf(id)).toContain("dynamodb:ConditionCheckItem");
+    for (const id of [...HTTP_WRITERS, ...HTTP_READERS]) expect(actionsOf(id)).toContain("ssm:GetParameter");
+  });
+
+  it("sends failed trigger deliveries and scheduled runs to an SQS queue", () => {
+    for (const id of ASYNC) {
+      const config = resources[`${id}LambdaEvConf`];
+      expect(config?.Type).toBe("AWS::Lambda::EventInvokeConfig");
+      expect(JSON.stringify(config?.Properties.DestinationConfig.OnFailure)).toContain(
+        "FailedInvocationsQueue",
+      );
+      expect(actionsOf(id)).toContain("sqs:SendMessage");
+    }
+    expect(resources.FailedInvocationsQueue?.Type).toBe("AWS::SQS::Queue");
+  });
+
+  it("alarms on server errors, function errors, throttles and failed invocations", () => {
+    const alarms = Object.values(resources)
+      .filter((resource) => resource.Type === "AWS::CloudWatch::Alarm")
+      .map((resource) => resource.Properties.AlarmName);
+    expect(alarms.sort()).toEqual(
+      [
+        "quotesync-ci-dynamodb-throttles",
+        "quotesync-ci-failed-invocations",
+        "quotesync-ci-function-errors",
+        "quotesync-ci-server-errors",
+        "quotesync-ci-throttles",
+      ].sort(),
+    );
+  });
+});
