@@ -57,8 +57,10 @@ try {
   const { port: actualPort } = listening.address() as AddressInfo;
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(
-    `quotesync listening on http://127.0.0.1:${actualPort} (tenant demo; sign requests with: npx tsx tools/sign.ts --help; Ctrl-C stops) — ready in ${seconds} s`,
+    `quotesync listening on http://127.0.0.1:${actualPort} (tenant demo; sign requests with: npx quotesync sign --help; Ctrl-C stops) — ready in ${seconds} s`,
   );
+  // For `npx quotesync tenant put --endpoint ... --table ...` against this server's storage.
+  console.log(`DynamoDB Local at ${dynamo.endpoint}, table ${tableName}`);
 } catch (error) {
   console.error("quotesync: could not start", error);
   await shutdown(1);
