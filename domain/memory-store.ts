@@ -74,6 +74,13 @@ export class InMemorySyncStore implements SyncStore {
       const current = this.quotes.get(`${tenantId}/${record.id}`);
       if ((current?.header.version ?? null) !== record.version) stale.push(`quote ${record.id}`);
     }
+    for (const { kind, id, version } of changes.unchanged ?? []) {
+      const current =
+        kind === "opportunity"
+          ? this.opportunities.get(`${tenantId}/${id}`)
+          : this.quotes.get(`${tenantId}/${id}`);
+      if ((current?.header.version ?? null) !== version) stale.push(`${kind} ${id}`);
+    }
     if (changes.processedEvent && this.processed.has(`${tenantId}/${changes.processedEvent.key}`)) {
       throw new DuplicateEvent(changes.processedEvent.key);
     }

@@ -25,7 +25,14 @@ export interface LineSetChange {
 export interface ChangeSet {
   tenantId: string;
   opportunity?: { record: OpportunityRecord; lines?: LineSetChange };
-  quotes: Array<{ record: QuoteRecord; lines?: LineSetChange }>;
+  /** `linked`: the quote is new or names another opportunity than it did (its reference moves). */
+  quotes: Array<{ record: QuoteRecord; lines?: LineSetChange; linked?: boolean }>;
+  /**
+   * Headers the decision read and relies on but does not write. Its mirrors were computed from
+   * them, so the commit fails (ConcurrentModification) if any changed meanwhile; otherwise an
+   * outdated correction could reach the outbox after a newer mirror.
+   */
+  unchanged?: Array<{ kind: "opportunity" | "quote"; id: string; version: number | null }>;
   outbox: Mirror[];
   audit: Array<{ opportunityId: string; entry: AuditEntry }>;
   /** Marks the event processed and stores its response; fails with `DuplicateEvent` if it was. */

@@ -33,6 +33,8 @@ interface TrackedQuote {
   aggregate: QuoteAggregate;
   dirty: boolean;
   changedLines: Set<string>;
+  /** The opportunity the quote named when it was read. */
+  loadedOpportunityId: string | null;
 }
 
 /**
@@ -68,7 +70,12 @@ export class Workspace {
 
   attachQuote(aggregate: QuoteAggregate): QuoteAggregate {
     aggregate.lines = indexedLines(aggregate.lines);
-    this.quotes.set(aggregate.header.id, { aggregate, dirty: false, changedLines: new Set() });
+    this.quotes.set(aggregate.header.id, {
+      aggregate,
+      dirty: false,
+      changedLines: new Set(),
+      loadedOpportunityId: aggregate.header.version === null ? null : aggregate.header.opportunityId,
+    });
     return aggregate;
   }
 
@@ -180,12 +187,22 @@ export class Workspace {
       changes.opportunity = { record: aggregate.header };
       if (changedLines.size > 0) changes.opportunity.lines = { all: aggregate.lines, changed: changedLines };
     }
-    for (const { aggregate, dirty, changedLines } of this.quotes.values()) {
-      if (!dirty) continue;
+    const unchanged: NonNullable<ChangeSet["unchanged"]> = [];
+    if (this.opportunity && !this.opportunity.dirty) {
+      const { id, version } = this.opportunity.aggregate.header;
+      unchanged.push({ kind: "opportunity", id, version });
+    }
+    for (const { aggregate, dirty, changedLines, loadedOpportunityId } of this.quotes.values()) {
+      if (!dirty) {
+        unchanged.push({ kind: "quote", id: aggregate.header.id, version: aggregate.header.version });
+        continue;
+      }
       const entry: ChangeSet["quotes"][number] = { record: aggregate.header };
       if (changedLines.size > 0) entry.lines = { all: aggregate.lines, changed: changedLines };
+      if (aggregate.header.opportunityId !== loadedOpportunityId) entry.linked = true;
       changes.quotes.push(entry);
     }
+    if (changes.outbox.length > 0 && unchanged.length > 0) changes.unchanged = unchanged;
     if (processedEvent) changes.processedEvent = processedEvent;
     return changes;
   }

@@ -238,7 +238,9 @@ export class DynamoSyncStore implements SyncStore {
 
     const fixedCount =
       (changes.opportunity ? 1 : 0) +
-      changes.quotes.length * 2 +
+      changes.quotes.length +
+      changes.quotes.filter((quote) => quote.linked && quote.record.opportunityId).length +
+      (changes.unchanged?.length ?? 0) +
       changes.audit.length +
       (changes.processedEvent ? 1 : 0) +
       this.outboxLog.entryCount(changes.outbox);
@@ -267,14 +269,14 @@ export class DynamoSyncStore implements SyncStore {
         label: `opportunity ${record.id}`,
       });
     }
-    for (const { record } of changes.quotes) {
+    for (const { record, linked } of changes.quotes) {
       const partition = keys.quotePartition(tenantId, record.id);
       const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
       add(this.headerPut(partition, stored, record.version, this.quoteIndex(stored)), {
         kind: "header",
         label: `quote ${record.id}`,
       });
-      if (record.opportunityId) {
+      if (linked && record.opportunityId) {
         // The reference lets the status list an opportunity's quotes without a scan.
         add({
           Put: {
@@ -300,6 +302,11 @@ export class DynamoSyncStore implements SyncStore {
             },
           });
       }
+    }
+    for (const { kind, id, version } of changes.unchanged ?? []) {
+      const partition =
+        kind === "opportunity" ? keys.opportunityPartition(tenantId, id) : keys.quotePartition(tenantId, id);
+      add(this.headerCheck(partition, version), { kind: "header", label: `${kind} ${id}` });
     }
     for (const { opportunityId, entry } of changes.audit) {
       add({ Put: { TableName: this.tableName, Item: auditItem(tenantId, opportunityId, entry) } });
@@ -390,6 +397,25 @@ export class DynamoSyncStore implements SyncStore {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
       }
     }
+  }
+
+  /** A header the decision relied on without writing it must still be at the version it read. */
+  private headerCheck(partition: string, readVersion: number | null): TransactItem {
+    const Key = { pk: partition, sk: keys.header };
+    if (readVersion === null) {
+      return {
+        ConditionCheck: { TableName: this.tableName, Key, ConditionExpression: "attribute_not_exists(pk)" },
+      };
+    }
+    return {
+      ConditionCheck: {
+        TableName: this.tableName,
+        Key,
+        ConditionExpression: "#version = :readVersion",
+        ExpressionAttributeNames: { "#version": "version" },
+        ExpressionAttributeValues: { ":readVersion": readVersion },
+      },
+    };
   }
 
   /**
