@@ -119,8 +119,31 @@ export class DynamoSyncStore implements SyncStore {
   private async loadPartition<R extends { version: number | null; lineGeneration: string }>(
     partition: string,
   ): Promise<{ header: R; lines: Map<string, StoredLine> } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.readPartitionPages<R>(partition);
+      if (!read.header) return null;
+      // A read over several pages is whole only if no generation switch (which bumps the header
+      // version, then deletes the old generation) happened while it paged: check, else read again.
+      if (read.pages > 1 && attempt < 5 && (await this.headerVersion(partition)) !== read.header.version)
+        continue;
+      const prefix = keys.linePrefix(read.header.lineGeneration);
+      const lines = new Map<string, StoredLine>();
+      for (const item of read.items) {
+        if (typeof item.sk === "string" && item.sk.startsWith(prefix)) {
+          const line = item.line as StoredLine;
+          lines.set(line.syncKey, line);
+        }
+      }
+      return { header: read.header, lines };
+    }
+  }
+
+  private async readPartitionPages<R extends { version: number | null }>(
+    partition: string,
+  ): Promise<{ header: R | undefined; items: Record<string, unknown>[]; pages: number }> {
     let header: R | undefined;
     const items: Record<string, unknown>[] = [];
+    let pages = 0;
     try {
       for await (const page of paginateQuery(
         { client: this.doc },
@@ -131,6 +154,7 @@ export class DynamoSyncStore implements SyncStore {
           ConsistentRead: true,
         },
       )) {
+        pages++;
         for (const item of page.Items ?? []) {
           if (item.sk === keys.header) header = { ...(item.record as R), version: item.version as number };
           else items.push(item);
@@ -139,16 +163,22 @@ export class DynamoSyncStore implements SyncStore {
     } catch (error) {
       throw translateStorageError(error);
     }
-    if (!header) return null;
-    const prefix = keys.linePrefix(header.lineGeneration);
-    const lines = new Map<string, StoredLine>();
-    for (const item of items) {
-      if (typeof item.sk === "string" && item.sk.startsWith(prefix)) {
-        const line = item.line as StoredLine;
-        lines.set(line.syncKey, line);
-      }
-    }
-    return { header, lines };
+    return { header, items, pages };
+  }
+
+  private async headerVersion(partition: string): Promise<number | null> {
+    const result = await guard(
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: partition, sk: keys.header },
+          ProjectionExpression: "#version",
+          ExpressionAttributeNames: { "#version": "version" },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return (result.Item?.version as number | undefined) ?? null;
   }
 
   async listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]> {
