@@ -30,7 +30,7 @@ function actionsOf(functionId: string): string[] {
 // `serverless package` (osls) builds the CloudFormation template offline; it takes ~15-25 s here.
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "quotesync-package-"));
-  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
   for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
     delete env[name];
   await new Promise<void>((resolve, reject) => {
