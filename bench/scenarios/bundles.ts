@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import esbuildPlugins from "../../infra/esbuild-plugins.cjs";
 import { median, round } from "../stats.js";
 
 export interface BundleResult {
@@ -31,7 +31,11 @@ export async function bundleSizes(): Promise<{
   bare: { sizeKb: number; initMs: number };
   functions: BundleResult[];
 }> {
-  const outdir = await mkdtemp(path.join(tmpdir(), "quotesync-bench-bundles-"));
+  // Inside the checkout, so the bundles resolve the AWS SDK from node_modules as Lambda resolves it
+  // from its runtime (serverless.yml leaves @aws-sdk/* out of the bundles).
+  const cache = path.join(ROOT, "node_modules", ".cache");
+  await mkdir(cache, { recursive: true });
+  const outdir = await mkdtemp(path.join(cache, "quotesync-bench-bundles-"));
   try {
     const handlers = functionHandlers();
     const common = {
@@ -41,6 +45,8 @@ export async function bundleSizes(): Promise<{
       platform: "node" as const,
       target: "node22",
       banner: { js: BANNER },
+      external: ["@aws-sdk/*"],
+      plugins: esbuildPlugins,
       logLevel: "silent" as const,
       absWorkingDir: ROOT,
     };

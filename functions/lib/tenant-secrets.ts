@@ -1,4 +1,3 @@
-import { getParameter } from "@aws-lambda-powertools/parameters/ssm";
 import { type TenantConfig, TenantSecrets } from "../../domain/tenant.js";
 
 /** Puts a tenant's secrets in place when they live outside its stored configuration. */
@@ -13,6 +12,8 @@ export type SecretsResolver = (tenant: TenantConfig) => Promise<TenantConfig>;
 export function ssmSecretsResolver(maxAgeSeconds: number): SecretsResolver {
   return async (tenant) => {
     if (!tenant.secretsParameter) return tenant;
+    // Loaded on first use: tenants without a parameter, and every cold start, skip the SSM client.
+    const { getParameter } = await import("@aws-lambda-powertools/parameters/ssm");
     const value = await getParameter(tenant.secretsParameter, {
       decrypt: true,
       transform: "json",
