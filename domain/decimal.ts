@@ -1,13 +1,13 @@
 /**
  * Exact decimals on BigInt (SPEC §4): money, quantities and percents never touch binary floating
- * point. A value is `units / 10^scale`.
+ * point. A value is `units / 10^scale`; values are plain frozen-shape objects, never mutated.
  */
 export interface Decimal {
   readonly units: bigint;
   readonly scale: number;
 }
 
-/** Input that is not an exact decimal number. */
+/** Input that is not an exact decimal number within the accepted range. */
 export class InvalidDecimal extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -15,46 +15,73 @@ export class InvalidDecimal extends Error {
   }
 }
 
-const PATTERN = /^(-?)(\d{1,30})(?:\.(\d{1,30}))?$/;
-const EXPONENT_PATTERN = /^(-?)(\d+)(?:\.(\d+))?e([+-]?\d+)$/i;
+/** Most integer digits (leading zeros aside) and most fraction digits a parsed value may have. */
+const MAX_DIGITS = 30;
+/** Longest string accepted at all: keeps BigInt parsing of hostile input cheap. */
+const MAX_INPUT_LENGTH = 100;
+
+/** A plain decimal, optionally in the exponent form of a JSON/JS number literal ("1.5e2", "1e+21"). */
+const DECIMAL_PATTERN = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+const ZERO: Decimal = { units: 0n, scale: 0 };
+
+const POWERS = Array.from({ length: 4 * MAX_DIGITS + 1 }, (_, n) => 10n ** BigInt(n));
+
+/** 10^n as a BigInt; cached for every exponent the normal operations reach. */
+function pow10(n: number): bigint {
+  return POWERS[n] ?? 10n ** BigInt(n);
+}
 
 /**
- * Parses a JSON string or number. Numbers are read through `String(n)`, the shortest literal that
- * round-trips, which is the literal the sender wrote for up to 15 significant digits; send longer
- * values as strings.
+ * Parses a decimal sent as a JSON string or number.
+ *
+ * - Strings must be a plain decimal `-?\d+(\.\d+)?`, or that followed by an exponent `e±N` as in a
+ *   JSON number literal ("1.5e2" → 150). No whitespace, no leading "+", no ".5" or "5.", no hex.
+ * - Numbers must be finite and are read through `String(n)`, the shortest literal that round-trips,
+ *   which is exactly what the sender wrote for up to 15 significant digits. Values with more
+ *   significant digits must be sent as strings (e.g. `0.1 + 0.2` arrives as 0.30000000000000004).
+ * - At most 30 integer digits (leading zeros aside) and 30 fraction digits, after applying any
+ *   exponent; so "1e309" is rejected rather than rounded.
+ *
+ * @throws InvalidDecimal for anything else (NaN, ±Infinity, "", "abc", "1.2.3", objects, …).
  */
 export function parseDecimal(input: unknown): Decimal {
   let text: string;
-  if (typeof input === "number") {
+  if (typeof input === "string") {
+    text = input;
+  } else if (typeof input === "number") {
     if (!Number.isFinite(input)) throw new InvalidDecimal(`${input} is not a finite number`);
     text = String(input);
-  } else if (typeof input === "string") {
-    text = input.trim();
   } else {
-    throw new InvalidDecimal(
-      `expected a decimal string or number, got ${input === null ? "null" : typeof input}`,
-    );
+    const kind = input === null ? "null" : Array.isArray(input) ? "array" : typeof input;
+    throw new InvalidDecimal(`expected a decimal string or number, got ${kind}`);
   }
-  const exponent = EXPONENT_PATTERN.exec(text);
-  if (exponent) text = expandExponent(exponent);
-  const match = PATTERN.exec(text);
+  const match = text.length <= MAX_INPUT_LENGTH ? DECIMAL_PATTERN.exec(text) : null;
   if (!match) throw new InvalidDecimal(`${JSON.stringify(text.slice(0, 40))} is not a decimal number`);
-  const [, sign, whole, fraction = ""] = match;
-  const units = BigInt(`${whole}${fraction}`) * (sign === "-" ? -1n : 1n);
-  return { units, scale: fraction.length };
-}
+  const [, sign, whole = "", fraction = "", exponent] = match;
 
-function expandExponent(match: RegExpExecArray): string {
-  const [, sign = "", whole = "", fraction = "", exponentText = "0"] = match;
-  const exponent = Number(exponentText);
-  if (Math.abs(exponent) > 30) throw new InvalidDecimal(`exponent ${exponentText} is out of range`);
   const digits = `${whole}${fraction}`;
-  const point = whole.length + exponent;
-  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+  // Exponent text is at most 100 characters, so Number() only ever sees an integer literal here.
+  let scale = fraction.length - (exponent === undefined ? 0 : Number(exponent));
+  const firstSignificant = digits.search(/[1-9]/);
+  if (firstSignificant === -1) {
+    if (scale > MAX_DIGITS) throw new InvalidDecimal(`more than ${MAX_DIGITS} fraction digits`);
+    return ZERO;
+  }
+  if (digits.length - firstSignificant - scale > MAX_DIGITS) {
+    throw new InvalidDecimal(`more than ${MAX_DIGITS} integer digits`);
+  }
+  if (scale > MAX_DIGITS) throw new InvalidDecimal(`more than ${MAX_DIGITS} fraction digits`);
+
+  let units = BigInt(digits.slice(firstSignificant));
+  if (scale < 0) {
+    units *= pow10(-scale);
+    scale = 0;
+  }
+  return { units: sign === "-" ? -units : units, scale };
 }
 
+/** True when `parseDecimal` would accept `input`. */
 export function isDecimalLike(input: unknown): boolean {
   try {
     parseDecimal(input);
@@ -64,14 +91,19 @@ export function isDecimalLike(input: unknown): boolean {
   }
 }
 
-function rescale(value: Decimal, scale: number): bigint {
-  return value.units * 10n ** BigInt(scale - value.scale);
+/** Units of `value` at a scale that is at least its own. */
+function unitsAt(value: Decimal, scale: number): bigint {
+  return scale === value.scale ? value.units : value.units * pow10(scale - value.scale);
 }
 
-/** Rounds half away from zero ("half-up" on magnitudes) to `places` decimal places. */
+/**
+ * Rounds to at most `places` decimal places, half away from zero ("half-up" on magnitudes:
+ * 0.0000005 → 0.000001, -0.0000005 → -0.000001). Values already that short are returned as is.
+ */
 export function roundHalfUp(value: Decimal, places: number): Decimal {
+  if (!Number.isSafeInteger(places) || places < 0) throw new RangeError(`invalid places: ${places}`);
   if (value.scale <= places) return value;
-  const divisor = 10n ** BigInt(value.scale - places);
+  const divisor = pow10(value.scale - places);
   const negative = value.units < 0n;
   const magnitude = negative ? -value.units : value.units;
   let quotient = magnitude / divisor;
@@ -79,53 +111,67 @@ export function roundHalfUp(value: Decimal, places: number): Decimal {
   return { units: negative ? -quotient : quotient, scale: places };
 }
 
+/** Exact a + b. */
 export function add(a: Decimal, b: Decimal): Decimal {
   const scale = Math.max(a.scale, b.scale);
-  return { units: rescale(a, scale) + rescale(b, scale), scale };
+  return { units: unitsAt(a, scale) + unitsAt(b, scale), scale };
 }
 
+/** Exact a − b. */
 export function subtract(a: Decimal, b: Decimal): Decimal {
   const scale = Math.max(a.scale, b.scale);
-  return { units: rescale(a, scale) - rescale(b, scale), scale };
+  return { units: unitsAt(a, scale) - unitsAt(b, scale), scale };
 }
 
+/** Exact a × b (the scales add up; round afterwards if needed). */
 export function multiply(a: Decimal, b: Decimal): Decimal {
   return { units: a.units * b.units, scale: a.scale + b.scale };
 }
 
+/** Numeric order of a and b, regardless of scale ("1.50" equals "1.5"). */
 export function compare(a: Decimal, b: Decimal): -1 | 0 | 1 {
   const scale = Math.max(a.scale, b.scale);
-  const left = rescale(a, scale);
-  const right = rescale(b, scale);
+  const left = unitsAt(a, scale);
+  const right = unitsAt(b, scale);
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** True for zero at any scale. */
 export function isZero(value: Decimal): boolean {
   return value.units === 0n;
 }
 
+/** True for values below zero (zero is never negative). */
 export function isNegative(value: Decimal): boolean {
   return value.units < 0n;
 }
 
-export function sum(values: Decimal[]): Decimal {
-  return values.reduce(add, { units: 0n, scale: 0 });
+/** Exact sum; zero for an empty list. One rescale per value, so long lists stay linear. */
+export function sum(values: readonly Decimal[]): Decimal {
+  let scale = 0;
+  for (const value of values) if (value.scale > scale) scale = value.scale;
+  let units = 0n;
+  for (const value of values) units += unitsAt(value, scale);
+  return { units, scale };
 }
 
-/** Prints exactly `places` decimals. */
+/** Prints exactly `places` decimals, rounding half-up first if the value has more. */
 function formatFixed(value: Decimal, places: number): string {
-  const rounded = roundHalfUp(value, places);
-  const units = rescale(rounded, places);
+  const units = unitsAt(roundHalfUp(value, places), places);
   const negative = units < 0n;
   const digits = (negative ? -units : units).toString().padStart(places + 1, "0");
-  const whole = digits.slice(0, digits.length - places);
-  const fraction = digits.slice(digits.length - places);
-  return `${negative ? "-" : ""}${whole}${places > 0 ? `.${fraction}` : ""}`;
+  const point = digits.length - places;
+  const text = places > 0 ? `${digits.slice(0, point)}.${digits.slice(point)}` : digits;
+  return negative ? `-${text}` : text;
 }
 
-/** Canonical form: no exponent, no trailing fraction zeros, no "-0" ("1.50" → "1.5"). */
+/**
+ * Canonical form for quantities, prices and percents: no exponent, no "+", no trailing fraction
+ * zeros, zero as "0" ("1.50" → "1.5", "2.000" → "2", "-0" → "0"). Equal values print equally.
+ */
 export function toCanonicalString(value: Decimal): string {
   let { units, scale } = value;
+  if (units === 0n) return "0";
   while (scale > 0 && units % 10n === 0n) {
     units /= 10n;
     scale -= 1;
@@ -133,77 +179,73 @@ export function toCanonicalString(value: Decimal): string {
   return formatFixed({ units, scale }, scale);
 }
 
-const MINOR_UNITS: Record<string, number> = {
-  BIF: 0,
-  CLP: 0,
-  DJF: 0,
-  GNF: 0,
-  ISK: 0,
-  JPY: 0,
-  KMF: 0,
-  KRW: 0,
-  PYG: 0,
-  RWF: 0,
-  UGX: 0,
-  UYI: 0,
-  VND: 0,
-  VUV: 0,
-  XAF: 0,
-  XOF: 0,
-  XPF: 0,
-  BHD: 3,
-  IQD: 3,
-  JOD: 3,
-  KWD: 3,
-  LYD: 3,
-  OMR: 3,
-  TND: 3,
-  CLF: 4,
-  UYW: 4,
-};
+/** ISO 4217 exponents that differ from the default 2. */
+const MINOR_UNITS = new Map<string, number>();
+for (const code of "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(" ")) {
+  MINOR_UNITS.set(code, 0);
+}
+for (const code of "BHD IQD JOD KWD LYD OMR TND".split(" ")) MINOR_UNITS.set(code, 3);
+for (const code of "CLF UYW".split(" ")) MINOR_UNITS.set(code, 4);
 
-/** ISO 4217 minor units of a currency: 2 unless the currency says otherwise. */
+/** ISO 4217 minor units (decimal places) of a currency code: 2 unless the currency says otherwise. */
 export function currencyMinorUnits(code: string): number {
-  return MINOR_UNITS[code] ?? 2;
+  return MINOR_UNITS.get(code.toUpperCase()) ?? 2;
 }
 
-/** Money in the currency's minor units, always with exactly that many decimals ("200.00", JPY "152"). */
-export function formatMoney(value: Decimal, currency: string): string {
-  return formatFixed(value, currencyMinorUnits(currency));
+/**
+ * Money with exactly the currency's minor-unit places ("200.00", JPY "200", BHD "1.852"),
+ * rounding half-up if the value has more.
+ */
+export function formatMoney(value: Decimal, currencyCode: string): string {
+  return formatFixed(value, currencyMinorUnits(currencyCode));
 }
 
+/** Places quantities and unit prices keep (SPEC §4). */
+const QUANTITY_PLACES = 6;
+/** Places percents keep (SPEC §4). */
+const PERCENT_PLACES = 4;
+
+/** Parses a quantity, rounds it half-up to 6 places and returns its canonical string. */
 export function normalizeQuantity(input: unknown): string {
-  return toCanonicalString(roundHalfUp(parseDecimal(input), 6));
+  return toCanonicalString(roundHalfUp(parseDecimal(input), QUANTITY_PLACES));
 }
 
+/** Parses a unit price, rounds it half-up to 6 places and returns its canonical string ("133.3300001" → "133.33"). */
 export function normalizeUnitPrice(input: unknown): string {
-  return toCanonicalString(roundHalfUp(parseDecimal(input), 6));
+  return toCanonicalString(roundHalfUp(parseDecimal(input), QUANTITY_PLACES));
 }
 
+/** Parses a percent, rounds it half-up to 4 places and returns its canonical string. */
 export function normalizePercent(input: unknown): string {
-  return toCanonicalString(roundHalfUp(parseDecimal(input), 4));
+  return toCanonicalString(roundHalfUp(parseDecimal(input), PERCENT_PLACES));
 }
 
 const HUNDRED: Decimal = { units: 100n, scale: 0 };
 
-/** quantity × unit price × (1 − discount/100), half-up to the currency's minor units. */
+/**
+ * Line total = quantity × unit price × (1 − discount/100), exact, then half-up to the currency's
+ * minor units and printed with `formatMoney`. Inputs are first normalized like stored values
+ * (6/6/4 places), so a raw echo and its stored form always give the same total. A missing or null
+ * discount means 0. Ranges (negative values, discounts over 100) are the caller's to validate.
+ */
 export function lineTotal(line: {
   quantity: unknown;
   unitPrice: unknown;
   discountPercent?: unknown;
   currency: string;
 }): string {
-  const gross = multiply(parseDecimal(line.quantity), parseDecimal(line.unitPrice));
+  const quantity = roundHalfUp(parseDecimal(line.quantity), QUANTITY_PLACES);
+  const unitPrice = roundHalfUp(parseDecimal(line.unitPrice), QUANTITY_PLACES);
   const discount =
     line.discountPercent === undefined || line.discountPercent === null
-      ? { units: 0n, scale: 0 }
-      : parseDecimal(line.discountPercent);
-  // gross × (100 − d) / 100, kept exact by shifting the scale instead of dividing.
-  const net = multiply(gross, subtract(HUNDRED, discount));
+      ? ZERO
+      : roundHalfUp(parseDecimal(line.discountPercent), PERCENT_PLACES);
+  // gross × (100 − d) / 100, kept exact by shifting the scale by 2 instead of dividing.
+  const net = multiply(multiply(quantity, unitPrice), subtract(HUNDRED, discount));
   return formatMoney({ units: net.units, scale: net.scale + 2 }, line.currency);
 }
 
-/** Sum of money strings, exact, printed in the currency's minor units. */
-export function sumMoney(totals: string[], currency: string): string {
+/** Exact sum of money strings, printed with the currency's minor units ("0.00" for none). */
+export function sumMoney(totals: readonly string[], currency: string): string {
   return formatMoney(sum(totals.map(parseDecimal)), currency);
 }
