@@ -189,9 +189,34 @@ export function outdatedAfterOverwrite(
   return rememberOutdated(previous.outdatedMirrors, mirrorFingerprint(previous, mappedFields));
 }
 
-/** Keeps the outdated-mirror list short: only the most recent few can still be in flight. */
+/**
+ * Keeps the outdated-mirror list short: only the most recent few can still be in flight. It
+ * holds digests, so a line item stays the same small size however large its values are.
+ */
 export function rememberOutdated(list: string[], fingerprint: string): string[] {
-  const next = list.filter((entry) => entry !== fingerprint);
-  next.push(fingerprint);
+  const digest = fingerprintDigest(fingerprint);
+  const next = list.filter((entry) => entry !== digest);
+  next.push(digest);
   return next.slice(-8);
+}
+
+/** True when `fingerprint` is one of the outdated mirrors remembered for `line`. */
+export function isOutdatedMirror(line: StoredLine, fingerprint: string): boolean {
+  return line.outdatedMirrors.includes(fingerprintDigest(fingerprint));
+}
+
+/**
+ * A 64-bit digest of a fingerprint (two independent 32-bit FNV-1a style hashes). Compared only
+ * among the few values one line was mirrored with, so collisions are out of practical reach.
+ */
+export function fingerprintDigest(fingerprint: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let index = 0; index < fingerprint.length; index++) {
+    const code = fingerprint.charCodeAt(index);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }

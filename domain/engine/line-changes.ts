@@ -1,6 +1,7 @@
 import type { LineInput } from "../events.js";
 import { IndexedLines } from "../line-index.js";
 import {
+  isOutdatedMirror,
   lineValuesFrom,
   mirrorFingerprint,
   outdatedAfterOverwrite,
@@ -116,10 +117,7 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (
-    existing &&
-    (isOlderThanRecord(at, sender, existing) || existing.outdatedMirrors.includes(fingerprint))
-  ) {
+  if (existing && (isOlderThanRecord(at, sender, existing) || isOutdatedMirror(existing, fingerprint))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) {
       const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };

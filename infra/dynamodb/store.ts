@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -7,10 +6,7 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { InvalidEvent } from "../../domain/errors.js";
 import type {
   AuditEntry,
   OpportunityAggregate,
@@ -21,28 +17,14 @@ import type {
   SyncResponse,
 } from "../../domain/model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
-import type { ChangeSet, LineSetChange, OutboxEntry, Page, SyncStore } from "../../domain/store.js";
+import type { ChangeSet, OutboxEntry, Page, SyncStore } from "../../domain/store.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
-import {
-  isAmbiguousWriteFailure,
-  type TransactionRole,
-  translateStorageError,
-  translateTransactionError,
-} from "./errors.js";
+import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
-import { batchWrite, deleteGeneration, lineItem, newGeneration } from "./line-sets.js";
 import { OutboxLog } from "./outbox.js";
 import { ScheduleItems } from "./schedule-items.js";
-
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
-
-/** DynamoDB's limit on actions in one TransactWriteItems. */
-const TRANSACTION_LIMIT = 100;
-/** Responses larger than this are stored gzip-compressed in the processed-event item. */
-const COMPRESS_ABOVE = 32 * 1024;
-/** Attempts at a transaction whose earlier attempts timed out or failed with a 500. */
-const AMBIGUOUS_WRITE_ATTEMPTS = 3;
+import { ChangeSetWriter } from "./transaction.js";
 
 export interface DynamoSyncStoreOptions {
   doc: DynamoDBDocumentClient;
@@ -56,21 +38,22 @@ export interface DynamoSyncStoreOptions {
 }
 
 /**
- * The storage port on one DynamoDB table. A decision's writes go in one TransactWriteItems whose
- * header conditions (`version = :read`) make it fail whole when any record it read has changed.
- * Line sets too large for one transaction are written first under a new generation that no
- * reader looks at, then switched to by the same conditional header write.
+ * The storage port on one DynamoDB table: consistent reads of whole aggregates here, commits by
+ * `ChangeSetWriter` (one conditional transaction), the outbox by `OutboxLog`, the scheduled
+ * function's items by `ScheduleItems`.
  */
 export class DynamoSyncStore implements SyncStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly outboxLog: OutboxLog;
+  private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
+    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog);
     this.schedule = new ScheduleItems(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
@@ -236,256 +219,8 @@ export class DynamoSyncStore implements SyncStore {
     return JSON.parse(json) as SyncResponse;
   }
 
-  async commit(changes: ChangeSet): Promise<void> {
-    const items: TransactItem[] = [];
-    const roles: TransactionRole[] = [];
-    const add = (item: TransactItem, role: TransactionRole = { kind: "other" }) => {
-      items.push(item);
-      roles.push(role);
-    };
-    const { tenantId } = changes;
-
-    const sides: Array<{
-      partition: string;
-      record: { version: number | null; lineGeneration: string };
-      lines: LineSetChange;
-    }> = [];
-    if (changes.opportunity?.lines) {
-      sides.push({
-        partition: keys.opportunityPartition(tenantId, changes.opportunity.record.id),
-        record: changes.opportunity.record,
-        lines: changes.opportunity.lines,
-      });
-    }
-    for (const quote of changes.quotes) {
-      if (quote.lines)
-        sides.push({
-          partition: keys.quotePartition(tenantId, quote.record.id),
-          record: quote.record,
-          lines: quote.lines,
-        });
-    }
-
-    const fixedCount =
-      (changes.opportunity ? 1 : 0) +
-      changes.quotes.length +
-      changes.quotes.filter((quote) => quote.linked && quote.record.opportunityId).length +
-      (changes.unchanged?.length ?? 0) +
-      changes.audit.length +
-      (changes.processedEvent ? 1 : 0) +
-      this.outboxLog.entryCount(changes.outbox);
-    // Lines go into the transaction while they fit; larger sets switch generation (see class doc).
-    let inPlace = sides.reduce((sum, side) => sum + side.lines.changed.size, 0);
-    const switched: Array<{ partition: string; from: string; to: string; lines: LineSetChange }> = [];
-    for (const side of [...sides].sort((a, b) => b.lines.changed.size - a.lines.changed.size)) {
-      if (fixedCount + inPlace <= TRANSACTION_LIMIT) break;
-      switched.push({
-        partition: side.partition,
-        from: side.record.lineGeneration,
-        to: newGeneration(),
-        lines: side.lines,
-      });
-      inPlace -= side.lines.changed.size;
-    }
-    const generationOf = (partition: string, current: string) =>
-      switched.find((entry) => entry.partition === partition)?.to ?? current;
-
-    if (changes.opportunity) {
-      const { record } = changes.opportunity;
-      const partition = keys.opportunityPartition(tenantId, record.id);
-      const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
-      add(this.headerPut(partition, stored, record.version, this.opportunityIndex(stored)), {
-        kind: "header",
-        label: `opportunity ${record.id}`,
-      });
-    }
-    for (const { record, linked } of changes.quotes) {
-      const partition = keys.quotePartition(tenantId, record.id);
-      const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
-      add(this.headerPut(partition, stored, record.version, this.quoteIndex(stored)), {
-        kind: "header",
-        label: `quote ${record.id}`,
-      });
-      if (linked && record.opportunityId) {
-        // The reference lets the status list an opportunity's quotes without a scan.
-        add({
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              pk: keys.opportunityPartition(tenantId, record.opportunityId),
-              sk: keys.quoteRef(record.id),
-              quoteId: record.id,
-            },
-          },
-        });
-      }
-    }
-    for (const side of sides) {
-      if (switched.some((entry) => entry.partition === side.partition)) continue;
-      for (const syncKey of side.lines.changed) {
-        const line = side.lines.all.get(syncKey);
-        if (line)
-          add({
-            Put: {
-              TableName: this.tableName,
-              Item: lineItem(side.partition, side.record.lineGeneration, line),
-            },
-          });
-      }
-    }
-    for (const { kind, id, version } of changes.unchanged ?? []) {
-      const partition =
-        kind === "opportunity" ? keys.opportunityPartition(tenantId, id) : keys.quotePartition(tenantId, id);
-      add(this.headerCheck(partition, version), { kind: "header", label: `${kind} ${id}` });
-    }
-    for (const { opportunityId, entry } of changes.audit) {
-      add({ Put: { TableName: this.tableName, Item: auditItem(tenantId, opportunityId, entry) } });
-    }
-    if (changes.processedEvent) {
-      const { key, response } = changes.processedEvent;
-      const json = JSON.stringify(response);
-      add(
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...keys.processedEvent(tenantId, key),
-              response: json.length > COMPRESS_ABOVE ? gzipSync(json) : json,
-              at: new Date().toISOString(),
-            },
-            // Exactly one delivery of an event commits; a concurrent copy fails here as a whole.
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        },
-        { kind: "processed", eventKey: key },
-      );
-    }
-
-    assertItemsFit([
-      ...items.map((item) => item.Put?.Item),
-      ...changes.outbox.flatMap((mirror) => this.outboxLog.split(mirror)).map((mirror) => ({ mirror })),
-      ...switched.flatMap((entry) => [...entry.lines.all.values()].map((line) => ({ line }))),
-    ]);
-    // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
-    // generations, so they must not be deleted.
-    let outcomeUnknown = false;
-    try {
-      for (const entry of switched) {
-        await batchWrite(
-          this.doc,
-          this.tableName,
-          [...entry.lines.all.values()].map((line) => ({
-            PutRequest: { Item: lineItem(entry.partition, entry.to, line) },
-          })),
-        );
-      }
-      await this.outboxLog.appendWithin(tenantId, changes.outbox, async (outboxItems) => {
-        for (const item of outboxItems) add(item);
-        if (items.length > TRANSACTION_LIMIT)
-          throw new Error(`a decision needs ${items.length} writes; the limit is ${TRANSACTION_LIMIT}`);
-        if (items.length === 0) return;
-        try {
-          await this.transactWrite(items);
-        } catch (error) {
-          outcomeUnknown = isAmbiguousWriteFailure(error);
-          throw translateTransactionError(error, roles);
-        }
-      });
-    } catch (error) {
-      if (!outcomeUnknown) {
-        await Promise.allSettled(
-          switched.map((entry) =>
-            deleteGeneration(this.doc, this.tableName, entry.partition, entry.to, entry.lines.all.keys()),
-          ),
-        );
-      }
-      throw error;
-    }
-    await Promise.allSettled(
-      switched.map((entry) =>
-        deleteGeneration(this.doc, this.tableName, entry.partition, entry.from, entry.lines.all.keys()),
-      ),
-    );
-  }
-
-  /**
-   * Sends one TransactWriteItems, retrying a bounded number of times (with jitter) when its fate
-   * is unknown — a timeout or a 500 may come after DynamoDB applied it. Every attempt carries the
-   * same ClientRequestToken, so DynamoDB applies the transaction at most once and answers a repeat
-   * of an applied one with success (within its 10-minute token window). The SDK's own retries
-   * reuse the request it serialized, token included; this loop extends that guarantee to retries
-   * after the SDK gave up.
-   */
-  private async transactWrite(items: TransactItem[]): Promise<void> {
-    const input = { TransactItems: items, ClientRequestToken: randomUUID() };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.doc.send(new TransactWriteCommand(input));
-        return;
-      } catch (error) {
-        if (!isAmbiguousWriteFailure(error) || attempt >= AMBIGUOUS_WRITE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
-      }
-    }
-  }
-
-  /** A header the decision relied on without writing it must still be at the version it read. */
-  private headerCheck(partition: string, readVersion: number | null): TransactItem {
-    const Key = { pk: partition, sk: keys.header };
-    if (readVersion === null) {
-      return {
-        ConditionCheck: { TableName: this.tableName, Key, ConditionExpression: "attribute_not_exists(pk)" },
-      };
-    }
-    return {
-      ConditionCheck: {
-        TableName: this.tableName,
-        Key,
-        ConditionExpression: "#version = :readVersion",
-        ExpressionAttributeNames: { "#version": "version" },
-        ExpressionAttributeValues: { ":readVersion": readVersion },
-      },
-    };
-  }
-
-  /**
-   * A header write: created only if absent, else only if still at the version the decision read
-   * (optimistic concurrency: the single-synced-quote rule rests on this condition).
-   */
-  private headerPut(
-    partition: string,
-    record: { version: number | null },
-    readVersion: number | null,
-    index: Record<string, string>,
-  ): TransactItem {
-    const { version: _ignored, ...rest } = record;
-    const base = {
-      TableName: this.tableName,
-      Item: { pk: partition, sk: keys.header, version: (readVersion ?? 0) + 1, record: rest, ...index },
-    };
-    if (readVersion === null) return { Put: { ...base, ConditionExpression: "attribute_not_exists(pk)" } };
-    return {
-      Put: {
-        ...base,
-        ConditionExpression: "#version = :readVersion",
-        ExpressionAttributeNames: { "#version": "version" },
-        ExpressionAttributeValues: { ":readVersion": readVersion },
-      },
-    };
-  }
-
-  /** Synced opportunities carry the sparse index key the scheduled audit pages through. */
-  private opportunityIndex(record: OpportunityRecord): Record<string, string> {
-    return record.syncedQuoteId && !record.deleted
-      ? { gsi1pk: keys.syncedPairsIndex(record.tenantId), gsi1sk: record.id }
-      : {};
-  }
-
-  /** Synced quotes with pending changes carry the sparse index key the scheduled push pages through. */
-  private quoteIndex(record: QuoteRecord): Record<string, string> {
-    return record.syncing && record.pendingChanges > 0 && !record.deleted
-      ? { gsi1pk: keys.pendingQuotesIndex(record.tenantId), gsi1sk: record.id }
-      : {};
+  commit(changes: ChangeSet): Promise<void> {
+    return this.writer.write(changes);
   }
 
   readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
@@ -557,30 +292,6 @@ export class DynamoSyncStore implements SyncStore {
   }
 }
 
-/** DynamoDB's item size limit, less a margin for the key and bookkeeping attributes. */
-const ITEM_LIMIT_BYTES = 400 * 1024 - 2048;
-
-/**
- * Refuses a decision with an item DynamoDB would reject (400 KB), before anything is written —
- * the outbox counter included — so it is a clear 422 rather than a ValidationException mid-commit.
- * JSON length over-approximates DynamoDB's size, so what passes fits.
- */
-function assertItemsFit(items: Array<Record<string, unknown> | undefined>): void {
-  for (const item of items) {
-    if (!item) continue;
-    const size = Buffer.byteLength(
-      JSON.stringify(item, (_key, value) =>
-        value instanceof Uint8Array ? "x".repeat(value.length) : value instanceof Map ? [...value] : value,
-      ),
-    );
-    if (size > ITEM_LIMIT_BYTES) {
-      throw new InvalidEvent(`storing this event would need an item of ${size} bytes; the limit is 400 KB`, [
-        { path: [], message: "the event's records or mirrors are too large to store" },
-      ]);
-    }
-  }
-}
-
 /** Storage errors leave the adapter as domain errors (throttling → StorageBusy). */
 async function guard<T>(request: Promise<T>): Promise<T> {
   try {
@@ -588,13 +299,4 @@ async function guard<T>(request: Promise<T>): Promise<T> {
   } catch (error) {
     throw translateStorageError(error);
   }
-}
-
-let auditSequence = 0;
-
-function auditItem(tenantId: string, opportunityId: string, entry: AuditEntry): Record<string, unknown> {
-  // Sorts by time; the suffix keeps entries of the same millisecond apart and in write order.
-  auditSequence = (auditSequence + 1) % 1_000_000;
-  const suffix = `${String(auditSequence).padStart(6, "0")}${Math.random().toString(36).slice(2, 8)}`;
-  return { pk: keys.auditPartition(tenantId, opportunityId), sk: `${entry.at}#${suffix}`, entry };
 }
