@@ -39,7 +39,9 @@ describe("the single-synced-quote rule under concurrency (DynamoDB Local, throug
       }
       const started = responses.filter((response) => response.statusCode === 200);
       expect(started.length).toBeGreaterThan(0);
-      console.info(`race round ${round}: ${started.length} started, ${REQUESTS - started.length} answered 503 retry_later`);
+      console.info(
+        `race round ${round}: ${started.length} started, ${REQUESTS - started.length} answered 503 retry_later`,
+      );
 
       const status = (await h.status(opportunityId)).body;
       const syncing = status.quotes.filter((quote: { syncing: boolean }) => quote.syncing);
