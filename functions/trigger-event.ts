@@ -5,6 +5,7 @@ import { CpqEvent } from "../domain/events.js";
 import type { SyncResponse } from "../domain/model.js";
 import { zodDetails } from "./lib/error-responses.js";
 import { logger } from "./lib/logger.js";
+import { metrics, recordEvent } from "./lib/metrics.js";
 import { type Runtime, runtime } from "./lib/runtime.js";
 
 const TRIGGER_TYPES = ["cart.finalized", "quote.accepted"] as const;
@@ -57,6 +58,7 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
     );
   }
   const log = { tenantId, eventType: detailType, eventId: event.data.eventId };
+  logger.setCorrelationId(event.data.eventId);
   const tenant = await rt.loadTenant(tenantId);
   if (!tenant) {
     logger.warn("trigger dropped: unknown tenant", log);
@@ -64,18 +66,18 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
   }
   try {
     const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");
-    logger.info("trigger", {
-      ...log,
-      outcome: outcome.replayed ? "duplicate" : outcome.response.status,
-      mirrors: outcome.response.mirrors.length,
-    });
+    const result = outcome.replayed ? "duplicate" : outcome.response.status;
+    logger.info("trigger", { ...log, outcome: result, mirrors: outcome.response.mirrors.length });
+    recordEvent(detailType, result, outcome.response.mirrors.length);
     return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
   } catch (error) {
     if (error instanceof PreconditionFailed || error instanceof Forbidden) {
       logger.warn("trigger refused", { ...log, error: error.message });
+      recordEvent(detailType, "refused", 0);
       return { outcome: "dropped", tenantId, reason: error.message };
     }
     logger.error("trigger failed; EventBridge will retry", { ...log, error: error as Error });
+    recordEvent(detailType, "failed", 0);
     throw error;
   }
 }
@@ -84,4 +86,4 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
 export const handler = (
   event: EventBridgeEvent<(typeof TRIGGER_TYPES)[number], unknown>,
   _context?: Context,
-): Promise<TriggerResult> => handleTrigger(event);
+): Promise<TriggerResult> => handleTrigger(event).finally(() => metrics.publishStoredMetrics());
