@@ -1,3 +1,4 @@
+import { compare, parseDecimal } from "../decimal.js";
 import type { OpportunityInput, QuoteInput } from "../events.js";
 import type { OpportunityRecord, QuoteAggregate, QuoteRecord, SyncResponse } from "../model.js";
 import { isOlderThanRecord } from "../records.js";
@@ -17,6 +18,12 @@ function opportunityValues(input: OpportunityInput, current: OpportunityRecord):
     closeDate: input.closeDate ?? null,
     fields: { ...current.fields, ...(input.fields ?? {}) },
   };
+}
+
+/** Amounts compare as numbers: the CRM's "200" echoes quotesync's "200.00". */
+function sameAmount(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return a === b;
+  return compare(parseDecimal(a), parseDecimal(b)) === 0;
 }
 
 function differs<T extends object>(current: T, next: Partial<T>): boolean {
@@ -40,12 +47,12 @@ export async function applyOpportunityUpsert(
   const synced = quote !== null && isSyncedPair(quote, opportunity);
   const next = opportunityValues(input, header);
   const amountReported = input.amount ?? null;
-  if (!synced) next.amount = amountReported ?? header.amount;
-  if (
-    !differs(header, next) &&
-    header.known &&
-    !(synced && amountReported !== null && amountReported !== header.amount)
-  ) {
+  if (!synced) {
+    next.amount =
+      amountReported !== null && !sameAmount(amountReported, header.amount) ? amountReported : header.amount;
+  }
+  const amountOverridden = synced && amountReported !== null && !sameAmount(amountReported, header.amount);
+  if (!differs(header, next) && header.known && !amountOverridden) {
     return { status: "no_change", mirrors: [] };
   }
   const currencyChanged = header.known && header.currency !== next.currency;
@@ -65,7 +72,7 @@ export async function applyOpportunityUpsert(
     return { status: "stopped", mirrors: ws.producedMirrors() };
   }
   if (synced && quote) {
-    if (amountReported !== null && amountReported !== header.amount) {
+    if (amountOverridden) {
       ws.audit(
         header.id,
         "amount.corrected",

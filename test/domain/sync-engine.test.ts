@@ -289,3 +289,13 @@ describe("echoes of in-flight mirrors", () => {
     }
   });
 });
+
+describe("the CRM's echo of the locked amount", () => {
+  it("is no change when it reports the amount in its own notation", async () => {
+    const { h } = await syncedPair();
+    for (const amount of ["200", 200, "200.000"]) {
+      const echo = await h.crm(opportunityUpserted("opp-1", { amount }, { occurredAt: at(140) }));
+      expect(echo.response).toEqual({ status: "no_change", mirrors: [] });
+    }
+  });
+});
