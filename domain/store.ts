@@ -28,9 +28,10 @@ export interface ChangeSet {
   /** `linked`: the quote is new or names another opportunity than it did (its reference moves). */
   quotes: Array<{ record: QuoteRecord; lines?: LineSetChange; linked?: boolean }>;
   /**
-   * Headers the decision read and relies on but does not write. Its mirrors were computed from
-   * them, so the commit fails (ConcurrentModification) if any changed meanwhile; otherwise an
-   * outdated correction could reach the outbox after a newer mirror.
+   * Headers the decision read and relies on but does not write. The commit fails
+   * (ConcurrentModification) if any changed meanwhile: otherwise an outdated correction could
+   * reach the outbox after a newer mirror, or a change judged against an older pair be stored
+   * unmirrored.
    */
   unchanged?: Array<{ kind: "opportunity" | "quote"; id: string; version: number | null }>;
   outbox: Mirror[];

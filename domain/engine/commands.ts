@@ -3,6 +3,7 @@ import type { Actor } from "../events.js";
 import type { QuoteAggregate, SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
 import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
+import { settleSyncedHeader } from "./pair-totals.js";
 import { checkStartPreconditions, startSync, stopSync } from "./sync-lifecycle.js";
 import type { Workspace } from "./workspace.js";
 
@@ -103,19 +104,7 @@ export async function applyTrigger(
   quoteId: string,
 ): Promise<SyncResponse> {
   const accepted = type === "quote.accepted";
-  if (!ws.tenant.policy.triggers.includes(type)) {
-    const quote = await loadQuoteInto(ws, store, quoteId);
-    if (accepted && quote.header.known && quote.header.status !== "accepted") {
-      ws.updateQuote(quoteId, { status: "accepted" });
-    }
-    ws.audit(
-      quote.header.opportunityId,
-      "trigger.fired",
-      `${type} for quote ${quoteId} ignored: the tenant's policy does not enable it`,
-      quoteId,
-    );
-    return { status: "no_change", mirrors: [], quoteId, trigger: "disabled by tenant policy" };
-  }
+  if (!ws.tenant.policy.triggers.includes(type)) return applyDisabledTrigger(ws, store, type, quoteId);
   const options = accepted
     ? { checkPermissions: false, stage: ws.tenant.policy.acceptedStage, acceptQuote: true }
     : { checkPermissions: false };
@@ -124,4 +113,34 @@ export async function applyTrigger(
     ws.audit(response.opportunityId, "trigger.fired", `${type} started sync of quote ${quoteId}`, quoteId);
   }
   return { ...response, mirrors: ws.producedMirrors() };
+}
+
+/**
+ * A trigger the tenant's policy does not enable starts nothing, but an accepted quote is still
+ * accepted: if it is the synced quote, its opportunity's approval flag follows (SPEC §1.9).
+ */
+async function applyDisabledTrigger(
+  ws: Workspace,
+  store: SyncStore,
+  type: "cart.finalized" | "quote.accepted",
+  quoteId: string,
+): Promise<SyncResponse> {
+  const quote = await loadQuoteInto(ws, store, quoteId);
+  ws.audit(
+    quote.header.opportunityId,
+    "trigger.fired",
+    `${type} for quote ${quoteId} ignored: the tenant's policy does not enable it`,
+    quoteId,
+  );
+  const result = { quoteId, trigger: "disabled by tenant policy" };
+  if (type !== "quote.accepted" || !quote.header.known || quote.header.status === "accepted") {
+    return { status: "no_change", mirrors: [], ...result };
+  }
+  ws.updateQuote(quoteId, { status: "accepted" });
+  const opportunityId = quote.header.opportunityId;
+  if (!quote.header.syncing || !opportunityId) return { status: "not_synced", mirrors: [], ...result };
+  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  if (!isSyncedPair(quote, opportunity)) return { status: "not_synced", mirrors: [], ...result };
+  settleSyncedHeader(ws, opportunity, quote);
+  return { status: "applied", mirrors: ws.producedMirrors(), ...result };
 }

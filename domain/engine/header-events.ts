@@ -56,10 +56,11 @@ export async function applyOpportunityUpsert(
     return { status: "no_change", mirrors: [] };
   }
   const currencyChanged = header.known && header.currency !== next.currency;
+  // A new price book (set, or set for the first time) stops a sync; clearing it does not.
   const pricebookChanged =
     header.known &&
-    header.pricebookId !== null &&
     next.pricebookId !== null &&
+    next.pricebookId !== undefined &&
     header.pricebookId !== next.pricebookId;
   ws.updateOpportunity({ ...next, known: true, changedAt: ws.cause.at, changedBy: "crm" });
   if (synced && quote && (currencyChanged || pricebookChanged)) {
@@ -150,10 +151,11 @@ export async function applyQuoteUpsert(
   const synced = opportunity !== null && isSyncedPair(quote, opportunity);
   const moved = previousOpportunityId !== null && previousOpportunityId !== input.opportunityId;
   const currencyChanged = header.known && header.currency !== next.currency;
+  // A new price book (set, or set for the first time) stops a sync; clearing it does not.
   const pricebookChanged =
     header.known &&
-    header.pricebookId !== null &&
     next.pricebookId !== null &&
+    next.pricebookId !== undefined &&
     header.pricebookId !== next.pricebookId;
   ws.updateQuote(header.id, { ...next, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
   if (synced && opportunity) {

@@ -202,7 +202,9 @@ export class Workspace {
       if (aggregate.header.opportunityId !== loadedOpportunityId) entry.linked = true;
       changes.quotes.push(entry);
     }
-    if (changes.outbox.length > 0 && unchanged.length > 0) changes.unchanged = unchanged;
+    // Every decision rests on what it read: a header read but not written must be unchanged at
+    // commit, or a change judged "not synced" (no mirror) could land just after a start.
+    if (unchanged.length > 0) changes.unchanged = unchanged;
     if (processedEvent) changes.processedEvent = processedEvent;
     return changes;
   }

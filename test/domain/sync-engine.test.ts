@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NotFound, PreconditionFailed } from "../../domain/errors.js";
+import { demoTenant } from "../../domain/tenant.js";
 import { engineHarness } from "../support/engine.js";
 import {
   at,
@@ -297,5 +298,35 @@ describe("the CRM's echo of the locked amount", () => {
       const echo = await h.crm(opportunityUpserted("opp-1", { amount }, { occurredAt: at(140) }));
       expect(echo.response).toEqual({ status: "no_change", mirrors: [] });
     }
+  });
+});
+
+describe("late review findings", () => {
+  it("stops sync when a synced opportunity gets a price book for the first time that differs from the quote's", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp-1", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("quote-1", "opp-1", { pricebookId: "pb-1" }, { occurredAt: at(2) }));
+    await h.start("quote-1");
+    const changed = await h.crm(opportunityUpserted("opp-1", { pricebookId: "pb-2" }, { occurredAt: at(3) }));
+    expect(changed.response.status).toBe("stopped");
+    expect((await h.status("opp-1")).syncedQuoteId).toBeNull();
+  });
+
+  it("clears the approval flag when a synced quote is accepted though the trigger is disabled", async () => {
+    const base = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
+    const h = engineHarness({ tenant: { ...base, policy: { ...base.policy, triggers: [] } } });
+    await h.setup();
+    await h.crm(opportunityUpserted("opp-1", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("quote-1", "opp-1", {}, { occurredAt: at(2) }));
+    await h.cpq(
+      quoteLinesUpserted("quote-1", [line("q1", { discountPercent: "30" })], { occurredAt: at(3) }),
+    );
+    await h.start("quote-1");
+    expect((await h.status("opp-1")).approval.required).toBe(true);
+    const accepted = await h.cpq(cpqEvent("quote.accepted", { quoteId: "quote-1" }, { occurredAt: at(4) }));
+    expect(accepted.response.status).toBe("applied");
+    expect(accepted.response.mirrors[0]?.opportunity?.approval).toEqual({ required: false, reasons: [] });
+    expect((await h.status("opp-1")).approval.required).toBe(false);
   });
 });
