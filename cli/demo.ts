@@ -3,10 +3,9 @@
  * (start one with `npm start`), printed as a timeline: who sent what, what quotesync mirrored to
  * whom, and the opportunity amount. Ids carry a run suffix, so the demo can run again and again.
  */
-import { parseArgs } from "node:util";
 import type { Mirror, MirrorLine, SyncResponse } from "../domain/model.js";
 import { sendSigned, targetUrl } from "./http-client.js";
-import { type CliIo, CommandFailed, parsingOptions, processIo, UsageError } from "./io.js";
+import { type CliIo, CommandFailed, parseOptions, processIo, UsageError } from "./io.js";
 import { runReporting } from "./main.js";
 
 export interface DemoOptions {
@@ -279,19 +278,11 @@ export function describe(mirror: Mirror): string {
 }
 
 async function main(argv: string[], io: CliIo): Promise<number> {
-  const values = parsingOptions(
-    () =>
-      parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          url: { type: "string" },
-          tenant: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      }).values,
-  );
+  const values = parseOptions(argv, {
+    url: { type: "string" },
+    tenant: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(
       "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",

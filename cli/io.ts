@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** What a command reads and writes, injected so tests run commands in-process. */
 export interface CliIo {
@@ -48,10 +49,13 @@ export async function readInput(io: CliIo, file: string, option: string): Promis
   }
 }
 
-/** Runs an option parser, turning what it throws into a usage error. */
-export function parsingOptions<T>(parse: () => T): T {
+/**
+ * Parses a command's `--options` strictly (no positionals); an unknown or malformed option is a
+ * usage error.
+ */
+export function parseOptions<O extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: O) {
   try {
-    return parse();
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }

@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { CPQ_EVENT_TYPES, CRM_EVENT_TYPES } from "../../domain/events.js";
 import { sendSigned, targetUrl } from "../http-client.js";
-import { type CliIo, CommandFailed, parsingOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
 
 export const replayUsage = (
   invokedAs: string,
@@ -61,23 +60,15 @@ export async function replayCommand(
   io: CliIo,
   invokedAs = "npx quotesync replay",
 ): Promise<number> {
-  const values = parsingOptions(
-    () =>
-      parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          url: { type: "string" },
-          tenant: { type: "string" },
-          file: { type: "string" },
-          "crm-secret": { type: "string" },
-          "cpq-secret": { type: "string" },
-          "stop-on-error": { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-      }).values,
-  );
+  const values = parseOptions(argv, {
+    url: { type: "string" },
+    tenant: { type: "string" },
+    file: { type: "string" },
+    "crm-secret": { type: "string" },
+    "cpq-secret": { type: "string" },
+    "stop-on-error": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(replayUsage(invokedAs));
     return 0;

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { prettyBody, sendSigned, targetUrl } from "../http-client.js";
-import { type CliIo, parsingOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, parseOptions, readInput, UsageError } from "../io.js";
 
 export const sendUsage = (
   invokedAs: string,
@@ -34,22 +33,14 @@ export async function sendCommand(
   io: CliIo,
   invokedAs = "npx quotesync send",
 ): Promise<number> {
-  const values = parsingOptions(
-    () =>
-      parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          url: { type: "string" },
-          path: { type: "string" },
-          secret: { type: "string" },
-          file: { type: "string" },
-          method: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      }).values,
-  );
+  const values = parseOptions(argv, {
+    url: { type: "string" },
+    path: { type: "string" },
+    secret: { type: "string" },
+    file: { type: "string" },
+    method: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(sendUsage(invokedAs));
     return 0;

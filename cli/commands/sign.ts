@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { signRequest } from "../../functions/lib/signature.js";
-import { type CliIo, parsingOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, parseOptions, readInput, UsageError } from "../io.js";
 
 export const signUsage = (
   invokedAs: string,
@@ -34,23 +33,15 @@ export async function signCommand(
   io: CliIo,
   invokedAs = "npx quotesync sign",
 ): Promise<number> {
-  const values = parsingOptions(
-    () =>
-      parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          secret: { type: "string" },
-          path: { type: "string" },
-          method: { type: "string" },
-          body: { type: "string" },
-          "body-file": { type: "string" },
-          timestamp: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      }).values,
-  );
+  const values = parseOptions(argv, {
+    secret: { type: "string" },
+    path: { type: "string" },
+    method: { type: "string" },
+    body: { type: "string" },
+    "body-file": { type: "string" },
+    timestamp: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(signUsage(invokedAs));
     return 0;

@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { TenantConfig } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { type CliIo, CommandFailed, parsingOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
 
 export const tenantPutUsage = (
   invokedAs: string,
@@ -31,21 +30,13 @@ export async function tenantPutCommand(
   io: CliIo,
   invokedAs = "npx quotesync tenant put",
 ): Promise<number> {
-  const values = parsingOptions(
-    () =>
-      parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          file: { type: "string" },
-          table: { type: "string" },
-          endpoint: { type: "string" },
-          region: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      }).values,
-  );
+  const values = parseOptions(argv, {
+    file: { type: "string" },
+    table: { type: "string" },
+    endpoint: { type: "string" },
+    region: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(tenantPutUsage(invokedAs));
     return 0;
