@@ -20,6 +20,20 @@ function opportunityValues(input: OpportunityInput, current: OpportunityRecord):
   };
 }
 
+/**
+ * SPEC §1.10: what changed of the terms a synced pair must share. A new price book (set, or set
+ * for the first time) counts; clearing it does not.
+ */
+function changedTerms(
+  current: { known: boolean; currency: string | null; pricebookId: string | null },
+  next: { currency?: string | null; pricebookId?: string | null },
+): "currency" | "price book" | null {
+  if (!current.known) return null;
+  if (current.currency !== next.currency) return "currency";
+  if (next.pricebookId != null && current.pricebookId !== next.pricebookId) return "price book";
+  return null;
+}
+
 /** Amounts compare as numbers: the CRM's "200" echoes quotesync's "200.00". */
 function sameAmount(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
@@ -55,21 +69,10 @@ export async function applyOpportunityUpsert(
   if (!differs(header, next) && header.known && !amountOverridden) {
     return { status: "no_change", mirrors: [] };
   }
-  const currencyChanged = header.known && header.currency !== next.currency;
-  // A new price book (set, or set for the first time) stops a sync; clearing it does not.
-  const pricebookChanged =
-    header.known &&
-    next.pricebookId !== null &&
-    next.pricebookId !== undefined &&
-    header.pricebookId !== next.pricebookId;
+  const terms = changedTerms(header, next);
   ws.updateOpportunity({ ...next, known: true, changedAt: ws.cause.at, changedBy: "crm" });
-  if (synced && quote && (currencyChanged || pricebookChanged)) {
-    stopSync(
-      ws,
-      quote,
-      opportunity,
-      `sync stopped: the opportunity's ${currencyChanged ? "currency" : "price book"} changed`,
-    );
+  if (synced && quote && terms) {
+    stopSync(ws, quote, opportunity, `sync stopped: the opportunity's ${terms} changed`);
     return { status: "stopped", mirrors: ws.producedMirrors() };
   }
   if (synced && quote) {
@@ -150,21 +153,11 @@ export async function applyQuoteUpsert(
     wasSynced && previousOpportunityId ? await loadOpportunityInto(ws, store, previousOpportunityId) : null;
   const synced = opportunity !== null && isSyncedPair(quote, opportunity);
   const moved = previousOpportunityId !== null && previousOpportunityId !== input.opportunityId;
-  const currencyChanged = header.known && header.currency !== next.currency;
-  // A new price book (set, or set for the first time) stops a sync; clearing it does not.
-  const pricebookChanged =
-    header.known &&
-    next.pricebookId !== null &&
-    next.pricebookId !== undefined &&
-    header.pricebookId !== next.pricebookId;
+  const terms = changedTerms(header, next);
   ws.updateQuote(header.id, { ...next, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
   if (synced && opportunity) {
-    if (moved || currencyChanged || pricebookChanged) {
-      const what = moved
-        ? "moved to another opportunity"
-        : currencyChanged
-          ? "currency changed"
-          : "price book changed";
+    if (moved || terms) {
+      const what = moved ? "moved to another opportunity" : `${terms} changed`;
       stopSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
       return { status: "stopped", mirrors: ws.producedMirrors() };
     }
