@@ -61,6 +61,11 @@ export interface OpportunityRecord {
   name: string | null;
   accountId: string | null;
   stage: string | null;
+  /**
+   * When quotesync last set the stage itself (an accepted quote moves it, SPEC §1.12): a CRM
+   * report older than that cannot put the earlier stage back.
+   */
+  stageSetAt?: number;
   amount: string | null;
   currency: string | null;
   pricebookId: string | null;

@@ -60,6 +60,17 @@ export interface QuoteSummary {
   pendingChanges: number;
 }
 
+/**
+ * A commit begun before the decision that fills it: a store can start storage work the commit
+ * will need (DynamoDB takes the outbox sequence number) while the decision reads, so an event
+ * costs one round trip of reads and one of writes. Every begun commit ends in exactly one call:
+ * `commit`, or `abandon` when the decision writes nothing.
+ */
+export interface PendingCommit {
+  commit(changes: ChangeSet): Promise<void>;
+  abandon(): Promise<void>;
+}
+
 /** The storage port of the sync domain. DynamoDB implements it; so does an in-memory fake. */
 export interface SyncStore {
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
@@ -71,6 +82,12 @@ export interface SyncStore {
   listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]>;
   findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null>;
   commit(changes: ChangeSet): Promise<void>;
+  /**
+   * Optional: a store without work to overlap leaves it out, and decisions call `commit`. `kind`
+   * names the sort of decision (its event type or command), so a store can expect what a commit
+   * of that kind needs.
+   */
+  beginCommit?(tenantId: string, kind: string): PendingCommit;
   readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>>;
   readAudit(
     tenantId: string,

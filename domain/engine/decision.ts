@@ -6,7 +6,7 @@ import {
   StorageBusy,
 } from "../errors.js";
 import type { SyncResponse } from "../model.js";
-import type { SyncStore } from "../store.js";
+import type { PendingCommit, SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
 import { type Cause, Workspace } from "./workspace.js";
 
@@ -51,30 +51,40 @@ export async function runDecision(
   tenant: TenantConfig,
   cause: Cause,
   eventKey: string | null,
+  /** The sort of decision (`crm:opportunity.lines.upserted`, `command:start`…), for the store. */
+  kind: string,
   decide: (ws: Workspace) => Promise<SyncResponse>,
 ): Promise<Outcome> {
   const sleep = deps.sleep ?? defaultSleep;
   const maxAttempts = deps.maxAttempts ?? 12;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const ws = new Workspace(tenant, cause, deps.clock());
+    // Begun before the reads, so the store can overlap what the commit needs with them.
+    const pending = beginCommit(deps.store, tenant.tenantId, kind);
     let response: SyncResponse;
     try {
       response = await decide(ws);
     } catch (error) {
-      if (eventKey) {
-        const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
-        if (original) return { response: original, replayed: true };
+      let committed = false;
+      try {
+        if (eventKey) {
+          const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
+          if (original) return { response: original, replayed: true };
+        }
+        if (
+          (error instanceof PreconditionFailed || error instanceof Forbidden) &&
+          ws.toChangeSet().audit.length > 0
+        ) {
+          committed = true;
+          await recordRefusal(pending, ws);
+        }
+        throw error;
+      } finally {
+        if (!committed) await pending.abandon();
       }
-      if (
-        (error instanceof PreconditionFailed || error instanceof Forbidden) &&
-        ws.toChangeSet().audit.length > 0
-      ) {
-        await recordRefusal(deps, ws);
-      }
-      throw error;
     }
     try {
-      await deps.store.commit(ws.toChangeSet(eventKey ? { key: eventKey, response } : undefined));
+      await pending.commit(ws.toChangeSet(eventKey ? { key: eventKey, response } : undefined));
       return { response, replayed: false };
     } catch (error) {
       if (error instanceof DuplicateEvent && eventKey) {
@@ -90,8 +100,17 @@ export async function runDecision(
   throw new StorageBusy(1);
 }
 
+function beginCommit(store: SyncStore, tenantId: string, kind: string): PendingCommit {
+  return (
+    store.beginCommit?.(tenantId, kind) ?? {
+      commit: (changes) => store.commit(changes),
+      abandon: async () => {},
+    }
+  );
+}
+
 /** A refusal is audited (SPEC §1.13) but changes no sync state: only its audit entry is written. */
-async function recordRefusal(deps: EngineDeps, ws: Workspace): Promise<void> {
+async function recordRefusal(pending: PendingCommit, ws: Workspace): Promise<void> {
   const { audit, tenantId } = ws.toChangeSet();
-  await deps.store.commit({ tenantId, quotes: [], outbox: [], audit });
+  await pending.commit({ tenantId, quotes: [], outbox: [], audit });
 }

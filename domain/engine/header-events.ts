@@ -8,11 +8,17 @@ import { settleSyncedHeader } from "./pair-totals.js";
 import { stopSync } from "./sync-lifecycle.js";
 import type { Workspace } from "./workspace.js";
 
-function opportunityValues(input: OpportunityInput, current: OpportunityRecord): Partial<OpportunityRecord> {
+function opportunityValues(
+  input: OpportunityInput,
+  current: OpportunityRecord,
+  at: number,
+): Partial<OpportunityRecord> {
+  // A stage reported as of before quotesync set it (on acceptance) is the one it replaced.
+  const stageOutdated = current.stageSetAt !== undefined && at < current.stageSetAt;
   return {
     name: input.name ?? null,
     accountId: input.accountId ?? null,
-    stage: input.stage ?? null,
+    stage: stageOutdated ? current.stage : (input.stage ?? null),
     currency: input.currency,
     pricebookId: input.pricebookId ?? null,
     closeDate: input.closeDate ?? null,
@@ -59,7 +65,7 @@ export async function applyOpportunityUpsert(
   }
   const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
   const synced = quote !== null && isSyncedPair(quote, opportunity);
-  const next = opportunityValues(input, header);
+  const next = opportunityValues(input, header, ws.cause.at);
   const amountReported = input.amount ?? null;
   if (!synced) {
     next.amount =

@@ -65,6 +65,7 @@ export function settleSyncedHeader(
     approval,
     fields,
     stage,
+    ...(stageChanged ? { stageSetAt: ws.cause.at } : {}),
   });
   if (approvalChanged) {
     ws.audit(

@@ -84,7 +84,7 @@ export async function runScheduled(
   const push = await walkPass(walker, checkpoint.push, {
     list: (s, tenantId, after, limit) => s.listPendingQuoteIds(tenantId, after, limit),
     async visit(tenant, quoteId) {
-      const outcome = await runDecision(deps, tenant, scheduleCause(deps), null, (ws) =>
+      const outcome = await runDecision(deps, tenant, scheduleCause(deps), null, "schedule:push", (ws) =>
         pushPendingChanges(ws, store, quoteId),
       );
       if (outcome.response.status === "applied") {

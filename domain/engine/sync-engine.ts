@@ -33,45 +33,52 @@ export class SyncEngine {
   /** Applies one CRM event and returns the mirror for the CPQ (or the correction for the CRM). */
   handleCrmEvent(tenant: TenantConfig, event: CrmEvent): Promise<Outcome> {
     const { store, newSyncKey } = this.deps;
-    return runDecision(this.deps, tenant, causeOf("crm", event), `crm#${event.eventId}`, (ws) => {
-      switch (event.type) {
-        case "opportunity.upserted":
-          return applyOpportunityUpsert(ws, store, event.data.opportunity);
-        case "opportunity.deleted":
-          return applyOpportunityDelete(ws, store, event.data.opportunityId);
-        case "opportunity.lines.upserted":
-          return applyCrmLineChange(
-            ws,
-            store,
-            event.data.opportunityId,
-            { kind: "upserted", lines: event.data.lines },
-            newSyncKey,
-          );
-        case "opportunity.lines.deleted":
-          return applyCrmLineChange(
-            ws,
-            store,
-            event.data.opportunityId,
-            { kind: "deleted", lineIds: event.data.lineIds },
-            newSyncKey,
-          );
-        case "opportunity.lines.replaced":
-          return applyCrmLineChange(
-            ws,
-            store,
-            event.data.opportunityId,
-            { kind: "replaced", lines: event.data.lines },
-            newSyncKey,
-          );
-      }
-    });
+    return runDecision(
+      this.deps,
+      tenant,
+      causeOf("crm", event),
+      `crm#${event.eventId}`,
+      `crm:${event.type}`,
+      (ws) => {
+        switch (event.type) {
+          case "opportunity.upserted":
+            return applyOpportunityUpsert(ws, store, event.data.opportunity);
+          case "opportunity.deleted":
+            return applyOpportunityDelete(ws, store, event.data.opportunityId);
+          case "opportunity.lines.upserted":
+            return applyCrmLineChange(
+              ws,
+              store,
+              event.data.opportunityId,
+              { kind: "upserted", lines: event.data.lines },
+              newSyncKey,
+            );
+          case "opportunity.lines.deleted":
+            return applyCrmLineChange(
+              ws,
+              store,
+              event.data.opportunityId,
+              { kind: "deleted", lineIds: event.data.lineIds },
+              newSyncKey,
+            );
+          case "opportunity.lines.replaced":
+            return applyCrmLineChange(
+              ws,
+              store,
+              event.data.opportunityId,
+              { kind: "replaced", lines: event.data.lines },
+              newSyncKey,
+            );
+        }
+      },
+    );
   }
 
   /** Applies one CPQ event (trigger events included) and returns the mirrors it produced. */
   handleCpqEvent(tenant: TenantConfig, event: CpqEvent, channel: TriggerChannel = "cpq"): Promise<Outcome> {
     const { store, newSyncKey } = this.deps;
     const cause = { ...causeOf("cpq", event), source: channel } as Cause;
-    return runDecision(this.deps, tenant, cause, `cpq#${event.eventId}`, (ws) => {
+    return runDecision(this.deps, tenant, cause, `cpq#${event.eventId}`, `cpq:${event.type}`, (ws) => {
       switch (event.type) {
         case "quote.upserted":
           return applyQuoteUpsert(ws, store, event.data.quote);
@@ -112,7 +119,7 @@ export class SyncEngine {
   startSync(tenant: TenantConfig, quoteId: string, input: SyncCommandInput): Promise<Outcome> {
     const cause = commandCause(input.actor, input.eventId, this.deps.clock());
     const key = input.eventId ? `command#start#${quoteId}#${input.eventId}` : null;
-    return runDecision(this.deps, tenant, cause, key, (ws) =>
+    return runDecision(this.deps, tenant, cause, key, "command:start", (ws) =>
       startQuoteSync(ws, this.deps.store, quoteId, {
         checkPermissions: true,
         ...(input.actor ? { actor: input.actor } : {}),
@@ -124,7 +131,7 @@ export class SyncEngine {
   stopSync(tenant: TenantConfig, quoteId: string, input: SyncCommandInput): Promise<Outcome> {
     const cause = commandCause(input.actor, input.eventId, this.deps.clock());
     const key = input.eventId ? `command#stop#${quoteId}#${input.eventId}` : null;
-    return runDecision(this.deps, tenant, cause, key, (ws) =>
+    return runDecision(this.deps, tenant, cause, key, "command:stop", (ws) =>
       stopQuoteSync(ws, this.deps.store, quoteId, input.actor ? { actor: input.actor } : {}),
     );
   }

@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConcurrentModification } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import type { OutboxEntry, Page } from "../../domain/store.js";
 import { translateStorageError } from "./errors.js";
@@ -12,6 +13,66 @@ const LINES_PER_ENTRY = 400;
  */
 export const GAP_GRACE_MS = 60_000;
 const WRITE_DEADLINE_MS = 20_000;
+
+/** Headers remembered by `SequenceHints`: bounded, oldest forgotten first. */
+const HINTS_KEPT = 2_000;
+
+/**
+ * The outbox number each header held when this container last read it, at the version it had.
+ * Only a hint: it lets a commit replace a reservation it can see is stale before sending a
+ * transaction DynamoDB would refuse. The header conditions remain the guarantee.
+ */
+export class SequenceHints {
+  private readonly seen = new Map<string, { version: number; sequence: number }>();
+
+  note(partition: string, version: number, sequence: unknown): void {
+    this.seen.delete(partition);
+    if (typeof sequence !== "number") return;
+    this.seen.set(partition, { version, sequence });
+    if (this.seen.size > HINTS_KEPT) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+  }
+
+  /** The highest number known for these headers at the versions a decision read; 0 if none. */
+  floor(headers: Array<{ partition: string; readVersion: number | null }>): number {
+    let floor = 0;
+    for (const { partition, readVersion } of headers) {
+      const seen = this.seen.get(partition);
+      if (seen && seen.version === readVersion) floor = Math.max(floor, seen.sequence);
+    }
+    return floor;
+  }
+}
+
+/** Times a commit whose numbers proved older than its pair's latest entry is renumbered. */
+const RENUMBER_ATTEMPTS = 3;
+
+/**
+ * Thrown by a commit refused only because its outbox numbers are not above the number a header of
+ * its pair records: the records are unchanged, so the same writes with newer numbers may commit.
+ */
+export class StaleSequence extends Error {
+  constructor(options?: ErrorOptions) {
+    super("outbox sequence numbers older than the pair's latest entry", options);
+    this.name = "StaleSequence";
+  }
+}
+
+/** Sequence numbers taken ahead of a decision (see `OutboxLog.reserve`); none if taking them failed. */
+export interface Reservation {
+  tenantId: string;
+  allocatedAt: number;
+  /** Consecutive and ascending. */
+  sequences: Promise<number[]>;
+}
+
+/** The numbers of one decision's entries: every header of its pair records `last`. */
+export interface SequenceRange {
+  first: number;
+  last: number;
+}
 
 type Item = {
   Put: { TableName: string; Item: Record<string, unknown>; ConditionExpression: string };
@@ -58,37 +119,112 @@ export class OutboxLog {
   }
 
   /**
-   * Allocates sequence numbers for the mirrors and hands their items to `write`, which must
-   * commit them atomically with the state change. If `write` fails, the numbers are voided.
+   * Takes `count` sequence numbers now, before the decision that may use them has read anything,
+   * so the counter call overlaps the reads instead of following them. Numbers taken this way can
+   * be older than an entry a concurrent decision has since committed for the same pair; the header
+   * conditions `appendWithin` hands out (`outboxSeq < :first`) refuse them then, and the commit is
+   * renumbered. A failed reservation is taken again at commit.
+   */
+  reserve(tenantId: string, count: number): Reservation {
+    const sequences = this.allocate(tenantId, count).then(
+      (last) => Array.from({ length: count }, (_, index) => last - count + 1 + index),
+      () => [],
+    );
+    return { tenantId, allocatedAt: this.clock(), sequences };
+  }
+
+  /** Voids a reservation no decision used, so readers need not wait out its gaps. Never throws. */
+  async release(reservation: Reservation): Promise<void> {
+    await this.voidAll(reservation.tenantId, await reservation.sequences);
+  }
+
+  /**
+   * Numbers the mirrors' entries (reserved numbers first, then freshly allocated ones) and hands
+   * their items to `write`, which must commit them atomically with the state change, along with
+   * the range it must record on (and check against) every header of the pair. If `write` fails,
+   * the numbers are voided; reserved numbers left over are voided beside the write. `floor` is the
+   * highest number the pair's headers are known to hold (a hint).
    */
   async appendWithin(
     tenantId: string,
     mirrors: Mirror[],
-    write: (items: Item[]) => Promise<void>,
+    write: (items: Item[], range: SequenceRange | null) => Promise<void>,
+    reservation?: Reservation,
+    floor = 0,
   ): Promise<void> {
     const entries = mirrors.flatMap((mirror) => this.split(mirror));
-    if (entries.length === 0) return write([]);
-    const allocatedAt = this.clock();
-    const last = await this.allocate(tenantId, entries.length);
-    const first = last - entries.length + 1;
-    const at = new Date(this.clock()).toISOString();
-    const items = entries.map((mirror, index) => ({
-      Put: {
-        TableName: this.tableName,
-        Item: { pk: keys.outboxPartition(tenantId), sk: outboxSortKey(first + index), at, mirror },
-        // A number voided after a failure whose outcome was unknown stays void: a late commit of
-        // that transaction fails here as a whole, so no reader has skipped an entry it then gets.
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }));
-    try {
-      if (this.clock() - allocatedAt > WRITE_DEADLINE_MS)
-        throw new Error("outbox sequence allocation expired");
-      await write(items);
-    } catch (error) {
-      await Promise.allSettled(entries.map((_, index) => this.markVoid(tenantId, first + index)));
-      throw error;
+    let reserved = reservation ? await reservation.sequences : [];
+    let allocatedAt = reservation?.allocatedAt ?? this.clock();
+    // Expired, or (with entries to number) known to be older than the pair's latest entry.
+    const unusable =
+      this.clock() - allocatedAt > WRITE_DEADLINE_MS || (entries.length > 0 && (reserved[0] ?? 0) <= floor);
+    if (unusable) {
+      await this.voidAll(tenantId, reserved);
+      reserved = [];
     }
+    const spare = reserved.slice(entries.length);
+    let sequences = reserved.slice(0, entries.length);
+    if (entries.length === 0) {
+      const [written] = await Promise.allSettled([write([], null), this.voidAll(tenantId, spare)]);
+      if (written.status === "rejected") throw written.reason;
+      return;
+    }
+    const spareVoided = this.voidAll(tenantId, spare);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const more = entries.length - sequences.length;
+        if (more > 0) {
+          if (sequences.length === 0) allocatedAt = this.clock();
+          try {
+            const last = await this.allocate(tenantId, more);
+            for (let sequence = last - more + 1; sequence <= last; sequence++) sequences.push(sequence);
+          } catch (error) {
+            await this.voidAll(tenantId, sequences);
+            throw error;
+          }
+        }
+        const at = new Date(this.clock()).toISOString();
+        const items = entries.map((mirror, index) => ({
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              pk: keys.outboxPartition(tenantId),
+              sk: outboxSortKey(sequences[index] as number),
+              at,
+              mirror,
+            },
+            // A number voided after a failure whose outcome was unknown stays void: a late commit of
+            // that transaction fails here as a whole, so no reader has skipped an entry it then gets.
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        }));
+        try {
+          if (this.clock() - allocatedAt > WRITE_DEADLINE_MS)
+            throw new Error("outbox sequence allocation expired");
+          await write(items, {
+            first: sequences[0] as number,
+            last: sequences[sequences.length - 1] as number,
+          });
+          return;
+        } catch (error) {
+          await this.voidAll(tenantId, sequences);
+          if (!(error instanceof StaleSequence)) throw error;
+          // The pair and its records are as the decision read them; only its numbers are older
+          // than an entry committed since. Newer numbers, taken now, follow that entry: write again.
+          if (attempt >= RENUMBER_ATTEMPTS) {
+            throw new ConcurrentModification({ items: ["outbox sequence"] }, { cause: error });
+          }
+          sequences = [];
+        }
+      }
+    } finally {
+      await spareVoided;
+    }
+  }
+
+  /** Voids numbers that will not be written (best effort: readers skip a gap after GAP_GRACE_MS). */
+  private async voidAll(tenantId: string, sequences: number[]): Promise<void> {
+    await Promise.allSettled(sequences.map((sequence) => this.markVoid(tenantId, sequence)));
   }
 
   private async allocate(tenantId: string, count: number): Promise<number> {

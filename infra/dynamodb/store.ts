@@ -17,14 +17,17 @@ import type {
   SyncResponse,
 } from "../../domain/model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
-import type { ChangeSet, OutboxEntry, Page, SyncStore } from "../../domain/store.js";
+import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
-import { OutboxLog } from "./outbox.js";
+import { OutboxLog, type Reservation, SequenceHints } from "./outbox.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
+
+/** Most outbox numbers one decision takes ahead of its reads. */
+const MAX_RESERVED = 4;
 
 export interface DynamoSyncStoreOptions {
   doc: DynamoDBDocumentClient;
@@ -48,12 +51,15 @@ export class DynamoSyncStore implements SyncStore {
   private readonly outboxLog: OutboxLog;
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
+  private readonly hints = new SequenceHints();
+  /** Outbox entries the last commit of each decision kind wrote (see `beginCommit`). */
+  private readonly expectedEntries = new Map<string, number>();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
-    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog);
+    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog, this.hints);
     this.schedule = new ScheduleItems(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
@@ -139,8 +145,10 @@ export class DynamoSyncStore implements SyncStore {
       )) {
         pages++;
         for (const item of page.Items ?? []) {
-          if (item.sk === keys.header) header = { ...(item.record as R), version: item.version as number };
-          else items.push(item);
+          if (item.sk === keys.header) {
+            header = { ...(item.record as R), version: item.version as number };
+            this.hints.note(partition, item.version as number, item.outboxSeq);
+          } else items.push(item);
         }
       }
     } catch (error) {
@@ -219,8 +227,36 @@ export class DynamoSyncStore implements SyncStore {
     return JSON.parse(json) as SyncResponse;
   }
 
-  commit(changes: ChangeSet): Promise<void> {
-    return this.writer.write(changes);
+  /** `reservation`: the outbox number `beginCommit` took ahead, if this commit was begun. */
+  commit(changes: ChangeSet, reservation?: Reservation): Promise<void> {
+    return this.writer.write(changes, reservation);
+  }
+
+  /**
+   * Takes the outbox numbers the commit will likely need while the decision reads: as many as the
+   * last decision of the same kind in this container used (at least 1, at most 4). Too few cost a
+   * counter call after the reads; too many, a void marker each.
+   */
+  beginCommit(tenantId: string, kind: string): PendingCommit {
+    const reservation = this.outboxLog.reserve(tenantId, this.expectedEntries.get(kind) ?? 1);
+    let ended = false;
+    const end = (changes?: ChangeSet) => {
+      if (ended) throw new Error("a begun commit ends once");
+      if (changes && changes.tenantId !== tenantId) throw new Error("a begun commit stays in its tenant");
+      ended = true;
+    };
+    return {
+      commit: async (changes) => {
+        end(changes);
+        const entries = this.outboxLog.entryCount(changes.outbox);
+        this.expectedEntries.set(kind, Math.min(MAX_RESERVED, Math.max(1, entries)));
+        await this.commit(changes, reservation);
+      },
+      abandon: async () => {
+        end();
+        await this.outboxLog.release(reservation);
+      },
+    };
   }
 
   readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {

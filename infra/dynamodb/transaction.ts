@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   TransactWriteCommand,
@@ -11,9 +12,27 @@ import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { isAmbiguousWriteFailure, type TransactionRole, translateTransactionError } from "./errors.js";
 import { keys } from "./keys.js";
 import { batchWrite, deleteGeneration, lineItem, newGeneration } from "./line-sets.js";
-import type { OutboxLog } from "./outbox.js";
+import {
+  type OutboxLog,
+  type Reservation,
+  type SequenceHints,
+  type SequenceRange,
+  StaleSequence,
+} from "./outbox.js";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/**
+ * A header in a commit: `stored` is the record to write (absent: the decision only relied on it);
+ * `readVersion` is the version the decision read (null: it must not exist yet).
+ */
+interface HeaderWrite {
+  partition: string;
+  label: string;
+  readVersion: number | null;
+  stored?: { version: number | null };
+  index?: Record<string, string>;
+}
 
 /** DynamoDB's limit on actions in one TransactWriteItems. */
 const TRANSACTION_LIMIT = 100;
@@ -33,9 +52,12 @@ export class ChangeSetWriter {
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly outboxLog: OutboxLog,
+    private readonly hints: SequenceHints,
   ) {}
 
-  async write(changes: ChangeSet): Promise<void> {
+  async write(changes: ChangeSet, reservation?: Reservation): Promise<void> {
+    // Headers go first; they are built at commit, when the outbox range they record is known.
+    const headers: HeaderWrite[] = [];
     const items: TransactItem[] = [];
     const roles: TransactionRole[] = [];
     const add = (item: TransactItem, role: TransactionRole = { kind: "other" }) => {
@@ -93,17 +115,23 @@ export class ChangeSetWriter {
       const { record } = changes.opportunity;
       const partition = keys.opportunityPartition(tenantId, record.id);
       const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
-      add(this.headerPut(partition, stored, record.version, this.opportunityIndex(stored)), {
-        kind: "header",
+      headers.push({
+        partition,
         label: `opportunity ${record.id}`,
+        readVersion: record.version,
+        stored,
+        index: this.opportunityIndex(stored),
       });
     }
     for (const { record, linked } of changes.quotes) {
       const partition = keys.quotePartition(tenantId, record.id);
       const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
-      add(this.headerPut(partition, stored, record.version, this.quoteIndex(stored)), {
-        kind: "header",
+      headers.push({
+        partition,
         label: `quote ${record.id}`,
+        readVersion: record.version,
+        stored,
+        index: this.quoteIndex(stored),
       });
       if (linked && record.opportunityId) {
         // The reference lets the status list an opportunity's quotes without a scan.
@@ -135,7 +163,7 @@ export class ChangeSetWriter {
     for (const { kind, id, version } of changes.unchanged ?? []) {
       const partition =
         kind === "opportunity" ? keys.opportunityPartition(tenantId, id) : keys.quotePartition(tenantId, id);
-      add(this.headerCheck(partition, version), { kind: "header", label: `${kind} ${id}` });
+      headers.push({ partition, label: `${kind} ${id}`, readVersion: version });
     }
     for (const { opportunityId, entry } of changes.audit) {
       add({ Put: { TableName: this.tableName, Item: auditItem(tenantId, opportunityId, entry) } });
@@ -161,6 +189,7 @@ export class ChangeSetWriter {
     }
 
     assertItemsFit([
+      ...headers.map((header) => header.stored),
       ...items.map((item) => item.Put?.Item),
       ...changes.outbox.flatMap((mirror) => this.outboxLog.split(mirror)).map((mirror) => ({ mirror })),
       ...switched.flatMap((entry) => [...entry.lines.all.values()].map((line) => ({ line }))),
@@ -178,18 +207,29 @@ export class ChangeSetWriter {
           })),
         );
       }
-      await this.outboxLog.appendWithin(tenantId, changes.outbox, async (outboxItems) => {
-        for (const item of outboxItems) add(item);
-        if (items.length > TRANSACTION_LIMIT)
-          throw new Error(`a decision needs ${items.length} writes; the limit is ${TRANSACTION_LIMIT}`);
-        if (items.length === 0) return;
-        try {
-          await this.transactWrite(items);
-        } catch (error) {
-          outcomeUnknown = isAmbiguousWriteFailure(error);
-          throw translateTransactionError(error, roles);
-        }
-      });
+      await this.outboxLog.appendWithin(
+        tenantId,
+        changes.outbox,
+        async (outboxItems, range) => {
+          const all = [...headers.map((header) => this.headerWrite(header, range)), ...items, ...outboxItems];
+          const allRoles = [
+            ...headers.map((header): TransactionRole => ({ kind: "header", label: header.label })),
+            ...roles,
+          ];
+          if (all.length > TRANSACTION_LIMIT)
+            throw new Error(`a decision needs ${all.length} writes; the limit is ${TRANSACTION_LIMIT}`);
+          if (all.length === 0) return;
+          try {
+            await this.transactWrite(all);
+          } catch (error) {
+            outcomeUnknown = isAmbiguousWriteFailure(error);
+            if (onlyOrderRefused(error, headers)) throw new StaleSequence({ cause: error });
+            throw translateTransactionError(error, allRoles);
+          }
+        },
+        reservation,
+        this.hints.floor(headers),
+      );
     } catch (error) {
       if (!outcomeUnknown) {
         await Promise.allSettled(
@@ -228,49 +268,63 @@ export class ChangeSetWriter {
     }
   }
 
-  /** A header the decision relied on without writing it must still be at the version it read. */
-  private headerCheck(partition: string, readVersion: number | null): TransactItem {
-    const Key = { pk: partition, sk: keys.header };
-    if (readVersion === null) {
-      return {
-        ConditionCheck: { TableName: this.tableName, Key, ConditionExpression: "attribute_not_exists(pk)" },
-      };
-    }
-    return {
-      ConditionCheck: {
-        TableName: this.tableName,
-        Key,
-        ConditionExpression: "#version = :readVersion",
-        ExpressionAttributeNames: { "#version": "version" },
-        ExpressionAttributeValues: { ":readVersion": readVersion },
-      },
-    };
-  }
-
   /**
-   * A header write: created only if absent, else only if still at the version the decision read
-   * (optimistic concurrency: the single-synced-quote rule rests on this condition).
+   * A header's write. A header the decision wrote is updated only if still at the version the
+   * decision read, or created only if absent (optimistic concurrency: the single-synced-quote rule
+   * rests on this condition); one it only relied on must still be at that version. When the
+   * decision adds outbox entries, every header of the pair records the last of their numbers and
+   * accepts only numbers above the one it holds, so a pair's entries are ordered as its commits.
+   * An update, never a put, so the recorded number survives the writes that add no entries.
    */
-  private headerPut(
-    partition: string,
-    record: { version: number | null },
-    readVersion: number | null,
-    index: Record<string, string>,
-  ): TransactItem {
-    const { version: _ignored, ...rest } = record;
-    const base = {
-      TableName: this.tableName,
-      Item: { pk: partition, sk: keys.header, version: (readVersion ?? 0) + 1, record: rest, ...index },
+  private headerWrite(header: HeaderWrite, range: SequenceRange | null): TransactItem {
+    const Key = { pk: header.partition, sk: keys.header };
+    const { readVersion } = header;
+    const conditions = [readVersion === null ? "attribute_not_exists(pk)" : "#version = :readVersion"];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    if (readVersion !== null) {
+      names["#version"] = "version";
+      values[":readVersion"] = readVersion;
+    }
+    const set: string[] = [];
+    const remove: string[] = [];
+    if (header.stored) {
+      const { version: _ignored, ...record } = header.stored;
+      names["#version"] = "version";
+      names["#record"] = "record";
+      values[":version"] = (readVersion ?? 0) + 1;
+      values[":record"] = record;
+      set.push("#version = :version", "#record = :record");
+      if (header.index?.gsi1pk) {
+        set.push("gsi1pk = :gsi1pk", "gsi1sk = :gsi1sk");
+        values[":gsi1pk"] = header.index.gsi1pk;
+        values[":gsi1sk"] = header.index.gsi1sk;
+      } else if (readVersion !== null) {
+        remove.push("gsi1pk", "gsi1sk");
+      }
+    }
+    // A header that does not exist yet has no entries to order after: it needs no number.
+    if (range && (header.stored || readVersion !== null)) {
+      names["#outboxSeq"] = "outboxSeq";
+      values[":lastSeq"] = range.last;
+      set.push("#outboxSeq = :lastSeq");
+      if (readVersion !== null) {
+        values[":firstSeq"] = range.first;
+        conditions.push("(attribute_not_exists(#outboxSeq) OR #outboxSeq < :firstSeq)");
+      }
+    }
+    const condition = {
+      ConditionExpression: conditions.join(" AND "),
+      // The header as it was, if refused: says whether its version or only the number failed.
+      ...(values[":firstSeq"] === undefined
+        ? {}
+        : { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const }),
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
     };
-    if (readVersion === null) return { Put: { ...base, ConditionExpression: "attribute_not_exists(pk)" } };
-    return {
-      Put: {
-        ...base,
-        ConditionExpression: "#version = :readVersion",
-        ExpressionAttributeNames: { "#version": "version" },
-        ExpressionAttributeValues: { ":readVersion": readVersion },
-      },
-    };
+    if (set.length === 0) return { ConditionCheck: { TableName: this.tableName, Key, ...condition } };
+    const update = `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`;
+    return { Update: { TableName: this.tableName, Key, UpdateExpression: update, ...condition } };
   }
 
   /** Synced opportunities carry the sparse index key the scheduled audit pages through. */
@@ -286,6 +340,36 @@ export class ChangeSetWriter {
       ? { gsi1pk: keys.pendingQuotesIndex(record.tenantId), gsi1sk: record.id }
       : {};
   }
+}
+
+/**
+ * True when a transaction was refused only by the outbox-number clause of header conditions:
+ * every refused item is a header (they come first) still at the version the decision read.
+ */
+function onlyOrderRefused(error: unknown, headers: HeaderWrite[]): boolean {
+  if (!(error instanceof TransactionCanceledException)) return false;
+  const refused = (error.CancellationReasons ?? [])
+    .map((reason, index) => ({ reason, index }))
+    .filter(({ reason }) => reason.Code && reason.Code !== "None");
+  return (
+    refused.length > 0 &&
+    refused.every(({ reason, index }) => {
+      const header = headers[index];
+      return (
+        reason.Code === "ConditionalCheckFailed" &&
+        header !== undefined &&
+        header.readVersion !== null &&
+        numberOf(reason.Item?.version) === header.readVersion
+      );
+    })
+  );
+}
+
+/** A number attribute as DynamoDB returns it in an error (raw `{N: "3"}`) or unmarshalled. */
+function numberOf(value: unknown): number | null {
+  if (typeof value === "number") return value;
+  if (value && typeof value === "object" && "N" in value) return Number((value as { N: string }).N);
+  return null;
 }
 
 /** DynamoDB's item size limit, less a margin for the key and bookkeeping attributes. */

@@ -329,4 +329,26 @@ describe("late review findings", () => {
     expect(accepted.response.mirrors[0]?.opportunity?.approval).toEqual({ required: false, reasons: [] });
     expect((await h.status("opp-1")).approval.required).toBe(false);
   });
+
+  it("keeps the stage an accepted quote set when an older CRM report of the opportunity arrives late", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp-1", { stage: "Negotiation" }, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("quote-1", "opp-1", {}, { occurredAt: at(2) }));
+    await h.start("quote-1");
+    const accepted = await h.cpq(cpqEvent("quote.accepted", { quoteId: "quote-1" }, { occurredAt: at(10) }));
+    expect(accepted.response.mirrors.find((m) => m.target === "crm")?.opportunity?.stage).toBe("Closed Won");
+    // Sent by the CRM before it applied the acceptance's mirror, delivered after it: a new name, the old stage.
+    const late = await h.crm(
+      opportunityUpserted("opp-1", { stage: "Negotiation", name: "Renamed" }, { occurredAt: at(5) }),
+    );
+    expect(late.response.status).not.toBe("stale");
+    const opportunity = await h.store.loadOpportunity("demo", "opp-1");
+    expect(opportunity?.header).toMatchObject({ stage: "Closed Won", name: "Renamed" });
+    // A stage the CRM reports after the acceptance is the CRM's to set.
+    await h.crm(
+      opportunityUpserted("opp-1", { stage: "Closed Lost", name: "Renamed" }, { occurredAt: at(11) }),
+    );
+    expect((await h.store.loadOpportunity("demo", "opp-1"))?.header.stage).toBe("Closed Lost");
+  });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../../domain/events.js";
 import { MAX_BODY_BYTES } from "../../functions/lib/authenticate.js";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { type HandlerResponse, handlerHarness } from "../support/handlers.js";
 
@@ -255,7 +255,7 @@ describe("hostile and malformed bodies (DynamoDB Local, through the handlers)", 
 
   for (const c of cases) {
     it(`answers ${c.name} with ${c.status} ${c.code} and writes nothing`, async () => {
-      const before = await scanAll(h.table.tableName);
+      const before = await scanState(h.table.tableName);
       const response = await send(c.path, c.body);
       expect(response.statusCode).toBe(c.status);
       expect(response.body.error.code).toBe(c.code);
@@ -266,14 +266,14 @@ describe("hostile and malformed bodies (DynamoDB Local, through the handlers)", 
           c.issuePath,
         );
       }
-      expect(await scanAll(h.table.tableName)).toEqual(before);
+      expect(await scanState(h.table.tableName)).toEqual(before);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect(Object.prototype).not.toHaveProperty("polluted");
     });
   }
 
   it(`answers a body one byte over ${MAX_BODY_BYTES} bytes with 413 payload_too_large and writes nothing`, async () => {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const base = valid();
     const body = base.replace(
       '"data":',
@@ -283,7 +283,7 @@ describe("hostile and malformed bodies (DynamoDB Local, through the handlers)", 
     const response = await send(cpq, body);
     expect(response.statusCode).toBe(413);
     expect(response.body.error.code).toBe("payload_too_large");
-    expect(await scanAll(h.table.tableName)).toEqual(before);
+    expect(await scanState(h.table.tableName)).toEqual(before);
   });
 
   it("accepts a body of exactly 1 MiB (the limit is inclusive) when the event is valid", async () => {

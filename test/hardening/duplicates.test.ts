@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
@@ -18,7 +18,7 @@ describe(`${COPIES} concurrent copies of one event (DynamoDB Local, through the 
   });
 
   it("have exactly one effect: one outbox entry, one audit entry, one un-replayed answer, identical bodies", async () => {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const event = quoteLinesUpserted("q-dup", [line("dup-l1", { quantity: "3", unitPrice: "7.5" })], {
       eventId: "storm-1",
       occurredAt: at(10),
@@ -35,7 +35,7 @@ describe(`${COPIES} concurrent copies of one event (DynamoDB Local, through the 
     expect(original[0]?.body.status).toBe("applied");
     expect(original[0]?.body.mirrors).toHaveLength(1);
 
-    const after = await scanAll(h.table.tableName);
+    const after = await scanState(h.table.tableName);
     const added = after.filter((item) => !before.some((old) => old.pk === item.pk && old.sk === item.sk));
     const outboxEntries = added.filter((item) => item.pk === "T#demo#OUTBOX" && !item.void);
     const audit = added.filter((item) => String(item.pk).startsWith("T#demo#A#"));
@@ -60,16 +60,16 @@ describe(`${COPIES} concurrent copies of one event (DynamoDB Local, through the 
   it("answers a later redelivery with the same body, marked replayed, and writes nothing", async () => {
     const event = quoteLinesUpserted("q-dup", [line("dup-l2")], { eventId: "storm-2", occurredAt: at(20) });
     const first = await h.cpq(event);
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const again = await h.cpq(event);
     expect(again.statusCode).toBe(200);
     expect(again.headers["x-quotesync-replayed"]).toBe("true");
     expect(again.body).toEqual(first.body);
-    expect(await scanAll(h.table.tableName)).toEqual(before);
+    expect(await scanState(h.table.tableName)).toEqual(before);
   });
 
   it(`gives ${COPIES} concurrent start commands with one eventId one effect too`, async () => {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const responses = await Promise.all(
       Array.from({ length: COPIES }, () => h.start("q-dup", { eventId: "start-storm-1" })),
     );
@@ -78,7 +78,7 @@ describe(`${COPIES} concurrent copies of one event (DynamoDB Local, through the 
       1,
     );
     for (const response of responses) expect(response.body).toEqual(responses[0]?.body);
-    const after = await scanAll(h.table.tableName);
+    const after = await scanState(h.table.tableName);
     const added = after.filter((item) => !before.some((old) => old.pk === item.pk && old.sk === item.sk));
     // One outbox entry per mirror of the one answer (a start mirrors to both sides), not per copy.
     const mirrors = responses[0]?.body.mirrors.length;

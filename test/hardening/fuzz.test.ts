@@ -6,7 +6,7 @@ import { handler as cpqHandler } from "../../functions/cpq-webhook.js";
 import { handler as crmHandler } from "../../functions/crm-webhook.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { signRequest } from "../../functions/lib/signature.js";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { apiGatewayEvent, DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
 /** Bodies per property run: `npm test` runs FUZZ_RUNS (default 2,000); `npm run fuzz` runs 10,000+. */
@@ -292,12 +292,12 @@ describe(`fuzzing the webhook handlers with signed hostile bodies (${RUNS} in me
     try {
       await fc.assert(
         fc.asyncProperty(target, body, async (source, text) => {
-          const before = await scanAll(h.table.tableName);
+          const before = await scanState(h.table.tableName);
           const response = await send(source, text);
           count(response.statusCode);
           expect(response.statusCode, response.body).toBeLessThan(500);
           if (response.statusCode >= 400 && response.statusCode !== 409 && response.statusCode !== 403) {
-            const after = await scanAll(h.table.tableName);
+            const after = await scanState(h.table.tableName);
             if (after.length !== before.length) tally.writesOn4xx++;
             expect(after).toEqual(before);
           }

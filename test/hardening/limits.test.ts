@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../../domain/events.js";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
@@ -27,7 +27,7 @@ describe("storage limits (DynamoDB Local, through the handlers)", () => {
   });
 
   it(`refuses ${LIMITS.linesPerEvent + 1} lines in one event with 422 and writes nothing`, async () => {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const lines = Array.from({ length: LIMITS.linesPerEvent + 1 }, (_, i) => ({
       id: `l${i}`,
       productId: "p",
@@ -40,7 +40,7 @@ describe("storage limits (DynamoDB Local, through the handlers)", () => {
       "data",
       "lines",
     ]);
-    expect(await scanAll(h.table.tableName)).toEqual(before);
+    expect(await scanState(h.table.tableName)).toEqual(before);
   });
 
   it("stores a line and an opportunity carrying the most custom-field text the schema allows (it fits in 400 KB)", async () => {
@@ -64,7 +64,7 @@ describe("a decision that would need an item over 400 KB (DynamoDB Local, throug
   });
 
   it("refuses 200 lines whose mapped custom fields make an incompressible mirror with 422, writing nothing", async () => {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     // Color__c maps to the CRM, so it travels in the mirror, the outbox entry and the stored response.
     const lines = Array.from({ length: 200 }, (_, i) =>
       line(`big-${i}`, {
@@ -75,6 +75,6 @@ describe("a decision that would need an item over 400 KB (DynamoDB Local, throug
     expect(response.statusCode).toBe(422);
     expect(response.body.error.code).toBe("invalid_event");
     expect(response.body.error.message).toContain("400 KB");
-    expect(await scanAll(h.table.tableName)).toEqual(before);
+    expect(await scanState(h.table.tableName)).toEqual(before);
   });
 });

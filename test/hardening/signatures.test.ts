@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
 import { signRequest } from "../../functions/lib/signature.js";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { at, opportunityUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -24,9 +24,9 @@ describe("signatures at the handlers (DynamoDB Local)", () => {
 
   /** Sends a request and proves the table is unchanged by it. */
   async function refusedWithoutWrites(send: () => ReturnType<typeof h.request>) {
-    const before = await scanAll(h.table.tableName);
+    const before = await scanState(h.table.tableName);
     const response = await send();
-    expect(await scanAll(h.table.tableName)).toEqual(before);
+    expect(await scanState(h.table.tableName)).toEqual(before);
     return response;
   }
 

@@ -22,7 +22,7 @@ import { demoTenant } from "../../domain/tenant.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { createTestTable, scanState, type TestTable } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -134,7 +134,7 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
 
   /** What the table holds of one event: never half of it. */
   async function effectOf(eventId: string, tag: string) {
-    const items = await scanAll(table.tableName);
+    const items = await scanState(table.tableName);
     const header = items.find((item) => item.pk === "T#demo#O#o-f" && item.sk === "H") as {
       record: { lineGeneration: string };
     };
@@ -197,10 +197,15 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
 
   const THROTTLES = ["ProvisionedThroughputExceededException", "ThrottlingException"] as const;
 
+  // The outbox counter's UpdateItem is first sent ahead of the reads; a failed one is sent again at
+  // commit. So a fault on UpdateItem surfaces only when both calls fail.
+  const faultsOn = (operation: Operation, fault: Fault): Fault[] =>
+    operation === "UpdateItem" ? [fault, fault] : [fault];
+
   for (const operation of ["GetItem", "Query", "UpdateItem", "TransactWriteItems"] as const) {
     for (const name of THROTTLES) {
       it(`${name} on ${operation} → 503 retry_later with Retry-After, nothing half-written, the sender's retry has one effect`, async () => {
-        const { first } = await underFault(operation, [rejects(ERRORS[name])]);
+        const { first } = await underFault(operation, faultsOn(operation, rejects(ERRORS[name])));
         expect(first.statusCode).toBe(503);
       });
     }
@@ -208,13 +213,24 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
 
   for (const operation of ["GetItem", "Query", "UpdateItem"] as const) {
     it(`InternalServerError on ${operation} → 503 retry_later, and the sender's retry has one effect`, async () => {
-      const { first } = await underFault(operation, [rejects(ERRORS.InternalServerError)]);
+      const { first } = await underFault(operation, faultsOn(operation, rejects(ERRORS.InternalServerError)));
       expect(first.statusCode).toBe(503);
     });
 
     it(`a timeout after a successful ${operation} → 503 retry_later, and the sender's retry has one effect`, async () => {
-      const { first } = await underFault(operation, [succeedsThenTimesOut]);
+      const { first } = await underFault(operation, faultsOn(operation, succeedsThenTimesOut));
       expect(first.statusCode).toBe(503);
+    });
+  }
+
+  for (const [label, fault] of [
+    ["ThrottlingException", rejects(ERRORS.ThrottlingException)],
+    ["a timeout after success", succeedsThenTimesOut],
+  ] as const) {
+    it(`${label} on the outbox number taken ahead of the reads → taken again at commit → 200, one effect`, async () => {
+      const { first, afterRetry } = await underFault("UpdateItem", [fault]);
+      expect(first.statusCode).toBe(200);
+      expect(afterRetry).toMatchObject({ oppLines: 1, quoteLines: 1, outbox: 1 });
     });
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
-import { scanAll } from "../support/dynamo.js";
+import { scanState } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -59,7 +59,7 @@ describe("tenant isolation and permissions (DynamoDB Local, through the handlers
   });
 
   it("lets demo write records under every hostile id without touching a single acme item", async () => {
-    const acmeBefore = ofTenant(await scanAll(h.table.tableName), "acme");
+    const acmeBefore = ofTenant(await scanState(h.table.tableName), "acme");
     for (const [index, id] of HOSTILE_IDS.entries()) {
       const t = 10 + index * 5;
       expect(
@@ -71,7 +71,7 @@ describe("tenant isolation and permissions (DynamoDB Local, through the handlers
       ).toBe(200);
       expect((await h.start(id)).statusCode).toBe(200);
     }
-    const after = await scanAll(h.table.tableName);
+    const after = await scanState(h.table.tableName);
     expect(ofTenant(after, "acme")).toEqual(acmeBefore);
     // Everything demo's requests wrote is under demo's prefix.
     const foreign = after.filter(
@@ -120,13 +120,13 @@ describe("tenant isolation and permissions (DynamoDB Local, through the handlers
 
   describe("the permission policy on start and stop", () => {
     it("refuses a start without the permission with 403 forbidden, and writes only its audit entry", async () => {
-      const before = await scanAll(h.table.tableName);
+      const before = await scanState(h.table.tableName);
       const response = await acmeCommand("start", "shared-q", {
         actor: { userId: "mallory", permissions: [] },
       });
       expect(response.statusCode).toBe(403);
       expect(response.body.error.code).toBe("forbidden");
-      const after = await scanAll(h.table.tableName);
+      const after = await scanState(h.table.tableName);
       const added = after.filter((item) => !before.some((old) => old.pk === item.pk && old.sk === item.sk));
       expect(added).toHaveLength(1);
       expect(added[0]?.pk).toBe("T#acme#A#shared");

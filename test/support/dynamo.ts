@@ -59,6 +59,17 @@ export async function scanAll(tableName: string): Promise<Record<string, unknown
   return items.sort((a, b) => compare(key(a, "pk"), key(b, "pk")) || compare(key(a, "sk"), key(b, "sk")));
 }
 
+/**
+ * Every item but the outbox's bookkeeping: its counter, and the void markers of sequence numbers a
+ * decision took ahead of its reads and did not use (no reader ever returns them). What a refused
+ * or repeated event must leave exactly as it was; real outbox entries are included.
+ */
+export async function scanState(tableName: string): Promise<Record<string, unknown>[]> {
+  return (await scanAll(tableName)).filter(
+    (item) => !String(item.pk).endsWith("#OUTBOX#SEQ") && !(String(item.pk).endsWith("#OUTBOX") && item.void),
+  );
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
