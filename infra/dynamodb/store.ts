@@ -28,6 +28,8 @@ import { ChangeSetWriter } from "./transaction.js";
 
 /** Most outbox numbers one decision takes ahead of its reads. */
 const MAX_RESERVED = 4;
+/** Weight of the latest commit in a kind's share of commits that wrote outbox entries. */
+const SHARE_WEIGHT = 0.2;
 
 export interface DynamoSyncStoreOptions {
   doc: DynamoDBDocumentClient;
@@ -52,8 +54,11 @@ export class DynamoSyncStore implements SyncStore {
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
   private readonly hints = new SequenceHints();
-  /** Outbox entries the last commit of each decision kind wrote (see `beginCommit`). */
-  private readonly expectedEntries = new Map<string, number>();
+  /**
+   * Per decision kind: outbox entries its last commit with any wrote, and the share of its recent
+   * commits that wrote some (an exponential average; see `beginCommit`).
+   */
+  private readonly expectations = new Map<string, { count: number; share: number }>();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
@@ -233,12 +238,16 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   /**
-   * Takes the outbox numbers the commit will likely need while the decision reads: as many as the
-   * last decision of the same kind in this container used (at least 1, at most 4). Too few cost a
-   * counter call after the reads; too many, a void marker each.
+   * Takes the outbox numbers the commit will likely need while the decision reads, so a change
+   * costs one round trip of reads and one of writes. How many: as many as the last decision of
+   * the same kind in this container used (1 to 4) — and none while fewer than half of that kind's
+   * recent decisions used any (echoes, mostly), since each unused number costs a void marker.
+   * Numbers too few, or none, are taken after the reads (one more round trip).
    */
   beginCommit(tenantId: string, kind: string): PendingCommit {
-    const reservation = this.outboxLog.reserve(tenantId, this.expectedEntries.get(kind) ?? 1);
+    const expected = this.expectations.get(kind) ?? { count: 1, share: 1 };
+    const count = expected.share >= 0.5 ? expected.count : 0;
+    const reservation = count > 0 ? this.outboxLog.reserve(tenantId, count) : undefined;
     let ended = false;
     const end = (changes?: ChangeSet) => {
       if (ended) throw new Error("a begun commit ends once");
@@ -249,12 +258,15 @@ export class DynamoSyncStore implements SyncStore {
       commit: async (changes) => {
         end(changes);
         const entries = this.outboxLog.entryCount(changes.outbox);
-        this.expectedEntries.set(kind, Math.min(MAX_RESERVED, Math.max(1, entries)));
+        this.expectations.set(kind, {
+          count: entries > 0 ? Math.min(MAX_RESERVED, entries) : expected.count,
+          share: expected.share * (1 - SHARE_WEIGHT) + (entries > 0 ? SHARE_WEIGHT : 0),
+        });
         await this.commit(changes, reservation);
       },
       abandon: async () => {
         end();
-        await this.outboxLog.release(reservation);
+        if (reservation) await this.outboxLog.release(reservation);
       },
     };
   }

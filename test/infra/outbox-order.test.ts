@@ -126,6 +126,24 @@ describe("outbox numbers taken ahead of a decision's reads (DynamoDB Local)", ()
     expect(after.tags.filter((tag) => tag !== null).slice(-4)).toEqual(["a", "b", "c", "single"]);
   });
 
+  it("stops taking numbers ahead for a kind whose recent decisions mostly wrote no entry, and resumes", async () => {
+    const version = await opportunityVersion(h.store);
+    const counter = async () =>
+      Number((await scanAll(h.table.tableName)).find((item) => String(item.pk).endsWith("#OUTBOX#SEQ"))?.seq);
+    const nothing = { ...relyingCommit(version, "unused"), outbox: [] };
+    const taken: number[] = [];
+    for (let index = 0; index < 6; index++) {
+      const before = await counter();
+      await h.store.beginCommit("demo", "echo").commit(nothing);
+      taken.push((await counter()) - before);
+    }
+    // Shares of commits with entries: 1 → 0.8 → 0.64 → 0.51 → 0.41: the fifth and sixth take none.
+    expect(taken).toEqual([1, 1, 1, 1, 0, 0]);
+    // A commit with an entry still gets its number (after its reads), and in order.
+    await h.store.beginCommit("demo", "echo").commit(relyingCommit(version, "after-echoes"));
+    expect((await outbox()).tags.at(-1)).toBe("after-echoes");
+  });
+
   it("voids the number of a decision that ends without writing, so readers need not wait for it", async () => {
     const before = await outbox();
     const pending = h.store.beginCommit("demo", "test");
