@@ -14,38 +14,6 @@ const LINES_PER_ENTRY = 400;
 export const GAP_GRACE_MS = 60_000;
 const WRITE_DEADLINE_MS = 20_000;
 
-/** Headers remembered by `SequenceHints`: bounded, oldest forgotten first. */
-const HINTS_KEPT = 2_000;
-
-/**
- * The outbox number each header held when this container last read it, at the version it had.
- * Only a hint: it lets a commit replace a reservation it can see is stale before sending a
- * transaction DynamoDB would refuse. The header conditions remain the guarantee.
- */
-export class SequenceHints {
-  private readonly seen = new Map<string, { version: number; sequence: number }>();
-
-  note(partition: string, version: number, sequence: unknown): void {
-    this.seen.delete(partition);
-    if (typeof sequence !== "number") return;
-    this.seen.set(partition, { version, sequence });
-    if (this.seen.size > HINTS_KEPT) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
-  }
-
-  /** The highest number known for these headers at the versions a decision read; 0 if none. */
-  floor(headers: Array<{ partition: string; readVersion: number | null }>): number {
-    let floor = 0;
-    for (const { partition, readVersion } of headers) {
-      const seen = this.seen.get(partition);
-      if (seen && seen.version === readVersion) floor = Math.max(floor, seen.sequence);
-    }
-    return floor;
-  }
-}
-
 /** Times a commit whose numbers proved older than its pair's latest entry is renumbered. */
 const RENUMBER_ATTEMPTS = 3;
 

@@ -22,14 +22,10 @@ import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
-import { OutboxLog, type Reservation, SequenceHints } from "./outbox.js";
+import { OutboxLog, type Reservation } from "./outbox.js";
+import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
-
-/** Most outbox numbers one decision takes ahead of its reads. */
-const MAX_RESERVED = 4;
-/** Weight of the latest commit in a kind's share of commits that wrote outbox entries. */
-const SHARE_WEIGHT = 0.2;
 
 export interface DynamoSyncStoreOptions {
   doc: DynamoDBDocumentClient;
@@ -54,11 +50,7 @@ export class DynamoSyncStore implements SyncStore {
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
   private readonly hints = new SequenceHints();
-  /**
-   * Per decision kind: outbox entries its last commit with any wrote, and the share of its recent
-   * commits that wrote some (an exponential average; see `beginCommit`).
-   */
-  private readonly expectations = new Map<string, { count: number; share: number }>();
+  private readonly reservations = new ReservationPolicy();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
@@ -238,37 +230,13 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   /**
-   * Takes the outbox numbers the commit will likely need while the decision reads, so a change
-   * costs one round trip of reads and one of writes. How many: as many as the last decision of
-   * the same kind in this container used (1 to 4) — and none while fewer than half of that kind's
-   * recent decisions used any (echoes, mostly), since each unused number costs a void marker.
-   * Numbers too few, or none, are taken after the reads (one more round trip).
+   * Takes the outbox numbers the commit will likely need (see `ReservationPolicy`) while the
+   * decision reads, so a change costs one round trip of reads and one of writes.
    */
   beginCommit(tenantId: string, kind: string): PendingCommit {
-    const expected = this.expectations.get(kind) ?? { count: 1, share: 1 };
-    const count = expected.share >= 0.5 ? expected.count : 0;
-    const reservation = count > 0 ? this.outboxLog.reserve(tenantId, count) : undefined;
-    let ended = false;
-    const end = (changes?: ChangeSet) => {
-      if (ended) throw new Error("a begun commit ends once");
-      if (changes && changes.tenantId !== tenantId) throw new Error("a begun commit stays in its tenant");
-      ended = true;
-    };
-    return {
-      commit: async (changes) => {
-        end(changes);
-        const entries = this.outboxLog.entryCount(changes.outbox);
-        this.expectations.set(kind, {
-          count: entries > 0 ? Math.min(MAX_RESERVED, entries) : expected.count,
-          share: expected.share * (1 - SHARE_WEIGHT) + (entries > 0 ? SHARE_WEIGHT : 0),
-        });
-        await this.commit(changes, reservation);
-      },
-      abandon: async () => {
-        end();
-        if (reservation) await this.outboxLog.release(reservation);
-      },
-    };
+    return beginWithReservation(this.outboxLog, this.reservations, tenantId, kind, (changes, reservation) =>
+      this.commit(changes, reservation),
+    );
   }
 
   readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
