@@ -83,7 +83,11 @@ How to read it:
 - **hot pair**: 16 writers change their own line of one synced pair six times each at once (CPQ
   and CRM alternately); 503s are retried by the writer; the final state is checked on both sides.
 - **bundles** are built like serverless.yml builds them (esbuild, minified, ESM, node22, the
-  \`createRequire\` banner); init is the import time in a fresh node process, median of 5,
-  against a bare middy handler bundled the same way.
+  \`createRequire\` banner, the plugins of \`infra/esbuild-plugins.cjs\`); init is the import time
+  in a fresh node process, median of 5, against a bare middy handler bundled the same way. The
+  **SDK floor** is that bare handler plus the DynamoDB document client (\`@aws-sdk/client-dynamodb\`
+  and \`@aws-sdk/lib-dynamodb\`, left out of the bundles and loaded from node_modules as Lambda
+  loads the runtime's), imported and constructed: what any function that uses DynamoDB pays
+  before its own code; **init ÷ SDK floor** is what a function adds to it.
 `;
 }

@@ -13,6 +13,18 @@ export interface BundleResult {
   initMs: number;
   /** Init time over the bare middy handler's, measured in the same run. */
   initRatio: number;
+  /** Init time over the SDK floor's (see `sdkFloor`), measured in the same run. */
+  floorRatio: number;
+}
+
+export interface BundleResults {
+  bare: { sizeKb: number; initMs: number };
+  /**
+   * The floor any function that uses DynamoDB pays: the bare middy handler plus the DynamoDB
+   * document client, imported and constructed; its init over the bare handler's.
+   */
+  sdkFloor: { sizeKb: number; initMs: number; initRatio: number };
+  functions: BundleResult[];
 }
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -21,16 +33,20 @@ const INIT_REPETITIONS = 5;
 const BANNER = 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);';
 const BARE_MIDDY = `import middy from "@middy/core";
 export const handler = middy().handler(async () => ({ statusCode: 200, body: "ok" }));`;
+/** The bare handler plus the DynamoDB document client, created as functions/lib/runtime.ts creates it. */
+const SDK_FLOOR = `import middy from "@middy/core";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+export const handler = middy().handler(async () => ({ statusCode: 200, body: typeof doc.send }));`;
 
 /**
  * Bundles every function serverless.yml declares the way serverless-esbuild does (bundle,
- * minify, ESM, node22, the banner), and a bare middy handler the same way; reports each size
- * and the time to import it in a fresh node process (module init, as a Lambda cold start does).
+ * minify, ESM, node22, the banner), and a bare middy handler and the SDK floor the same way;
+ * reports each size and the time to import it in a fresh node process (module init, as a Lambda
+ * cold start does).
  */
-export async function bundleSizes(): Promise<{
-  bare: { sizeKb: number; initMs: number };
-  functions: BundleResult[];
-}> {
+export async function bundleSizes(): Promise<BundleResults> {
   // Inside the checkout, so the bundles resolve the AWS SDK from node_modules as Lambda resolves it
   // from its runtime (serverless.yml leaves @aws-sdk/* out of the bundles).
   const cache = path.join(ROOT, "node_modules", ".cache");
@@ -57,24 +73,30 @@ export async function bundleSizes(): Promise<{
       outputs.set(name, outfile);
     }
     const bareFile = path.join(outdir, "bare-middy.mjs");
-    await build({
-      ...common,
-      stdin: { contents: BARE_MIDDY, resolveDir: ROOT, loader: "ts" },
-      outfile: bareFile,
-    });
+    const floorFile = path.join(outdir, "sdk-floor.mjs");
+    for (const [contents, outfile] of [
+      [BARE_MIDDY, bareFile],
+      [SDK_FLOOR, floorFile],
+    ] as const) {
+      await build({ ...common, stdin: { contents, resolveDir: ROOT, loader: "ts" }, outfile });
+    }
 
     // Interleaved, so every bundle sees the same machine state.
     const samples = new Map<string, number[]>([
       ["bare", []],
+      ["floor", []],
       ...handlers.map(({ name }) => [name, []] as [string, number[]]),
     ]);
     for (let rep = 0; rep < INIT_REPETITIONS; rep++) {
       samples.get("bare")?.push(await importTime(bareFile));
+      samples.get("floor")?.push(await importTime(floorFile));
       for (const [name, file] of outputs) samples.get(name)?.push(await importTime(file));
     }
     const bareMs = median(samples.get("bare") ?? []);
+    const floorMs = median(samples.get("floor") ?? []);
     return {
       bare: { sizeKb: kb(bareFile), initMs: round(bareMs, 1) },
+      sdkFloor: { sizeKb: kb(floorFile), initMs: round(floorMs, 1), initRatio: round(floorMs / bareMs, 2) },
       functions: handlers.map(({ name }) => {
         const initMs = median(samples.get(name) ?? []);
         return {
@@ -82,6 +104,7 @@ export async function bundleSizes(): Promise<{
           sizeKb: kb(outputs.get(name) ?? ""),
           initMs: round(initMs, 1),
           initRatio: round(initMs / bareMs, 2),
+          floorRatio: round(initMs / floorMs, 2),
         };
       }),
     };
