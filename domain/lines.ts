@@ -3,20 +3,24 @@ import type { LineInput } from "./events.js";
 import type { FieldMap, LineValues, MirrorLine, Source, StoredLine } from "./model.js";
 
 /**
- * Turns a line as a system sent it into normalized values. Custom fields merge into what quotesync
- * already holds for the line, so a sender may omit fields it did not change.
+ * Turns a line as a system sent it into normalized values. An optional field the sender omits keeps
+ * what quotesync holds for the line (a system without, say, line positions does not clear the
+ * other's), and custom fields merge the same way; `null` clears. A new line gets the defaults.
  */
 export function lineValuesFrom(input: LineInput, previous: StoredLine | undefined): LineValues {
+  const kept = <T>(value: T | undefined, held: T | undefined, fallback: T): T =>
+    value !== undefined ? value : held !== undefined ? held : fallback;
   return {
     productId: input.productId,
-    name: input.name ?? null,
+    name: kept(input.name, previous?.name, null),
     quantity: input.quantity,
     unitPrice: input.unitPrice,
-    discountPercent: input.discountPercent ?? "0",
-    billing: input.billing ?? "one_time",
-    billingPeriod: input.billingPeriod ?? null,
-    position: input.position ?? null,
-    serviceDate: input.serviceDate ?? null,
+    discountPercent:
+      input.discountPercent === null ? "0" : kept(input.discountPercent, previous?.discountPercent, "0"),
+    billing: input.billing === null ? "one_time" : kept(input.billing, previous?.billing, "one_time"),
+    billingPeriod: kept(input.billingPeriod, previous?.billingPeriod, null),
+    position: kept(input.position, previous?.position, null),
+    serviceDate: kept(input.serviceDate, previous?.serviceDate, null),
     fields: { ...(previous?.fields ?? {}), ...(input.fields ?? {}) },
   };
 }

@@ -352,3 +352,62 @@ describe("late review findings", () => {
     expect((await h.store.loadOpportunity("demo", "opp-1"))?.header.stage).toBe("Closed Lost");
   });
 });
+
+describe("optional line fields a system leaves out", () => {
+  const detailed = line("q1", {
+    name: "Seats",
+    position: 3,
+    serviceDate: "2027-01-01",
+    discountPercent: "10",
+  });
+
+  it("keep what quotesync holds: a CRM echo without them is no change, and nothing is cleared on the quote", async () => {
+    const { h, started } = await syncedPair([detailed]);
+    const mirrored = started.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.upsert[0];
+    expect(mirrored).toMatchObject({ position: 3, serviceDate: "2027-01-01", discountPercent: "10" });
+    // The CRM applied the mirror (learning the sync key) and reports its line without those fields.
+    const echo = await h.crm(
+      opportunityLinesUpserted(
+        "opp-1",
+        [{ id: "crm-1", syncKey: mirrored?.syncKey, productId: "prod-q1", quantity: "1", unitPrice: "100" }],
+        { occurredAt: at(20) },
+      ),
+    );
+    expect(echo.response.mirrors.filter((mirror) => mirror.target === "cpq")).toEqual([]);
+    const quote = await h.store.loadQuote("demo", "quote-1");
+    expect([...(quote?.lines.values() ?? [])][0]).toMatchObject({
+      name: "Seats",
+      position: 3,
+      serviceDate: "2027-01-01",
+      discountPercent: "10",
+    });
+  });
+
+  it("are cleared by an explicit null, which is mirrored like any change", async () => {
+    const { h, started } = await syncedPair([detailed]);
+    const mirrored = started.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.upsert[0];
+    const cleared = await h.crm(
+      opportunityLinesUpserted(
+        "opp-1",
+        [
+          {
+            id: "crm-1",
+            syncKey: mirrored?.syncKey,
+            productId: "prod-q1",
+            quantity: "1",
+            unitPrice: "100",
+            position: null,
+            discountPercent: "10",
+          },
+        ],
+        { occurredAt: at(20) },
+      ),
+    );
+    const toCpq = cleared.response.mirrors.find((mirror) => mirror.target === "cpq");
+    expect(toCpq?.lines?.upsert[0]).toMatchObject({
+      position: null,
+      serviceDate: "2027-01-01",
+      name: "Seats",
+    });
+  });
+});
