@@ -95,7 +95,13 @@ export function rowsOf(results: Results): Row[] {
   add(tpScenario, "events/s (handlers)", `${tp.eventsPerSecond} (${tp.events} events)`);
   add(tpScenario, "latency p50 / p99", `${tp.p50Ms} / ${tp.p99Ms} ms`);
   add(tpScenario, "raw TransactWriteItems/s", `${tp.rawPerSecond} (${tp.rawTransactions} transactions)`);
-  add(tpScenario, "handlers ÷ raw", tp.ratio.toFixed(2), "≥ 0.7", tp.ratio >= 0.7);
+  add(
+    tpScenario,
+    "handlers ÷ raw (median of rounds; each round; overall)",
+    `${tp.ratio.toFixed(2)}; ${tp.roundRatios.map((value) => value.toFixed(2)).join(", ")}; ${tp.overallRatio.toFixed(2)}`,
+    "≥ 0.7",
+    tp.ratio >= 0.7,
+  );
 
   const hot = results.hotPair;
   const hotScenario = `hot pair, ${hot.writers} writers on one opportunity`;
