@@ -1,6 +1,7 @@
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { DEFAULT_SCHEDULED_LIMITS, type ScheduledRunReport } from "../domain/engine/scheduled-run.js";
 import { logger } from "./lib/logger.js";
+import { metrics, recordScheduledRun } from "./lib/metrics.js";
 import { type Runtime, runtime } from "./lib/runtime.js";
 
 /** The run stops taking new pairs when the invocation has less than this left. */
@@ -19,17 +20,22 @@ export async function runScheduledOnce(
     limits: DEFAULT_SCHEDULED_LIMITS,
     shouldStop: () => remainingMs() < STOP_MARGIN_MS,
   });
-  logger.info("scheduled run", {
+  const summary = {
     pushed: report.push.pushed.length,
     pushExamined: report.push.examined,
     auditExamined: report.audit.examined,
     drifting: report.audit.drifting.length,
+    driftRecorded: report.audit.recorded,
     failures: report.push.failures.length + report.audit.failures.length,
     stoppedEarly: report.stoppedEarly,
-    durationMs: Math.round(performance.now() - started),
-  });
+  };
+  logger.info("scheduled run", { ...summary, durationMs: Math.round(performance.now() - started) });
+  recordScheduledRun(summary);
   return report;
 }
 
+/** The scheduled function; its run metrics are flushed as one EMF line per invocation, even on failure. */
 export const handler = (_event: ScheduledEvent, context?: Context): Promise<ScheduledRunReport> =>
-  runScheduledOnce(runtime(), () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY);
+  runScheduledOnce(runtime(), () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY).finally(
+    () => metrics.publishStoredMetrics(),
+  );

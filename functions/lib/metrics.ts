@@ -63,3 +63,26 @@ export function recordStorageConflict(conflict: { retrying: boolean }): void {
   metrics.addMetric("StorageConflicts", MetricUnit.Count, 1);
   if (conflict.retrying) metrics.addMetric("StorageRetries", MetricUnit.Count, 1);
 }
+
+/**
+ * What one run of the scheduled function did: pairs pushed and examined, pairs audited, drift
+ * found and newly recorded, pairs that failed (left for the next cycle, alarmed on), and whether
+ * the deadline cut the run short.
+ */
+export function recordScheduledRun(run: {
+  pushed: number;
+  pushExamined: number;
+  auditExamined: number;
+  drifting: number;
+  driftRecorded: number;
+  failures: number;
+  stoppedEarly: boolean;
+}): void {
+  metrics.addMetric("ScheduledPairsPushed", MetricUnit.Count, run.pushed);
+  metrics.addMetric("ScheduledPushExamined", MetricUnit.Count, run.pushExamined);
+  metrics.addMetric("ScheduledPairsAudited", MetricUnit.Count, run.auditExamined);
+  metrics.addMetric("ScheduledPairsDrifting", MetricUnit.Count, run.drifting);
+  metrics.addMetric("ScheduledDriftRecorded", MetricUnit.Count, run.driftRecorded);
+  metrics.addMetric("ScheduledFailures", MetricUnit.Count, run.failures);
+  metrics.addMetric("ScheduledStoppedEarly", MetricUnit.Count, run.stoppedEarly ? 1 : 0);
+}

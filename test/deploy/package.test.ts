@@ -90,7 +90,7 @@ describe("npx serverless package (no AWS credentials)", () => {
     expect(resources.FailedInvocationsQueue?.Type).toBe("AWS::SQS::Queue");
   });
 
-  it("alarms on server errors, function errors, throttles and failed invocations", () => {
+  it("alarms on server errors, function errors, throttles, failed invocations and scheduled-run failures", () => {
     const alarms = Object.values(resources)
       .filter((resource) => resource.Type === "AWS::CloudWatch::Alarm")
       .map((resource) => resource.Properties.AlarmName);
@@ -99,6 +99,7 @@ describe("npx serverless package (no AWS credentials)", () => {
         "quotesync-ci-dynamodb-throttles",
         "quotesync-ci-failed-invocations",
         "quotesync-ci-function-errors",
+        "quotesync-ci-scheduled-failures",
         "quotesync-ci-server-errors",
         "quotesync-ci-throttles",
       ].sort(),

@@ -177,6 +177,29 @@ describe("metrics", () => {
   });
 });
 
+describe("scheduled run metrics", () => {
+  it("counts what a run pushed, audited, found drifting and failed, in one EMF line per invocation", async () => {
+    await h.crm(opportunityUpserted("opp-sched-1"));
+    await h.cpq(quoteUpserted("q-sched-1", "opp-sched-1"));
+    expect((await h.start("q-sched-1")).statusCode).toBe(200);
+    const { handler } = await import("../../functions/scheduled.js");
+    const { result, lines } = await capture(() => handler({} as never));
+    const [run, ...more] = emfLines(lines);
+    expect(more).toEqual([]);
+    expect(run?._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: "quotesync", Dimensions: [["service"]] });
+    expect(run).toMatchObject({
+      ScheduledPairsPushed: 0,
+      ScheduledPairsAudited: result.audit.examined,
+      ScheduledPairsDrifting: 0,
+      ScheduledFailures: 0,
+      ScheduledStoppedEarly: 0,
+    });
+    expect(result.audit.examined).toBeGreaterThanOrEqual(1);
+    const summary = lines.find((entry) => entry.message === "scheduled run");
+    expect(summary).toMatchObject({ auditExamined: result.audit.examined, failures: 0 });
+  });
+});
+
 describe("log level", () => {
   it("comes from POWERTOOLS_LOG_LEVEL, then LOG_LEVEL, falling back to INFO", async () => {
     const { logLevelFrom } = await import("../../functions/lib/logger.js");
