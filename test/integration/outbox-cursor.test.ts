@@ -108,6 +108,16 @@ describe("the outbox cursor under concurrent writers (DynamoDB Local, through th
     expect(after.entries.map((entry) => entry.cursor)).toEqual(cursors);
     expect(polls).toBeGreaterThan(1);
 
+    // A pair's entries are in its commit order: on pair 0 every commit raises the subtotal (new lines,
+    // higher quantities), so the amounts its CRM entries carry must rise in outbox order.
+    const amounts = polled
+      .map((entry) => entry.mirror)
+      .filter((mirror) => mirror.target === "crm" && mirror.quoteId === "oc-q-0" && mirror.opportunity)
+      .map((mirror) => Number(mirror.opportunity?.amount));
+    expect(amounts.length).toBeGreaterThan(CONTENDING_WRITERS / 2);
+    expect(amounts).toEqual([...amounts].sort((a, b) => a - b));
+    expect(new Set(amounts).size).toBe(amounts.length);
+
     const outboxItems = (await scanAll(h.table.tableName)).filter(
       (item) => item.pk === keys.outboxPartition("demo"),
     );
