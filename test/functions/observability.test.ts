@@ -186,7 +186,10 @@ describe("scheduled run metrics", () => {
     const { result, lines } = await capture(() => handler({} as never));
     const [run, ...more] = emfLines(lines);
     expect(more).toEqual([]);
-    expect(run?._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: "quotesync", Dimensions: [["service"]] });
+    expect(run?._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: "quotesync",
+      Dimensions: [["service"]],
+    });
     expect(run).toMatchObject({
       ScheduledPairsPushed: 0,
       ScheduledPairsAudited: result.audit.examined,
