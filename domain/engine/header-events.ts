@@ -13,8 +13,11 @@ function opportunityValues(
   current: OpportunityRecord,
   at: number,
 ): Partial<OpportunityRecord> {
-  // A stage reported as of before quotesync set it (on acceptance) is the one it replaced.
-  const stageOutdated = current.stageSetAt !== undefined && at < current.stageSetAt;
+  // A stage reported as of before quotesync set it (on acceptance) is the one it replaced; the
+  // acceptance came from the CPQ, which wins a tie as everywhere else (SPEC rule 11: equal timestamps, the CPQ side wins).
+  const stageOutdated =
+    current.stageSetAt !== undefined &&
+    isOlderThanRecord(at, "crm", { changedAt: current.stageSetAt, changedBy: "cpq" });
   return {
     name: input.name ?? null,
     accountId: input.accountId ?? null,

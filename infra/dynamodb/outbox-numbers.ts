@@ -73,20 +73,30 @@ export function beginWithReservation(
   const count = policy.count(kind);
   const reservation = count > 0 ? outboxLog.reserve(tenantId, count) : undefined;
   let ended = false;
-  const end = (changes?: ChangeSet) => {
+  const end = () => {
     if (ended) throw new Error("a begun commit ends once");
-    if (changes && changes.tenantId !== tenantId) throw new Error("a begun commit stays in its tenant");
     ended = true;
+  };
+  // Numbers the commit did not take charge of (it failed before numbering its entries, or wrote
+  // none through the outbox) are voided here, so no reader waits out their gaps.
+  const releaseUnclaimed = async () => {
+    if (reservation) await outboxLog.release(reservation);
   };
   return {
     commit: async (changes) => {
-      end(changes);
-      policy.record(kind, outboxLog.entryCount(changes.outbox));
-      await commit(changes, reservation);
+      end();
+      try {
+        if (changes.tenantId !== tenantId) throw new Error("a begun commit stays in its tenant");
+        policy.record(kind, outboxLog.entryCount(changes.outbox));
+        await commit(changes, reservation);
+      } catch (error) {
+        await releaseUnclaimed();
+        throw error;
+      }
     },
     abandon: async () => {
       end();
-      if (reservation) await outboxLog.release(reservation);
+      await releaseUnclaimed();
     },
   };
 }

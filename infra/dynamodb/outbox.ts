@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConcurrentModification } from "../../domain/errors.js";
+import { ConcurrentModification, StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import type { OutboxEntry, Page } from "../../domain/store.js";
 import { translateStorageError } from "./errors.js";
@@ -34,6 +34,11 @@ export interface Reservation {
   allocatedAt: number;
   /** Consecutive and ascending. */
   sequences: Promise<number[]>;
+  /**
+   * Set once a commit (`appendWithin`) or a release has taken charge of the numbers; whoever set
+   * it writes or voids every one of them. A reservation nobody claimed is released by its owner.
+   */
+  claimed: boolean;
 }
 
 /** The numbers of one decision's entries: every header of its pair records `last`. */
@@ -98,11 +103,16 @@ export class OutboxLog {
       (last) => Array.from({ length: count }, (_, index) => last - count + 1 + index),
       () => [],
     );
-    return { tenantId, allocatedAt: this.clock(), sequences };
+    return { tenantId, allocatedAt: this.clock(), sequences, claimed: false };
   }
 
-  /** Voids a reservation no decision used, so readers need not wait out its gaps. Never throws. */
+  /**
+   * Voids a reservation no decision used, so readers need not wait out its gaps. Does nothing if
+   * it was claimed already (by `appendWithin` or an earlier release). Never throws.
+   */
   async release(reservation: Reservation): Promise<void> {
+    if (reservation.claimed) return;
+    reservation.claimed = true;
     await this.voidAll(reservation.tenantId, await reservation.sequences);
   }
 
@@ -121,8 +131,10 @@ export class OutboxLog {
     floor = 0,
   ): Promise<void> {
     const entries = mirrors.flatMap((mirror) => this.split(mirror));
-    let reserved = reservation ? await reservation.sequences : [];
-    let allocatedAt = reservation?.allocatedAt ?? this.clock();
+    const claimed = reservation !== undefined && !reservation.claimed;
+    if (reservation) reservation.claimed = true;
+    let reserved = claimed ? await reservation.sequences : [];
+    let allocatedAt = claimed ? reservation.allocatedAt : this.clock();
     // Expired, or (with entries to number) known to be older than the pair's latest entry.
     const unusable =
       this.clock() - allocatedAt > WRITE_DEADLINE_MS || (entries.length > 0 && (reserved[0] ?? 0) <= floor);
@@ -166,9 +178,15 @@ export class OutboxLog {
             ConditionExpression: "attribute_not_exists(pk)",
           },
         }));
+        if (this.clock() - allocatedAt > WRITE_DEADLINE_MS) {
+          // Reserved numbers topped up too late, or a fresh allocation this slow: numbers this old
+          // may already have been skipped by a reader. Void them; take new ones while attempts last.
+          await this.voidAll(tenantId, sequences);
+          sequences = [];
+          if (attempt >= RENUMBER_ATTEMPTS) throw new StorageBusy(1);
+          continue;
+        }
         try {
-          if (this.clock() - allocatedAt > WRITE_DEADLINE_MS)
-            throw new Error("outbox sequence allocation expired");
           await write(items, {
             first: sequences[0] as number,
             last: sequences[sequences.length - 1] as number,

@@ -180,6 +180,10 @@ export class ChangeSetWriter {
     // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
     // generations, so they must not be deleted.
     let outcomeUnknown = false;
+    // Line batches can take a while: reserved numbers held through them would stall every reader
+    // of the tenant's outbox. They are voided alongside; the entries are numbered after the batches.
+    const released = switched.length > 0 && reservation ? this.outboxLog.release(reservation) : undefined;
+    const numbers = released ? undefined : reservation;
     try {
       for (const entry of switched) {
         await batchWrite(
@@ -190,6 +194,7 @@ export class ChangeSetWriter {
           })),
         );
       }
+      await released;
       await this.outboxLog.appendWithin(
         tenantId,
         changes.outbox,
@@ -214,10 +219,11 @@ export class ChangeSetWriter {
             throw translateTransactionError(error, allRoles);
           }
         },
-        reservation,
+        numbers,
         this.hints.floor(headers),
       );
     } catch (error) {
+      await released;
       if (!outcomeUnknown) {
         await Promise.allSettled(
           switched.map((entry) =>

@@ -345,6 +345,11 @@ describe("late review findings", () => {
     expect(late.response.status).not.toBe("stale");
     const opportunity = await h.store.loadOpportunity("demo", "opp-1");
     expect(opportunity?.header).toMatchObject({ stage: "Closed Won", name: "Renamed" });
+    // Reported as of the acceptance's own millisecond: the CPQ side wins the tie.
+    await h.crm(
+      opportunityUpserted("opp-1", { stage: "Negotiation", name: "Renamed" }, { occurredAt: at(10) }),
+    );
+    expect((await h.store.loadOpportunity("demo", "opp-1"))?.header.stage).toBe("Closed Won");
     // A stage the CRM reports after the acceptance is the CRM's to set.
     await h.crm(
       opportunityUpserted("opp-1", { stage: "Closed Lost", name: "Renamed" }, { occurredAt: at(11) }),

@@ -22,7 +22,7 @@ import { demoTenant } from "../../domain/tenant.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, scanState, type TestTable } from "../support/dynamo.js";
+import { createTestTable, outboxGaps, scanState, type TestTable } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -172,9 +172,14 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
   ) {
     const lines = options.lines ?? 1;
     const { event, eventId, tag } = nextLineEvent(lines);
+    const gapsBefore = await outboxGaps(table.tableName);
     inject_(operation, ...faults);
     const first = await h.cpq(event);
     expect(plan.get(operation) ?? []).toHaveLength(0); // every planned fault was hit
+    // Every outbox number taken is written or voided, so no reader waits out a gap — unless the
+    // counter's own answer was lost (a timeout after it counted): nobody knows that number.
+    const numberLost = operation === "UpdateItem" && faults.includes(succeedsThenTimesOut);
+    if (!numberLost) expect(await outboxGaps(table.tableName)).toEqual(gapsBefore);
     expect([200, 503]).toContain(first.statusCode);
     if (first.statusCode === 503) {
       expect(first.body.error.code).toBe("retry_later");

@@ -1,10 +1,12 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConcurrentModification } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import type { ChangeSet } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { scanAll } from "../support/dynamo.js";
+import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
+import { outboxGaps, scanAll } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
@@ -142,6 +144,42 @@ describe("outbox numbers taken ahead of a decision's reads (DynamoDB Local)", ()
     // A commit with an entry still gets its number (after its reads), and in order.
     await h.store.beginCommit("demo", "echo").commit(relyingCommit(version, "after-echoes"));
     expect((await outbox()).tags.at(-1)).toBe("after-echoes");
+  });
+
+  it("takes fresh numbers when topping up a reservation outlasted the write deadline, voiding the old ones", async () => {
+    // A container whose clock jumps 25 s (past the 20 s write deadline) while the counter tops up
+    // a reservation: the numbers taken first may already have been skipped by a reader.
+    let now = Date.now();
+    let slowTopUp = false;
+    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { UpdateExpression?: string };
+        if (slowTopUp && input.UpdateExpression?.startsWith("ADD")) {
+          slowTopUp = false;
+          now += 25_000;
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "slowTopUp" },
+    );
+    const slow = new DynamoSyncStore({
+      doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: h.table.tableName,
+      clock: () => now,
+    });
+    try {
+      const pending = slow.beginCommit("demo", "top-up"); // one number: this kind's first commit
+      const version = await opportunityVersion(slow);
+      slowTopUp = true;
+      await pending.commit({ ...relyingCommit(version, "x"), outbox: ["top-1", "top-2"].map(mirror) });
+      const after = await outbox();
+      expect(after.tags.slice(-2)).toEqual(["top-1", "top-2"]);
+      expect(after.voids.slice(-2)).toHaveLength(2); // the reserved number and its late top-up
+      expect(await outboxGaps(h.table.tableName)).toEqual([]);
+    } finally {
+      client.destroy();
+    }
   });
 
   it("voids the number of a decision that ends without writing, so readers need not wait for it", async () => {

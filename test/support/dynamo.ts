@@ -70,6 +70,23 @@ export async function scanState(tableName: string): Promise<Record<string, unkno
   );
 }
 
+/**
+ * The tenant's outbox numbers taken from its counter but neither written nor voided: each holds
+ * back every outbox reader until the gap's grace period ends.
+ */
+export async function outboxGaps(tableName: string, tenantId = "demo"): Promise<number[]> {
+  const items = await scanAll(tableName);
+  const counter = items.find((item) => item.pk === `T#${tenantId}#OUTBOX#SEQ`);
+  const present = new Set(
+    items.filter((item) => item.pk === `T#${tenantId}#OUTBOX`).map((item) => Number(item.sk)),
+  );
+  const gaps: number[] = [];
+  for (let sequence = 1; sequence <= Number(counter?.seq ?? 0); sequence++) {
+    if (!present.has(sequence)) gaps.push(sequence);
+  }
+  return gaps;
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
