@@ -75,16 +75,34 @@ export function createRuntime(
   };
 }
 
+/**
+ * A DynamoDB call that hangs fails after these (and is retried by the SDK), well within the
+ * functions' timeouts: a request that never answers must not hold a decision past its outbox
+ * numbers' write deadline, nor the function until Lambda kills it. DynamoDB answers in
+ * milliseconds; a 100-action transaction well under a second.
+ */
+export const DYNAMODB_TIMEOUTS = {
+  connectionTimeout: 1_000,
+  requestTimeout: 2_000,
+  throwOnRequestTimeout: true,
+};
+
+/** The container's DynamoDB client. */
+export function dynamoClient(config: Pick<RuntimeConfig, "region" | "dynamoEndpoint">): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+    requestHandler: DYNAMODB_TIMEOUTS,
+  });
+}
+
 let shared: Runtime | undefined;
 
 /** The container's runtime: SDK clients are created once and reused across invocations. */
 export function runtime(): Runtime {
   if (!shared) {
     const config = configFromEnvironment();
-    const client = new DynamoDBClient({
-      ...(config.region ? { region: config.region } : {}),
-      ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
-    });
+    const client = dynamoClient(config);
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     shared = createRuntime(new DynamoSyncStore({ doc, tableName: config.tableName }), {
       tenantCacheMs: config.tenantCacheMs,

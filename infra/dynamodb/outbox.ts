@@ -14,6 +14,9 @@ const LINES_PER_ENTRY = 400;
 export const GAP_GRACE_MS = 60_000;
 const WRITE_DEADLINE_MS = 20_000;
 
+/** Attempts at voiding one number (each after the SDK's own retries). */
+const VOID_ATTEMPTS = 3;
+
 /** Times a commit whose numbers proved older than its pair's latest entry is renumbered. */
 const RENUMBER_ATTEMPTS = 3;
 
@@ -208,9 +211,27 @@ export class OutboxLog {
     }
   }
 
-  /** Voids numbers that will not be written (best effort: readers skip a gap after GAP_GRACE_MS). */
+  /**
+   * Voids numbers that will not be written, each retried a few times (the tenant's outbox is one
+   * partition: a throttle that refused the commit may well refuse its void). Best effort after
+   * that: readers skip a gap after GAP_GRACE_MS. Never throws.
+   */
   private async voidAll(tenantId: string, sequences: number[]): Promise<void> {
-    await Promise.allSettled(sequences.map((sequence) => this.markVoid(tenantId, sequence)));
+    await Promise.allSettled(sequences.map((sequence) => this.voidWithRetries(tenantId, sequence)));
+  }
+
+  private async voidWithRetries(tenantId: string, sequence: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.markVoid(tenantId, sequence);
+        return;
+      } catch (error) {
+        // Written or voided already: nothing left to fill.
+        if ((error as { name?: string }).name === "ConditionalCheckFailedException") return;
+        if (attempt >= VOID_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+      }
+    }
   }
 
   private async allocate(tenantId: string, count: number): Promise<number> {
