@@ -45,6 +45,14 @@ export interface StoredLine extends LineValues {
    * the line, and the other copies are deleted on the owner too.
    */
   formerIds?: string[];
+  /**
+   * When quotesync put this line (or its tombstone) on this side as a copy of the other side's:
+   * `changedAt` stays the time of the change copied, which may be much older (a start, or a
+   * scheduled push, copies changes made earlier). A report from this side's own system dated
+   * before the copy was made was taken before the copy could reach it, so it is older than the
+   * line whatever `changedAt` says.
+   */
+  mirroredAt?: number;
 }
 
 export interface Approval {

@@ -62,6 +62,18 @@ export function placeholderQuote(tenantId: string, id: string): QuoteRecord {
  * SPEC §1.11: a change older than the record's last applied change is not applied; at equal
  * times the CPQ side wins.
  */
+/**
+ * `isOlderThanRecord` for a report by a line's own system (the side holding it): a report made
+ * before quotesync copied the line there (`mirroredAt`) is older too.
+ */
+export function isOlderThanLine(
+  at: number,
+  source: Source,
+  line: { changedAt: number; changedBy: Source; mirroredAt?: number },
+): boolean {
+  return isOlderThanRecord(at, source, line) || (line.mirroredAt !== undefined && at < line.mirroredAt);
+}
+
 export function isOlderThanRecord(
   at: number,
   source: Source,

@@ -11,7 +11,7 @@ import {
   valuesForTarget,
 } from "../lines.js";
 import type { Source, StoredLine } from "../model.js";
-import { isOlderThanRecord } from "../records.js";
+import { isOlderThanLine, isOlderThanRecord } from "../records.js";
 import type { Workspace } from "./workspace.js";
 
 export type LineOutcome = "applied" | "no_change" | "stale" | "pending";
@@ -117,7 +117,7 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (existing && (isOlderThanRecord(at, sender, existing) || isOutdatedMirror(existing, fingerprint))) {
+  if (existing && (isOlderThanLine(at, sender, existing) || isOutdatedMirror(existing, fingerprint))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) {
       const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
@@ -164,6 +164,7 @@ export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: St
       outdatedMirrors: outdated,
     },
   );
+  copy.mirroredAt = Math.max(ws.cause.at, line.changedAt);
   ws.putLine(target, pair.quoteId, copy);
   pair.other.set(copy.syncKey, copy);
   ws.mirrorLineUpsert(target, pair.opportunityId, pair.quoteId, toMirrorLine(copy, ws.mapping.lines));
@@ -178,7 +179,7 @@ export function applyLineDelete(
 ): LineOutcome {
   const { ws, sender, pair } = side;
   if (!line || line.deleted) return "no_change";
-  if (isOlderThanRecord(at, sender, line)) {
+  if (isOlderThanLine(at, sender, line)) {
     if (pair)
       ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
     return "stale";
@@ -214,6 +215,7 @@ export function deleteLineOnOtherSide(side: LineSide, pair: SyncedPair, tombston
     changedAt: tombstone.changedAt,
     changedBy: tombstone.changedBy,
     outdatedMirrors: [],
+    mirroredAt: Math.max(side.ws.cause.at, tombstone.changedAt),
   };
   side.ws.putLine(target, pair.quoteId, copy);
   pair.other.set(copy.syncKey, copy);

@@ -128,6 +128,7 @@ function replaceOpportunityLines(
         changedBy: "cpq",
         outdatedMirrors: outdatedAfterOverwrite(live, "crm", ws.mapping.lines),
       });
+      copy.mirroredAt = Math.max(ws.cause.at, copy.changedAt);
       ws.putOpportunityLine(copy);
     }
     ws.mirrorLineUpsert("crm", opportunityId, quoteId, toMirrorLine(copy, ws.mapping.lines));

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { auditSyncedPair } from "../../domain/engine/pair-audit.js";
 import type { QuoteAggregate } from "../../domain/model.js";
 import { engineHarness } from "../support/engine.js";
-import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
+import {
+  at,
+  crmEvent,
+  line,
+  opportunityUpserted,
+  quoteLinesUpserted,
+  quoteUpserted,
+} from "../support/events.js";
 
 /** A synced pair on the in-memory store; its quote in `mode`, changes stamped after the start. */
 async function syncedPair(mode: "live" | "scheduled" | "manual", id = "p") {
@@ -97,5 +104,68 @@ describe("auditing a synced pair", () => {
     expect(auditSyncedPair(h.tenant, opportunity, quotes, quote).map((issue) => issue.kind)).toEqual([
       "no_synced_quote",
     ]);
+  });
+});
+
+describe("a CRM snapshot taken before lines reached the CRM, delivered after", () => {
+  const snapshotAt = (seconds: number) => ({ occurredAt: afterStart(seconds) });
+
+  it("does not delete the lines a start copied to the opportunity", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("s-opp", {}, { occurredAt: at(1) }));
+    await h.crm(
+      crmEvent(
+        "opportunity.lines.upserted",
+        { opportunityId: "s-opp", lines: [line("o1")] },
+        { occurredAt: at(2) },
+      ),
+    );
+    await h.cpq(quoteUpserted("s-q", "s-opp", {}, { occurredAt: at(3) }));
+    await h.cpq(quoteLinesUpserted("s-q", [line("q1", { quantity: "2" })], { occurredAt: at(4) }));
+    await h.start("s-q"); // at 12:00:00 (the harness clock); the quote line dates from 00:00:04
+    // The CRM's snapshot of 11:59:59 still holds o1 and not yet the copy of q1.
+    const late = await h.crm(
+      crmEvent("opportunity.lines.replaced", { opportunityId: "s-opp", lines: [line("o1")] }, snapshotAt(-1)),
+    );
+    expect(late.response.mirrors.find((m) => m.target === "cpq")?.lines?.delete ?? []).toEqual([]);
+    const status = await h.status("s-opp");
+    expect(status.lines.map((l) => l.productId)).toEqual(["prod-q1"]);
+    expect(status.amount).toBe("200.00");
+    const quote = await h.store.loadQuote("demo", "s-q");
+    expect([...(quote?.lines.values() ?? [])].filter((l) => !l.deleted)).toHaveLength(1);
+  });
+
+  it("does not delete a line the scheduled run pushed after the snapshot was taken", async () => {
+    const h = await syncedPair("scheduled", "sp");
+    await h.cpq(quoteLinesUpserted("sp-q", [line("sp-l2")], { occurredAt: afterStart(1) }));
+    h.advance(5 * 60_000);
+    await h.engine.runScheduled(); // pushes sp-l2 at 12:05:01
+    // The CRM at 12:01 holds the line copied at the start (under its own id), not yet sp-l2.
+    const copied = (await h.status("sp-opp")).lines.find((l) => l.productId === "prod-sp-l1");
+    const late = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        {
+          opportunityId: "sp-opp",
+          lines: [line("crm-l1", { productId: "prod-sp-l1", quantity: "2", syncKey: copied?.syncKey })],
+        },
+        snapshotAt(60),
+      ),
+    );
+    // Older than the push: sp-l2 is sent back to the CRM rather than deleted from the quote.
+    expect(late.response.mirrors.find((m) => m.target === "cpq")).toBeUndefined();
+    expect(late.response.mirrors.find((m) => m.target === "crm")?.lines?.upsert).toEqual([
+      expect.objectContaining({ productId: "prod-sp-l2" }),
+    ]);
+    h.advance(5 * 60_000);
+    await h.engine.runScheduled();
+    const quote = await h.store.loadQuote("demo", "sp-q");
+    expect(
+      [...(quote?.lines.values() ?? [])]
+        .filter((l) => !l.deleted)
+        .map((l) => l.productId)
+        .sort(),
+    ).toEqual(["prod-sp-l1", "prod-sp-l2"]);
   });
 });

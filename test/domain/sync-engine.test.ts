@@ -14,7 +14,8 @@ import {
 } from "../support/events.js";
 
 async function syncedPair(lines = [line("q1", { quantity: "1.5", unitPrice: "133.33" })]) {
-  const h = engineHarness();
+  // Started right after the setup's events (at(1)–at(4)); the tests' later events follow the start.
+  const h = engineHarness({ now: Date.parse(at(5)) });
   await h.setup();
   await h.crm(opportunityUpserted("opp-1", {}, { occurredAt: at(1) }));
   await h.crm(opportunityLinesUpserted("opp-1", [line("o1", { productId: "old" })], { occurredAt: at(2) }));
