@@ -11,7 +11,7 @@ import {
   valuesForTarget,
 } from "../lines.js";
 import type { Source, StoredLine } from "../model.js";
-import { isOlderThanLine, isOlderThanRecord } from "../records.js";
+import { isOlderThanLine } from "../records.js";
 import type { Workspace } from "./workspace.js";
 
 export type LineOutcome = "applied" | "no_change" | "stale" | "pending";
