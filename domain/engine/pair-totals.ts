@@ -36,16 +36,26 @@ function sameApproval(a: Approval, b: Approval): boolean {
  * Brings the synced opportunity's header in line with its quote — amount = quote subtotal and
  * locked, approval flag, mapped header fields — and mirrors what changed to the CRM.
  * With `always`, the header is mirrored even when nothing changed (a start or re-sync).
+ * While line changes wait to be pushed (`scheduled` and `manual` mode), the amount stays the
+ * subtotal of what was last pushed: it moves with the lines, when they are pushed (`linesPushed`,
+ * or a start), so the CRM never holds an amount its lines do not add up to.
  */
 export function settleSyncedHeader(
   ws: Workspace,
   opportunity: OpportunityAggregate,
   quote: QuoteAggregate,
-  options: { always?: boolean; stage?: string } = {},
+  options: { always?: boolean; stage?: string; linesPushed?: boolean } = {},
 ): void {
   const header = opportunity.header;
   const currency = quote.header.currency ?? header.currency ?? "USD";
-  const amount = subtotal(quote.lines, currency);
+  const linesWaiting =
+    quote.header.pendingChanges > 0 &&
+    !options.always &&
+    !options.linesPushed &&
+    header.syncedQuoteId === quote.header.id &&
+    header.amountLocked &&
+    header.amount !== null;
+  const amount = linesWaiting && header.amount !== null ? header.amount : subtotal(quote.lines, currency);
   const approval = approvalFor(quote, ws.tenant);
   const fields = { ...header.fields, ...pickFields(quote.header.fields, ws.mapping.headers) };
   const mappedFields = pickFields(fields, ws.mapping.headers);

@@ -31,7 +31,7 @@ export async function pushPendingChanges(
   const copied = reconcilePair(ws, quote, opportunity);
   ws.updateQuote(quoteId, { pendingChanges: 0 });
   ws.updateOpportunity({ lastSyncedAt: ws.nowIso });
-  settleSyncedHeader(ws, opportunity, quote);
+  settleSyncedHeader(ws, opportunity, quote, { linesPushed: true });
   ws.audit(
     opportunityId,
     "change.pushed",

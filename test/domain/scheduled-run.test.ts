@@ -43,6 +43,42 @@ describe("the scheduled run on the in-memory store", () => {
     });
   });
 
+  for (const mode of ["scheduled", "manual"] as const) {
+    it(`keeps the amount at what was pushed while ${mode} line changes wait, whatever else settles the pair`, async () => {
+      const h = await syncedPair(mode, `w${mode}`);
+      const id = `w${mode}`;
+      const waiting = await h.cpq(
+        quoteLinesUpserted(`${id}-q`, [line(`${id}-l2`, { unitPrice: "5" })], { occurredAt: afterStart(5) }),
+      );
+      expect(waiting.response.status).toBe("pending");
+      // A CRM header report and a CPQ header change both settle the pair's header.
+      const stage = await h.crm(
+        opportunityUpserted(`${id}-opp`, { stage: "Proposal" }, { occurredAt: afterStart(6) }),
+      );
+      const header = await h.cpq(
+        quoteUpserted(
+          `${id}-q`,
+          `${id}-opp`,
+          { syncMode: mode, name: "Renamed" },
+          { occurredAt: afterStart(7) },
+        ),
+      );
+      for (const { response } of [stage, header]) {
+        const amount = response.mirrors.find((m) => m.target === "crm")?.opportunity?.amount;
+        expect(amount === undefined || amount === "200.00").toBe(true);
+      }
+      const status = await h.status(`${id}-opp`);
+      expect(status.amount).toBe("200.00"); // the pushed line: 2 × 100
+      expect(status.lines).toHaveLength(1);
+      // Pushed (by the schedule, or a re-sync in manual mode): lines and amount move together.
+      if (mode === "scheduled") await h.engine.runScheduled();
+      else await h.start(`${id}-q`);
+      const pushed = await h.status(`${id}-opp`);
+      expect(pushed.amount).toBe("205.00");
+      expect(pushed.lines).toHaveLength(2);
+    });
+  }
+
   it("leaves a manual-mode quote's changes pending and flags them once the stage is a milestone", async () => {
     const h = await syncedPair("manual");
     await h.cpq(quoteLinesUpserted("p-q", [line("p-l1", { quantity: "7" })], { occurredAt: afterStart(5) }));
