@@ -1,6 +1,6 @@
 import { Forbidden, NotFound, PreconditionFailed } from "../errors.js";
 import type { Actor } from "../events.js";
-import type { QuoteAggregate, SyncResponse } from "../model.js";
+import type { QuoteAggregate, QuoteRecord, SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
 import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
 import { settleSyncedHeader } from "./pair-totals.js";
@@ -67,10 +67,20 @@ export async function startQuoteSync(
   }
   const previousId = opportunity.header.syncedQuoteId;
   const previous = previousId && previousId !== quoteId ? await loadQuoteInto(ws, store, previousId) : null;
-  if (options.acceptQuote) ws.updateQuote(quoteId, { status: "accepted" });
+  if (options.acceptQuote) ws.updateQuote(quoteId, accepted(quote.header, ws.cause.at));
   const startOptions = options.stage ? { stage: options.stage } : {};
   const status = startSync(ws, quote, opportunity, previous, startOptions);
   return { status, mirrors: ws.producedMirrors(), opportunityId, quoteId };
+}
+
+/**
+ * The quote as accepted at `at` (the CPQ's `quote.accepted`): a change of the quote like any
+ * other, so a quote report dated before it, delivered late, cannot undo it (SPEC §1.11).
+ */
+function accepted(header: QuoteRecord, at: number): Partial<QuoteRecord> {
+  return at > header.changedAt
+    ? { status: "accepted", changedAt: at, changedBy: "cpq" }
+    : { status: "accepted" };
 }
 
 /** Stops sync of a quote (SPEC §1.6); stopping a quote that is not synced changes nothing. */
@@ -136,7 +146,7 @@ async function applyDisabledTrigger(
   if (type !== "quote.accepted" || !quote.header.known || quote.header.status === "accepted") {
     return { status: "no_change", mirrors: [], ...result };
   }
-  ws.updateQuote(quoteId, { status: "accepted" });
+  ws.updateQuote(quoteId, accepted(quote.header, ws.cause.at));
   const opportunityId = quote.header.opportunityId;
   if (!quote.header.syncing || !opportunityId) return { status: "not_synced", mirrors: [], ...result };
   const opportunity = await loadOpportunityInto(ws, store, opportunityId);

@@ -331,6 +331,25 @@ describe("late review findings", () => {
     expect((await h.status("opp-1")).approval.required).toBe(false);
   });
 
+  it("keeps a quote accepted when a quote report dated before the acceptance arrives late", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp-1", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("quote-1", "opp-1", {}, { occurredAt: at(2) }));
+    await h.cpq(
+      quoteLinesUpserted("quote-1", [line("q1", { discountPercent: "40" })], { occurredAt: at(3) }),
+    );
+    await h.start("quote-1");
+    await h.cpq(cpqEvent("quote.accepted", { quoteId: "quote-1" }, { occurredAt: at(100) }));
+    const late = await h.cpq(
+      quoteUpserted("quote-1", "opp-1", { status: "presented" }, { occurredAt: at(50) }),
+    );
+    expect(late.response.status).toBe("stale");
+    const status = await h.status("opp-1");
+    expect(status.quotes[0]?.status).toBe("accepted");
+    expect(status.approval.required).toBe(false);
+  });
+
   it("keeps the stage an accepted quote set when an older CRM report of the opportunity arrives late", async () => {
     const h = engineHarness();
     await h.setup();
