@@ -55,6 +55,30 @@ function differs<T extends object>(current: T, next: Partial<T>): boolean {
   );
 }
 
+/** SPEC §1.5: a CRM amount on a synced opportunity is answered with the locked one (audited). */
+function restoreLockedAmount(
+  ws: Workspace,
+  opportunity: { header: OpportunityRecord },
+  quoteId: string,
+  reported: string,
+): void {
+  const { header } = opportunity;
+  ws.audit(
+    header.id,
+    "amount.corrected",
+    `CRM amount ${reported} restored to the locked ${header.amount}`,
+    quoteId,
+  );
+  const mirror = ws.mirrorTo("crm", header.id, quoteId);
+  mirror.opportunity = {
+    ...mirror.opportunity,
+    amount: header.amount,
+    amountLocked: true,
+    syncedQuoteId: quoteId,
+    approval: header.approval,
+  };
+}
+
 /** SPEC §1.5, §1.10, §1.11: an opportunity reported by the CRM. */
 export async function applyOpportunityUpsert(
   ws: Workspace,
@@ -63,13 +87,19 @@ export async function applyOpportunityUpsert(
 ): Promise<SyncResponse> {
   const opportunity = await loadOpportunityInto(ws, store, input.id);
   const header = opportunity.header;
-  if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "crm", header))) {
-    return { status: "stale", mirrors: [] };
-  }
+  if (header.deleted) return { status: "stale", mirrors: [] };
   const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
   const synced = quote !== null && isSyncedPair(quote, opportunity);
-  const next = opportunityValues(input, header, ws.cause.at);
   const amountReported = input.amount ?? null;
+  if (header.known && isOlderThanRecord(ws.cause.at, "crm", header)) {
+    // Older than what quotesync holds: not applied. A locked amount it reports otherwise is
+    // answered with the locked one (SPEC §1.5, §1.11), so the CRM converges.
+    if (synced && quote && amountReported !== null && !sameAmount(amountReported, header.amount)) {
+      restoreLockedAmount(ws, opportunity, quote.header.id, amountReported);
+    }
+    return { status: "stale", mirrors: ws.producedMirrors() };
+  }
+  const next = opportunityValues(input, header, ws.cause.at);
   if (!synced) {
     next.amount =
       amountReported !== null && !sameAmount(amountReported, header.amount) ? amountReported : header.amount;
@@ -85,21 +115,7 @@ export async function applyOpportunityUpsert(
     return { status: "stopped", mirrors: ws.producedMirrors() };
   }
   if (synced && quote) {
-    if (amountOverridden) {
-      ws.audit(
-        header.id,
-        "amount.corrected",
-        `CRM amount ${amountReported} restored to the locked ${header.amount}`,
-        quote.header.id,
-      );
-      const mirror = ws.mirrorTo("crm", header.id, quote.header.id);
-      mirror.opportunity = {
-        amount: header.amount,
-        amountLocked: true,
-        syncedQuoteId: quote.header.id,
-        approval: header.approval,
-      };
-    }
+    if (amountOverridden) restoreLockedAmount(ws, opportunity, quote.header.id, amountReported);
     settleSyncedHeader(ws, opportunity, quote);
     return { status: "applied", mirrors: ws.producedMirrors() };
   }

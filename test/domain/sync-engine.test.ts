@@ -293,6 +293,22 @@ describe("echoes of in-flight mirrors", () => {
 });
 
 describe("the CRM's echo of the locked amount", () => {
+  it("answers an older report with another amount by the locked amount, though the report is stale", async () => {
+    const { h } = await syncedPair([line("q1", { quantity: "2", unitPrice: "100" })]);
+    await h.crm(opportunityUpserted("opp-1", { name: "Newer" }, { occurredAt: at(50) }));
+    const stale = await h.crm(opportunityUpserted("opp-1", { amount: "999" }, { occurredAt: at(40) }));
+    expect(stale.response.status).toBe("stale");
+    expect(stale.response.mirrors.find((m) => m.target === "crm")?.opportunity).toMatchObject({
+      amount: "200.00",
+      amountLocked: true,
+    });
+    const status = await h.status("opp-1");
+    expect(status.amount).toBe("200.00");
+    // A stale report that agrees with the locked amount needs no answer.
+    const agreeing = await h.crm(opportunityUpserted("opp-1", { amount: "200" }, { occurredAt: at(41) }));
+    expect(agreeing.response).toEqual({ status: "stale", mirrors: [] });
+  });
+
   it("is no change when it reports the amount in its own notation", async () => {
     const { h } = await syncedPair();
     for (const amount of ["200", 200, "200.000"]) {
