@@ -292,6 +292,17 @@ describe("automatic triggers, sync modes, approvals and audit (DynamoDB Local, t
     ]);
   });
 
+  it("answers the audit trail of an opportunity it has never heard of with 404 not_found", async () => {
+    const unknown = await h.request("GET", "/sync/demo/opportunities/no-such-opp/audit");
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body.error.code).toBe("not_found");
+    // Known but with an empty trail (reported, never synced): an empty page.
+    expect((await h.crm(opportunityUpserted("quiet-opp", {}, { occurredAt: at(1) }))).statusCode).toBe(200);
+    const quiet = await h.request("GET", "/sync/demo/opportunities/quiet-opp/audit");
+    expect(quiet.statusCode).toBe(200);
+    expect(quiet.body).toEqual({ entries: [], next: null });
+  });
+
   it("records drift once in the audit trail and the drift report, and drops it when the pair agrees again", async () => {
     await pairOf(h, "drift");
     expect((await h.start("drift-q")).statusCode).toBe(200);
