@@ -30,6 +30,10 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
   if (first === "send") return { name: "send", run: sendCommand, rest: argv.slice(1) };
   if (first === "replay") return { name: "replay", run: replayCommand, rest: argv.slice(1) };
   if (first === "tenant" && second === "put") return { name: "tenant put", run: tenantPutCommand, rest };
+  // `tenant` has one subcommand: `tenant --help` is its help.
+  if (first === "tenant" && (second === "--help" || second === "-h")) {
+    return { name: "tenant put", run: tenantPutCommand, rest: ["--help"] };
+  }
   return null;
 }
 

@@ -176,6 +176,8 @@ export type AuditType =
   | "change.pending"
   | "change.pushed"
   | "change.stale"
+  | "change.applied"
+  | "change.corrected"
   | "amount.corrected"
   | "start.refused"
   | "command.forbidden"

@@ -117,6 +117,8 @@ export const AuditType = z.enum([
   "change.pending",
   "change.pushed",
   "change.stale",
+  "change.applied",
+  "change.corrected",
   "amount.corrected",
   "start.refused",
   "command.forbidden",

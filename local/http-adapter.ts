@@ -409,5 +409,6 @@ function sendError(
   message: string,
   headers: Record<string, string> = {},
 ): void {
-  sendJson(res, statusCode, { error: { code, message } }, headers);
+  // The same body as the functions answer (SPEC §2): `details` is always present.
+  sendJson(res, statusCode, { error: { code, message, details: [] } }, headers);
 }

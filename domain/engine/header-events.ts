@@ -4,7 +4,7 @@ import type { OpportunityRecord, QuoteAggregate, QuoteRecord, SyncResponse } fro
 import { isOlderThanRecord } from "../records.js";
 import type { SyncStore } from "../store.js";
 import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
-import { settleSyncedHeader } from "./pair-totals.js";
+import { auditHeaderMirror, settleSyncedHeader } from "./pair-totals.js";
 import { stopSync } from "./sync-lifecycle.js";
 import type { Workspace } from "./workspace.js";
 
@@ -116,7 +116,14 @@ export async function applyOpportunityUpsert(
   }
   if (synced && quote) {
     if (amountOverridden) restoreLockedAmount(ws, opportunity, quote.header.id, amountReported);
-    settleSyncedHeader(ws, opportunity, quote);
+    const changed = settleSyncedHeader(ws, opportunity, quote);
+    auditHeaderMirror(
+      ws,
+      header.id,
+      quote.header.id,
+      changed.filter((change) => !(amountOverridden && change === "amount")),
+      "correction",
+    );
     return { status: "applied", mirrors: ws.producedMirrors() };
   }
   return { status: "not_synced", mirrors: [] };
@@ -186,7 +193,8 @@ export async function applyQuoteUpsert(
       stopSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
       return { status: "stopped", mirrors: ws.producedMirrors() };
     }
-    settleSyncedHeader(ws, opportunity, quote);
+    const changed = settleSyncedHeader(ws, opportunity, quote);
+    auditHeaderMirror(ws, opportunity.header.id, quote.header.id, changed, "mirrored");
     return { status: "applied", mirrors: ws.producedMirrors() };
   }
   return { status: "not_synced", mirrors: [] };

@@ -134,11 +134,26 @@ function auditLineChange(
 ): void {
   const count = (kind: LineOutcome) => outcomes.filter((outcome) => outcome === kind).length;
   const target = sender === "crm" ? "cpq" : "crm";
-  if (status === "applied") {
+  // What reached the other side: a change of fields it does not share is applied, not mirrored.
+  const mirrored = ws
+    .producedMirrors()
+    .filter((mirror) => mirror.target === target)
+    .reduce(
+      (sum, mirror) => sum + (mirror.lines?.upsert.length ?? 0) + (mirror.lines?.delete.length ?? 0),
+      0,
+    );
+  if (status === "applied" && mirrored > 0) {
     ws.audit(
       opportunityId,
       "change.mirrored",
-      `${count("applied")} line change(s) from ${sender} mirrored to ${target}`,
+      `${mirrored} line change(s) from ${sender} mirrored to ${target}`,
+      quoteId,
+    );
+  } else if (status === "applied") {
+    ws.audit(
+      opportunityId,
+      "change.applied",
+      `${count("applied")} line change(s) from ${sender} applied; none touches a field ${target} shares, nothing mirrored`,
       quoteId,
     );
   } else if (status === "pending") {

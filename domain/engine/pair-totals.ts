@@ -45,7 +45,7 @@ export function settleSyncedHeader(
   opportunity: OpportunityAggregate,
   quote: QuoteAggregate,
   options: { always?: boolean; stage?: string; linesPushed?: boolean } = {},
-): void {
+): HeaderChange[] {
   const header = opportunity.header;
   const currency = quote.header.currency ?? header.currency ?? "USD";
   const linesWaiting =
@@ -66,7 +66,12 @@ export function settleSyncedHeader(
   const fieldsChanged =
     JSON.stringify(pickFields(header.fields, ws.mapping.headers)) !== JSON.stringify(mappedFields);
   const stageChanged = stage !== header.stage;
-  if (!(amountChanged || approvalChanged || fieldsChanged || stageChanged || options.always)) return;
+  const changed: HeaderChange[] = [];
+  if (amountChanged) changed.push("amount");
+  if (approvalChanged) changed.push("approval");
+  if (fieldsChanged) changed.push("fields");
+  if (stageChanged) changed.push("stage");
+  if (changed.length === 0 && !options.always) return changed;
 
   ws.updateOpportunity({
     amount,
@@ -89,4 +94,34 @@ export function settleSyncedHeader(
   mirror.opportunity = { amount, amountLocked: true, syncedQuoteId: quote.header.id, approval };
   if (stage) mirror.opportunity.stage = stage;
   if (Object.keys(mappedFields).length > 0) mirror.opportunity.fields = mappedFields;
+  return changed;
+}
+
+/** What `settleSyncedHeader` changed on the opportunity (and so mirrored to the CRM). */
+export type HeaderChange = "amount" | "approval" | "fields" | "stage";
+
+/**
+ * SPEC §1.13: a header change mirrored because of a header event is audited (approval changes
+ * have their own entry); `correction` when the CRM's report was answered with the synced values.
+ */
+export function auditHeaderMirror(
+  ws: Workspace,
+  opportunityId: string,
+  quoteId: string,
+  changed: HeaderChange[],
+  kind: "mirrored" | "correction",
+): void {
+  const shown = changed.filter((change) => change !== "approval");
+  if (shown.length === 0) return;
+  const what = shown.map((change) => (change === "fields" ? "mapped fields" : change)).join(", ");
+  if (kind === "mirrored") {
+    ws.audit(opportunityId, "change.mirrored", `quote header change mirrored to crm: ${what}`, quoteId);
+  } else {
+    ws.audit(
+      opportunityId,
+      "change.corrected",
+      `opportunity reported by crm answered with the synced ${what}`,
+      quoteId,
+    );
+  }
 }

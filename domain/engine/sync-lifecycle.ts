@@ -74,14 +74,15 @@ export function startSync(
     );
   }
   if (resync) {
-    const pushed = reconcilePair(ws, quote, opportunity);
+    const pending = quote.header.pendingChanges;
+    const copied = reconcilePair(ws, quote, opportunity);
     for (const line of liveLines(opportunity.lines)) {
       ws.mirrorLineUpsert("crm", opportunityId, quoteId, toMirrorLine(line, ws.mapping.lines));
     }
     ws.audit(
       opportunityId,
       "sync.resynced",
-      `quote ${quoteId} re-synchronized (${pushed} pending line change(s) pushed)`,
+      `quote ${quoteId} re-synchronized: ${pending} pending change(s), ${copied} line(s) that differed copied, every line sent again`,
       quoteId,
     );
   } else {

@@ -7,6 +7,11 @@ export const PageQuery = z.object({
   after: z.string().min(1).max(200).optional(),
 });
 
+/**
+ * An empty parameter (`?cursor=`, `?after=&limit=`, as SPEC.md writes the routes and as a
+ * connector holding no cursor yet sends them) means the parameter is absent: the first page.
+ */
 export function pageQuery(parameters: Record<string, string | undefined> | null | undefined) {
-  return PageQuery.parse(parameters ?? {});
+  const given = Object.fromEntries(Object.entries(parameters ?? {}).filter(([, value]) => value !== ""));
+  return PageQuery.parse(given);
 }

@@ -58,6 +58,12 @@ describe("quotesync (the command)", () => {
     const unknown = await cli(["launch"]);
     expect(unknown).toMatchObject({ code: 2, stdout: "" });
     expect(unknown.stderr).toMatch(/^quotesync: unknown command [^\n]+\n$/);
+    // Every command has its --help, `tenant` (whose one subcommand is `put`) included.
+    for (const argv of [["sign"], ["send"], ["replay"], ["tenant", "put"], ["tenant"]]) {
+      const commandHelp = await cli([...argv, "--help"]);
+      expect(commandHelp.code).toBe(0);
+      expect(commandHelp.stdout).toMatch(/--/);
+    }
   });
 
   it("runs through the package bin (node cli/quotesync.mjs)", () => {

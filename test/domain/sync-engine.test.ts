@@ -292,6 +292,49 @@ describe("echoes of in-flight mirrors", () => {
   });
 });
 
+describe("the audit trail of changes (SPEC §1.13)", () => {
+  const trail = async (h: Awaited<ReturnType<typeof syncedPair>>["h"]) =>
+    (await h.store.readAudit("demo", "opp-1", null, 50)).entries;
+
+  it("records a quote header change mirrored to the CRM, and a CRM report answered with the synced fields", async () => {
+    const { h } = await syncedPair();
+    const mirrored = await h.cpq(
+      quoteUpserted("quote-1", "opp-1", { fields: { Region__c: "EMEA" } }, { occurredAt: at(20) }),
+    );
+    expect(mirrored.response.mirrors.find((m) => m.target === "crm")?.opportunity?.fields).toEqual({
+      Region__c: "EMEA",
+    });
+    expect((await trail(h))[0]).toMatchObject({
+      type: "change.mirrored",
+      summary: expect.stringContaining("mapped fields"),
+    });
+    const corrected = await h.crm(
+      opportunityUpserted("opp-1", { fields: { Region__c: "APAC" } }, { occurredAt: at(21) }),
+    );
+    expect(corrected.response.mirrors.find((m) => m.target === "crm")?.opportunity?.fields).toEqual({
+      Region__c: "EMEA",
+    });
+    expect((await trail(h))[0]).toMatchObject({ type: "change.corrected" });
+  });
+
+  it("records a line change of fields the other side does not share as applied, not mirrored", async () => {
+    const { h } = await syncedPair();
+    const synced = (await h.status("opp-1")).lines[0];
+    const note = await h.crm(
+      opportunityLinesUpserted(
+        "opp-1",
+        [{ ...line("crm-1"), ...synced, id: "crm-1", fields: { Internal_Note__c: "call back" } }],
+        { occurredAt: at(30) },
+      ),
+    );
+    expect(note.response).toEqual({ status: "applied", mirrors: [] });
+    expect((await trail(h))[0]).toMatchObject({
+      type: "change.applied",
+      summary: expect.stringContaining("nothing mirrored"),
+    });
+  });
+});
+
 describe("the CRM's echo of the locked amount", () => {
   it("answers an older report with another amount by the locked amount, though the report is stale", async () => {
     const { h } = await syncedPair([line("q1", { quantity: "2", unitPrice: "100" })]);

@@ -303,6 +303,16 @@ describe("automatic triggers, sync modes, approvals and audit (DynamoDB Local, t
     expect(quiet.body).toEqual({ entries: [], next: null });
   });
 
+  it("takes empty paging parameters (`?limit=&cursor=`, `?after=`) as absent: the first page", async () => {
+    const audit = await h.request("GET", "/sync/demo/opportunities/quiet-opp/audit?limit=&cursor=");
+    expect(audit.statusCode).toBe(200);
+    const outbox = await h.request("GET", "/sync/demo/outbox?after=&limit=");
+    expect(outbox.statusCode).toBe(200);
+    expect(outbox.body.entries.length).toBeGreaterThan(0);
+    expect(outbox.body).toEqual((await h.request("GET", "/sync/demo/outbox")).body);
+    expect((await h.request("GET", "/sync/demo/outbox?limit=0")).statusCode).toBe(422);
+  });
+
   it("records drift once in the audit trail and the drift report, and drops it when the pair agrees again", async () => {
     await pairOf(h, "drift");
     expect((await h.start("drift-q")).statusCode).toBe(200);

@@ -135,7 +135,13 @@ describe("local HTTP adapter (API Gateway HTTP API payload 2.0)", () => {
       body: "x".repeat(MAX_BODY_BYTES + 1),
     });
     expect(over.status).toBe(413);
-    expect(await over.json()).toMatchObject({ error: { code: "payload_too_large" } });
+    expect(await over.json()).toEqual({
+      error: {
+        code: "payload_too_large",
+        message: `request body is over ${MAX_BODY_BYTES} bytes`,
+        details: [],
+      },
+    });
     expect(calls).toHaveLength(0);
 
     // Chunked, without content-length: the cap is enforced while streaming.
