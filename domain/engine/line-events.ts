@@ -114,10 +114,12 @@ function applyLineChange(
     opportunity?.header.id ?? (sender === "cpq" ? ownQuote?.header.opportunityId : null) ?? null;
   const pending = outcomes.filter((outcome) => outcome === "pending").length;
   if (pair && syncedQuote && opportunity) {
-    if (pair.live) settleSyncedHeader(ws, opportunity, syncedQuote);
     if (pending > 0) {
       ws.updateQuote(syncedQuote.header.id, { pendingChanges: syncedQuote.header.pendingChanges + pending });
     }
+    // In every mode: the approval flag follows the quote's lines at once (SPEC §1.9); while changes
+    // wait to be pushed, the amount stays at what was pushed (see `settleSyncedHeader`).
+    settleSyncedHeader(ws, opportunity, syncedQuote);
   }
   const status = overallStatus(outcomes, pair !== null);
   auditLineChange(ws, sender, opportunityId, syncedQuote?.header.id ?? ownQuote?.header.id, outcomes, status);

@@ -79,6 +79,24 @@ describe("the scheduled run on the in-memory store", () => {
     });
   }
 
+  it("flags approval at once when a manual-mode line needs it, while the line and the amount wait", async () => {
+    const h = await syncedPair("manual", "ap");
+    const discounted = await h.cpq(
+      quoteLinesUpserted("ap-q", [line("ap-l1", { quantity: "2", discountPercent: "30" })], {
+        occurredAt: afterStart(5),
+      }),
+    );
+    expect(discounted.response.status).toBe("pending");
+    const toCrm = discounted.response.mirrors.find((m) => m.target === "crm");
+    expect(toCrm?.opportunity?.approval?.required).toBe(true);
+    expect(toCrm?.opportunity?.amount).toBe("200.00");
+    expect(toCrm?.lines).toBeUndefined();
+    const status = await h.status("ap-opp");
+    expect(status.approval.required).toBe(true);
+    expect(status.amount).toBe("200.00");
+    expect(status.quotes[0]?.pendingChanges).toBe(1);
+  });
+
   it("leaves a manual-mode quote's changes pending and flags them once the stage is a milestone", async () => {
     const h = await syncedPair("manual");
     await h.cpq(quoteLinesUpserted("p-q", [line("p-l1", { quantity: "7" })], { occurredAt: afterStart(5) }));
