@@ -14,7 +14,10 @@ changes nothing (shown as "replayed"). Prints one line per event; exits 1 when a
 Options:
   --url <base url>     where the API is served, e.g. http://127.0.0.1:3000
   --tenant <id>        the tenant, e.g. demo
-  --file <file>        JSON lines (one event per line) or a JSON array of events; '-' reads stdin
+  --file <file>        JSON lines (one event per line), a JSON array, or one JSON object; '-' reads
+                       stdin. Events may come as sent, as EventBridge events (their detail), as
+                       messages of the failed-invocations queue (a Lambda on-failure record, its
+                       SQS message, or \`aws sqs receive-message\` output)
   --crm-secret <s>     the tenant's CRM secret (default: $QUOTESYNC_CRM_SECRET)
   --cpq-secret <s>     the tenant's CPQ secret (default: $QUOTESYNC_CPQ_SECRET)
   --stop-on-error      stop at the first refused event
@@ -25,14 +28,34 @@ Example:
     --crm-secret demo-crm-secret --cpq-secret demo-cpq-secret
 `;
 
-/** Events from JSON lines or a JSON array; blank lines are skipped. */
-export function parseEventFile(text: string): unknown[] {
+/**
+ * Events from JSON lines, a JSON array or one (pretty-printed) JSON object; blank lines are
+ * skipped. Wrapped events are unwrapped (see `unwrapEvent`).
+ */
+export function parseEventFile(text: string): Wrapped[] {
+  return parseValues(text).flatMap(unwrapEvent);
+}
+
+/** An event to replay, and the tenant its wrapping names (EventBridge detail), if any. */
+export interface Wrapped {
+  event: unknown;
+  tenantId?: string;
+}
+
+function parseValues(text: string): unknown[] {
   const trimmed = text.trim();
   if (trimmed.startsWith("[")) {
     try {
       return JSON.parse(trimmed) as unknown[];
     } catch (error) {
       throw new CommandFailed(`the file is not a JSON array: ${(error as Error).message}`);
+    }
+  }
+  if (trimmed.startsWith("{")) {
+    try {
+      return [JSON.parse(trimmed) as unknown]; // one object, possibly over several lines
+    } catch {
+      // JSON lines: parsed line by line below
     }
   }
   return trimmed
@@ -46,6 +69,33 @@ export function parseEventFile(text: string): unknown[] {
         throw new CommandFailed(`line ${number} is not JSON: ${(error as Error).message}`);
       }
     });
+}
+
+/**
+ * The quotesync events inside what support may hold: an EventBridge event (its `detail`, less the
+ * `tenantId` it carries), a Lambda on-failure destination record (`requestPayload`), an SQS
+ * message of the failed-invocations queue (`Body`), or `aws sqs receive-message` output
+ * (`Messages`). Anything else is returned as it is.
+ */
+export function unwrapEvent(value: unknown): Wrapped[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [{ event: value }];
+  const record = value as Record<string, unknown>;
+  if (Array.isArray(record.Messages)) return record.Messages.flatMap(unwrapEvent);
+  if (typeof record.Body === "string") {
+    try {
+      return unwrapEvent(JSON.parse(record.Body));
+    } catch {
+      return [{ event: value }];
+    }
+  }
+  if (typeof record.requestPayload === "object" && record.requestPayload !== null) {
+    return unwrapEvent(record.requestPayload);
+  }
+  if ("detail-type" in record && typeof record.detail === "object" && record.detail !== null) {
+    const { tenantId, ...event } = record.detail as Record<string, unknown>;
+    return [typeof tenantId === "string" ? { event, tenantId } : { event }];
+  }
+  return [{ event: value }];
 }
 
 function sourceOf(type: unknown): "crm" | "cpq" | null {
@@ -87,7 +137,7 @@ export async function replayCommand(
   const events = parseEventFile((await readInput(io, values.file, "--file")).toString("utf8"));
 
   let refused = 0;
-  for (const [index, event] of events.entries()) {
+  for (const [index, { event, tenantId }] of events.entries()) {
     const { type, eventId } = (typeof event === "object" && event !== null ? event : {}) as Record<
       string,
       unknown
@@ -95,6 +145,12 @@ export async function replayCommand(
     const label = `#${index + 1} ${String(type ?? "?")} ${String(eventId ?? "?")}`;
     const source = sourceOf(type);
     const secret = source ? secrets[source] : undefined;
+    if (tenantId !== undefined && tenantId !== values.tenant) {
+      refused++;
+      io.stdout(`${label}: skipped: an event of tenant ${tenantId}, not ${values.tenant}\n`);
+      if (values["stop-on-error"]) break;
+      continue;
+    }
     if (!source || !secret) {
       refused++;
       io.stdout(`${label}: skipped: ${source ? `no --${source}-secret` : "not a quotesync event type"}\n`);

@@ -247,6 +247,55 @@ describe("quotesync replay", () => {
     );
   });
 
+  it("replays a trigger as support holds it: an EventBridge event, a failed-invocations record or queue message, pretty-printed", async () => {
+    const trigger = (eventId: string, tenantId = "demo") => ({
+      version: "0",
+      source: "cpq",
+      "detail-type": "cart.finalized",
+      detail: {
+        tenantId,
+        eventId,
+        type: "cart.finalized",
+        occurredAt: "2026-03-02T09:20:00Z",
+        data: { quoteId: "q-2001" },
+      },
+    });
+    // The Lambda on-failure destination wraps the event under requestPayload; the queue holds that as Body.
+    const record = (eventId: string) => ({
+      version: "1.0",
+      requestContext: {},
+      requestPayload: trigger(eventId),
+    });
+    const run = async (name: string, content: unknown) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(content, null, 2));
+      return cli([
+        "replay",
+        "--url",
+        baseUrl,
+        "--tenant",
+        "demo",
+        "--file",
+        file,
+        "--cpq-secret",
+        DEMO_SECRETS.cpq,
+      ]);
+    };
+    const single = await run("eventbridge.json", trigger("wrap-1"));
+    expect(single.stdout).toMatch(/^#1 cart\.finalized wrap-1 -> cpq: 200 /);
+    const queue = await run("receive-message.json", {
+      Messages: [
+        { MessageId: "m1", Body: JSON.stringify(record("wrap-2")) },
+        { MessageId: "m2", Body: JSON.stringify(record("wrap-3")) },
+      ],
+    });
+    expect(queue.stdout).toMatch(/#1 cart\.finalized wrap-2 -> cpq: 200 /);
+    expect(queue.stdout).toMatch(/#2 cart\.finalized wrap-3 -> cpq: 200 /);
+    const otherTenant = await run("acme.json", trigger("wrap-4", "acme"));
+    expect(otherTenant.code).toBe(1);
+    expect(otherTenant.stdout).toContain("skipped: an event of tenant acme, not demo");
+  });
+
   it("reads a JSON array, reports refused events and exits 1", async () => {
     const file = join(dir, "events.json");
     writeFileSync(
