@@ -210,7 +210,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
         fields: { Region__c: "EMEA" },
       },
     },
-    "someone types an amount into the CRM: it is locked while synced, so it is restored",
+    "the rep moves the stage to Negotiation and types an amount into the CRM: the amount is locked while synced, so it is restored",
   );
   await event(
     "cpq",
@@ -248,7 +248,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
   const response = await sendSigned({ url: statusUrl, method: "GET", secret: options.secrets.crm });
   const status = (await response.json()) as Record<string, unknown> & { lines?: unknown[] };
   print(
-    `\nFinal status of ${opp}: synced quote ${status.syncedQuoteId}, stage ${status.stage}, amount ${status.amount} (locked: ${status.amountLocked}), ${status.lines?.length} lines.`,
+    `\nFinal status of ${opp}: synced quote ${status.syncedQuoteId}, stage ${status.stage}, amount ${status.amount} (locked: ${status.amountLocked}), ${status.lines?.length} line${status.lines?.length === 1 ? "" : "s"}.`,
   );
   print(
     `Audit trail: npx quotesync send --url ${options.url} --method GET --path /sync/${tenantId}/opportunities/${opp}/audit --secret <crm secret>`,
