@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { ConcurrentModification, StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import type { OutboxEntry, Page } from "../../domain/store.js";
@@ -269,7 +275,7 @@ export class OutboxLog {
   }
 
   async read(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
-    let position = after === null ? 0 : decodeCursor(after);
+    let position = after === null ? 0 : decodeCursor(after, tenantId);
     const entries: OutboxEntry[] = [];
     let consumed: number | null = null;
     reading: while (entries.length < limit) {
@@ -299,7 +305,7 @@ export class OutboxLog {
         consumed = sequence;
         if (!item.void) {
           entries.push({
-            cursor: encodeCursor(sequence),
+            cursor: encodeCursor(tenantId, sequence),
             at: String(item.at),
             mirror: item.mirror as Mirror,
           });
@@ -308,26 +314,54 @@ export class OutboxLog {
       }
       if ((result.Items ?? []).length === 0 || !result.LastEvaluatedKey) break;
     }
+    if (consumed === null && position > 0 && position > (await this.counterValue(tenantId))) {
+      // A cursor no number was ever given for: another table (rebuilt, or the wrong stage), not
+      // this one's. Polling on would return nothing forever; say so instead.
+      throw new InvalidCursor(after ?? "", "the cursor is past the end of this tenant's outbox");
+    }
     // Caught up: `next` repeats `after`, so a connector can always poll with the `next` it got.
-    return { entries, next: consumed === null ? after : encodeCursor(consumed) };
+    return { entries, next: consumed === null ? after : encodeCursor(tenantId, consumed) };
+  }
+
+  /** The last sequence number handed out for the tenant (0 if none). */
+  private async counterValue(tenantId: string): Promise<number> {
+    try {
+      const result = await this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.outboxCounter(tenantId),
+          ConsistentRead: true,
+        }),
+      );
+      return Number(result.Item?.seq ?? 0);
+    } catch (error) {
+      throw translateStorageError(error);
+    }
   }
 }
 
-/** Cursors are opaque to connectors: base64url of the sequence number. */
-export function encodeCursor(sequence: number): string {
-  return Buffer.from(`o:${sequence}`).toString("base64url");
+/**
+ * Cursors are opaque to connectors: base64url of the tenant and the sequence number, so a cursor
+ * of one tenant is refused by another's outbox. Cursors of the form `o:<n>` (no tenant) given out
+ * before are still read.
+ */
+export function encodeCursor(tenantId: string, sequence: number): string {
+  return Buffer.from(`o:${tenantId}:${sequence}`).toString("base64url");
 }
 
-export function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string, tenantId: string): number {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const match = /^o:(\d{1,15})$/.exec(text);
+  const match = /^o:(?:([a-z0-9][a-z0-9-]{0,63}):)?(\d{1,15})$/.exec(text);
   if (!match) throw new InvalidCursor(cursor);
-  return Number(match[1]);
+  if (match[1] !== undefined && match[1] !== tenantId) {
+    throw new InvalidCursor(cursor, "the cursor belongs to another tenant's outbox");
+  }
+  return Number(match[2]);
 }
 
 export class InvalidCursor extends Error {
-  constructor(cursor: string, options?: ErrorOptions) {
-    super(`invalid outbox cursor ${JSON.stringify(cursor.slice(0, 40))}`, options);
+  constructor(cursor: string, reason = "not a cursor this outbox gave out", options?: ErrorOptions) {
+    super(`invalid outbox cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
     this.name = "InvalidCursor";
   }
 }

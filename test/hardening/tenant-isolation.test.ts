@@ -108,6 +108,34 @@ describe("tenant isolation and permissions (DynamoDB Local, through the handlers
     expect(JSON.stringify(audit.body)).not.toContain("acme-l1");
   });
 
+  it("refuses one tenant's outbox cursor on another's outbox, and a cursor past the end, with 400 invalid_cursor", async () => {
+    const acmeOutbox = (query: string) =>
+      h.request("GET", `/sync/acme/outbox${query}`, { secret: ACME_SECRETS.crm });
+    // demo has entries (its starts above); a cursor it hands out is demo's.
+    const demoPage = await h.request("GET", "/sync/demo/outbox?limit=1");
+    const demoCursor = demoPage.body.next as string;
+    expect(demoPage.body.entries).toHaveLength(1);
+    const crossed = await acmeOutbox(`?after=${demoCursor}`);
+    expect(crossed.statusCode).toBe(400);
+    expect(crossed.body.error).toMatchObject({ code: "invalid_cursor" });
+    expect(crossed.body.error.message).toContain("another tenant");
+    const beyond = Buffer.from("o:acme:9999").toString("base64url");
+    const past = await acmeOutbox(`?after=${beyond}`);
+    expect(past.statusCode).toBe(400);
+    expect(past.body.error.message).toContain("past the end");
+    // A cursor without a tenant (as given out before cursors named one) still reads.
+    const legacy = await h.request(
+      "GET",
+      `/sync/demo/outbox?after=${Buffer.from("o:1").toString("base64url")}`,
+    );
+    expect(legacy.statusCode).toBe(200);
+    // Caught up at the end: the cursor is repeated, not refused.
+    const all = await h.request("GET", "/sync/demo/outbox?limit=500");
+    const end = await h.request("GET", `/sync/demo/outbox?after=${all.body.next}`);
+    expect(end.statusCode).toBe(200);
+    expect(end.body).toEqual({ entries: [], next: all.body.next });
+  });
+
   it("refuses a tenant id carrying key separators as an unknown tenant (404)", async () => {
     for (const tenantId of ["acme%23O%23shared", "demo%23x", "ACME", "acme%2F.."]) {
       const response = await h.request("POST", `/webhooks/crm/${tenantId}`, {
