@@ -99,6 +99,11 @@ export interface QuoteRecord {
   opportunityId: string | null;
   name: string | null;
   status: QuoteStatus | null;
+  /**
+   * When the quote was accepted (`quote.accepted`, a trigger apart from the quote's reports): a
+   * quote report dated before it cannot put the earlier status back; its other fields apply.
+   */
+  statusSetAt?: number;
   currency: string | null;
   pricebookId: string | null;
   expiresAt: string | null;

@@ -74,13 +74,11 @@ export async function startQuoteSync(
 }
 
 /**
- * The quote as accepted at `at` (the CPQ's `quote.accepted`): a change of the quote like any
- * other, so a quote report dated before it, delivered late, cannot undo it (SPEC §1.11).
+ * The quote as accepted at `at` (the CPQ's `quote.accepted`): a quote report dated before it,
+ * delivered late, cannot put the earlier status back (SPEC §1.11); its other fields still apply.
  */
 function accepted(header: QuoteRecord, at: number): Partial<QuoteRecord> {
-  return at > header.changedAt
-    ? { status: "accepted", changedAt: at, changedBy: "cpq" }
-    : { status: "accepted" };
+  return { status: "accepted", statusSetAt: Math.max(at, header.statusSetAt ?? 0) };
 }
 
 /** Stops sync of a quote (SPEC §1.6); stopping a quote that is not synced changes nothing. */

@@ -148,11 +148,13 @@ export async function applyOpportunityDelete(
   return { status: "not_synced", mirrors: [] };
 }
 
-function quoteValues(input: QuoteInput, current: QuoteRecord): Partial<QuoteRecord> {
+function quoteValues(input: QuoteInput, current: QuoteRecord, at: number): Partial<QuoteRecord> {
+  // A status reported as of before the quote was accepted is the one the acceptance replaced.
+  const statusOutdated = current.statusSetAt !== undefined && at < current.statusSetAt;
   return {
     opportunityId: input.opportunityId,
     name: input.name ?? null,
-    status: input.status ?? current.status,
+    status: statusOutdated ? current.status : (input.status ?? current.status),
     currency: input.currency,
     pricebookId: input.pricebookId ?? null,
     expiresAt: input.expiresAt ?? null,
@@ -177,7 +179,7 @@ export async function applyQuoteUpsert(
   if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "cpq", header))) {
     return { status: "stale", mirrors: [] };
   }
-  const next = quoteValues(input, header);
+  const next = quoteValues(input, header, ws.cause.at);
   if (header.known && !differs(header, next)) return { status: "no_change", mirrors: [] };
   const previousOpportunityId = header.opportunityId;
   const wasSynced = header.syncing && previousOpportunityId !== null;

@@ -11,7 +11,7 @@ import {
   valuesForTarget,
 } from "../lines.js";
 import type { Source, StoredLine } from "../model.js";
-import { isOlderThanLine } from "../records.js";
+import { isOlderThanLine, isOlderThanRecord } from "../records.js";
 import type { Workspace } from "./workspace.js";
 
 export type LineOutcome = "applied" | "no_change" | "stale" | "pending";
@@ -36,6 +36,17 @@ export interface LineSide {
   quoteId: string | null;
   pair: SyncedPair | null;
   newSyncKey: () => string;
+  /**
+   * The change is a snapshot (`*.lines.replaced`): the sender's whole set as of its time, which
+   * cannot hold a copy quotesync made after that time (`mirroredAt`), so such copies win over it.
+   * A single upsert or delete is a user's change and is judged by the copied change's time alone.
+   */
+  snapshot?: boolean;
+}
+
+/** SPEC §1.11, for a report by the line's own system (see `LineSide.snapshot`). */
+function isOlderReport(side: LineSide, at: number, line: StoredLine): boolean {
+  return side.snapshot ? isOlderThanLine(at, side.sender, line) : isOlderThanRecord(at, side.sender, line);
 }
 
 const otherSide = (side: Source): Source => (side === "crm" ? "cpq" : "crm");
@@ -117,7 +128,7 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (existing && (isOlderThanLine(at, sender, existing) || isOutdatedMirror(existing, fingerprint))) {
+  if (existing && (isOlderReport(side, at, existing) || isOutdatedMirror(existing, fingerprint))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) {
       const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
@@ -179,7 +190,7 @@ export function applyLineDelete(
 ): LineOutcome {
   const { ws, sender, pair } = side;
   if (!line || line.deleted) return "no_change";
-  if (isOlderThanLine(at, sender, line)) {
+  if (isOlderReport(side, at, line)) {
     if (pair)
       ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
     return "stale";

@@ -78,6 +78,7 @@ function applyLineChange(
     quoteId: sender === "cpq" ? (ownQuote?.header.id ?? null) : (syncedQuote?.header.id ?? null),
     pair,
     newSyncKey,
+    snapshot: change.kind === "replaced",
   };
   const outcomes: LineOutcome[] = [];
   if (change.kind === "deleted") {

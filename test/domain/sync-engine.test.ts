@@ -401,9 +401,10 @@ describe("late review findings", () => {
     await h.start("quote-1");
     await h.cpq(cpqEvent("quote.accepted", { quoteId: "quote-1" }, { occurredAt: at(100) }));
     const late = await h.cpq(
-      quoteUpserted("quote-1", "opp-1", { status: "presented" }, { occurredAt: at(50) }),
+      quoteUpserted("quote-1", "opp-1", { status: "presented", name: "Renamed" }, { occurredAt: at(50) }),
     );
-    expect(late.response.status).toBe("stale");
+    expect(late.response.status).toBe("applied"); // its name applies; its status is older than the acceptance
+    expect((await h.store.loadQuote("demo", "quote-1"))?.header.name).toBe("Renamed");
     const status = await h.status("opp-1");
     expect(status.quotes[0]?.status).toBe("accepted");
     expect(status.approval.required).toBe(false);
