@@ -149,14 +149,14 @@ function auditLineChange(
     ws.audit(
       opportunityId,
       "change.mirrored",
-      `${mirrored} line change(s) from ${sender} mirrored to ${target}`,
+      `${count("applied")} line change(s) from ${sender} mirrored to ${target}`,
       quoteId,
     );
   } else if (status === "applied") {
     ws.audit(
       opportunityId,
       "change.applied",
-      `${count("applied")} line change(s) from ${sender} applied; none touches a field ${target} shares, nothing mirrored`,
+      `${count("applied")} line change(s) from ${sender} applied; nothing to mirror to ${target}`,
       quoteId,
     );
   } else if (status === "pending") {

@@ -330,7 +330,7 @@ describe("the audit trail of changes (SPEC §1.13)", () => {
     expect(note.response).toEqual({ status: "applied", mirrors: [] });
     expect((await trail(h))[0]).toMatchObject({
       type: "change.applied",
-      summary: expect.stringContaining("nothing mirrored"),
+      summary: expect.stringContaining("nothing to mirror"),
     });
   });
 });
