@@ -60,7 +60,7 @@ console.log(
 function benchmarksDocument(table: string, machine: string, seconds: number): string {
   return `# Benchmarks
 
-The latest run of \`npm run bench\` (\`tsx bench/run.ts\`): ${new Date().toISOString().slice(0, 10)}, ${machine}; ${seconds.toFixed(0)} s.
+The latest run of \`npm run bench\` (\`node --expose-gc --import tsx bench/run.ts\`): ${new Date().toISOString().slice(0, 10)}, ${machine}; ${seconds.toFixed(0)} s.
 It starts its own DynamoDB Local, runs the real handlers in-process on signed API Gateway events,
 counts DynamoDB calls with an SDK middleware and capacity with \`ReturnConsumedCapacity: TOTAL\`, and
 writes this table and \`bench/results.json\`. Ratios come from the same run.
@@ -77,7 +77,10 @@ How to read it:
   N other lines on it (N deletes + N copies). The reader polls the status handler throughout one
   more replace and checks that every read holds the lines of exactly one quote.
 - **domain diff** times the pure engine (no storage) applying a \`quote.lines.replaced\` of N changed
-  lines on a synced pair: line pairing, copies, mirror and change set.
+  lines on a synced pair: line pairing, copies, mirror and change set. Both sizes are warmed up
+  first, then timed in 12 interleaved rounds (4 runs of 500 around one of 5,000); the ratio is the
+  median of the rounds' ratios. Garbage left by building each run's input is collected before the
+  run is timed (\`--expose-gc\`); what the engine allocates itself is collected on its time.
 - **end to end**: one-line CPQ changes through the handlers, 16 clients, each owning its pairs (no
   two on one pair), every event a real change; the raw baseline sends the very TransactWriteItems
   those events committed straight to a fresh table (conditions dropped), 16 at a time. Six rounds

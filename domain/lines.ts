@@ -44,24 +44,35 @@ export function mirroredValues(
   };
 }
 
+/**
+ * Fingerprints already computed, per value object and field mapping: a decision asks several
+ * times about the same line. Value objects are never changed once built (a change builds a new
+ * line), so a cached fingerprint stays true.
+ */
+const fingerprints = new WeakMap<LineValues, { mappedFields: ReadonlySet<string>; fingerprint: string }>();
+
 /** A stable fingerprint of the mirrored values, used to tell echoes from changes. */
 export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<string>): string {
-  const mirrored = mirroredValues(values, mappedFields);
-  const fields = Object.keys(mirrored.fields)
+  const cached = fingerprints.get(values);
+  if (cached?.mappedFields === mappedFields) return cached.fingerprint;
+  const fields = Object.keys(values.fields)
+    .filter((name) => mappedFields.has(name))
     .sort()
-    .map((name) => [name, normalizeFieldValue(mirrored.fields[name])]);
-  return JSON.stringify([
-    mirrored.productId,
-    mirrored.name,
-    mirrored.quantity,
-    mirrored.unitPrice,
-    mirrored.discountPercent,
-    mirrored.billing,
-    mirrored.billingPeriod,
-    mirrored.position,
-    mirrored.serviceDate,
+    .map((name) => [name, normalizeFieldValue(values.fields[name])]);
+  const fingerprint = JSON.stringify([
+    values.productId,
+    values.name,
+    values.quantity,
+    values.unitPrice,
+    values.discountPercent,
+    values.billing,
+    values.billingPeriod,
+    values.position,
+    values.serviceDate,
     fields,
   ]);
+  fingerprints.set(values, { mappedFields, fingerprint });
+  return fingerprint;
 }
 
 /** True when two value sets are equal on everything quotesync stores for one side. */
@@ -116,7 +127,26 @@ export function storedLine(
     outdatedMirrors?: string[];
   },
 ): StoredLine {
-  return { ...values, ...meta, deleted: false, outdatedMirrors: meta.outdatedMirrors ?? [] };
+  // Every field spelled out, in one order: all stored lines share one object shape (a spread of
+  // differently built value objects gave each its own, and slowed every later access).
+  return {
+    productId: values.productId,
+    name: values.name,
+    quantity: values.quantity,
+    unitPrice: values.unitPrice,
+    discountPercent: values.discountPercent,
+    billing: values.billing,
+    billingPeriod: values.billingPeriod,
+    position: values.position,
+    serviceDate: values.serviceDate,
+    fields: values.fields,
+    syncKey: meta.syncKey,
+    id: meta.id,
+    changedAt: meta.changedAt,
+    changedBy: meta.changedBy,
+    deleted: false,
+    outdatedMirrors: meta.outdatedMirrors ?? [],
+  };
 }
 
 /**

@@ -17,53 +17,108 @@ export interface DomainResult {
   mirroredLines: number;
 }
 
-const PLAN = [
-  { lines: 500, repetitions: 40 },
-  { lines: 5000, repetitions: 12 },
-];
+export interface DomainDiffResult {
+  sizes: DomainResult[];
+  /** Median over the rounds of t(5,000) ÷ median t(500) in the same round. */
+  ratio: number;
+  roundRatios: number[];
+}
+
+const SMALL = 500;
+const LARGE = 5000;
+const ROUNDS = 12;
+/** Runs of the small size per round, around the round's one large run. */
+const SMALL_PER_ROUND = 4;
 
 /**
  * The pure engine alone: a `quote.lines.replaced` snapshot of N lines, each changed, on a synced
  * pair — the line diff, the copies to the opportunity and the mirror (and its ChangeSet). The
  * lines carry only the CPQ's own ids, as a CPQ reports its own lines.
+ *
+ * Both sizes are warmed up first (so neither is timed while the JIT still compiles the engine),
+ * then timed in interleaved rounds — small runs around one large run — so both see the same state
+ * of this shared machine; the ratio is the median of the rounds' ratios.
  */
-export async function domainDiff(): Promise<DomainResult[]> {
+export async function domainDiff(): Promise<DomainDiffResult> {
   const tenant = demoTenant(SECRETS);
-  const results: DomainResult[] = [];
-  for (const { lines, repetitions } of PLAN) {
-    const event = CpqEvent.parse(quoteLinesReplaced("dq", linesOf("dq", lines, "7")));
-    if (event.type !== "quote.lines.replaced") throw new Error("unexpected event");
+  const small = prepare(SMALL);
+  const large = prepare(LARGE);
+  for (let warm = 0; warm < 5; warm++) await timeRun(tenant, small);
+  for (let warm = 0; warm < 2; warm++) await timeRun(tenant, large);
+  const smallTimes: number[] = [];
+  const largeTimes: number[] = [];
+  const roundRatios: number[] = [];
+  let mirrored = { small: 0, large: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
     const times: number[] = [];
-    let mirrored = 0;
-    for (let rep = -3; rep < repetitions; rep++) {
-      const { quote, opportunity } = syncedPair(tenant.tenantId, lines);
-      const store = {
-        loadQuote: async () => quote,
-        loadOpportunity: async () => opportunity,
-      } as unknown as SyncStore;
-      const ws = new Workspace(
-        tenant,
-        { source: "cpq", eventId: "e", at: Date.UTC(2026, 1, 1) },
-        Date.UTC(2026, 1, 1),
-      );
-      let key = 0;
-      const started = performance.now();
-      const response = await applyCpqLineChange(
-        ws,
-        store,
-        "dq",
-        { kind: "replaced", lines: event.data.lines },
-        () => `new-${key++}`,
-      );
-      ws.toChangeSet();
-      const ms = performance.now() - started;
-      if (response.status !== "applied") throw new Error(`domain diff: ${response.status}`);
-      mirrored = response.mirrors.reduce((sum, mirror) => sum + (mirror.lines?.upsert.length ?? 0), 0);
-      if (rep >= 0) times.push(ms);
-    }
-    results.push({ lines, repetitions, p50Ms: round(median(times), 2), mirroredLines: mirrored });
+    for (let run = 0; run < SMALL_PER_ROUND / 2; run++) times.push((await timeRun(tenant, small)).ms);
+    const largeRun = await timeRun(tenant, large);
+    for (let run = 0; run < SMALL_PER_ROUND / 2; run++) times.push((await timeRun(tenant, small)).ms);
+    smallTimes.push(...times);
+    largeTimes.push(largeRun.ms);
+    roundRatios.push(round2(largeRun.ms / median(times)));
+    mirrored = { small: (await timeRun(tenant, small)).mirrored, large: largeRun.mirrored };
   }
-  return results;
+  return {
+    sizes: [
+      {
+        lines: SMALL,
+        repetitions: smallTimes.length,
+        p50Ms: round(median(smallTimes), 2),
+        mirroredLines: mirrored.small,
+      },
+      {
+        lines: LARGE,
+        repetitions: largeTimes.length,
+        p50Ms: round(median(largeTimes), 2),
+        mirroredLines: mirrored.large,
+      },
+    ],
+    ratio: round2(median(roundRatios)),
+    roundRatios,
+  };
+}
+
+const round2 = (value: number) => round(value, 2);
+
+/** `gc()` when node runs with --expose-gc (`npm run bench` does), else nothing. */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+function prepare(lines: number) {
+  const event = CpqEvent.parse(quoteLinesReplaced("dq", linesOf("dq", lines, "7")));
+  if (event.type !== "quote.lines.replaced") throw new Error("unexpected event");
+  return { lines, event };
+}
+
+async function timeRun(
+  tenant: ReturnType<typeof demoTenant>,
+  { lines, event }: ReturnType<typeof prepare>,
+): Promise<{ ms: number; mirrored: number }> {
+  const { quote, opportunity } = syncedPair(tenant.tenantId, lines);
+  const store = {
+    loadQuote: async () => quote,
+    loadOpportunity: async () => opportunity,
+  } as unknown as SyncStore;
+  const ws = new Workspace(
+    tenant,
+    { source: "cpq", eventId: "e", at: Date.UTC(2026, 1, 1) },
+    Date.UTC(2026, 1, 1),
+  );
+  let key = 0;
+  collectGarbage?.(); // the setup's garbage is not the engine's to collect
+  const started = performance.now();
+  const response = await applyCpqLineChange(
+    ws,
+    store,
+    "dq",
+    { kind: "replaced", lines: event.data.lines },
+    () => `new-${key++}`,
+  );
+  ws.toChangeSet();
+  const ms = performance.now() - started;
+  if (response.status !== "applied") throw new Error(`domain diff: ${response.status}`);
+  const mirrored = response.mirrors.reduce((sum, mirror) => sum + (mirror.lines?.upsert.length ?? 0), 0);
+  return { ms, mirrored };
 }
 
 /** One timed run on N lines (for profiling). */
