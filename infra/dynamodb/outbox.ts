@@ -275,22 +275,27 @@ export class OutboxLog {
   }
 
   async read(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
-    let position = after === null ? 0 : decodeCursor(after, tenantId);
+    const start = after === null ? 0 : decodeCursor(after, tenantId);
+    let position = start;
     const entries: OutboxEntry[] = [];
     let consumed: number | null = null;
+    // The first query also reads the cursor's own entry (written or void, it always exists), so
+    // an idle poll learns in the same call that its cursor is one this outbox gave out.
+    let cursorSeen = start === 0;
     reading: while (entries.length < limit) {
+      const withCursor = !cursorSeen && position === start;
       let result: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
       try {
         result = await this.doc.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: "pk = :pk AND sk > :after",
+            KeyConditionExpression: withCursor ? "pk = :pk AND sk >= :after" : "pk = :pk AND sk > :after",
             ExpressionAttributeValues: {
               ":pk": keys.outboxPartition(tenantId),
               ":after": outboxSortKey(position),
             },
             ConsistentRead: true,
-            Limit: limit - entries.length + 1,
+            Limit: limit - entries.length + (withCursor ? 2 : 1),
           }),
         );
       } catch (error) {
@@ -298,6 +303,10 @@ export class OutboxLog {
       }
       for (const item of result.Items ?? []) {
         const sequence = Number(item.sk);
+        if (sequence === start && !cursorSeen) {
+          cursorSeen = true;
+          continue;
+        }
         if (sequence !== position + 1 && this.clock() - Date.parse(String(item.at)) < GAP_GRACE_MS) {
           break reading; // an earlier entry may still be committing: stop before the gap
         }
@@ -314,7 +323,7 @@ export class OutboxLog {
       }
       if ((result.Items ?? []).length === 0 || !result.LastEvaluatedKey) break;
     }
-    if (consumed === null && position > 0 && position > (await this.counterValue(tenantId))) {
+    if (!cursorSeen && consumed === null && start > (await this.counterValue(tenantId))) {
       // A cursor no number was ever given for: another table (rebuilt, or the wrong stage), not
       // this one's. Polling on would return nothing forever; say so instead.
       throw new InvalidCursor(after ?? "", "the cursor is past the end of this tenant's outbox");
