@@ -121,27 +121,6 @@ async function timeRun(
   return { ms, mirrored };
 }
 
-/** One timed run on N lines (for profiling). */
-export async function domainDiffOnce(lines: number): Promise<number> {
-  const tenant = demoTenant(SECRETS);
-  const event = CpqEvent.parse(quoteLinesReplaced("dq", linesOf("dq", lines, "7")));
-  if (event.type !== "quote.lines.replaced") throw new Error("unexpected event");
-  const { quote, opportunity } = syncedPair(tenant.tenantId, lines);
-  const store = {
-    loadQuote: async () => quote,
-    loadOpportunity: async () => opportunity,
-  } as unknown as SyncStore;
-  const ws = new Workspace(
-    tenant,
-    { source: "cpq", eventId: "e", at: Date.UTC(2026, 1, 1) },
-    Date.UTC(2026, 1, 1),
-  );
-  const started = performance.now();
-  await applyCpqLineChange(ws, store, "dq", { kind: "replaced", lines: event.data.lines }, () => "k");
-  ws.toChangeSet();
-  return performance.now() - started;
-}
-
 function syncedPair(
   tenantId: string,
   count: number,

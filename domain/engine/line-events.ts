@@ -140,12 +140,10 @@ function auditLineChange(
   // What reached the other side: a change of fields it does not share is applied, not mirrored.
   const mirrored = ws
     .producedMirrors()
-    .filter((mirror) => mirror.target === target)
-    .reduce(
-      (sum, mirror) => sum + (mirror.lines?.upsert.length ?? 0) + (mirror.lines?.delete.length ?? 0),
-      0,
+    .some(
+      (mirror) => mirror.target === target && (mirror.lines?.upsert.length || mirror.lines?.delete.length),
     );
-  if (status === "applied" && mirrored > 0) {
+  if (status === "applied" && mirrored) {
     ws.audit(
       opportunityId,
       "change.mirrored",

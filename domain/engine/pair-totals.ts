@@ -53,9 +53,8 @@ export function settleSyncedHeader(
     !options.always &&
     !options.linesPushed &&
     header.syncedQuoteId === quote.header.id &&
-    header.amountLocked &&
-    header.amount !== null;
-  const amount = linesWaiting && header.amount !== null ? header.amount : subtotal(quote.lines, currency);
+    header.amountLocked;
+  const amount = (linesWaiting ? header.amount : null) ?? subtotal(quote.lines, currency);
   const approval = approvalFor(quote, ws.tenant);
   const fields = { ...header.fields, ...pickFields(quote.header.fields, ws.mapping.headers) };
   const mappedFields = pickFields(fields, ws.mapping.headers);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { auditSyncedPair } from "../../domain/engine/pair-audit.js";
 import type { QuoteAggregate } from "../../domain/model.js";
-import { engineHarness } from "../support/engine.js";
+import { afterStart, engineHarness } from "../support/engine.js";
 import {
   at,
   crmEvent,
@@ -22,8 +22,6 @@ async function syncedPair(mode: "live" | "scheduled" | "manual", id = "p") {
   h.advance(1000);
   return h;
 }
-
-const afterStart = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 12) + seconds * 1000).toISOString();
 
 describe("the scheduled run on the in-memory store", () => {
   it("pushes a scheduled-mode quote's pending changes as one mirror and resets its pending count", async () => {
