@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Connectors } from "./connectors.js";
 import { SyncMode } from "./events.js";
 
 const FieldType = z.enum(["string", "number", "boolean", "date"]);
@@ -62,6 +63,8 @@ export const TenantConfig = z
         stop: z.array(z.string().min(1)).default([]),
       })
       .prefault({}),
+    /** Which system each side is and how mirrors reach it (CONNECTORS.md §1); `native` by default. */
+    connectors: Connectors.prefault({}),
   })
   .refine((tenant) => tenant.secretsParameter !== undefined || tenant.secrets.crm.length > 0, {
     path: ["secrets"],

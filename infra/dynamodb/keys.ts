@@ -23,6 +23,8 @@ export const keys = {
   scheduleCheckpoint: { pk: "SCHEDULE", sk: "CHECKPOINT" },
   /** A tenant's drift report: one item per drifting opportunity, sk = the opportunity id. */
   driftPartition: (tenantId: string) => `T#${tenantId}#DRIFT`,
+  /** A connector's own small records of a tenant (`ConnectorStore`): one item per key. */
+  connectorRecord: (tenantId: string, key: string) => ({ pk: `T#${tenantId}#CX`, sk: key }),
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */
