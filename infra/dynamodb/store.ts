@@ -23,6 +23,7 @@ import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
+import { PipelineReads } from "./pipeline-reads.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
@@ -49,6 +50,7 @@ export class DynamoSyncStore implements SyncStore {
   private readonly outboxLog: OutboxLog;
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
+  private readonly pipeline: PipelineReads;
   private readonly hints = new SequenceHints();
   private readonly reservations = new ReservationPolicy();
 
@@ -58,6 +60,7 @@ export class DynamoSyncStore implements SyncStore {
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
     this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog, this.hints);
     this.schedule = new ScheduleItems(options.doc, options.tableName);
+    this.pipeline = new PipelineReads(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
 
@@ -281,6 +284,22 @@ export class DynamoSyncStore implements SyncStore {
 
   listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
     return this.schedule.indexPage(keys.syncedPairsIndex(tenantId), after, limit);
+  }
+
+  listOpportunityIds(tenantId: string, after: string | null, limit: number, stage?: string): Promise<Page<string>> {
+    return this.pipeline.opportunityIds(tenantId, after, limit, stage);
+  }
+
+  loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {
+    return this.pipeline.opportunityHeaders(tenantId, ids);
+  }
+
+  loadQuoteHeaders(tenantId: string, ids: string[]): Promise<QuoteRecord[]> {
+    return this.pipeline.quoteHeaders(tenantId, ids);
+  }
+
+  loadDriftFindings(tenantId: string, ids: string[]): Promise<DriftFinding[]> {
+    return this.pipeline.driftFindings(tenantId, ids);
   }
 
   loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {

@@ -71,7 +71,7 @@ export class ChangeSetWriter {
     }
 
     const fixedCount =
-      (changes.opportunity ? 1 : 0) +
+      (changes.opportunity ? 2 : 0) +
       changes.quotes.length +
       changes.quotes.filter((quote) => quote.linked && quote.record.opportunityId).length +
       (changes.unchanged?.length ?? 0) +
@@ -105,6 +105,7 @@ export class ChangeSetWriter {
         stored,
         index: this.opportunityIndex(stored),
       });
+      add(this.pipelineEntry(stored));
     }
     for (const { record, linked } of changes.quotes) {
       const partition = keys.quotePartition(tenantId, record.id);
@@ -266,6 +267,27 @@ export class ChangeSetWriter {
     return record.syncedQuoteId && !record.deleted
       ? { gsi1pk: keys.syncedPairsIndex(record.tenantId), gsi1sk: record.id }
       : {};
+  }
+
+  /**
+   * The opportunity's entry in the tenant's pipeline list, kept in the same transaction as its
+   * header (so the list never names an opportunity that was not committed): present while the
+   * opportunity is known and not deleted, with a `gsi1` entry under its stage.
+   */
+  private pipelineEntry(record: OpportunityRecord): TransactItem {
+    const Key = { pk: keys.opportunitiesPartition(record.tenantId), sk: record.id };
+    if (!record.known || record.deleted) return { Delete: { TableName: this.tableName, Key } };
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...Key,
+          ...(record.stage
+            ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
+            : {}),
+        },
+      },
+    };
   }
 
   /** Synced quotes with pending changes carry the sparse index key the scheduled push pages through. */
