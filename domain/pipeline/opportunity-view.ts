@@ -1,6 +1,13 @@
 import { NotFound } from "../errors.js";
 import { liveLines } from "../lines.js";
-import type { AuditEntry, FieldMap, LineValues, OpportunityRecord, QuoteRecord, StoredLine } from "../model.js";
+import type {
+  AuditEntry,
+  FieldMap,
+  LineValues,
+  OpportunityRecord,
+  QuoteRecord,
+  StoredLine,
+} from "../model.js";
 import type { DriftFinding } from "../schedule.js";
 import type { SyncStore } from "../store.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
@@ -56,14 +63,17 @@ export async function readOpportunityView(
     store.readAudit(tenant.tenantId, opportunityId, null, auditLimit),
     store.loadDriftFinding(tenant.tenantId, opportunityId),
   ]);
-  if (!opportunity?.header.known || opportunity.header.deleted) throw new NotFound("opportunity", opportunityId);
+  if (!opportunity?.header.known || opportunity.header.deleted)
+    throw new NotFound("opportunity", opportunityId);
   const header = opportunity.header;
   const live = quotes.filter((quote) => !quote.deleted && quote.opportunityId === opportunityId);
   const shown =
     live.find((quote) => quote.id === header.syncedQuoteId) ??
     [...live].sort((a, b) => b.changedAt - a.changedAt)[0] ??
     null;
-  const shownLines = shown ? ((await store.loadQuote(tenant.tenantId, shown.id))?.lines ?? new Map()) : new Map();
+  const shownLines = shown
+    ? ((await store.loadQuote(tenant.tenantId, shown.id))?.lines ?? new Map())
+    : new Map();
   return {
     row: pipelineRow(tenant, header, shown, drift, now),
     opportunity: header,
@@ -87,8 +97,7 @@ export function pairLines(
   const opportunity = new Map(liveLines(opportunityLines).map((line) => [line.syncKey, line]));
   const order = (line: StoredLine | undefined) => line?.position ?? Number.MAX_SAFE_INTEGER;
   const keys = [...new Set([...quote.keys(), ...opportunity.keys()])].sort((a, b) => {
-    const byPosition =
-      order(quote.get(a) ?? opportunity.get(a)) - order(quote.get(b) ?? opportunity.get(b));
+    const byPosition = order(quote.get(a) ?? opportunity.get(a)) - order(quote.get(b) ?? opportunity.get(b));
     return byPosition !== 0 ? byPosition : a < b ? -1 : a > b ? 1 : 0;
   });
   return keys.map((syncKey) => {
@@ -98,7 +107,11 @@ export function pairLines(
   });
 }
 
-function differences(left: StoredLine | null, right: StoredLine | null, mapped: ReadonlySet<string>): string[] {
+function differences(
+  left: StoredLine | null,
+  right: StoredLine | null,
+  mapped: ReadonlySet<string>,
+): string[] {
   const custom = [...mapped].sort();
   if (!left || !right) return [...STANDARD_FIELDS, ...custom.map((name) => `fields.${name}`)];
   const differing: string[] = STANDARD_FIELDS.filter((field) => left[field] !== right[field]);

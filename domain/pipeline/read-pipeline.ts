@@ -1,7 +1,7 @@
 import type { OpportunityRecord } from "../model.js";
 import type { SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
-import { type PipelineRow, pipelineRow } from "./rows.js";
+import { ATTENTION_ORDER, type PipelineRow, pipelineRow } from "./rows.js";
 
 export type PipelineView = "attention" | "all";
 
@@ -52,22 +52,38 @@ export async function readPipelinePage(
     for (const row of candidates) {
       if (row.attention.length === 0 || (query.stage !== undefined && row.stage !== query.stage)) continue;
       rows.push(row);
-      if (rows.length === query.limit) return { rows, next: row.opportunityId };
+      if (rows.length === query.limit) return { rows: bySeverity(rows), next: row.opportunityId };
     }
-    if (page.next === null) return { rows, next: null };
+    if (page.next === null) return { rows: bySeverity(rows), next: null };
     after = page.next;
   }
-  return { rows, next: after, searchedUpTo: after };
+  return { rows: bySeverity(rows), next: after, searchedUpTo: after };
 }
 
-async function rowsOf(store: SyncStore, tenant: TenantConfig, ids: string[], now: number): Promise<PipelineRow[]> {
+/** Most serious reason first; then by opportunity id (the order they were found in). */
+function bySeverity(rows: PipelineRow[]): PipelineRow[] {
+  const rank = (row: PipelineRow) => ATTENTION_ORDER.indexOf(row.attention[0]?.kind ?? "quote_expired");
+  return rows
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index)
+    .map(({ row }) => row);
+}
+
+async function rowsOf(
+  store: SyncStore,
+  tenant: TenantConfig,
+  ids: string[],
+  now: number,
+): Promise<PipelineRow[]> {
   if (ids.length === 0) return [];
   const [opportunities, drift] = await Promise.all([
     store.loadOpportunityHeaders(tenant.tenantId, ids),
     store.loadDriftFindings(tenant.tenantId, ids),
   ]);
   const byId = new Map<string, OpportunityRecord>(opportunities.map((record) => [record.id, record]));
-  const syncedQuoteIds = opportunities.flatMap((record) => (record.syncedQuoteId ? [record.syncedQuoteId] : []));
+  const syncedQuoteIds = opportunities.flatMap((record) =>
+    record.syncedQuoteId ? [record.syncedQuoteId] : [],
+  );
   const quotes = new Map(
     (await store.loadQuoteHeaders(tenant.tenantId, syncedQuoteIds)).map((record) => [record.id, record]),
   );
@@ -75,7 +91,7 @@ async function rowsOf(store: SyncStore, tenant: TenantConfig, ids: string[], now
   return ids.flatMap((id) => {
     const record = byId.get(id);
     // The list is read eventually consistently: an opportunity deleted meanwhile is left out.
-    if (!record || !record.known || record.deleted) return [];
+    if (!record?.known || record.deleted) return [];
     const quote = record.syncedQuoteId ? (quotes.get(record.syncedQuoteId) ?? null) : null;
     return [pipelineRow(tenant, record, quote, findings.get(id) ?? null, now)];
   });

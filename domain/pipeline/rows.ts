@@ -18,7 +18,12 @@ export interface DeliveryState {
 }
 
 /** Why a row is in the "needs attention" view, most serious first. */
-export type AttentionKind = "drift" | "delivery_failing" | "approval_required" | "milestone_pending" | "quote_expired";
+export type AttentionKind =
+  | "drift"
+  | "delivery_failing"
+  | "approval_required"
+  | "milestone_pending"
+  | "quote_expired";
 
 export interface Attention {
   kind: AttentionKind;
@@ -45,7 +50,7 @@ export interface PipelineRow {
   attention: Attention[];
 }
 
-const ATTENTION_ORDER: AttentionKind[] = [
+export const ATTENTION_ORDER: AttentionKind[] = [
   "drift",
   "delivery_failing",
   "approval_required",
@@ -69,7 +74,11 @@ export function pipelineRow(
   const pendingChanges = quote?.syncing ? quote.pendingChanges : 0;
   const delivery = deliveryOf(opportunity);
   const attention: Attention[] = [];
-  if (drift) attention.push({ kind: "drift", text: drift.issues.map((issue) => issue.detail).join("; ") });
+  // A manual-mode pair waiting at a milestone is reported by the audit too: one reason, not two.
+  const driftIssues = drift?.issues.filter((issue) => issue.kind !== "milestone_pending") ?? [];
+  if (driftIssues.length > 0)
+    attention.push({ kind: "drift", text: driftIssues.map((issue) => issue.detail).join("; ") });
+  const milestoneFinding = drift?.issues.find((issue) => issue.kind === "milestone_pending");
   for (const side of ["crm", "cpq"] as const) {
     const state = delivery?.[side];
     if (state?.failing)
@@ -88,8 +97,12 @@ export function pipelineRow(
       kind: "milestone_pending",
       text: `${pendingChanges} pending change${pendingChanges === 1 ? "" : "s"} at milestone stage ${opportunity.stage}`,
     });
+  else if (milestoneFinding) attention.push({ kind: "milestone_pending", text: milestoneFinding.detail });
   if (quote?.expiresAt && Date.parse(quote.expiresAt) < now)
-    attention.push({ kind: "quote_expired", text: `synced quote ${quote.id} expired ${quote.expiresAt.slice(0, 10)}` });
+    attention.push({
+      kind: "quote_expired",
+      text: `synced quote ${quote.id} expired ${quote.expiresAt.slice(0, 10)}`,
+    });
   attention.sort((a, b) => ATTENTION_ORDER.indexOf(a.kind) - ATTENTION_ORDER.indexOf(b.kind));
   return {
     opportunityId: opportunity.id,

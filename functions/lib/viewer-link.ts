@@ -71,7 +71,8 @@ export function verifyViewerToken(
   if (!token || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
   const parts = token.split(".");
   const [version, payload, digest] = parts;
-  if (parts.length !== 3 || version !== VERSION || !payload || !digest) return { ok: false, reason: "malformed" };
+  if (parts.length !== 3 || version !== VERSION || !payload || !digest)
+    return { ok: false, reason: "malformed" };
   const candidate = Buffer.from(digest, "base64url");
   let matched = false;
   for (const secret of input.secrets) {

@@ -78,7 +78,8 @@ export class PipelineReads {
         const found: Record<string, unknown>[] = [];
         let request = chunk;
         for (let attempt = 0; request.length > 0; attempt++) {
-          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 6)));
+          if (attempt > 0)
+            await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 6)));
           const result = await guard(
             this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request } } })),
           );

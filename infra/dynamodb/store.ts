@@ -23,8 +23,8 @@ import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
-import { PipelineReads } from "./pipeline-reads.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
+import { PipelineReads } from "./pipeline-reads.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
 
@@ -286,7 +286,12 @@ export class DynamoSyncStore implements SyncStore {
     return this.schedule.indexPage(keys.syncedPairsIndex(tenantId), after, limit);
   }
 
-  listOpportunityIds(tenantId: string, after: string | null, limit: number, stage?: string): Promise<Page<string>> {
+  listOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+    stage?: string,
+  ): Promise<Page<string>> {
     return this.pipeline.opportunityIds(tenantId, after, limit, stage);
   }
 
