@@ -14,7 +14,6 @@ export function layout(frame: PageFrame): string {
   return `<!doctype html>${
     html`<html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${frame.title} · quotesync</title>
 <style>${rawStyles()}</style></head>
 <body><a class="skip" href="#main">Skip to content</a>

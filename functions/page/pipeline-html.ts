@@ -2,6 +2,7 @@ import type { PipelinePage, PipelineQuery } from "../../domain/pipeline/read-pip
 import type { Attention, PipelineRow } from "../../domain/pipeline/rows.js";
 import { money, when } from "./format.js";
 import { type Html, html, segment } from "./html.js";
+import { humanize } from "./timeline.js";
 
 const ATTENTION_TONE: Record<Attention["kind"], "bad" | "warn"> = {
   drift: "bad",
@@ -72,7 +73,7 @@ function pipelineRowHtml(base: string, row: PipelineRow): Html {
 <td data-label="Synced quote" class="nowrap">${row.syncedQuoteId ?? html`<span class="muted">not synced</span>`}</td>
 <td data-label="Mode">${row.mode ?? "—"}</td>
 <td data-label="Pending" class="num">${row.pendingChanges}</td>
-<td data-label="Attention">${row.attention.length === 0 ? html`<span class="tag ok">OK</span>` : row.attention.map((item) => html`<span class="tag ${ATTENTION_TONE[item.kind]}" title="${item.text}">${ATTENTION_LABEL[item.kind]}</span>`)}${row.approval.required ? html`<ul class="reasons">${row.approval.reasons.map((reason) => html`<li>${reason}</li>`)}</ul>` : ""}</td>
+<td data-label="Attention">${row.attention.length === 0 ? html`<span class="tag ok">OK</span>` : row.attention.map((item) => html`<span class="tag ${ATTENTION_TONE[item.kind]}" title="${item.text}">${ATTENTION_LABEL[item.kind]}</span>`)}${row.attention.length > 0 ? html`<ul class="reasons">${row.attention.map((item) => html`<li>${humanize(item.text.replace(/ \(sync keys? [^)]*\)/, ""))}</li>`)}</ul>` : ""}</td>
 <td data-label="Delivery">${deliveryCell(row)}</td>
 <td data-label="Last change" class="nowrap">${when(row.changedAt)}</td>
 </tr>`;

@@ -2,13 +2,13 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { refusalPage } from "./layout.js";
 
 /**
- * Headers of every page: never cached (tenant data), never framed, no referrer (a viewer link
- * must not leak through one), and only the page's own inline styles and form posts allowed.
+ * Headers of every page: never cached (tenant data), never framed, no referrer to other sites (a
+ * viewer link must not leak through one; same-origin posts keep their Origin header), and only the page's own inline styles and form posts allowed.
  */
 export const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
-  "referrer-policy": "no-referrer",
+  "referrer-policy": "same-origin",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "content-security-policy":

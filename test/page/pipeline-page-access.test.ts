@@ -116,7 +116,7 @@ describe("pipeline page access (viewer links on DynamoDB Local)", () => {
     expect(cookie).not.toContain("Secure");
     expect(answer.body).not.toContain(DEMO_SECRETS.crm);
     expect(answer.headers["cache-control"]).toBe("no-store");
-    expect(answer.headers["referrer-policy"]).toBe("no-referrer");
+    expect(answer.headers["referrer-policy"]).toBe("same-origin");
   });
 
   it("marks the cookie Secure behind https", async () => {
