@@ -8,6 +8,7 @@ import { bundleSizes } from "./scenarios/bundles.js";
 import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
 import { oneLineChange } from "./scenarios/one-line.js";
+import { pipelinePage } from "./scenarios/pipeline-page.js";
 import { startAndReplace } from "./scenarios/replace.js";
 import { endToEndThroughput } from "./scenarios/throughput.js";
 
@@ -38,7 +39,9 @@ try {
   const hot = await hotPair(bench);
   log("end-to-end throughput");
   const throughput = await endToEndThroughput(bench);
-  results = { oneLine, replace, domain, throughput, hotPair: hot, bundles };
+  log("pipeline page, 5,000 opportunities");
+  const pipeline = await pipelinePage(bench);
+  results = { oneLine, replace, domain, throughput, hotPair: hot, bundles, pipelinePage: pipeline };
 } finally {
   await bench.close();
 }
@@ -89,6 +92,11 @@ How to read it:
   silenced (\`bench/env.ts\`), so stdout writes are not counted.
 - **hot pair**: 16 writers change their own line of one synced pair six times each at once (CPQ
   and CRM alternately); 503s are retried by the writer; the final state is checked on both sides.
+- **pipeline page**: a tenant of 5,000 opportunities (one in ten synced, three lines each) made
+  through the handlers; the page function's own time for the first page of "all opportunities"
+  (50 rows), first in a fresh runtime (tenant not cached), then warm; its DynamoDB calls (one Query
+  of the tenant's list, batched reads by key; a Scan anywhere fails the goal); the "needs
+  attention" view and an opportunity page beside it.
 - **bundles** are built like serverless.yml builds them (esbuild, minified, ESM, node22, the
   \`createRequire\` banner, the plugins of \`infra/esbuild-plugins.cjs\`); init is the import time
   in a fresh node process, median of 5, against a bare middy handler bundled the same way. The

@@ -22,9 +22,9 @@ export interface PipelinePage {
   searchedUpTo?: string | null;
 }
 
-/** Synced opportunities examined per request in the "needs attention" view (in pages of 100). */
+/** Synced opportunities examined per request in the "needs attention" view, read in chunks of 100. */
 const ATTENTION_SCAN_LIMIT = 1000;
-const ATTENTION_PAGE = 100;
+const ATTENTION_CHUNK = 100;
 
 /**
  * One page of the tenant's pipeline. "all" pages the tenant's opportunity list (or one stage's):
@@ -46,15 +46,24 @@ export async function readPipelinePage(
   let after = query.after;
   let examined = 0;
   while (examined < ATTENTION_SCAN_LIMIT) {
-    const page = await store.listSyncedOpportunityIds(tenant.tenantId, after, ATTENTION_PAGE);
+    // One Query for up to the whole budget of ids, then their rows in parallel chunks.
+    const page = await store.listSyncedOpportunityIds(
+      tenant.tenantId,
+      after,
+      ATTENTION_SCAN_LIMIT - examined,
+    );
     examined += page.entries.length;
-    const candidates = await rowsOf(store, tenant, page.entries, now);
+    const chunks: string[][] = [];
+    for (let index = 0; index < page.entries.length; index += ATTENTION_CHUNK) {
+      chunks.push(page.entries.slice(index, index + ATTENTION_CHUNK));
+    }
+    const candidates = (await Promise.all(chunks.map((ids) => rowsOf(store, tenant, ids, now)))).flat();
     for (const row of candidates) {
       if (row.attention.length === 0 || (query.stage !== undefined && row.stage !== query.stage)) continue;
       rows.push(row);
       if (rows.length === query.limit) return { rows: bySeverity(rows), next: row.opportunityId };
     }
-    if (page.next === null) return { rows: bySeverity(rows), next: null };
+    if (page.next === null || page.entries.length === 0) return { rows: bySeverity(rows), next: null };
     after = page.next;
   }
   return { rows: bySeverity(rows), next: after, searchedUpTo: after };
