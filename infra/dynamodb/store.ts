@@ -22,6 +22,7 @@ import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
+import { ListingHints } from "./listing-hints.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
 import { PipelineReads } from "./pipeline-reads.js";
@@ -52,13 +53,20 @@ export class DynamoSyncStore implements SyncStore {
   private readonly schedule: ScheduleItems;
   private readonly pipeline: PipelineReads;
   private readonly hints = new SequenceHints();
+  private readonly listings = new ListingHints();
   private readonly reservations = new ReservationPolicy();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
-    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog, this.hints);
+    this.writer = new ChangeSetWriter(
+      options.doc,
+      options.tableName,
+      this.outboxLog,
+      this.hints,
+      this.listings,
+    );
     this.schedule = new ScheduleItems(options.doc, options.tableName);
     this.pipeline = new PipelineReads(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
@@ -148,6 +156,7 @@ export class DynamoSyncStore implements SyncStore {
           if (item.sk === keys.header) {
             header = { ...(item.record as R), version: item.version as number };
             this.hints.note(partition, item.version as number, item.outboxSeq);
+            this.listings.note(partition, item.version as number, item.listing);
           } else items.push(item);
         }
       }

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { CpqEvent, CrmEvent } from "../../domain/events.js";
@@ -109,6 +109,50 @@ for (const kind of ["dynamodb", "memory"] as const) {
     });
 
     if (kind === "dynamodb") {
+      it("writes the list item only when the listing changes, and for headers written before the list", async () => {
+        const listWrites: unknown[] = [];
+        table?.client.middlewareStack.add(
+          (next) => async (args) => {
+            const items = (
+              args.input as { TransactItems?: Array<Record<string, { Key?: unknown; Item?: unknown }>> }
+            ).TransactItems;
+            for (const item of items ?? []) {
+              const action = item.Put ?? item.Delete;
+              const key = (action?.Item ?? action?.Key) as { pk?: unknown } | undefined;
+              // Marshalled ({S: ...}) or not, depending on where the stack sees it.
+              const pk = typeof key?.pk === "object" ? (key.pk as { S?: string }).S : key?.pk;
+              if (pk === "T#demo#OPPS") listWrites.push(item);
+            }
+            return next(args);
+          },
+          { step: "initialize", name: "listWrites" },
+        );
+        await crm(opportunityUpserted("o-b", { stage: "Proposal", name: "Renamed" }, { occurredAt: at(20) }));
+        expect(listWrites).toEqual([]);
+        await crm(opportunityUpserted("o-b", { stage: "Closed Won" }, { occurredAt: at(21) }));
+        expect(listWrites).toHaveLength(1);
+        expect(await ids("Closed Won")).toEqual(["o-b"]);
+
+        // A header from before the list: no `listing`, no list item. Its next write lists it.
+        const doc = DynamoDBDocumentClient.from(table?.client as NonNullable<typeof table>["client"]);
+        await doc.send(
+          new UpdateCommand({
+            TableName: table?.tableName,
+            Key: { pk: "T#demo#O#o-b", sk: "H" },
+            UpdateExpression: "REMOVE listing",
+          }),
+        );
+        await doc.send(
+          new DeleteCommand({ TableName: table?.tableName, Key: { pk: "T#demo#OPPS", sk: "o-b" } }),
+        );
+        expect(await ids()).toEqual(["o-c"]);
+        await crm(opportunityUpserted("o-b", { stage: "Closed Won", name: "Again" }, { occurredAt: at(22) }));
+        expect(await ids()).toEqual(["o-b", "o-c"]);
+        expect(listWrites).toHaveLength(2);
+        await crm(opportunityUpserted("o-b", { stage: "Proposal" }, { occurredAt: at(23) }));
+        expect(await ids("Proposal")).toEqual(["o-b"]);
+      });
+
       it("keeps one small list item per listed opportunity, with a gsi1 entry under its stage", async () => {
         const items = (await scanAll(table?.tableName ?? "")).filter((item) => item.pk === "T#demo#OPPS");
         expect(items).toEqual([
