@@ -74,11 +74,13 @@ export function pipelineRow(
   const pendingChanges = quote?.syncing ? quote.pendingChanges : 0;
   const delivery = deliveryOf(opportunity);
   const attention: Attention[] = [];
+  // Findings are about synced pairs: once sync stops, one left until the audit's next pass is stale.
+  const finding = opportunity.syncedQuoteId ? drift : null;
   // A manual-mode pair waiting at a milestone is reported by the audit too: one reason, not two.
-  const driftIssues = drift?.issues.filter((issue) => issue.kind !== "milestone_pending") ?? [];
+  const driftIssues = finding?.issues.filter((issue) => issue.kind !== "milestone_pending") ?? [];
   if (driftIssues.length > 0)
     attention.push({ kind: "drift", text: driftIssues.map((issue) => issue.detail).join("; ") });
-  const milestoneFinding = drift?.issues.find((issue) => issue.kind === "milestone_pending");
+  const milestoneFinding = finding?.issues.find((issue) => issue.kind === "milestone_pending");
   for (const side of ["crm", "cpq"] as const) {
     const state = delivery?.[side];
     if (state?.failing)
@@ -115,7 +117,7 @@ export function pipelineRow(
     mode,
     pendingChanges,
     approval: opportunity.approval,
-    drift,
+    drift: finding,
     delivery,
     syncedQuoteExpiresAt: quote?.expiresAt ?? null,
     changedAt: new Date(opportunity.changedAt).toISOString(),

@@ -124,6 +124,24 @@ describe("pipeline rows", () => {
     expect(row.mode).toBe("manual");
   });
 
+  it("ignores a drift finding left from before sync stopped", () => {
+    const row = pipelineRow(
+      tenant,
+      opportunity({ syncedQuoteId: null, amountLocked: false }),
+      null,
+      {
+        opportunityId: "o-1",
+        quoteId: "q-1",
+        issues: [{ kind: "lines_differ", detail: "1 line(s) differ" }],
+        detectedAt: "",
+        checkedAt: "",
+      },
+      NOW,
+    );
+    expect(row.attention).toEqual([]);
+    expect(row.drift).toBeNull();
+  });
+
   it("counts an audit finding of pending changes at a milestone once, as that reason", () => {
     const row = pipelineRow(
       tenant,
