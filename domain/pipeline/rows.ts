@@ -92,7 +92,7 @@ export function pipelineRow(
   if (opportunity.approval.required)
     attention.push({
       kind: "approval_required",
-      text: `approval required: ${opportunity.approval.reasons.join("; ") || "no reason given"}`,
+      text: opportunity.approval.reasons.join("; ") || "no reason given",
     });
   if (pendingChanges > 0 && opportunity.stage && tenant.policy.milestoneStages.includes(opportunity.stage))
     attention.push({

@@ -3,7 +3,7 @@ import type { StoredLine } from "../../domain/model.js";
 import type { LinePair, OpportunityView } from "../../domain/pipeline/opportunity-view.js";
 import { money, when } from "./format.js";
 import { type Html, html, segment } from "./html.js";
-import { deliveryCell } from "./pipeline-html.js";
+import { ATTENTION_LABEL, deliveryCell } from "./pipeline-html.js";
 import { humanize, timelineLabel, timelineSentence } from "./timeline.js";
 
 /** What an action answered, shown once after the redirect back to the page. */
@@ -64,7 +64,7 @@ ${notice ? html`<p class="notice ${notice.ok ? "ok" : "bad"}" role="status">${no
   <div class="card"><div class="k">Last synced</div><div class="v">${when(opportunity.lastSyncedAt)}</div></div>
   <div class="card"><div class="k">Delivery</div><div class="v">${deliveryCell(row)}</div></div>
 </section>
-${row.attention.length > 0 ? html`<h2>Needs attention</h2><ul>${row.attention.map((item) => html`<li>${humanize(item.text, lineNames)}</li>`)}</ul>` : ""}
+${row.attention.length > 0 ? html`<h2>Needs attention</h2><ul>${row.attention.map((item) => html`<li><strong>${ATTENTION_LABEL[item.kind]}:</strong> ${humanize(item.text, lineNames)}</li>`)}</ul>` : ""}
 ${actions(base, input, synced)}
 <h2>Lines side by side${shownQuote ? html` <span class="muted">— quote ${shownQuote.id}${synced ? "" : " (not synced)"} and the opportunity</span>` : ""}</h2>
 ${linesTable(view.pairs, input.mappedLineFields)}

@@ -12,7 +12,7 @@ const ATTENTION_TONE: Record<Attention["kind"], "bad" | "warn"> = {
   quote_expired: "bad",
 };
 
-const ATTENTION_LABEL: Record<Attention["kind"], string> = {
+export const ATTENTION_LABEL: Record<Attention["kind"], string> = {
   drift: "Drift",
   delivery_failing: "Delivery failing",
   approval_required: "Approval required",
