@@ -49,7 +49,7 @@ process.once("SIGTERM", () => void shutdown(0));
 
 try {
   const client = new DynamoDBClient(localDynamoClientConfig(dynamo.endpoint));
-  await ensureTable(client, tableName);
+  await ensureTable(client, tableName, { stream: true });
   await seedLocal({ client, tableName });
   // Mirrors for sides with a connector are delivered as deployed: the table's stream feeds the same
   // deliver function, and the retry pass runs every second instead of every minute.
