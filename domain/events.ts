@@ -68,10 +68,26 @@ export const Money = decimalField(normalizeUnitPrice, {
   max: LIMITS.maxAbsoluteAmount,
 });
 
+/**
+ * The numbers storage holds exactly (DynamoDB's number type): 0, or a magnitude from 1e-130 to
+ * just under 1e126, at most 38 significant digits (a JSON number parsed to a double has at most
+ * 17). Anything else — infinities, denormals such as 5e-324, 1e200 — is refused, naming the field.
+ */
+export function isStorableNumber(value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  const magnitude = Math.abs(value);
+  return magnitude === 0 || (magnitude >= 1e-130 && magnitude < 1e126);
+}
+
 /** A custom field value: string, number, boolean, ISO date (as a string) or null. */
 export const FieldValue = z.union([
   z.string().max(LIMITS.fieldValueLength),
-  z.number().refine(Number.isFinite, "must be finite"),
+  z
+    .number()
+    .refine(
+      isStorableNumber,
+      "a number must be finite and 0 or of magnitude 1e-130 to 1e126 (send other values as strings)",
+    ),
   z.boolean(),
   z.null(),
 ]);

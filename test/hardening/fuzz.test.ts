@@ -13,6 +13,64 @@ import { apiGatewayEvent, DEMO_SECRETS, handlerHarness } from "../support/handle
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 /** The slower DynamoDB Local sample. */
 const DYNAMO_RUNS = Math.max(50, Math.floor(RUNS / 20));
+/**
+ * `npm test` fuzzes with these fixed seeds, so a green run is reproducible; `npm run fuzz`
+ * (FUZZ_RUNS set) draws a fresh seed, or FUZZ_SEED's. A seed that once found a 5xx joins the list:
+ * 1811746131 found `5e-324` in a custom field (DynamoDB cannot hold it; 500 before the schema
+ * refused it).
+ */
+const FIXED_SEEDS = { memory: 20261130, dynamo: 1811746131 } as const;
+function seedFor(run: keyof typeof FIXED_SEEDS): { seed?: number } {
+  if (process.env.FUZZ_SEED) return { seed: Number(process.env.FUZZ_SEED) };
+  return process.env.FUZZ_RUNS ? {} : { seed: FIXED_SEEDS[run] };
+}
+
+/**
+ * A number written into the JSON text as is, whatever a double can say: `"#RAW#<text>"` string
+ * values are replaced by `<text>` once the body is serialised. Out-of-range numbers for every
+ * field kind: denormals, magnitudes DynamoDB cannot hold, more than 38 significant digits.
+ */
+const RAW = "#RAW#";
+const outOfRangeNumber = fc.oneof(
+  fc.constantFrom(
+    -5e-324,
+    5e-324,
+    2.2250738585072014e-308,
+    1e-131,
+    -1e-130,
+    1e126,
+    -9.999999999999999e125,
+    1e200,
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    Number.MAX_SAFE_INTEGER + 2,
+  ),
+  fc.double({ min: -1e-300, max: 1e-300, noNaN: true }),
+  fc.double({ min: 1e120, noDefaultInfinity: true, noNaN: true }),
+);
+const rawNumberText = fc
+  .oneof(
+    fc.constantFrom(
+      "-5e-324",
+      "1e-400",
+      "1e400",
+      "-0",
+      "0e-999",
+      "123456789012345678901234567890123456789012",
+      "0.000000000000000000000000000000000000000001234",
+      "1.00000000000000000000000000000000000000001",
+    ),
+    fc.bigInt({ min: 10n ** 38n, max: 10n ** 60n }).map(String),
+    fc
+      .tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: -400, max: 400 }))
+      .map(([m, e]) => `${m}e${e}`),
+  )
+  .map((text) => `${RAW}${text}`);
+const extremeNumber = fc.oneof(outOfRangeNumber, rawNumberText);
+/** Serialises a generated event, writing the raw number texts into it unquoted. */
+function serialise(value: unknown): string {
+  return (JSON.stringify(value) ?? "null").replace(/"#RAW#([^"]*)"/g, "$1");
+}
 
 const CRM_TYPES = [
   "opportunity.upserted",
@@ -58,6 +116,7 @@ const decimalish = fc.oneof(
   fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String),
   fc.stringMatching(/^-?\d{1,14}(\.\d{1,9})?$/),
   weirdString,
+  extremeNumber,
 );
 const time = fc.oneof(
   fc.integer({ min: 0, max: 10_000_000 }).map((s) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString()),
@@ -69,6 +128,7 @@ const fieldValue = fc.oneof(
   fc.boolean(),
   fc.constant(null),
   fc.jsonValue(),
+  extremeNumber,
 );
 const fields = fc.dictionary(
   fc.oneof(fc.constantFrom("Color__c", "Region__c", "Term_Months__c", "Internal_Note__c"), fc.string()),
@@ -86,7 +146,7 @@ const lineRecord = fc.record(
     discountPercent: decimalish,
     billing: fc.constantFrom("one_time", "recurring", "monthly", null),
     billingPeriod: fc.constantFrom("month", "quarter", "year", "decade"),
-    position: fc.oneof(fc.integer(), fc.double()),
+    position: fc.oneof(fc.integer(), fc.double(), extremeNumber),
     serviceDate: fc.oneof(fc.constant("2026-02-01"), weirdString),
     fields,
   },
@@ -148,7 +208,10 @@ const goodLine = fc.record({
   quantity: goodDecimal,
   unitPrice: goodDecimal,
   discountPercent: fc.constantFrom("0", "10", "25", "100"),
-  fields: fc.constantFrom({}, { Color__c: "red" }, { Term_Months__c: 12 }),
+  fields: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom({}, { Color__c: "red" }, { Term_Months__c: 12 }) },
+    { weight: 1, arbitrary: extremeNumber.map((Term_Months__c) => ({ Term_Months__c })) },
+  ),
 });
 /** Well-formed events over the id pool: they reach the engine and build up real state. */
 const goodEvent = fc
@@ -160,14 +223,18 @@ const goodEvent = fc
     fc.constantFrom("q1", "q2"),
     fc.array(goodLine, { maxLength: 3 }),
     fc.constantFrom("USD", "EUR"),
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant({}) },
+      { weight: 1, arbitrary: extremeNumber.map((Region__c) => ({ Region__c })) },
+    ),
   )
-  .map(([type, eventId, second, opportunityId, quoteId, lines, currency]) => ({
+  .map(([type, eventId, second, opportunityId, quoteId, lines, currency, headerFields]) => ({
     eventId,
     type,
     occurredAt: new Date(Date.UTC(2026, 0, 1) + second * 1000).toISOString(),
     data: {
-      opportunity: { id: opportunityId, currency, stage: "Prospecting" },
-      quote: { id: quoteId, opportunityId, currency, status: "draft" },
+      opportunity: { id: opportunityId, currency, stage: "Prospecting", fields: headerFields },
+      quote: { id: quoteId, opportunityId, currency, status: "draft", fields: headerFields },
       opportunityId,
       quoteId,
       lines,
@@ -193,10 +260,13 @@ const mutatedText = fc
       "\u0000",
       '"__proto__":{"polluted":1},',
       "[[[[[[[[",
+      "-5e-324",
+      "1e200",
+      "123456789012345678901234567890123456789012",
     ),
   )
   .map(([event, a, b, insert]) => {
-    const text = JSON.stringify(event);
+    const text = serialise(event);
     const from = a % (text.length + 1);
     const to = Math.min(text.length, from + (b % 8));
     return text.slice(0, from) + insert + text.slice(to);
@@ -204,8 +274,8 @@ const mutatedText = fc
 
 /** Any body at all: generated events, damaged events, arbitrary JSON, arbitrary text. */
 const body = fc.oneof(
-  { weight: 4, arbitrary: goodEvent.map((event) => JSON.stringify(event)) },
-  { weight: 4, arbitrary: envelope.map((event) => JSON.stringify(event)) },
+  { weight: 4, arbitrary: goodEvent.map(serialise) },
+  { weight: 4, arbitrary: envelope.map(serialise) },
   { weight: 3, arbitrary: mutatedText },
   { weight: 1, arbitrary: fc.jsonValue().map((value) => JSON.stringify(value) ?? "null") },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
@@ -280,7 +350,7 @@ describe(`fuzzing the webhook handlers with signed hostile bodies (${RUNS} in me
             }
           }
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, ...seedFor("memory") },
       );
     } finally {
       setRuntime(undefined);
@@ -302,7 +372,7 @@ describe(`fuzzing the webhook handlers with signed hostile bodies (${RUNS} in me
             expect(after).toEqual(before);
           }
         }),
-        { numRuns: DYNAMO_RUNS },
+        { numRuns: DYNAMO_RUNS, ...seedFor("dynamo") },
       );
     } finally {
       await h.dispose();
