@@ -18,11 +18,13 @@ export const LIMITS = {
 
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-const id = z
+/** The id rule of every record, line and event id, in bodies and in paths alike. */
+export const EntityId = z
   .string()
   .min(1)
   .max(LIMITS.idLength)
   .regex(/^[\w.:@#/+=-]+$/, "ids may contain letters, digits and _ . : @ # / + = - only");
+const id = EntityId;
 
 const text = z.string().max(LIMITS.textLength);
 
