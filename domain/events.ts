@@ -71,14 +71,15 @@ export const Money = decimalField(normalizeUnitPrice, {
 });
 
 /**
- * The numbers storage holds exactly (DynamoDB's number type): 0, or a magnitude from 1e-130 to
- * just under 1e126, at most 38 significant digits (a JSON number parsed to a double has at most
- * 17). Anything else — infinities, denormals such as 5e-324, 1e200 — is refused, naming the field.
+ * The numbers storage holds exactly: 0, or a magnitude from 1e-130 (DynamoDB's smallest) up to
+ * 2^53 - 1 (the largest integer a double holds exactly; the DynamoDB marshaller refuses more).
+ * Anything else — infinities, denormals such as 5e-324, 1e38 — is refused, naming the field; a
+ * value outside this range is sent as a string.
  */
 export function isStorableNumber(value: number): boolean {
   if (!Number.isFinite(value)) return false;
   const magnitude = Math.abs(value);
-  return magnitude === 0 || (magnitude >= 1e-130 && magnitude < 1e126);
+  return magnitude === 0 || (magnitude >= 1e-130 && magnitude <= Number.MAX_SAFE_INTEGER);
 }
 
 /** A custom field value: string, number, boolean, ISO date (as a string) or null. */
@@ -88,7 +89,7 @@ export const FieldValue = z.union([
     .number()
     .refine(
       isStorableNumber,
-      "a number must be finite and 0 or of magnitude 1e-130 to 1e126 (send other values as strings)",
+      "a number must be 0 or of magnitude 1e-130 to 9007199254740991 (send other values as strings)",
     ),
   z.boolean(),
   z.null(),

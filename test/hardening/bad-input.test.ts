@@ -120,6 +120,8 @@ const cases: Case[] = [
       ["-5e-324", "a denormal"],
       ["1e-131", "a magnitude below 1e-130"],
       ["1e200", "a magnitude of 1e200"],
+      ["100000000000000000000000000000000000000", "a 39-digit integer"],
+      ["9007199254740993", "an integer past 2^53"],
       ["-1.7976931348623157e308", "the most negative double"],
     ] as const
   ).flatMap(([number, what]): Case[] => [
