@@ -1,4 +1,5 @@
 import { SyncCommandInput } from "../domain/events.js";
+import { signedRequestKey } from "./lib/authenticate.js";
 import { httpFunction, parseJsonBody } from "./lib/http-function.js";
 import { outcomeResponse } from "./lib/outcome.js";
 import { pathId } from "./lib/path-ids.js";
@@ -9,5 +10,8 @@ export const handler = httpFunction("either", async ({ event, tenant, rawBody, r
   const quoteId = pathId(event, "quoteId");
   log.eventType = "sync.start";
   if (input.eventId) log.eventId = input.eventId;
-  return outcomeResponse(await runtime.engine.startSync(tenant, quoteId, input), log);
+  return outcomeResponse(
+    await runtime.engine.startSync(tenant, quoteId, input, signedRequestKey(event, rawBody)),
+    log,
+  );
 });
