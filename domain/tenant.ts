@@ -14,6 +14,28 @@ export const TenantSecrets = z.object({
 });
 export type TenantSecrets = z.infer<typeof TenantSecrets>;
 
+/**
+ * Where tenants' SSM parameters must live: the functions' IAM policy allows `ssm:GetParameter`
+ * under this prefix only (`custom.secretsParameterPrefix` in serverless.yml; change both together).
+ */
+export const SECRETS_PARAMETER_PREFIX = "/quotesync/";
+
+/**
+ * Outside the local stage a tenant keeps its secrets in SSM (`secretsParameter`), not as plaintext
+ * in the table; the reason it cannot be stored in `stage`, or null when it can.
+ */
+export function secretsRuleForStage(tenant: TenantConfig, stage: string): string | null {
+  if (stage === "local") return null;
+  if (
+    tenant.secretsParameter === undefined ||
+    tenant.secrets.crm.length > 0 ||
+    tenant.secrets.cpq.length > 0
+  ) {
+    return `outside the local stage (here: ${stage}) secrets live in SSM: give secretsParameter (under ${SECRETS_PARAMETER_PREFIX}) and leave secrets empty`;
+  }
+  return null;
+}
+
 /** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
 export const TenantConfig = z
   .object({
@@ -33,6 +55,10 @@ export const TenantConfig = z
     secretsParameter: z
       .string()
       .regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, "an SSM parameter name such as /quotesync/acme/secrets")
+      .refine(
+        (name) => name.startsWith(SECRETS_PARAMETER_PREFIX) && name.length > SECRETS_PARAMETER_PREFIX.length,
+        `the functions may read only parameters under ${SECRETS_PARAMETER_PREFIX} (their IAM policy): e.g. ${SECRETS_PARAMETER_PREFIX}acme/secrets`,
+      )
       .optional(),
     policy: z
       .object({

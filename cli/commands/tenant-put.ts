@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { TenantConfig } from "../../domain/tenant.js";
+import { secretsRuleForStage, TenantConfig } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
 
@@ -18,6 +18,9 @@ Options:
   --endpoint <url>    a DynamoDB endpoint other than AWS's, e.g. the local server's DynamoDB Local
                       (npm start prints it)
   --region <region>   AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION)
+  --stage <stage>     the deployment stage (default: local with --endpoint, else the table name's
+                      quotesync-<stage>); outside local the tenant must keep its secrets in SSM
+                      (secretsParameter under /quotesync/, secrets empty)
   -h, --help          show this help
 
 AWS credentials come from the usual chain (environment, profile, SSO). Against --endpoint, dummy
@@ -35,6 +38,7 @@ export async function tenantPutCommand(
     table: { type: "string" },
     endpoint: { type: "string" },
     region: { type: "string" },
+    stage: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -65,6 +69,10 @@ export async function tenantPutCommand(
     throw new CommandFailed(`${values.file} is not a valid tenant: ${where}: ${issue?.message}`);
   }
   const tenant = parsed.data;
+  const stage =
+    values.stage ?? (values.endpoint ? "local" : (/^quotesync-(.+)$/.exec(table)?.[1] ?? "unknown"));
+  const refusal = secretsRuleForStage(tenant, stage);
+  if (refusal) throw new CommandFailed(`${values.file} is not a valid tenant: secretsParameter: ${refusal}`);
 
   const localCredentials =
     values.endpoint && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE
