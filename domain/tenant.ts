@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Connectors } from "./connectors.js";
-import { SyncMode } from "./events.js";
+import { Actor, SyncMode } from "./events.js";
 
 const FieldType = z.enum(["string", "number", "boolean", "date"]);
 export type FieldType = z.infer<typeof FieldType>;
@@ -68,6 +68,23 @@ export const TenantConfig = z
           .default(["cart.finalized", "quote.accepted"]),
         acceptedStage: z.string().min(1).max(120).default("Closed Won"),
         milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
+        /**
+         * The EventBridge `source` values allowed to trigger this tenant on the trigger bus; a
+         * trigger from any other source naming this tenant is dropped (docs/security.md).
+         */
+        triggerSources: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,255}$/,
+                "an EventBridge source such as cpq or com.example.cpq",
+              )
+              .refine((source) => !source.startsWith("aws."), "sources starting with aws. are AWS's own"),
+          )
+          .min(1)
+          .max(10)
+          .default(["cpq"]),
       })
       .prefault({}),
     approvals: z
@@ -87,6 +104,12 @@ export const TenantConfig = z
       .object({
         start: z.array(z.string().min(1)).default([]),
         stop: z.array(z.string().min(1)).default([]),
+        /**
+         * When true, automatic triggers (cart.finalized, quote.accepted) must pass the `start`
+         * policy too, as the event's `actor` or, without one, `triggerActor`.
+         */
+        checkTriggers: z.boolean().default(false),
+        triggerActor: Actor.nullable().default(null),
       })
       .prefault({}),
     /** Which system each side is and how mirrors reach it (CONNECTORS.md §1); `native` by default. */

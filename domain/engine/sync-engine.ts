@@ -110,7 +110,7 @@ export class SyncEngine {
           );
         case "cart.finalized":
         case "quote.accepted":
-          return applyTrigger(ws, store, event.type, event.data.quoteId);
+          return applyTrigger(ws, store, event.type, event.data.quoteId, event.actor);
       }
     });
   }
