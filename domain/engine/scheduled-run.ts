@@ -195,17 +195,18 @@ async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promi
       nextStart = tenantId;
       break;
     }
-    if (!budgetLeft()) {
-      nextStart = await tenantAfterWrapping(tenantAfter, tenantId);
-      if (nextStart !== first || served !== "finished") backlog = true;
-      break;
-    }
+    // One more tenant-list read even when the budget is spent, so the next run starts where this
+    // one left off rather than at a tenant already served.
     const next = await tenantAfterWrapping(tenantAfter, tenantId);
     second ??= next;
     if (next === null || next === first) {
       // Every tenant served this run: the next run starts one tenant later.
       report.cycleCompleted = !backlog;
       nextStart = second ?? first;
+      break;
+    }
+    if (!budgetLeft()) {
+      nextStart = next;
       break;
     }
     tenantId = next;

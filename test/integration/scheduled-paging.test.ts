@@ -116,5 +116,9 @@ describe("fairness between a large and a small tenant (DynamoDB Local)", () => {
     expect(all).toHaveLength(14); // 6 runs of 3 cover both backlogs
     // The audit pass shares the rotation: small's two synced pairs are audited by the second run.
     expect(runs[1]?.audit.examined).toBe(3);
+    // Once nothing is pending every run serves both tenants, and the start rotates between them.
+    const lastStarts = runs.slice(-2).map((run) => run.push.resumeAt.tenantId);
+    expect(runs.at(-1)?.push.cycleCompleted).toBe(true);
+    expect(new Set(lastStarts)).toEqual(new Set(["big", "small"]));
   });
 });
