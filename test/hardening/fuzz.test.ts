@@ -397,7 +397,7 @@ describe(`fuzzing the webhook handlers with signed hostile bodies (${RUNS} in me
         await h.dispose();
       }
     },
-    TIMEOUT_MS,
+    DYNAMO_TIMEOUT_MS,
   );
 
   for (const failure of FOUND_FAILURES) {
