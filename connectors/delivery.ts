@@ -18,6 +18,12 @@ import {
   type TargetState,
   TransientDeliveryError,
 } from "./applier.js";
+import {
+  type DispatchCursorStore,
+  type DispatchedEntry,
+  dispatchTenant,
+  type OutboxSource,
+} from "./dispatch.js";
 import { applierFor, applierKindFor, UnknownApplierKind } from "./registry.js";
 
 /** How transient failures are retried (CONNECTORS §2): exponential backoff, full jitter, a window. */
@@ -71,13 +77,19 @@ export interface DeliveryDeps {
   onDelivered?(pair: DeliveryPair, entry: QueuedMirror, lagMs: number): void;
   onRetry?(pair: DeliveryPair, entryId: string, error: string): void;
   /**
-   * Called for a mirror the stream handed after a later mirror of its pair was delivered. DynamoDB
-   * Streams hands a partition's records in order (a tenant's outbox is one partition key), so this
-   * is not expected; it is not delivered (that would undo the later one) and is alarmed on.
+   * Called for an entry found already behind its queue's delivered-up-to marker. Dispatch queues a
+   * tenant's entries in outbox order, so this is not expected; it is not delivered (that would undo
+   * a later mirror) and is alarmed on.
    */
   onLate?(pair: DeliveryPair, entryId: string): void;
   /** A drain failed on storage (throttled, say); its queue is left for the retry pass. */
   onDrainError?(pair: DeliveryPair, error: unknown): void;
+  /** A stalled tenant's dispatch failed in the retry pass (it stays stalled for the next one). */
+  onDispatchError?(tenantId: string, error: unknown): void;
+  /** The tenant's outbox, read in its total order: where queued mirrors come from. */
+  outbox: OutboxSource;
+  /** How far each tenant's outbox has been queued. */
+  cursors: DispatchCursorStore;
 }
 
 /** How many mirrors a drain reads ahead from its queue at a time. */
@@ -109,85 +121,113 @@ export class DeliveryService {
   }
 
   /**
-   * Queues the entries whose target side delivers, in the order given (outbox order within a
-   * shard), then drains the queues they went to. Returns the index of the first entry that could
-   * not be queued (the stream hands it again), or null. A target that is down never fails this:
-   * its mirrors wait in the table for the retry pass.
+   * Takes a stream batch of outbox entries as wake-ups: for each tenant in it, queues the tenant's
+   * outbox entries from its dispatch cursor on, in outbox order (`dispatchTenant`), then drains the
+   * queues they went to. Returns the index of the first insert of a tenant whose entries could not
+   * be queued (the stream hands it again), or null. A target that is down never fails this: its
+   * mirrors wait in the table for the retry pass.
    */
   async handleInserts(inserts: readonly OutboxInsert[], remainingMs: () => number): Promise<number | null> {
-    // Group by queue, keeping each queue's records in stream order; queues are independent.
-    const groups = new Map<
-      string,
-      { pair: DeliveryPair; records: Array<{ index: number; insert: OutboxInsert }> }
-    >();
-    let failedAt: number | null = null;
-    const fail = (index: number) => {
-      failedAt = failedAt === null ? index : Math.min(failedAt, index);
-    };
+    const seen = new Map<string, { min: number; max: number; firstIndex: number }>();
     for (const [index, insert] of inserts.entries()) {
-      let tenant: TenantConfig | null;
-      try {
-        tenant = await this.deps.loadTenant(insert.tenantId);
-      } catch {
-        fail(index);
-        break;
+      const range = seen.get(insert.tenantId);
+      if (!range)
+        seen.set(insert.tenantId, { min: insert.sequence, max: insert.sequence, firstIndex: index });
+      else {
+        range.min = Math.min(range.min, insert.sequence);
+        range.max = Math.max(range.max, insert.sequence);
       }
-      if (!tenant || applierKindFor(tenant.connectors[insert.mirror.target]) === null) continue;
-      const pair: DeliveryPair = {
-        tenantId: insert.tenantId,
-        opportunityId: insert.mirror.opportunityId,
-        side: insert.mirror.target,
-      };
-      const id = pairId(pair);
-      const group = groups.get(id) ?? { pair, records: [] };
-      group.records.push({ index, insert });
-      groups.set(id, group);
     }
-    const queueAndDrain = async (group: {
-      pair: DeliveryPair;
-      records: Array<{ index: number; insert: OutboxInsert }>;
-    }) => {
-      for (const { index, insert } of group.records) {
-        // Past the first record that could not be queued (or after it) nothing is queued: the
-        // stream hands them all again, in order.
-        if (failedAt !== null && index > failedAt) return;
-        try {
-          const outcome = await this.deps.queue.enqueue(
-            group.pair,
-            {
-              sequence: insert.sequence,
-              entryId: insert.entryId,
-              cursor: insert.cursor,
-              at: insert.at,
-              mirror: insert.mirror,
-            },
-            this.now() + this.leaseMs,
-          );
-          if (outcome === "late") this.deps.onLate?.(group.pair, insert.entryId);
-        } catch {
-          fail(index);
-          break;
-        }
-      }
-      try {
-        await this.drain(group.pair, remainingMs);
-      } catch (error) {
-        // The queue stays in the due index: the retry pass drains it.
-        this.deps.onDrainError?.(group.pair, error);
-      }
-    };
-    const pending = [...groups.values()];
+    let failedAt: number | null = null;
+    const touched = new Map<string, DeliveryPair>();
     await Promise.all(
-      Array.from({ length: Math.min(DRAIN_CONCURRENCY, pending.length) }, async () => {
-        for (let group = pending.shift(); group; group = pending.shift()) await queueAndDrain(group);
+      [...seen].map(async ([tenantId, range]) => {
+        try {
+          await this.dispatch(tenantId, range, touched, remainingMs);
+        } catch {
+          failedAt = failedAt === null ? range.firstIndex : Math.min(failedAt, range.firstIndex);
+        }
       }),
     );
+    await this.drainAll([...touched.values()], remainingMs);
     return failedAt;
+  }
+
+  /** Queues a tenant's outbox entries past its dispatch cursor into their pairs' queues, in order. */
+  private async dispatch(
+    tenantId: string,
+    seen: { min: number; max: number } | null,
+    touched: Map<string, DeliveryPair>,
+    remainingMs: () => number,
+  ): Promise<void> {
+    const tenant = await this.deps.loadTenant(tenantId);
+    if (!tenant) return;
+    await dispatchTenant(
+      { outbox: this.deps.outbox, cursors: this.deps.cursors },
+      tenantId,
+      seen,
+      async (entries) => {
+        // One pair's entries in order; different pairs' queues are independent.
+        const groups = new Map<string, { pair: DeliveryPair; entries: DispatchedEntry[] }>();
+        for (const entry of entries) {
+          if (applierKindFor(tenant.connectors[entry.mirror.target]) === null) continue;
+          const pair: DeliveryPair = {
+            tenantId,
+            opportunityId: entry.mirror.opportunityId,
+            side: entry.mirror.target,
+          };
+          const id = pairId(pair);
+          const group = groups.get(id) ?? { pair, entries: [] };
+          group.entries.push(entry);
+          groups.set(id, group);
+        }
+        await Promise.all(
+          [...groups.entries()].map(async ([id, group]) => {
+            for (const entry of group.entries) {
+              const outcome = await this.deps.queue.enqueue(
+                group.pair,
+                {
+                  sequence: entry.sequence,
+                  entryId: entry.entryId,
+                  cursor: entry.cursor,
+                  at: entry.at,
+                  mirror: entry.mirror,
+                },
+                this.now() + this.leaseMs,
+              );
+              if (outcome === "late") this.deps.onLate?.(group.pair, entry.entryId);
+            }
+            touched.set(id, group.pair);
+          }),
+        );
+      },
+      () => remainingMs() > DRAIN_MARGIN_MS,
+    );
   }
 
   /** The retry pass: drains every queue due now, page by page through the sparse index. */
   async retryDue(remainingMs: () => number, pageSize = 100): Promise<DrainReport & { queues: number }> {
     const total = { delivered: 0, retrying: 0, parked: 0, queues: 0 };
+    // Tenants whose dispatch stopped at a number still committing: queue what follows it now.
+    const touched = new Map<string, DeliveryPair>();
+    let stalledKey: Record<string, unknown> | undefined;
+    do {
+      if (remainingMs() < DRAIN_MARGIN_MS) break;
+      const page = await this.deps.cursors.stalled(pageSize, stalledKey);
+      for (const tenantId of page.tenantIds) {
+        try {
+          await this.dispatch(tenantId, null, touched, remainingMs);
+        } catch (error) {
+          this.deps.onDispatchError?.(tenantId, error);
+        }
+      }
+      stalledKey = page.next;
+    } while (stalledKey);
+    for (const report of await this.drainAll([...touched.values()], remainingMs)) {
+      total.delivered += report.delivered;
+      total.retrying += report.retrying;
+      total.parked += report.parked;
+    }
     let startKey: Record<string, unknown> | undefined;
     do {
       if (remainingMs() < DRAIN_MARGIN_MS) break;

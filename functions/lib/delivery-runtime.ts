@@ -8,7 +8,8 @@ import type { Mirror } from "../../domain/model.js";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
-import { encodeCursor } from "../../infra/dynamodb/outbox.js";
+import { DispatchCursors, outboxSource } from "../../infra/dynamodb/dispatch-cursor.js";
+import { encodeCursor, OutboxLog } from "../../infra/dynamodb/outbox.js";
 import { type ConnectorResolver, ssmConnectorResolver } from "./connector-credentials.js";
 import { logger } from "./logger.js";
 import { recordDelivery } from "./metrics.js";
@@ -38,6 +39,13 @@ export interface DeliveryRuntimeOptions {
 export function createDeliveryRuntime(options: DeliveryRuntimeOptions): DeliveryRuntime {
   const service = new DeliveryService({
     queue: new DeliveryQueue(options.doc, options.tableName),
+    outbox: outboxSource(new OutboxLog(options.doc, options.tableName, options.now ?? Date.now)),
+    cursors: new DispatchCursors(options.doc, options.tableName),
+    onDispatchError: (tenantId, error) =>
+      logger.warn("dispatch of a stalled tenant left for the next retry pass", {
+        tenantId,
+        error: error as Error,
+      }),
     loadTenant: options.loadTenant,
     resolveConnector: options.resolveConnector ?? ssmConnectorResolver(300),
     connectorStore: options.connectorStore ?? new DynamoConnectorStore(options.doc, options.tableName),

@@ -7,6 +7,7 @@ import {
   paginateQuery,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { deliversTo } from "../../domain/connectors.js";
 import type {
   AuditEntry,
   OpportunityAggregate,
@@ -21,6 +22,7 @@ import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../
 import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { decodeAuditCursor, encodeKeyCursor } from "./cursors.js";
+import { DispatchCursors } from "./dispatch-cursor.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 import { ListingHints } from "./listing-hints.js";
@@ -96,6 +98,9 @@ export class DynamoSyncStore implements SyncStore {
         }),
       ),
     );
+    if (deliversTo(config.connectors.crm) || deliversTo(config.connectors.cpq)) {
+      await new DispatchCursors(this.doc, this.tableName).startAtCounter(config.tenantId);
+    }
   }
 
   async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {

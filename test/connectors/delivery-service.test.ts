@@ -2,9 +2,11 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryConnectorStore } from "../../connectors/applier.js";
 import { type BackoffPolicy, DeliveryService, type OutboxInsert } from "../../connectors/delivery.js";
+import type { OutboxSource } from "../../connectors/dispatch.js";
 import type { Mirror } from "../../domain/model.js";
 import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../../domain/tenant.js";
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
+import { DispatchCursors } from "../../infra/dynamodb/dispatch-cursor.js";
 import { encodeCursor } from "../../infra/dynamodb/outbox.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
@@ -24,6 +26,21 @@ function tenantFor(tenantId: string): TenantConfig {
   });
 }
 
+/**
+ * The tenants' outboxes as committed: a stream record exists only for an entry written to the
+ * outbox, so `insert` commits the entry it makes a record of. Dispatch reads from here.
+ */
+const committed = new Map<string, Map<number, OutboxInsert>>();
+const fakeOutbox: OutboxSource = {
+  async readAfter(tenantId, afterSeq, limit) {
+    const entries = [...(committed.get(tenantId)?.values() ?? [])]
+      .filter((entry) => entry.sequence > afterSeq)
+      .sort((a, b) => a.sequence - b.sequence)
+      .slice(0, limit);
+    return { entries, last: entries.at(-1)?.sequence ?? afterSeq };
+  },
+};
+
 function insert(
   tenantId: string,
   sequence: number,
@@ -31,7 +48,7 @@ function insert(
   target: "crm" | "cpq" = "crm",
 ): OutboxInsert {
   const mirror: Mirror = { target, opportunityId, quoteId: `q-${opportunityId}`, quote: { syncing: true } };
-  return {
+  const entry: OutboxInsert = {
     tenantId,
     sequence,
     entryId: String(sequence),
@@ -39,6 +56,10 @@ function insert(
     at: new Date(Date.UTC(2026, 0, 1) + sequence).toISOString(),
     mirror,
   };
+  const outbox = committed.get(tenantId) ?? new Map<number, OutboxInsert>();
+  outbox.set(sequence, entry);
+  committed.set(tenantId, outbox);
+  return entry;
 }
 
 /**
@@ -54,16 +75,26 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
   beforeAll(async () => {
     table = await createTestTable();
     doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
+    cursors = new DispatchCursors(doc, table.tableName);
+    // Registered with their delivery before anything was committed (as `putTenant` starts them).
+    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f"]) await cursors.startAtCounter(tenantId);
   });
   afterAll(async () => {
     await table.dispose();
   });
 
-  function service(answer: (body: { entryId: string; mirror: Mirror }) => Response | Promise<Response>) {
+  let cursors: DispatchCursors;
+
+  function service(
+    answer: (body: { entryId: string; mirror: Mirror }) => Response | Promise<Response>,
+    outbox: OutboxSource = fakeOutbox,
+  ) {
     const received: Array<{ entryId: string; opportunityId: string; status: number }> = [];
-    const tenants = new Map(["t-a", "t-b", "t-c", "t-d", "t-e"].map((id) => [id, tenantFor(id)]));
+    const tenants = new Map(["t-a", "t-b", "t-c", "t-d", "t-e", "t-f"].map((id) => [id, tenantFor(id)]));
     const deliveries = new DeliveryService({
       queue: new DeliveryQueue(doc, table.tableName),
+      outbox,
+      cursors,
       loadTenant: async (id) => tenants.get(id) ?? null,
       resolveConnector: async (tenant, side) => tenant.connectors[side],
       connectorStore: new MemoryConnectorStore(),
@@ -136,11 +167,41 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     expect(received.length).toBe(sent);
   });
 
-  it("does not apply a mirror the stream hands after a later one of its pair was delivered", async () => {
+  it("applies a pair's mirrors in commit order when another shard hands the later one's record first", async () => {
     const { deliveries, applied } = service(() => new Response(null, { status: 200 }));
-    await deliveries.handleInserts([insert("t-c", 5, "late-opp")], forever);
-    await deliveries.handleInserts([insert("t-c", 3, "late-opp")], forever);
-    expect(applied("late-opp")).toEqual([5]);
+    const earlier = insert("t-c", 3, "late-opp");
+    const later = insert("t-c", 5, "late-opp");
+    // The record of 5 arrives first (another shard): dispatch reads the outbox, so 3 goes first.
+    await deliveries.handleInserts([later], forever);
+    expect(applied("late-opp")).toEqual([3, 5]);
+    // 3's own record, arriving now, changes nothing.
+    await deliveries.handleInserts([earlier], forever);
+    expect(applied("late-opp")).toEqual([3, 5]);
+  });
+
+  it("waits at a number still committing and delivers what follows it once it is written, via the retry pass", async () => {
+    let written = false;
+    // Entry 12 is still committing: a reader stops before it, as `OutboxLog.read` does.
+    const gapped: OutboxSource = {
+      async readAfter(tenantId, afterSeq, limit) {
+        const page = await fakeOutbox.readAfter(tenantId, afterSeq, limit);
+        const stop = written ? -1 : page.entries.findIndex((entry) => entry.sequence === 12);
+        if (stop < 0) return page;
+        const entries = page.entries.slice(0, stop);
+        return { entries, last: entries.at(-1)?.sequence ?? afterSeq };
+      },
+    };
+    const { deliveries, applied } = service(() => new Response(null, { status: 200 }), gapped);
+    const first = insert("t-f", 11, "gap-opp");
+    insert("t-f", 12, "gap-opp");
+    const third = insert("t-f", 13, "gap-opp");
+    await deliveries.handleInserts([first, third], forever);
+    expect(applied("gap-opp")).toEqual([11]);
+    expect((await cursors.stalled(10)).tenantIds).toContain("t-f");
+    written = true;
+    await deliveries.retryDue(forever);
+    expect(applied("gap-opp")).toEqual([11, 12, 13]);
+    expect((await cursors.stalled(10)).tenantIds).not.toContain("t-f");
   });
 
   it("backs off with full jitter from a 500, honours Retry-After, waits the pair's later mirrors, and parks after the window", async () => {

@@ -1,6 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -72,8 +78,36 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
     dynamo.reset();
   });
 
-  it("reports the first record it could not queue, so the stream hands it and those after it again", async () => {
+  /** The tenant's dispatch cursor at `cursor` and its outbox holding `entries` after it. */
+  function outboxHolds(cursor: number, entries: Array<{ sequence: number; opportunityId: string }>) {
+    dynamo
+      .on(GetCommand, { Key: { pk: "T#demo#DISPATCH", sk: "CURSOR" } })
+      .resolves({ Item: { seq: cursor } });
+    dynamo.on(QueryCommand).resolves({
+      Items: [
+        {
+          pk: "T#demo#OUTBOX",
+          sk: String(cursor).padStart(16, "0"),
+          at: "2026-11-30T04:00:00.000Z",
+          void: true,
+        },
+        ...entries.map(({ sequence, opportunityId }) => ({
+          pk: "T#demo#OUTBOX",
+          sk: String(sequence).padStart(16, "0"),
+          at: "2026-11-30T04:00:00.000Z",
+          mirror: { target: "crm", opportunityId, quoteId: "q-1", quote: { syncing: true } },
+        })),
+      ],
+    });
+  }
+
+  it("reports the tenant's first record when its entries could not all be queued, and keeps its cursor", async () => {
     const refusals = [outboxRecord(11), outboxRecord(12), outboxRecord(13)];
+    outboxHolds(10, [
+      { sequence: 11, opportunityId: "opp-1" },
+      { sequence: 12, opportunityId: "opp-1" },
+      { sequence: 13, opportunityId: "opp-1" },
+    ]);
     let calls = 0;
     dynamo.on(TransactWriteCommand).callsFake(() => {
       calls++;
@@ -84,12 +118,7 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
       }
       return {};
     });
-    // The queued one's lease is held elsewhere: its drain is left to that holder.
-    dynamo.on(UpdateCommand).rejects(
-      Object.assign(new Error("The conditional request failed"), {
-        name: "ConditionalCheckFailedException",
-      }),
-    );
+    dynamo.on(UpdateCommand).resolves({});
     const rt = createDeliveryRuntime({
       doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: "quotesync-test",
@@ -97,17 +126,27 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
       resolveConnector: async (t, side) => t.connectors[side],
     });
     const result = await deliverBatch({ Records: refusals }, () => 60_000, rt);
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: refusals[1]?.dynamodb?.SequenceNumber }]);
+    // The stream hands the batch again from the tenant's first record; dispatch re-reads from 10.
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: refusals[0]?.dynamodb?.SequenceNumber }]);
     expect(calls).toBe(2);
+    const advanced = dynamo
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.Key?.pk === "T#demo#DISPATCH");
+    expect(advanced).toHaveLength(0);
   });
 
   it("never fails a batch because a queue could not be drained: the queued mirrors wait for the retry pass", async () => {
+    outboxHolds(20, [
+      { sequence: 21, opportunityId: "opp-1" },
+      { sequence: 22, opportunityId: "opp-2" },
+    ]);
     dynamo.on(TransactWriteCommand).resolves({});
     dynamo.on(UpdateCommand).rejects(
       Object.assign(new Error("Rate of requests exceeds the allowed throughput"), {
         name: "ThrottlingException",
       }),
     );
+    dynamo.on(UpdateCommand, { Key: { pk: "T#demo#DISPATCH", sk: "CURSOR" } }).resolves({});
     const rt = createDeliveryRuntime({
       doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: "quotesync-test",
