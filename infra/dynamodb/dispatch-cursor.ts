@@ -21,7 +21,8 @@ export class DispatchCursors implements DispatchCursorStore {
   ) {}
 
   private key(tenantId: string) {
-    return { pk: `T#${tenantId}#DISPATCH`, sk: "CURSOR" };
+    // Under `T#<tenant>#D#`: the delivery functions may write only there (serverless.yml).
+    return { pk: `T#${tenantId}#D#DISPATCH`, sk: "CURSOR" };
   }
 
   /** The tenant's cursor, or null before its first delivery. */

@@ -81,7 +81,7 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
   /** The tenant's dispatch cursor at `cursor` and its outbox holding `entries` after it. */
   function outboxHolds(cursor: number, entries: Array<{ sequence: number; opportunityId: string }>) {
     dynamo
-      .on(GetCommand, { Key: { pk: "T#demo#DISPATCH", sk: "CURSOR" } })
+      .on(GetCommand, { Key: { pk: "T#demo#D#DISPATCH", sk: "CURSOR" } })
       .resolves({ Item: { seq: cursor } });
     dynamo.on(QueryCommand).resolves({
       Items: [
@@ -131,7 +131,7 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
     expect(calls).toBe(2);
     const advanced = dynamo
       .commandCalls(UpdateCommand)
-      .filter((call) => call.args[0].input.Key?.pk === "T#demo#DISPATCH");
+      .filter((call) => call.args[0].input.Key?.pk === "T#demo#D#DISPATCH");
     expect(advanced).toHaveLength(0);
   });
 
@@ -146,7 +146,7 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
         name: "ThrottlingException",
       }),
     );
-    dynamo.on(UpdateCommand, { Key: { pk: "T#demo#DISPATCH", sk: "CURSOR" } }).resolves({});
+    dynamo.on(UpdateCommand, { Key: { pk: "T#demo#D#DISPATCH", sk: "CURSOR" } }).resolves({});
     const rt = createDeliveryRuntime({
       doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: "quotesync-test",
