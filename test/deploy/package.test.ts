@@ -1,11 +1,6 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { beforeAll, describe, expect, it } from "vitest";
+import { packagedTemplate } from "../../infra/artifacts.js";
+import { packagedOnce } from "../support/package.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read field by field
 type Json = any;
@@ -27,27 +22,12 @@ function actionsOf(functionId: string): string[] {
   );
 }
 
-// `serverless package` (osls) builds the CloudFormation template offline; it takes ~15-25 s here.
+// `serverless package` (osls) builds the CloudFormation template offline (shared with the other
+// test/deploy/ files: test/support/package.ts).
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "quotesync-package-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
-  for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
-    delete env[name];
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, "node_modules/osls/bin/serverless.js"), "package", "--package", dir, "--stage", "ci"],
-      { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 },
-      (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(),
-    );
-  });
-  const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
-  resources = template.Resources;
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  dir = await packagedOnce();
+  resources = packagedTemplate(dir).Resources;
+}, 240_000);
 
 const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync", "PipelinePage"];
 const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
