@@ -12,6 +12,7 @@ interface Resource {
 
 let dir: string;
 let resources: Record<string, Resource>;
+let template: Json;
 
 /** Every action a function's own role allows, by function logical id prefix (e.g. `GetStatus`). */
 function actionsOf(functionId: string): string[] {
@@ -26,7 +27,8 @@ function actionsOf(functionId: string): string[] {
 // test/deploy/ files: test/support/package.ts).
 beforeAll(async () => {
   dir = await packagedOnce();
-  resources = packagedTemplate(dir).Resources;
+  template = packagedTemplate(dir);
+  resources = template.Resources;
 }, 240_000);
 
 const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync", "PipelinePage"];
@@ -83,6 +85,90 @@ describe("npx serverless package (no AWS credentials)", () => {
         "quotesync-ci-server-errors",
         "quotesync-ci-throttles",
       ].sort(),
+    );
+  });
+});
+
+describe("a deploy that works the first time (the packaged template)", () => {
+  const functionIds = () =>
+    Object.entries(resources)
+      .filter(([, resource]) => resource.Type === "AWS::Lambda::Function")
+      .map(([id]) => id);
+
+  it("deploys each function from its own artifact", () => {
+    const keys = functionIds().map((id) => resources[id]?.Properties.Code.S3Key as string);
+    expect(keys.length).toBeGreaterThan(1);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const id of functionIds()) {
+      const name = id.replace(/LambdaFunction$/, "");
+      expect(resources[id]?.Properties.Code.S3Key, id).toMatch(
+        new RegExp(`/${name[0]?.toLowerCase()}${name.slice(1)}\\.zip$`),
+      );
+    }
+  });
+
+  it("creates no role besides the functions' own", () => {
+    const roles = Object.entries(resources).filter(([, resource]) => resource.Type === "AWS::IAM::Role");
+    expect(roles.map(([id]) => id).sort()).toEqual(
+      functionIds()
+        .map((id) => id.replace(/LambdaFunction$/, "IamRoleLambdaExecution"))
+        .sort(),
+    );
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it("keeps the table on stack removal and replacement, and can deploy onto a table left behind", () => {
+    const table = resources.QuotesyncTable as Resource & Record<string, Json>;
+    expect(table.DeletionPolicy).toBe("Retain");
+    expect(table.UpdateReplacePolicy).toBe("Retain");
+    // Created unless `--param "useExistingTable=true"`...
+    expect(table.Condition).toBe("CreateTable");
+    expect(template.Conditions.CreateTable).toEqual({ "Fn::Equals": ["false", "false"] });
+    // ...and nothing else needs the resource itself (roles and alarms name the table), so the
+    // template stays valid without it.
+    const { QuotesyncTable: _table, ...others } = resources;
+    expect(JSON.stringify(others)).not.toContain('"QuotesyncTable"');
+    expect(JSON.stringify(resources.GetStatusIamRoleLambdaExecution)).toContain(":table/quotesync-ci");
+  });
+
+  it("reserves no concurrency for the scheduled function unless asked to", () => {
+    expect(resources.ScheduledLambdaFunction?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("lets only the trigger rule send to the failed-invocations queue", () => {
+    const rules = Object.values(resources).filter(
+      (resource) =>
+        resource.Type === "AWS::Events::Rule" &&
+        JSON.stringify(resource.Properties.Targets).includes("FailedInvocationsQueue"),
+    );
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as Resource;
+    const bus = rule.Properties.EventBusName ? `${rule.Properties.EventBusName}/` : "";
+    const statements = resources.FailedInvocationsQueuePolicy?.Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Principal).toEqual({ Service: "events.amazonaws.com" });
+    expect(statements[0].Condition).toEqual({
+      ArnEquals: {
+        "aws:SourceArn": {
+          "Fn::Sub": `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${bus}${rule.Properties.Name}`,
+        },
+      },
+    });
+  });
+
+  it("throttles every HTTP route at the API stage", () => {
+    const stage = (resources.HttpApiStage as Resource).Properties;
+    const routeKeys = Object.values(resources)
+      .filter((resource) => resource.Type === "AWS::ApiGatewayV2::Route")
+      .map((resource) => resource.Properties.RouteKey as string);
+    expect(routeKeys.length).toBeGreaterThan(0);
+    expect(Object.keys(stage.RouteSettings).sort()).toEqual([...routeKeys].sort());
+    for (const settings of [stage.DefaultRouteSettings, ...Object.values(stage.RouteSettings)] as Json[]) {
+      expect(settings.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(settings.ThrottlingBurstLimit).toBeGreaterThanOrEqual(settings.ThrottlingRateLimit);
+    }
+    expect(stage.RouteSettings["POST /webhooks/crm/{tenantId}"].ThrottlingRateLimit).toBeGreaterThan(
+      stage.RouteSettings["POST /sync/{tenantId}/quotes/{quoteId}/start"].ThrottlingRateLimit,
     );
   });
 });
