@@ -127,13 +127,14 @@ let clone: string;
 let server: ChildProcess | undefined;
 let serverOutput = "";
 const env: NodeJS.ProcessEnv = { ...process.env };
-const blocks = shellBlocks(readFileSync(join(ROOT, "README.md"), "utf8"));
+let blocks: Block[] = [];
 
 beforeAll(async () => {
   clone = mkdtempSync(join(tmpdir(), "quotesync-readme-"));
   const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
   execFileSync("git", ["clone", "--quiet", "--no-checkout", ROOT, clone]);
   execFileSync("git", ["checkout", "--quiet", "--detach", commit], { cwd: clone });
+  blocks = shellBlocks(readFileSync(join(clone, "README.md"), "utf8"));
   const port = await freePort();
   env.PORT = String(port);
   for (const block of blocks) {
