@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -385,6 +385,9 @@ afterAll(async () => {
 describe("the packaged functions on Node 22, as Lambda runs them", () => {
   it("runs a Node 22 binary from the dev dependencies, for functions deployed on nodejs22.x", () => {
     expect(nodeVersion(node22Binary())).toMatch(/^v22\./);
+    // ...and only for them: npm must not have put it first on the PATH of `npm test`
+    // (scripts/unlink-node-bin.mjs), so the suite runs on the Node it was started with.
+    expect(realpathSync(process.execPath)).not.toBe(realpathSync(node22Binary()));
     expect(functions.length).toBeGreaterThan(0);
     for (const fn of functions) {
       expect(fn.runtime, fn.name).toBe("nodejs22.x");

@@ -163,7 +163,12 @@ describe("README, run top to bottom in a fresh clone", () => {
       if (block.startsServer) {
         const install = process.env.WALKTHROUGH_NPM_CI
           ? await run("npm ci --no-audit --no-fund", clone, env)
-          : await run(`cp -al ${JSON.stringify(join(ROOT, "node_modules"))} node_modules`, clone, env);
+          : await run(
+              // Hard links where the clone shares the checkout's file system, a copy where it does not.
+              `cp -al ${JSON.stringify(join(ROOT, "node_modules"))} node_modules 2>/dev/null || cp -a ${JSON.stringify(join(ROOT, "node_modules"))} node_modules`,
+              clone,
+              env,
+            );
         expect(install.code, install.out).toBe(0);
         server = spawn("npm", ["start"], {
           cwd: clone,
