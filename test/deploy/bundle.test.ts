@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { node22Binary } from "../../infra/lambda-container.js";
+import { NODE22_RUNS_HERE, node22Binary } from "../../infra/lambda-container.js";
 import { packagedOnce } from "../support/package.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -63,13 +63,13 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Whether the SSM client's module had been evaluated once a fresh Node 22 process imported the bundle. */
+/** Whether the SSM client's module had been evaluated once a fresh Node 22 (where it runs) process imported the bundle. */
 function ssmEvaluatedByImport(): Promise<boolean> {
   const script = `await import(${JSON.stringify(pathToFileURL(bundle).href)});
 process.stdout.write(JSON.stringify(globalThis.__ssmClientEvaluated === true));`;
   return new Promise((resolve, reject) => {
     execFile(
-      node22Binary(),
+      NODE22_RUNS_HERE ? node22Binary() : process.execPath,
       ["--input-type=module", "-e", script],
       {
         cwd: dir,
