@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { demoTenant } from "../../domain/tenant.js";
 import { signRequest } from "../../functions/lib/signature.js";
+import { mintViewerToken } from "../../functions/lib/viewer-link.js";
 import {
   type PackagedFunction,
   packagedFunctions,
@@ -62,6 +63,8 @@ function httpRequest(options: {
   /** API Gateway base64-encodes bodies of types it does not treat as text. */
   base64?: boolean;
   signature?: string;
+  /** API Gateway payload 2.0 hands the request's cookies over in `cookies`. */
+  cookies?: string[];
 }): unknown {
   const raw = options.body === undefined ? "" : JSON.stringify(options.body);
   const pathWithQuery = options.query ? `${options.path}?${options.query}` : options.path;
@@ -90,6 +93,7 @@ function httpRequest(options: {
     },
     pathParameters,
   });
+  if (options.cookies) Object.assign(event, { cookies: options.cookies });
   if (options.base64 && raw)
     Object.assign(event, { body: Buffer.from(raw).toString("base64"), isBase64Encoded: true });
   return event;
@@ -126,6 +130,9 @@ const OPP = "opp-1001";
 const QUOTE = "q-2001";
 // 200 seats × 30.00 at 10 % off: the example's one line.
 const AMOUNT = "5400.00";
+/** A sales manager's viewer link for the pipeline page (docs/pipeline-page.md). */
+const viewerLink = () =>
+  mintViewerToken(DEMO_SECRETS.crm, { tenantId: "demo", viewer: "maria", hours: 1, actions: false });
 
 /**
  * In order: each builds on the state the ones before left. Adding a function is adding its
@@ -255,6 +262,38 @@ const INVOCATIONS: Invocation[] = [
         path: `/sync/demo/opportunities/${OPP}`,
       }),
     check: (result) => expect(httpAnswer(result).body.stage).toBe("Closed Won"),
+  },
+  {
+    fn: "pipelinePage",
+    what: "a viewer link entering the pipeline page",
+    event: () =>
+      httpRequest({
+        method: "GET",
+        routeKey: "/app/{tenantId}/enter",
+        path: "/app/demo/enter",
+        query: `link=${viewerLink()}`,
+      }),
+    check: (result) => {
+      // The page that moves the browser on to the pipeline, with the session cookie.
+      expect(result.statusCode).toBe(200);
+      expect(JSON.stringify([result.cookies, result.headers])).toContain("qs_view=");
+    },
+  },
+  {
+    fn: "pipelinePage",
+    what: "the opportunity's page (HTML)",
+    event: () =>
+      httpRequest({
+        method: "GET",
+        routeKey: "/app/{tenantId}/opportunities/{opportunityId}",
+        path: `/app/demo/opportunities/${OPP}`,
+        cookies: [`qs_view=${viewerLink()}`],
+      }),
+    check: (result) => {
+      expect(result.statusCode).toBe(200);
+      expect(String(result.headers["content-type"])).toContain("text/html");
+      expect(result.body).toContain("200 seats");
+    },
   },
   {
     fn: "scheduled",
