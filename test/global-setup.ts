@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startDynamoDbLocal } from "../infra/dynamodb-local.js";
 
@@ -5,6 +8,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Endpoint of the one DynamoDB Local the whole test run shares, e.g. `http://127.0.0.1:41234`. */
     dynamoEndpoint: string;
+    /** An empty folder of the run where the first test file that needs it runs `serverless package` (test/support/package.ts). */
+    packageDir: string;
   }
 }
 
@@ -16,7 +21,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const dynamo = await startDynamoDbLocal();
   project.provide("dynamoEndpoint", dynamo.endpoint);
+  const packageDir = mkdtempSync(join(tmpdir(), "quotesync-package-"));
+  project.provide("packageDir", packageDir);
   return async () => {
+    rmSync(packageDir, { recursive: true, force: true });
     await dynamo.stop();
   };
 }

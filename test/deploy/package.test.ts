@@ -1,11 +1,6 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { beforeAll, describe, expect, it } from "vitest";
+import { packagedTemplate } from "../../infra/artifacts.js";
+import { packagedOnce } from "../support/package.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read field by field
 type Json = any;
@@ -17,6 +12,7 @@ interface Resource {
 
 let dir: string;
 let resources: Record<string, Resource>;
+let template: Json;
 
 /** Every action a function's own role allows, by function logical id prefix (e.g. `GetStatus`). */
 function actionsOf(functionId: string): string[] {
@@ -27,27 +23,13 @@ function actionsOf(functionId: string): string[] {
   );
 }
 
-// `serverless package` (osls) builds the CloudFormation template offline; it takes ~15-25 s here.
+// `serverless package` (osls) builds the CloudFormation template offline (shared with the other
+// test/deploy/ files: test/support/package.ts).
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "quotesync-package-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
-  for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
-    delete env[name];
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, "node_modules/osls/bin/serverless.js"), "package", "--package", dir, "--stage", "ci"],
-      { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 },
-      (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(),
-    );
-  });
-  const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"));
+  dir = await packagedOnce();
+  template = packagedTemplate(dir);
   resources = template.Resources;
-}, 180_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}, 240_000);
 
 const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync", "PipelinePage"];
 const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
@@ -173,5 +155,89 @@ describe("the trigger bus", () => {
       "cart.finalized",
       "quote.accepted",
     ]);
+  });
+});
+
+describe("a deploy that works the first time (the packaged template)", () => {
+  const functionIds = () =>
+    Object.entries(resources)
+      .filter(([, resource]) => resource.Type === "AWS::Lambda::Function")
+      .map(([id]) => id);
+
+  it("deploys each function from its own artifact", () => {
+    const keys = functionIds().map((id) => resources[id]?.Properties.Code.S3Key as string);
+    expect(keys.length).toBeGreaterThan(1);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const id of functionIds()) {
+      const name = id.replace(/LambdaFunction$/, "");
+      expect(resources[id]?.Properties.Code.S3Key, id).toMatch(
+        new RegExp(`/${name[0]?.toLowerCase()}${name.slice(1)}\\.zip$`),
+      );
+    }
+  });
+
+  it("creates no role besides the functions' own", () => {
+    const roles = Object.entries(resources).filter(([, resource]) => resource.Type === "AWS::IAM::Role");
+    expect(roles.map(([id]) => id).sort()).toEqual(
+      functionIds()
+        .map((id) => id.replace(/LambdaFunction$/, "IamRoleLambdaExecution"))
+        .sort(),
+    );
+    expect(resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it("keeps the table on stack removal and replacement", () => {
+    const table = resources.QuotesyncTable as Resource & Record<string, Json>;
+    expect(table.DeletionPolicy).toBe("Retain");
+    expect(table.UpdateReplacePolicy).toBe("Retain");
+    // Roles and alarms name the table by its name; only the stream mapping needs the resource.
+    expect(JSON.stringify(resources.GetStatusIamRoleLambdaExecution)).toContain(":table/quotesync-ci");
+  });
+
+  it("reserves no concurrency for the scheduled function or the delivery retry pass unless asked to", () => {
+    expect(resources.ScheduledLambdaFunction?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(resources.DeliverRetryLambdaFunction?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("lets only the trigger rule send to the failed-invocations queue", () => {
+    const rules = Object.values(resources).filter(
+      (resource) =>
+        resource.Type === "AWS::Events::Rule" &&
+        JSON.stringify(resource.Properties.Targets).includes("FailedInvocationsQueue"),
+    );
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as Resource;
+    // On a custom bus a rule's ARN names the bus: rule/<bus>/<rule>.
+    const busName = rule.Properties.EventBusName as string | { "Fn::GetAtt": [string, string] } | undefined;
+    const busText =
+      typeof busName === "object" ? resources[busName["Fn::GetAtt"][0]]?.Properties.Name : busName;
+    expect(busText).toBe("quotesync-ci-triggers");
+    const bus = busText ? `${busText}/` : "";
+    const statements = resources.FailedInvocationsQueuePolicy?.Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Principal).toEqual({ Service: "events.amazonaws.com" });
+    expect(statements[0].Condition).toEqual({
+      ArnEquals: {
+        "aws:SourceArn": {
+          "Fn::Sub": `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${bus}${rule.Properties.Name}`,
+        },
+      },
+    });
+  });
+
+  it("throttles every HTTP route at the API stage", () => {
+    const stage = (resources.HttpApiStage as Resource).Properties;
+    const routeKeys = Object.values(resources)
+      .filter((resource) => resource.Type === "AWS::ApiGatewayV2::Route")
+      .map((resource) => resource.Properties.RouteKey as string);
+    expect(routeKeys.length).toBeGreaterThan(0);
+    expect(Object.keys(stage.RouteSettings).sort()).toEqual([...routeKeys].sort());
+    for (const settings of [stage.DefaultRouteSettings, ...Object.values(stage.RouteSettings)] as Json[]) {
+      expect(settings.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(settings.ThrottlingBurstLimit).toBeGreaterThanOrEqual(settings.ThrottlingRateLimit);
+    }
+    expect(stage.RouteSettings["POST /webhooks/crm/{tenantId}"].ThrottlingRateLimit).toBeGreaterThan(
+      stage.RouteSettings["POST /sync/{tenantId}/quotes/{quoteId}/start"].ThrottlingRateLimit,
+    );
   });
 });
