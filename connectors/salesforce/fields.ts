@@ -218,3 +218,19 @@ export function comparableLine(line: {
     line.name ?? null,
   ]);
 }
+
+/**
+ * The price book Salesforce gave an opportunity with the first line quotesync created (the
+ * connector's `pricebookId`, B3) is quotesync's own doing, not a price book change that stops
+ * sync (SPEC §1.10): reported as quotesync holds it (none).
+ */
+export function withoutAssignedPricebook(
+  input: OpportunityInput,
+  heldPricebookId: string | null | undefined,
+  connector: SalesforceConnector,
+): OpportunityInput {
+  if (heldPricebookId == null && input.pricebookId != null && input.pricebookId === connector.pricebookId) {
+    return { ...input, pricebookId: null };
+  }
+  return input;
+}

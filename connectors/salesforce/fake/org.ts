@@ -300,6 +300,26 @@ export class FakeOrg {
     return id;
   }
 
+  /** An opportunity created by a user: committed, with its CREATE change event. */
+  createOpportunity(values: Parameters<FakeOrg["addOpportunity"]>[0], by: Committer): string {
+    const id = this.addOpportunity(values);
+    const record = this.get("Opportunity", id) as SfRecord;
+    this.commit(
+      [
+        {
+          entity: "Opportunity",
+          changeType: "CREATE",
+          recordId: id,
+          changedFields: [],
+          nulledFields: [],
+          values: { ...record },
+        },
+      ],
+      by,
+    );
+    return id;
+  }
+
   // --- SOQL ---
 
   /** Runs a parsed query; throws `InvalidQuery` for unknown objects or fields (INVALID_FIELD). */
@@ -395,7 +415,16 @@ export class FakeOrg {
         line[field] = normalizeValue("OpportunityLineItem", field, value);
       if (this.multiCurrency) line.CurrencyIsoCode = opportunity.CurrencyIsoCode ?? this.currency;
       if (opportunity.Pricebook2Id === null) {
+        // The first line gives the opportunity its entry's price book (B3).
         opportunity.Pricebook2Id = entry.Pricebook2Id ?? null;
+        changes.push({
+          entity: "Opportunity",
+          changeType: "UPDATE",
+          recordId: String(opportunity.Id),
+          changedFields: ["Pricebook2Id"],
+          nulledFields: [],
+          values: { Pricebook2Id: opportunity.Pricebook2Id },
+        });
       }
       this.table("OpportunityLineItem").set(id, line);
       changes.push({

@@ -158,7 +158,8 @@ export class FakeSalesforce {
       | { op: "updateLine"; id: string; values: SfRecord }
       | { op: "deleteLine"; id: string }
       | { op: "updateOpportunity"; id: string; values: SfRecord }
-      | { op: "deleteOpportunity"; id: string },
+      | { op: "deleteOpportunity"; id: string }
+      | { op: "createOpportunity"; values: Parameters<FakeOrg["addOpportunity"]>[0] },
   ): unknown {
     const by: Committer = { userId: this.options.repUserId ?? "005000000000099AAA", changeOrigin: UI_ORIGIN };
     let result: unknown;
@@ -172,6 +173,9 @@ export class FakeSalesforce {
         break;
       case "updateOpportunity":
         result = this.org.updateOpportunity(edit.id, edit.values, by);
+        break;
+      case "createOpportunity":
+        result = this.org.createOpportunity(edit.values, by);
         break;
     }
     this.pump();
