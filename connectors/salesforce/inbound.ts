@@ -232,7 +232,7 @@ class Translation {
       (field) => OPPORTUNITY_CHANGES.has(field) || custom.has(field) || (field === "Amount" && !synced),
     );
     if (relevant.length === 0) return false;
-    if (!this.own || !stored || !stored.header.known) return true;
+    if (!this.own || !stored?.header.known) return true;
     const header = stored.header;
     if (
       relevant.includes("Pricebook2Id") &&

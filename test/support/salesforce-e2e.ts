@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ApplyContext, ConnectorStore, TargetStateChanges } from "../../connectors/applier.js";
 import { salesforceApplier } from "../../connectors/salesforce/applier.js";
-import type { FakeSalesforce, RelayedEvent } from "../../connectors/salesforce/fake/server.js";
+import type { RelayedEvent } from "../../connectors/salesforce/fake/server.js";
 import { handleSalesforceEvent, type InboundResult } from "../../connectors/salesforce/inbound.js";
 import type { Mirror } from "../../domain/model.js";
 import type { DriftIssue } from "../../domain/schedule.js";
@@ -17,7 +17,7 @@ import type { TestTable } from "./dynamo.js";
  * (keeping each pair's target state as deliver does), and the inbound function fed with the
  * fake's relayed events.
  */
-export function salesforceHarness(table: TestTable, tenant: TenantConfig, fake: FakeSalesforce) {
+export function salesforceHarness(table: TestTable, tenant: TenantConfig) {
   const doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
   const rt: Runtime = createRuntime(store, { tenantCacheMs: 0, resolveSecrets: async (t) => t });

@@ -18,7 +18,7 @@ beforeAll(async () => {
   products = started.products;
   pricebookId = started.pricebookId;
   fake.holdEvents = true;
-  harness = salesforceHarness(table, salesforceTenant(fake.baseUrl, pricebookId), fake);
+  harness = salesforceHarness(table, salesforceTenant(fake.baseUrl, pricebookId));
   await harness.setup();
 });
 
@@ -29,7 +29,10 @@ afterAll(async () => {
 
 const tenant = () => salesforceTenant(fake.baseUrl, pricebookId);
 let clock = Date.now();
-const at = () => new Date((clock += 1000)).toISOString();
+function at(): string {
+  clock += 1000;
+  return new Date(clock).toISOString();
+}
 
 async function cpq(event: Record<string, unknown>) {
   return harness.rt.engine.handleCpqEvent(tenant(), CpqEvent.parse(event));
