@@ -29,8 +29,9 @@ afterAll(async () => {
 
 const tenant = () => salesforceTenant(fake.baseUrl, pricebookId);
 let clock = Date.now();
+/** CPQ event times: now, strictly increasing (a CPQ clock ahead of Salesforce's would win every tie). */
 function at(): string {
-  clock += 1000;
+  clock = Math.max(Date.now(), clock + 1);
   return new Date(clock).toISOString();
 }
 
