@@ -170,7 +170,7 @@ class MirrorRun {
       opportunity.currency,
       creates.map((line) => line.productId),
     );
-    const owners = new Map<string, string>();
+    const owners = new Map<string, { opportunityId: string; syncKey: string }>();
     for (const batch of chunks(creates, COLLECTION_LIMIT)) {
       const records = batch.map((line) => ({
         attributes: { type: "OpportunityLineItem" },
@@ -183,7 +183,7 @@ class MirrorRun {
         const line = batch[index] as MirrorLine;
         if (result.success && result.id) {
           this.setLine(line.syncKey, result.id);
-          owners.set(result.id, this.mirror.opportunityId);
+          owners.set(result.id, { opportunityId: this.mirror.opportunityId, syncKey: line.syncKey });
         } else this.recordFailure(result, `create of line ${line.syncKey}`);
       });
     }

@@ -17,7 +17,7 @@ import {
   RelayedChangeEvent,
 } from "./cdc.js";
 import { CALL_OPTIONS_CLIENT, chunks, SalesforceClient, type SfRecord, soqlString } from "./client.js";
-import { opportunitiesOfLines, rememberLineOwners } from "./directory.js";
+import { linesInDirectory, rememberLineOwners } from "./directory.js";
 import {
   comparableLine,
   customLineFields,
@@ -32,6 +32,11 @@ import {
 } from "./fields.js";
 import { tenantForOrg } from "./org-directory.js";
 import { reconcileTenant } from "./reconcile.js";
+
+function syncKeyOf(record: SfRecord, connector: SalesforceConnector): string | null {
+  const value = record[connector.syncKeyField];
+  return typeof value === "string" && value !== "" ? value : null;
+}
 
 /** What the inbound side needs: the engine, quotesync's store, the connector store, HTTP. */
 export interface InboundDeps {
@@ -273,8 +278,9 @@ class Translation {
 
   private async lineChange(changeType: ChangeEventHeader["changeType"], ids: string[]): Promise<void> {
     const tenantId = this.tenant.tenantId;
-    const owners = await opportunitiesOfLines(this.deps.connectorStore, tenantId, ids);
-    if (changeType === "DELETE" || changeType === "GAP_DELETE") return this.lineDelete(ids, owners);
+    const directory = await linesInDirectory(this.deps.connectorStore, tenantId, ids);
+    const owners = new Map([...directory].map(([id, entry]) => [id, entry.opportunityId]));
+    if (changeType === "DELETE" || changeType === "GAP_DELETE") return this.lineDelete(ids, directory);
     let toRead = ids;
     const reported: Array<{ record: SfRecord; id: string }> = [];
     const completePayload =
@@ -282,9 +288,17 @@ class Translation {
       typeof this.payload.OpportunityId === "string" &&
       this.connector.productKey.kind === "id";
     if (completePayload) {
-      // A CREATE carries every non-empty field (B2): nothing to read.
-      reported.push(...ids.map((id) => ({ record: { ...this.payload, Id: id }, id })));
+      // A CREATE carries every non-empty field (B2): nothing to read. quotesync's own create of a
+      // line it holds with these values needs nothing either (the line id is in the directory).
       toRead = [];
+      for (const id of ids) {
+        const record = { ...this.payload, Id: id };
+        if (this.own && (await this.holdsCreatedLine(record, id))) {
+          this.unchanged++;
+          continue;
+        }
+        reported.push({ record, id });
+      }
     } else if (changeType === "UPDATE") {
       toRead = [];
       for (const id of ids) {
@@ -298,9 +312,14 @@ class Translation {
       );
       reported.push(...rows.map((record) => ({ record, id: String(record.Id) })));
     }
-    if (reported.length === 0) return;
-    const learned = new Map(reported.map(({ record, id }) => [id, String(record.OpportunityId)]));
+    const learned = new Map(
+      [...reported, ...this.createdEchoes].map(({ record, id }) => [
+        id,
+        { opportunityId: String(record.OpportunityId), syncKey: syncKeyOf(record, this.connector) },
+      ]),
+    );
     await rememberLineOwners(this.deps.connectorStore, tenantId, learned, owners);
+    if (reported.length === 0) return;
     const byOpportunity = new Map<string, { lines: LineInput[]; at: number }>();
     for (const { record, id } of reported) {
       const opportunityId = String(record.OpportunityId);
@@ -365,6 +384,37 @@ class Translation {
     );
   }
 
+  /** quotesync's own creates found equal to what it holds: only the directory learns them. */
+  private readonly createdEchoes: Array<{ record: SfRecord; id: string }> = [];
+
+  private async holdsCreatedLine(record: SfRecord, id: string): Promise<boolean> {
+    const syncKey = syncKeyOf(record, this.connector);
+    if (!syncKey) return false;
+    const held = await this.heldLineBySyncKey(String(record.OpportunityId), syncKey);
+    if (!held || held.deleted || (held.id !== null && held.id !== id)) return false;
+    const input = LineInput.safeParse(lineInputFrom(record, id, this.connector, this.tenant));
+    if (!input.success) return false;
+    const values = lineValuesFrom(input.data, held);
+    const custom = customLineFields(this.tenant);
+    const same =
+      comparableLine(values) === comparableLine(held) &&
+      custom.every(
+        (name) => JSON.stringify(values.fields[name] ?? null) === JSON.stringify(held.fields[name] ?? null),
+      );
+    if (same) this.createdEchoes.push({ record, id });
+    return same;
+  }
+
+  private async heldLineBySyncKey(opportunityId: string, syncKey: string): Promise<StoredLine | null> {
+    if (!this.heldLines.has(opportunityId)) {
+      this.heldLines.set(
+        opportunityId,
+        await this.deps.store.loadOpportunity(this.tenant.tenantId, opportunityId),
+      );
+    }
+    return this.heldLines.get(opportunityId)?.lines.get(syncKey) ?? null;
+  }
+
   private heldLines = new Map<string, OpportunityAggregate | null>();
 
   private async heldLine(opportunityId: string, lineId: string): Promise<StoredLine | null> {
@@ -381,14 +431,52 @@ class Translation {
   }
 
   /**
+   * quotesync may hold a line it created under its syncKey without the Salesforce id (its CREATE
+   * echo was equal and not fed): before a user's delete of it, the engine is told the id.
+   */
+  private async teachLineIds(
+    opportunityId: string,
+    lineIds: string[],
+    directory: Map<string, { opportunityId: string; syncKey: string | null }>,
+  ): Promise<void> {
+    const lines: LineInput[] = [];
+    for (const id of lineIds) {
+      const syncKey = directory.get(id)?.syncKey;
+      if (!syncKey) continue;
+      const held = await this.heldLineBySyncKey(opportunityId, syncKey);
+      if (!held || held.deleted || held.id !== null) continue;
+      lines.push({ ...held, id, syncKey, fields: held.fields });
+    }
+    if (lines.length === 0) return;
+    await this.feed({
+      eventId: `${this.key}.${opportunityId}.ids`,
+      type: "opportunity.lines.upserted",
+      occurredAt: this.iso(this.at - 1),
+      data: { opportunityId, lines },
+    });
+  }
+
+  /**
    * A line DELETE is mirrored only once its opportunity is known to still exist (deleting an
    * opportunity deletes its lines first): quotesync's own deletes need no check, a user's are
    * checked with one query; a gone opportunity is the record's deletion (SPEC §1.6).
    */
-  private async lineDelete(ids: string[], owners: Map<string, string>): Promise<void> {
+  private async lineDelete(
+    ids: string[],
+    directory: Map<string, { opportunityId: string; syncKey: string | null }>,
+  ): Promise<void> {
     const byOpportunity = new Map<string, string[]>();
     for (const id of ids) {
-      const opportunityId = owners.get(id);
+      const entry = directory.get(id);
+      const opportunityId = entry?.opportunityId;
+      if (this.own && entry?.syncKey && opportunityId) {
+        // quotesync's own delete of a line it already holds as deleted: nothing to tell the engine.
+        const held = await this.heldLineBySyncKey(opportunityId, entry.syncKey);
+        if (held?.deleted) {
+          this.unchanged++;
+          continue;
+        }
+      }
       if (!opportunityId) {
         this.deps.warn?.("Salesforce line delete skipped: its opportunity is not known", {
           tenantId: this.tenant.tenantId,
@@ -408,6 +496,7 @@ class Translation {
     }
     for (const [opportunityId, lineIds] of byOpportunity) {
       if (living.has(opportunityId)) {
+        await this.teachLineIds(opportunityId, lineIds, directory);
         await this.feed({
           eventId: `${this.key}.${opportunityId}`,
           type: "opportunity.lines.deleted",

@@ -792,8 +792,29 @@ export class FakeOrg {
       nulledFields,
       diffFields: [],
     });
-    const deletes = new Map<string, string[]>();
+    // The same change to several records of one object in one transaction is one event naming
+    // them all (B2 "recordIds").
+    const merged: Change[] = [];
+    const mergedIds = new Map<Change, string[]>();
     for (const change of changes) {
+      const same =
+        change.changeType === "UPDATE"
+          ? merged.find(
+              (other) =>
+                other.changeType === "UPDATE" &&
+                other.entity === change.entity &&
+                JSON.stringify([other.changedFields, other.values]) ===
+                  JSON.stringify([change.changedFields, change.values]),
+            )
+          : undefined;
+      if (same) mergedIds.get(same)?.push(change.recordId);
+      else {
+        merged.push(change);
+        mergedIds.set(change, [change.recordId]);
+      }
+    }
+    const deletes = new Map<string, string[]>();
+    for (const change of merged) {
       if (change.changeType === "DELETE") {
         deletes.set(change.entity, [...(deletes.get(change.entity) ?? []), change.recordId]);
         continue;
@@ -804,7 +825,7 @@ export class FakeOrg {
         ChangeEventHeader: header(
           change.entity,
           change.changeType,
-          [change.recordId],
+          mergedIds.get(change) ?? [change.recordId],
           change.changeType === "CREATE" ? [] : [...new Set(change.changedFields)],
           change.nulledFields,
         ),

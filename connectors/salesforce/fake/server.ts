@@ -156,6 +156,7 @@ export class FakeSalesforce {
   userEdit(
     edit:
       | { op: "updateLine"; id: string; values: SfRecord }
+      | { op: "updateLines"; ids: string[]; values: SfRecord }
       | { op: "deleteLine"; id: string }
       | { op: "updateOpportunity"; id: string; values: SfRecord }
       | { op: "deleteOpportunity"; id: string }
@@ -166,6 +167,12 @@ export class FakeSalesforce {
     switch (edit.op) {
       case "updateLine":
         result = this.org.updateLines([{ id: edit.id, values: edit.values }], by);
+        break;
+      case "updateLines":
+        result = this.org.updateLines(
+          edit.ids.map((id) => ({ id, values: edit.values })),
+          by,
+        );
         break;
       case "deleteLine":
       case "deleteOpportunity":
