@@ -25,6 +25,14 @@ export const keys = {
   driftPartition: (tenantId: string) => `T#${tenantId}#DRIFT`,
   /** A connector's own small records of a tenant (`ConnectorStore`): one item per key. */
   connectorRecord: (tenantId: string, key: string) => ({ pk: `T#${tenantId}#CX`, sk: key }),
+  /** The delivery queue of one pair's target side: its state item and its waiting mirrors. */
+  deliveryPartition: (tenantId: string, opportunityId: string, side: string) =>
+    `T#${tenantId}#D#${side}#${opportunityId}`,
+  deliveryState: "STATE",
+  deliveryEntry: (sequence: number) => `Q#${outboxSortKey(sequence)}`,
+  deliveryEntryPrefix: "Q#",
+  /** Sparse index partition of delivery queues to look at (waiting, or not drained yet). */
+  deliveriesDueIndex: "DELIVERIES#DUE",
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */
