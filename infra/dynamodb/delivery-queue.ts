@@ -102,7 +102,17 @@ export class DeliveryQueue {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { pk, sk: keys.deliveryEntry(entry.sequence), ...entry },
+                Item: {
+                  pk,
+                  sk: keys.deliveryEntry(entry.sequence),
+                  sequence: entry.sequence,
+                  entryId: entry.entryId,
+                  cursor: entry.cursor,
+                  at: entry.at,
+                  // Not `mirror`: the deliver function's stream filter takes items with a mirror
+                  // as outbox entries.
+                  payload: entry.mirror,
+                },
                 // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
                 ConditionExpression: "attribute_not_exists(pk)",
               },
@@ -224,7 +234,7 @@ export class DeliveryQueue {
         entryId: String(item.entryId),
         cursor: String(item.cursor),
         at: String(item.at),
-        mirror: item.mirror as Mirror,
+        mirror: item.payload as Mirror,
       }));
     } catch (error) {
       throw translateStorageError(error);
@@ -249,7 +259,7 @@ export class DeliveryQueue {
           entryId: String(Item.entryId),
           cursor: String(Item.cursor),
           at: String(Item.at),
-          mirror: Item.mirror as Mirror,
+          mirror: Item.payload as Mirror,
         }
       : null;
   }

@@ -135,7 +135,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
       );
       for (const item of page.Items ?? []) {
         const mirror = item.mirror as { target: string; opportunityId: string } | undefined;
-        if (!mirror || mirror.target !== "crm") continue;
+        if (mirror?.target !== "crm") continue;
         byOpportunity.set(mirror.opportunityId, [
           ...(byOpportunity.get(mirror.opportunityId) ?? []),
           String(Number(item.sk)),
