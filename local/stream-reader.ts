@@ -177,3 +177,36 @@ export function startRetryTimer(
     },
   };
 }
+
+/**
+ * `npm start`'s delivery: the table's stream read into the deployed `deliver` handler, and the
+ * retry pass every `retryEveryMs`. Function modules load here, after the server set the environment.
+ */
+export async function startLocalDelivery(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  pollMs?: number;
+  retryEveryMs?: number;
+}): Promise<{ stop(): Promise<void> }> {
+  const { deliverBatch } = await import("../functions/deliver.js");
+  const { retryDueDeliveries } = await import("../functions/deliver-retry.js");
+  const budget = () => 60_000;
+  const reader = await startStreamReader({
+    client: options.client,
+    tableName: options.tableName,
+    pollMs: options.pollMs ?? 200,
+    handle: (event) => deliverBatch(event, budget),
+    onError: (error) => console.error("quotesync: local stream reader", error),
+  });
+  const retries = startRetryTimer(
+    () => retryDueDeliveries(budget),
+    options.retryEveryMs ?? 1_000,
+    (error) => console.error("quotesync: local retry pass", error),
+  );
+  return {
+    async stop() {
+      await reader.stop();
+      await retries.stop();
+    },
+  };
+}

@@ -80,11 +80,10 @@ export function deliveryRuntime(): DeliveryRuntime {
     const doc = DynamoDBDocumentClient.from(dynamoClient(config), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    const rt = runtime();
     shared = createDeliveryRuntime({
       doc,
       tableName: config.tableName,
-      loadTenant: (tenantId) => rt.loadTenant(tenantId),
+      loadTenant: (tenantId) => runtime().loadTenant(tenantId),
       resolveConnector: ssmConnectorResolver(config.secretsCacheSeconds),
     });
   }
