@@ -70,6 +70,14 @@ export interface DeliveryDeps {
   onParked?(pair: DeliveryPair, entryId: string, error: string): void;
   onDelivered?(pair: DeliveryPair, entry: QueuedMirror, lagMs: number): void;
   onRetry?(pair: DeliveryPair, entryId: string, error: string): void;
+  /**
+   * Called for a mirror the stream handed after a later mirror of its pair was delivered. DynamoDB
+   * Streams hands a partition's records in order (a tenant's outbox is one partition key), so this
+   * is not expected; it is not delivered (that would undo the later one) and is alarmed on.
+   */
+  onLate?(pair: DeliveryPair, entryId: string): void;
+  /** A drain failed on storage (throttled, say); its queue is left for the retry pass. */
+  onDrainError?(pair: DeliveryPair, error: unknown): void;
 }
 
 /** How many mirrors a drain reads ahead from its queue at a time. */
@@ -121,7 +129,7 @@ export class DeliveryService {
           opportunityId: insert.mirror.opportunityId,
           side,
         };
-        await this.deps.queue.enqueue(
+        const outcome = await this.deps.queue.enqueue(
           pair,
           {
             sequence: insert.sequence,
@@ -132,6 +140,7 @@ export class DeliveryService {
           },
           this.now() + this.leaseMs,
         );
+        if (outcome === "late") this.deps.onLate?.(pair, insert.entryId);
         touched.set(pairId(pair), pair);
       } catch (error) {
         failedAt = index;
@@ -201,7 +210,12 @@ export class DeliveryService {
     const worker = async () => {
       while (next < pairs.length) {
         const pair = pairs[next++] as DeliveryPair;
-        reports.push(await this.drain(pair, remainingMs));
+        try {
+          reports.push(await this.drain(pair, remainingMs));
+        } catch (error) {
+          // The queue stays in the due index: the retry pass drains it. Other queues carry on.
+          this.deps.onDrainError?.(pair, error);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(DRAIN_CONCURRENCY, pairs.length) }, worker));

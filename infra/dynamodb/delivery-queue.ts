@@ -27,6 +27,15 @@ export interface QueuedMirror {
   mirror: Mirror;
 }
 
+/** How long a delivered mirror's queue item stays as a tombstone. */
+const TOMBSTONE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * `queued`; `duplicate`: queued or delivered before (a redelivered record); `late`: never queued,
+ * but a later mirror of the pair was delivered already (it arrived out of order).
+ */
+export type EnqueueOutcome = "queued" | "duplicate" | "late";
+
 /** The state item of a pair's delivery queue. */
 export interface DeliveryState {
   /** The outbox sequence of the last mirror delivered (0: none yet). Mirrors at or below it are done. */
@@ -93,7 +102,7 @@ export class DeliveryQueue {
    * Puts a mirror in its pair's queue. Returns false, writing nothing, when it is there already or
    * was delivered already (a redelivered stream record). The queue becomes due `lookAt`.
    */
-  async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<boolean> {
+  async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<EnqueueOutcome> {
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
     try {
       await this.doc.send(
@@ -139,10 +148,14 @@ export class DeliveryQueue {
           ],
         }),
       );
-      return true;
+      return "queued";
     } catch (error) {
-      if (conditionFailed(error)) return false;
-      throw translateStorageError(error);
+      if (!conditionFailed(error)) throw translateStorageError(error);
+      const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+      // The entry's own item exists (queued, or a delivered tombstone): a redelivery.
+      if (reasons[0]?.Code === "ConditionalCheckFailed") return "duplicate";
+      // Never queued, yet a later mirror of the pair was delivered: it came out of order.
+      return "late";
     }
   }
 
@@ -283,10 +296,17 @@ export class DeliveryQueue {
         new TransactWriteCommand({
           TransactItems: [
             {
-              Delete: {
+              // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
+              // a delivered mirror finds it and is a no-op, and one that never came is told apart.
+              Update: {
                 TableName: this.tableName,
                 Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
-                ConditionExpression: "attribute_exists(pk)",
+                UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
+                ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
+                ExpressionAttributeValues: {
+                  ":true": true,
+                  ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
+                },
               },
             },
             {
