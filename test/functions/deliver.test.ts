@@ -85,13 +85,11 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
       return {};
     });
     // The queued one's lease is held elsewhere: its drain is left to that holder.
-    dynamo
-      .on(UpdateCommand)
-      .rejects(
-        Object.assign(new Error("The conditional request failed"), {
-          name: "ConditionalCheckFailedException",
-        }),
-      );
+    dynamo.on(UpdateCommand).rejects(
+      Object.assign(new Error("The conditional request failed"), {
+        name: "ConditionalCheckFailedException",
+      }),
+    );
     const rt = createDeliveryRuntime({
       doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: "quotesync-test",
@@ -105,13 +103,11 @@ describe("deliver when the table refuses to queue (aws-sdk-client-mock)", () => 
 
   it("never fails a batch because a queue could not be drained: the queued mirrors wait for the retry pass", async () => {
     dynamo.on(TransactWriteCommand).resolves({});
-    dynamo
-      .on(UpdateCommand)
-      .rejects(
-        Object.assign(new Error("Rate of requests exceeds the allowed throughput"), {
-          name: "ThrottlingException",
-        }),
-      );
+    dynamo.on(UpdateCommand).rejects(
+      Object.assign(new Error("Rate of requests exceeds the allowed throughput"), {
+        name: "ThrottlingException",
+      }),
+    );
     const rt = createDeliveryRuntime({
       doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       tableName: "quotesync-test",
