@@ -449,26 +449,29 @@ export class DeliveryQueue {
     }
   }
 
-  /**
-   * After a drain: an empty queue leaves the due index (only if still empty: a mirror queued
-   * meanwhile keeps it there); a queue with mirrors left and no retry time is looked at again at
-   * `lookAt` (a drainer ran out of time, or lost a race), by the retry pass if nobody else.
-   */
-  async settle(pair: DeliveryPair, lookAt: number): Promise<void> {
+  /** After a drain that emptied the queue: it leaves the due index (unless a mirror was queued since). */
+  async leaveDueIfEmpty(pair: DeliveryPair): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(pair),
           UpdateExpression: "REMOVE gsi1pk, gsi1sk",
+          // A mirror queued since (queued > 0) or a drainer at work keeps the queue in the index.
           ConditionExpression: "queued <= :zero AND attribute_not_exists(leaseOwner)",
           ExpressionAttributeValues: { ":zero": 0 },
         }),
       );
-      return;
     } catch (error) {
       if (!conditionFailed(error)) throw translateStorageError(error);
     }
+  }
+
+  /**
+   * A drainer ran out of time with mirrors left and nothing failing: the queue is due again at
+   * `lookAt`, for the retry pass if nobody else drains it first.
+   */
+  async dueAgainAt(pair: DeliveryPair, lookAt: number): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
