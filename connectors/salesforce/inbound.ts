@@ -302,7 +302,7 @@ class Translation {
     } else if (changeType === "UPDATE") {
       toRead = [];
       for (const id of ids) {
-        if (await this.lineNeedsRead(id, owners.get(id))) toRead.push(id);
+        if (await this.lineNeedsRead(id, owners.get(id), directory.get(id)?.syncKey ?? null)) toRead.push(id);
         else this.unchanged++;
       }
     }
@@ -346,7 +346,11 @@ class Translation {
    * nothing; quotesync's own transaction needs nothing when every synced field it carries equals
    * what quotesync holds for the line (a flow's change in that transaction differs, and is read).
    */
-  private async lineNeedsRead(id: string, opportunityId: string | undefined): Promise<boolean> {
+  private async lineNeedsRead(
+    id: string,
+    opportunityId: string | undefined,
+    syncKey: string | null,
+  ): Promise<boolean> {
     const changed = changedFieldNames(this.header);
     if (changed === null) return true;
     const custom = new Set(customLineFields(this.tenant));
@@ -355,7 +359,7 @@ class Translation {
     );
     if (relevant.length === 0) return false;
     if (!this.own || !opportunityId) return true;
-    const held = await this.heldLine(opportunityId, id);
+    const held = await this.heldLine(opportunityId, id, syncKey);
     if (!held || relevant.some((field) => field === "Product2Id" || field === "PricebookEntryId"))
       return true;
     const carried: SfRecord = {
@@ -417,7 +421,17 @@ class Translation {
 
   private heldLines = new Map<string, OpportunityAggregate | null>();
 
-  private async heldLine(opportunityId: string, lineId: string): Promise<StoredLine | null> {
+  /** The live line quotesync holds under this Salesforce id, or under the directory's syncKey with no id yet. */
+  private async heldLine(
+    opportunityId: string,
+    lineId: string,
+    syncKey: string | null,
+  ): Promise<StoredLine | null> {
+    if (syncKey) {
+      const bySyncKey = await this.heldLineBySyncKey(opportunityId, syncKey);
+      if (bySyncKey && !bySyncKey.deleted && (bySyncKey.id === null || bySyncKey.id === lineId))
+        return bySyncKey;
+    }
     if (!this.heldLines.has(opportunityId)) {
       this.heldLines.set(
         opportunityId,

@@ -118,6 +118,32 @@ describe("Salesforce as the CRM, end to end on DynamoDB Local and the fake", () 
     expect(results.reduce((sum, r) => sum + r.unchanged, 0)).toBeGreaterThanOrEqual(300);
   }, 180_000);
 
+  it("a CPQ line change is applied as an update, and its relayed UPDATE costs no API call", async () => {
+    const quote = await harness.store.loadQuote("acme", "Q-300");
+    const line = [...(quote?.lines.values() ?? [])].find((l) => !l.deleted && l.id === "Q-300-L7");
+    await cpq({
+      eventId: "Q-300-edit-7",
+      type: "quote.lines.upserted",
+      occurredAt: at(),
+      data: {
+        quoteId: "Q-300",
+        lines: [{ id: "Q-300-L7", productId: line?.productId, quantity: "17", unitPrice: line?.unitPrice }],
+      },
+    });
+    const callsBefore = fake.calls.length;
+    await harness.deliver();
+    const updates = fake.calls
+      .slice(callsBefore)
+      .filter((c) => c.method === "PATCH" && c.path.endsWith("/composite/sobjects"));
+    expect(updates.map((c) => c.records)).toEqual([1]);
+    const twin = fake.org.all("OpportunityLineItem").find((l) => l.QS_Sync_Key__c === line?.syncKey);
+    expect(twin?.Quantity).toBe("17");
+    const afterDelivery = fake.calls.length;
+    const results = await harness.receive(fake.releaseEvents());
+    expect(fake.calls.length).toBe(afterDelivery);
+    expect(results.flatMap((r) => r.fed)).toEqual([]);
+  });
+
   it("a rep's quantity edit (an UPDATE carrying only Quantity) reaches the quote", async () => {
     const line = fake.org.all("OpportunityLineItem").find((l) => l.OpportunityId === opportunityId) as Record<
       string,
