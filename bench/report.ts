@@ -3,6 +3,7 @@ import type { DeliveryResult } from "./scenarios/delivery.js";
 import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
 import type { OneLineResult } from "./scenarios/one-line.js";
+import type { PipelinePageResult } from "./scenarios/pipeline-page.js";
 import type { ReplaceResult } from "./scenarios/replace.js";
 import type { ThroughputResult } from "./scenarios/throughput.js";
 
@@ -14,6 +15,7 @@ export interface Results {
   hotPair: HotPairResult;
   delivery: DeliveryResult;
   bundles: BundleResults;
+  pipelinePage?: PipelinePageResult;
 }
 
 export interface Row {
@@ -159,6 +161,31 @@ export function rowsOf(results: Results): Row[] {
       entry.initRatio <= 1.5,
     );
     add(`bundle: ${entry.name}`, "init ÷ SDK floor", `${entry.floorRatio.toFixed(2)}×`);
+  }
+
+  const pipeline = results.pipelinePage;
+  if (pipeline) {
+    const scenario = `pipeline page, ${pipeline.opportunities.toLocaleString("en")} opportunities`;
+    add(
+      scenario,
+      "first page, function time: cold runtime / warm p50 / p95",
+      `${pipeline.coldFirstPageMs} / ${pipeline.firstPageP50Ms} / ${pipeline.firstPageP95Ms} ms (${pipeline.rows} rows)`,
+      "≤ 300 ms",
+      Math.max(pipeline.coldFirstPageMs, pipeline.firstPageP95Ms) <= 300,
+    );
+    add(
+      scenario,
+      "first page: DynamoDB calls (round trips)",
+      `${pipeline.firstPageCost.calls} (${pipeline.firstPageCost.roundTrips}): ${formatOperations(pipeline.firstPageCost.byOperation)}`,
+      "no Scan",
+      pipeline.scans === 0,
+    );
+    add(
+      scenario,
+      "needs attention, p50 (calls)",
+      `${pipeline.attentionP50Ms} ms (${pipeline.attentionCost.calls}: ${formatOperations(pipeline.attentionCost.byOperation)})`,
+    );
+    add(scenario, "opportunity page, p50", `${pipeline.opportunityPageP50Ms} ms`);
   }
   return rows;
 }

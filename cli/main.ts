@@ -7,6 +7,7 @@ import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { signCommand } from "./commands/sign.js";
 import { tenantPutCommand } from "./commands/tenant-put.js";
+import { viewerLinkCommand } from "./commands/viewer-link.js";
 import { type CliIo, CommandFailed, processIo, UsageError } from "./io.js";
 
 export const USAGE = `Usage: npx quotesync <command> [options]
@@ -16,6 +17,7 @@ Commands:
   send         sign and send a request (an event file or stdin) to a quotesync API
   tenant put   register or update a tenant from a JSON file, validated, in a quotesync table
   replay       re-send events from a file (JSON lines or an array), signed, for support
+  viewer-link  print a signed, expiring link to a tenant's pipeline page
 
 Run npx quotesync <command> --help for a command's options.
 Exit codes: 0 done, 1 the command failed (an error answer, an unreachable server, an invalid file),
@@ -29,6 +31,7 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
   if (first === "sign") return { name: "sign", run: signCommand, rest: argv.slice(1) };
   if (first === "send") return { name: "send", run: sendCommand, rest: argv.slice(1) };
   if (first === "replay") return { name: "replay", run: replayCommand, rest: argv.slice(1) };
+  if (first === "viewer-link") return { name: "viewer-link", run: viewerLinkCommand, rest: argv.slice(1) };
   if (first === "tenant" && second === "put") return { name: "tenant put", run: tenantPutCommand, rest };
   // `tenant` has one subcommand: `tenant --help` is its help.
   if (first === "tenant" && (second === "--help" || second === "-h")) {

@@ -22,8 +22,10 @@ import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
+import { ListingHints } from "./listing-hints.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
+import { PipelineReads } from "./pipeline-reads.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
 
@@ -49,15 +51,24 @@ export class DynamoSyncStore implements SyncStore {
   private readonly outboxLog: OutboxLog;
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
+  private readonly pipeline: PipelineReads;
   private readonly hints = new SequenceHints();
+  private readonly listings = new ListingHints();
   private readonly reservations = new ReservationPolicy();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
-    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog, this.hints);
+    this.writer = new ChangeSetWriter(
+      options.doc,
+      options.tableName,
+      this.outboxLog,
+      this.hints,
+      this.listings,
+    );
     this.schedule = new ScheduleItems(options.doc, options.tableName);
+    this.pipeline = new PipelineReads(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
 
@@ -145,6 +156,7 @@ export class DynamoSyncStore implements SyncStore {
           if (item.sk === keys.header) {
             header = { ...(item.record as R), version: item.version as number };
             this.hints.note(partition, item.version as number, item.outboxSeq);
+            this.listings.note(partition, item.version as number, item.listing);
           } else items.push(item);
         }
       }
@@ -281,6 +293,27 @@ export class DynamoSyncStore implements SyncStore {
 
   listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
     return this.schedule.indexPage(keys.syncedPairsIndex(tenantId), after, limit);
+  }
+
+  listOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+    stage?: string,
+  ): Promise<Page<string>> {
+    return this.pipeline.opportunityIds(tenantId, after, limit, stage);
+  }
+
+  loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {
+    return this.pipeline.opportunityHeaders(tenantId, ids);
+  }
+
+  loadQuoteHeaders(tenantId: string, ids: string[]): Promise<QuoteRecord[]> {
+    return this.pipeline.quoteHeaders(tenantId, ids);
+  }
+
+  loadDriftFindings(tenantId: string, ids: string[]): Promise<DriftFinding[]> {
+    return this.pipeline.driftFindings(tenantId, ids);
   }
 
   loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {

@@ -49,7 +49,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync"];
+const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync", "PipelinePage"];
 const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
 const ASYNC = ["TriggerEvent", "Scheduled", "DeliverRetry"];
 const DELIVERY = ["Deliver", "DeliverRetry", "RetryDelivery"];
