@@ -74,7 +74,7 @@ try {
   });
   console.log(
     `Pipeline page (8 h, with actions): http://127.0.0.1:${actualPort}/app/demo/enter?link=${viewerLink}\n` +
-      `  demo opportunities: curl -X POST http://127.0.0.1:${actualPort}/local/demo-pipeline`,
+      `  demo opportunities: curl -X POST -H 'content-type: application/json' http://127.0.0.1:${actualPort}/local/demo-pipeline`,
   );
   // For `npx quotesync tenant put --endpoint ... --table ...` against this server's storage.
   console.log(`DynamoDB Local at ${dynamo.endpoint}, table ${tableName}`);

@@ -20,6 +20,7 @@ import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js"
 import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
+import { decodeAuditCursor, encodeKeyCursor } from "./cursors.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 import { ListingHints } from "./listing-hints.js";
@@ -261,14 +262,15 @@ export class DynamoSyncStore implements SyncStore {
     cursor: string | null,
     limit: number,
   ): Promise<Page<AuditEntry>> {
+    const before = cursor ? decodeAuditCursor(cursor) : null;
     const result = await guard(
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: cursor ? "pk = :pk AND sk < :cursor" : "pk = :pk",
+          KeyConditionExpression: before ? "pk = :pk AND sk < :cursor" : "pk = :pk",
           ExpressionAttributeValues: {
             ":pk": keys.auditPartition(tenantId, opportunityId),
-            ...(cursor ? { ":cursor": Buffer.from(cursor, "base64url").toString("utf8") } : {}),
+            ...(before ? { ":cursor": before } : {}),
           },
           ScanIndexForward: false,
           Limit: limit,
@@ -279,7 +281,7 @@ export class DynamoSyncStore implements SyncStore {
     const last = items.at(-1);
     return {
       entries: items.map((item) => item.entry as AuditEntry),
-      next: result.LastEvaluatedKey && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
+      next: result.LastEvaluatedKey && last ? encodeKeyCursor(String(last.sk)) : null,
     };
   }
 

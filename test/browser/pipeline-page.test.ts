@@ -93,7 +93,10 @@ describe("pipeline page in Chromium", () => {
   });
 
   it("shows what needs attention, the drifting pair side by side, and stops sync with the button", async () => {
-    const loaded = await fetch(`${base}/local/demo-pipeline`, { method: "POST" });
+    const loaded = await fetch(`${base}/local/demo-pipeline`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
     expect(loaded.status).toBe(200);
 
     const page = await context.newPage();
