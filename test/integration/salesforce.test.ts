@@ -56,7 +56,7 @@ describe("Salesforce under load: shuffled, duplicated CDC events and rate limits
     products = started.products;
     fake.holdEvents = true;
     tenant = salesforceTenant(fake.baseUrl, started.pricebookId);
-    h = await handlerHarness({ tenants: [tenant] });
+    h = await handlerHarness({ tenants: [tenant], stream: true });
     setSalesforceConnectorStore(new DynamoConnectorStore(h.doc, h.table.tableName));
     delivery = createDeliveryRuntime({
       doc: h.doc,
