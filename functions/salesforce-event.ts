@@ -3,11 +3,13 @@ import type { Context } from "aws-lambda";
 import type { ConnectorStore } from "../connectors/applier.js";
 import { handleSalesforceEvent, type InboundResult } from "../connectors/salesforce/inbound.js";
 import { DynamoConnectorStore } from "../infra/dynamodb/connector-store.js";
+import { ssmConnectorResolver } from "./lib/connector-credentials.js";
 import { logger } from "./lib/logger.js";
 import { metrics, recordEvent } from "./lib/metrics.js";
 import { configFromEnvironment, dynamoClient, type Runtime, runtime } from "./lib/runtime.js";
 
 let sharedConnectorStore: ConnectorStore | undefined;
+const resolveCredentials = ssmConnectorResolver(300);
 
 /** The container's connector store on the quotesync table. */
 function connectorStore(): ConnectorStore {
@@ -43,6 +45,16 @@ export async function handleRelayedEvent(
       engine: rt.engine,
       store: rt.store,
       loadTenant: (tenantId) => rt.loadTenant(tenantId),
+      resolveConnector: async (tenant) => {
+        const crm = tenant.connectors.crm;
+        // Credentials kept in SSM (`credentialsParameter`) are merged in as deliver does.
+        const resolved =
+          crm.kind === "salesforce" && crm.credentialsParameter
+            ? await resolveCredentials(tenant, "crm")
+            : crm;
+        if (resolved.kind !== "salesforce") throw new Error("the tenant's CRM connector is not Salesforce");
+        return resolved;
+      },
       connectorStore: store,
       fetch,
       now: Date.now,

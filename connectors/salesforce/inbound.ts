@@ -43,6 +43,8 @@ export interface InboundDeps {
   engine: Pick<SyncEngine, "handleCrmEvent">;
   store: Pick<SyncStore, "loadOpportunity" | "listTenantIds" | "listSyncedOpportunityIds">;
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
+  /** The CRM connector with credentials from its `credentialsParameter` merged in (deployed stages). */
+  resolveConnector?(tenant: TenantConfig): Promise<SalesforceConnector>;
   connectorStore: ConnectorStore;
   fetch: typeof fetch;
   now: () => number;
@@ -93,7 +95,9 @@ export async function handleSalesforceEvent(raw: unknown, deps: InboundDeps): Pr
     );
   }
   const event = parsed.data;
-  const { tenant, connector } = await tenantForOrg(deps, orgIdOf(event));
+  const found = await tenantForOrg(deps, orgIdOf(event));
+  const { tenant } = found;
+  const connector = deps.resolveConnector ? await deps.resolveConnector(tenant) : found.connector;
   const translation = new Translation(event, tenant, connector, deps);
   await translation.run();
   return {
