@@ -281,17 +281,26 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   const values = parseOptions(argv, {
     url: { type: "string" },
     tenant: { type: "string" },
+    crm: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     io.stdout(
-      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
+      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo] [--crm salesforce]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\n--crm salesforce plays it with a fake Salesforce org as the CRM (tenant sf-<run>).\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
     );
     return 0;
   }
   // The port `npm start` listens on (PORT, default 3000).
   const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? "3000"}`;
   targetUrl(url, "/");
+  if (values.crm !== undefined && values.crm !== "salesforce" && values.crm !== "native") {
+    throw new UsageError("--crm must be salesforce (or native, the default)");
+  }
+  if (values.crm === "salesforce") {
+    const { runSalesforceDemo } = await import("./demo-salesforce.js");
+    await runSalesforceDemo({ url, run: Date.now().toString(36) }, io);
+    return 0;
+  }
   const tenantId = values.tenant ?? "demo";
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId))
     throw new UsageError("--tenant must be a tenant id such as demo");

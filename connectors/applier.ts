@@ -1,5 +1,6 @@
 import type { ConnectorSide } from "../domain/connectors.js";
 import type { Mirror, Source } from "../domain/model.js";
+import type { DriftIssue } from "../domain/schedule.js";
 import type { TenantConfig } from "../domain/tenant.js";
 
 /**
@@ -48,6 +49,12 @@ export interface ApplyContext {
   now: () => number;
   /** Small records a connector keeps per tenant (tokens, rate-limit buckets, id → parent maps). */
   connectorStore: ConnectorStore;
+  /**
+   * Where an applier reports what it found different on the target after applying (Salesforce's
+   * own Amount against the synced lines): kept as the opportunity's drift finding; an empty list
+   * clears it. Optional: without it the finding is only in the result's `detail`.
+   */
+  reportDrift?: (finding: { opportunityId: string; quoteId: string; issues: DriftIssue[] }) => Promise<void>;
 }
 
 export type ApplyResult =

@@ -12,6 +12,7 @@ import {
   type QueuedMirror,
 } from "../infra/dynamodb/delivery-queue.js";
 import {
+  type ApplyContext,
   type ApplyResult,
   type ConnectorStore,
   PermanentDeliveryError,
@@ -65,6 +66,11 @@ export interface DeliveryDeps {
   /** The side's connector with credentials from its `credentialsParameter` merged in. */
   resolveConnector(tenant: TenantConfig, side: Source): Promise<ConnectorSide>;
   connectorStore: ConnectorStore;
+  /** Where an applier's findings about the target after applying go (the pair's drift finding). */
+  reportDrift?(
+    tenantId: string,
+    finding: Parameters<NonNullable<ApplyContext["reportDrift"]>>[0],
+  ): Promise<void>;
   fetch?: typeof fetch;
   now?: () => number;
   /** A number in [0, 1): the jitter. */
@@ -465,6 +471,12 @@ export class DeliveryService {
           fetch: this.fetchImpl,
           now: this.now,
           connectorStore: this.deps.connectorStore,
+          ...(this.deps.reportDrift
+            ? {
+                reportDrift: (finding) =>
+                  this.deps.reportDrift?.(pair.tenantId, finding) ?? Promise.resolve(),
+              }
+            : {}),
         },
       );
       if (result.outcome === "delivered") {

@@ -11,6 +11,7 @@ export type ApplierKind = MirrorApplier["kind"];
  */
 const loaders: Partial<Record<ApplierKind, () => Promise<MirrorApplier>>> = {
   webhook: () => import("./webhook/applier.js").then((module) => module.webhookApplier),
+  salesforce: () => import("./salesforce/applier.js").then((module) => module.salesforceApplier),
 };
 
 /** The applier kind that delivers mirrors to this side, or null when the side only keeps its outbox. */

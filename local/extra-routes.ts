@@ -23,10 +23,15 @@ export const localExtraRoutes: ExtraRoute[] = [
     method: "POST",
     path: "/local/events",
     handle: async (body) => {
-      const { handler } = await import("../functions/trigger-event.js");
       const parsed = parseBody(body);
       if ("error" in parsed) return parsed.error;
       const delivery = parsed.value as Record<string, unknown>;
+      if (typeof delivery.source === "string" && delivery.source.startsWith("aws.partner/salesforce.com/")) {
+        // A change event Salesforce Event Relay puts on the partner bus (CONNECTORS §4).
+        const { handleRelayedEvent } = await import("../functions/salesforce-event.js");
+        return run(() => handleRelayedEvent(delivery));
+      }
+      const { handler } = await import("../functions/trigger-event.js");
       // The envelope EventBridge wraps around what the sender put: ids, time, account, region.
       const event = {
         version: "0",

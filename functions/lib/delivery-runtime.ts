@@ -4,7 +4,9 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import type { ConnectorStore } from "../../connectors/applier.js";
 import { type BackoffPolicy, DeliveryService, type OutboxInsert } from "../../connectors/delivery.js";
+import { recordTargetDrift } from "../../connectors/target-drift.js";
 import type { Mirror } from "../../domain/model.js";
+import type { SyncStore } from "../../domain/store.js";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
@@ -28,6 +30,8 @@ export interface DeliveryRuntimeOptions {
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
   resolveConnector?: ConnectorResolver;
   connectorStore?: ConnectorStore;
+  /** Where appliers' drift findings are kept (default: the runtime's store). */
+  driftStore?: Pick<SyncStore, "loadDriftFinding" | "saveDriftFinding" | "deleteDriftFinding">;
   fetch?: typeof fetch;
   now?: () => number;
   random?: () => number;
@@ -49,6 +53,8 @@ export function createDeliveryRuntime(options: DeliveryRuntimeOptions): Delivery
     loadTenant: options.loadTenant,
     resolveConnector: options.resolveConnector ?? ssmConnectorResolver(300),
     connectorStore: options.connectorStore ?? new DynamoConnectorStore(options.doc, options.tableName),
+    reportDrift: (tenantId, finding) =>
+      recordTargetDrift(options.driftStore ?? runtime().store, tenantId, finding, options.now ?? Date.now),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.random ? { random: options.random } : {}),
