@@ -435,14 +435,47 @@ const INVOCATIONS: Invocation[] = [
     event: () => ({ "detail-type": "Scheduled Event", source: "aws.events", detail: {} }),
     check: (result) => expect(result).toMatchObject({ queues: 0, parked: 0 }),
   },
-  // To add when their functions land (one entry each, in the order above):
-  // - hubspot: the HubSpot webhook function with a signed v3 batch of property changes.
-  // - salesforce: the Salesforce event function with a change event.
+  {
+    fn: "salesforceEvent",
+    what: "a relayed GAP_OVERFLOW from a registered org with no synced pair (nothing to read)",
+    event: () => ({
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "OpportunityChangeEvent",
+      source: `aws.partner/salesforce.com/${SALESFORCE_ORG}/0YLRM0000004Dfg4AE`,
+      account: "123456789012",
+      time: "2026-03-05T14:00:00Z",
+      region: "us-east-1",
+      resources: [],
+      detail: {
+        replayId: 1,
+        payload: {
+          ChangeEventHeader: {
+            entityName: "Opportunity",
+            recordIds: [],
+            changeType: "GAP_OVERFLOW",
+            changeOrigin: "",
+            transactionKey: randomUUID(),
+            sequenceNumber: 1,
+            commitTimestamp: 1_772_719_200_000,
+            commitNumber: 0,
+            commitUser: "005000000000099AAA",
+            changedFields: [],
+            nulledFields: [],
+            diffFields: [],
+          },
+        },
+      },
+    }),
+    check: (result) => expect(result).toMatchObject({ tenantId: "sfdc", fed: [] }),
+  },
+  // To add when its function lands: the HubSpot webhook function with a signed v3 batch.
 ];
 
 let table: TestTable;
 let receiver: Server | undefined;
 const DELIVERY_SECRET = "node22-delivery-secret-0123456789";
+const SALESFORCE_ORG = "00D5g000004SxyzEAC";
 /** What the delivery receiver got: each POST's body and whether its signature was quotesync's. */
 const received: Array<{ signed: boolean; body: Json }> = [];
 let functions: PackagedFunction[];
@@ -475,6 +508,22 @@ beforeAll(async () => {
     });
   });
   receiver = server;
+  // A tenant whose CRM is a Salesforce org (docs/salesforce.md); its login URL is never called here.
+  await new DynamoSyncStore({ doc, tableName: table.tableName }).putTenant(
+    TenantConfig.parse({
+      ...demoTenant({ crm: "sfdc-crm-secret", cpq: "sfdc-cpq-secret" }),
+      tenantId: "sfdc",
+      connectors: {
+        crm: {
+          kind: "salesforce",
+          orgId: SALESFORCE_ORG,
+          loginUrl: "http://127.0.0.1:9",
+          clientId: "client-id",
+          clientSecret: "client-secret",
+        },
+      },
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   await new DynamoSyncStore({ doc, tableName: table.tableName }).putTenant(
