@@ -103,3 +103,49 @@ describe("one eventId from both systems (SPEC §1.11: a duplicate is the same so
     });
   }
 });
+
+describe("refusals and a quote moving away, on the in-memory store", () => {
+  it("audits a refused start as start.refused with the quote, the code and nothing else written", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", { currency: "EUR" }, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+    const before = await h.store.loadOpportunity("demo", "opp");
+    await expect(h.start("q", { eventId: "cmd-1", actor: { userId: "u-1" } })).rejects.toMatchObject({
+      code: "currency_mismatch",
+    });
+    const trail = (await h.store.readAudit("demo", "opp", null, 50)).entries;
+    expect(trail).toHaveLength(1);
+    expect(trail[0]).toMatchObject({ type: "start.refused", quoteId: "q", eventId: "cmd-1", actor: "u-1" });
+    expect(trail[0]?.summary).toBe(
+      "start of quote q refused: quote q is in USD but opportunity opp is in EUR",
+    );
+    expect(await h.store.loadOpportunity("demo", "opp")).toEqual(before);
+    expect((await h.store.loadQuote("demo", "q"))?.header.syncing).toBe(false);
+  });
+
+  it("stops the pair when the synced quote names another opportunity, and mirrors nothing more", async () => {
+    const { h } = await pair();
+    await h.crm(opportunityUpserted("opp-2", {}, { occurredAt: at(5) }));
+    const moved = await h.cpq(quoteUpserted("q", "opp-2", {}, { occurredAt: afterStart(50) }));
+    expect(moved.response.status).toBe("stopped");
+    expect(moved.response.mirrors.find((m) => m.target === "crm")?.opportunity).toMatchObject({
+      amountLocked: false,
+      syncedQuoteId: null,
+    });
+    expect(await h.status("opp")).toMatchObject({
+      syncedQuoteId: null,
+      amountLocked: false,
+      amount: "100.00",
+    });
+    const trail = (await h.store.readAudit("demo", "opp", null, 50)).entries;
+    expect(trail[0]).toMatchObject({ type: "sync.stopped", quoteId: "q" });
+    expect(trail[0]?.summary).toBe("sync stopped: the quote's moved to another opportunity");
+    const later = await h.cpq(
+      quoteLinesUpserted("q", [line("q1", { quantity: "9" })], { occurredAt: afterStart(60) }),
+    );
+    expect(later.response).toEqual({ status: "not_synced", mirrors: [] });
+    expect((await h.status("opp")).lines[0]?.quantity).toBe("1");
+    expect((await h.status("opp-2")).syncedQuoteId).toBeNull();
+  });
+});
