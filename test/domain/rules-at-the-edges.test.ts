@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { afterStart, engineHarness } from "../support/engine.js";
 import {
   at,
+  crmEvent,
   line,
   opportunityLinesUpserted,
   opportunityUpserted,
@@ -147,5 +148,32 @@ describe("refusals and a quote moving away, on the in-memory store", () => {
     expect(later.response).toEqual({ status: "not_synced", mirrors: [] });
     expect((await h.status("opp")).lines[0]?.quantity).toBe("1");
     expect((await h.status("opp-2")).syncedQuoteId).toBeNull();
+  });
+});
+
+describe("the amount a CRM line change sends back to the CRM", () => {
+  it("is the new subtotal, in the same response as the line's mirror to the CPQ", async () => {
+    const { h } = await pair();
+    const added = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-2", { quantity: "2", unitPrice: "7.25" })], {
+        occurredAt: afterStart(70),
+      }),
+    );
+    expect(added.response.status).toBe("applied");
+    expect(added.response.mirrors.find((m) => m.target === "cpq")?.lines?.upsert).toHaveLength(1);
+    expect(added.response.mirrors.find((m) => m.target === "crm")?.opportunity).toMatchObject({
+      amount: "114.50",
+      amountLocked: true,
+      syncedQuoteId: "q",
+    });
+    const removed = await h.crm(
+      crmEvent(
+        "opportunity.lines.deleted",
+        { opportunityId: "opp", lineIds: ["crm-1"] },
+        { occurredAt: afterStart(80) },
+      ),
+    );
+    expect(removed.response.mirrors.find((m) => m.target === "crm")?.opportunity?.amount).toBe("14.50");
+    expect((await h.status("opp")).amount).toBe("14.50");
   });
 });

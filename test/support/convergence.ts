@@ -162,7 +162,13 @@ export async function play(
       const response = await quotesync.send(message.from, message.event);
       trace("  ->", JSON.stringify(response));
       if (response === null) queue.push(message);
-      else enqueue(response.mirrors);
+      else {
+        enqueue(response.mirrors);
+        // A redelivery is answered with the original response, amounts of that time included.
+        const first = !answered.has(String(message.event.eventId));
+        answered.add(String(message.event.eventId));
+        if (first && !options.concurrent) await expectAmountAsHeld(response.mirrors);
+      }
     } else {
       const system = message.to === "crm" ? crm : cpqOf(message.mirror.quoteId);
       let mirror = message.mirror;
@@ -178,6 +184,13 @@ export async function play(
     }
   }
   let lastActor: SimulatedSystem | undefined;
+  const answered = new Set<string>();
+  // The amount a mirror sends the CRM is the one quotesync holds once the decision is stored: not
+  // the amount before it (the CRM's report of it would heal that, one round trip later).
+  async function expectAmountAsHeld(mirrors: Mirror[]) {
+    const amounts = mirrors.flatMap((mirror) => (mirror.opportunity ? [mirror.opportunity.amount] : []));
+    if (amounts.length > 0) expect(amounts.at(-1)).toBe((await quotesync.status()).amount);
+  }
   const take = (index: number) => queue.splice(index % queue.length, 1)[0] as Message;
 
   for (const step of input.actions) {
