@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../infra/dynamodb/keys.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
@@ -26,7 +26,9 @@ describe("a multi-page read of a line set during a generation switch (DynamoDB L
       ["torn-q1", "2"],
       ["torn-q2", "3"],
     ] as const) {
-      expect((await h.cpq(quoteUpserted(quoteId, "torn-opp", {}, { occurredAt: at(2) }))).statusCode).toBe(200);
+      expect((await h.cpq(quoteUpserted(quoteId, "torn-opp", {}, { occurredAt: at(2) }))).statusCode).toBe(
+        200,
+      );
       const lines = Array.from({ length: LINES }, (_, i) => line(`${quoteId}-${i}`, { unitPrice: price }));
       expect((await h.cpq(quoteLinesUpserted(quoteId, lines, { occurredAt: at(3) }))).statusCode).toBe(200);
     }
