@@ -8,6 +8,8 @@ export default defineConfig({
   environments: { __vitest__: { resolve: { mainFields: [], conditions: ["node"] } } },
   test: {
     include: ["test/**/*.test.ts"],
+    // A committed `.only` must fail the run, not shrink it, with or without CI set.
+    allowOnly: false,
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
     testTimeout: 60_000,

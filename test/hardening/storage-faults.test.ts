@@ -328,4 +328,144 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
       ).toHaveLength(LINES);
     });
   });
+
+  describe("faults during start, replace and stop (the opportunity's header and amount checked)", () => {
+    const QUOTES = {
+      "q-s1": { lines: 2, price: "10", amount: "20.00" },
+      "q-s2": { lines: 3, price: "20", amount: "60.00" },
+    };
+    type QuoteId = keyof typeof QUOTES;
+    let command = 0;
+
+    /** The pair as the status shows it: which quote is synced, the amount and its lock, the lines. */
+    async function pairState() {
+      const status = (await h.status("o-s")).body;
+      return {
+        syncedQuoteId: status.syncedQuoteId,
+        amount: status.amount,
+        amountLocked: status.amountLocked,
+        lines: status.lines.map((l: { productId: string }) => l.productId).sort(),
+        syncing: status.quotes
+          .filter((quote: { syncing: boolean }) => quote.syncing)
+          .map((quote: { quoteId: string }) => quote.quoteId),
+      };
+    }
+    const syncedTo = (quoteId: QuoteId) => ({
+      syncedQuoteId: quoteId,
+      amount: QUOTES[quoteId].amount,
+      amountLocked: true,
+      lines: Array.from({ length: QUOTES[quoteId].lines }, (_, i) => `prod-${quoteId}-${i}`).sort(),
+      syncing: [quoteId],
+    });
+
+    /**
+     * Sends a start or stop under a fault; the pair is then exactly as before or exactly as the
+     * command leaves it, never between; the sender's retry (same eventId) leaves it as the command does.
+     */
+    async function commandUnderFault(
+      action: "start" | "stop",
+      quoteId: QuoteId,
+      operation: Operation,
+      faults: Fault[],
+      expected: Awaited<ReturnType<typeof pairState>>,
+    ) {
+      const before = await pairState();
+      const gapsBefore = await outboxGaps(table.tableName);
+      const body = { eventId: `cmd-fault-${++command}` };
+      inject_(operation, ...faults);
+      const first = await (action === "start" ? h.start(quoteId, body) : h.stop(quoteId, body));
+      expect(plan.get(operation) ?? []).toHaveLength(0);
+      expect([200, 503]).toContain(first.statusCode);
+      const afterFirst = await pairState();
+      if (first.statusCode === 200) expect(afterFirst).toEqual(expected);
+      else expect([before, expected]).toContainEqual(afterFirst);
+      expect(await outboxGaps(table.tableName)).toEqual(gapsBefore);
+      const retry = await (action === "start" ? h.start(quoteId, body) : h.stop(quoteId, body));
+      expect(retry.statusCode).toBe(200);
+      expect(await pairState()).toEqual(expected);
+      return { first, afterFirst, before, retry };
+    }
+
+    beforeAll(async () => {
+      expect((await h.crm(opportunityUpserted("o-s", {}, { occurredAt: at(1) }))).statusCode).toBe(200);
+      for (const [quoteId, { lines, price }] of Object.entries(QUOTES)) {
+        expect((await h.cpq(quoteUpserted(quoteId, "o-s", {}, { occurredAt: at(2) }))).statusCode).toBe(200);
+        const quoteLines = Array.from({ length: lines }, (_, i) =>
+          line(`${quoteId}-${i}`, { unitPrice: price }),
+        );
+        expect((await h.cpq(quoteLinesUpserted(quoteId, quoteLines, { occurredAt: at(3) }))).statusCode).toBe(
+          200,
+        );
+      }
+    });
+
+    it("a throttled commit of the first start → 503, the opportunity unsynced with no amount; the retry starts it", async () => {
+      const { first, afterFirst } = await commandUnderFault(
+        "start",
+        "q-s1",
+        "TransactWriteItems",
+        [rejects(ERRORS.ThrottlingException)],
+        syncedTo("q-s1"),
+      );
+      expect(first.statusCode).toBe(503);
+      expect(afterFirst).toEqual({
+        syncedQuoteId: null,
+        amount: null,
+        amountLocked: false,
+        lines: [],
+        syncing: [],
+      });
+    });
+
+    it("a throttled read during a replace → 503, the first quote still synced at its amount; the retry replaces it", async () => {
+      const { first, afterFirst } = await commandUnderFault(
+        "start",
+        "q-s2",
+        "Query",
+        [rejects(ERRORS.ThrottlingException)],
+        syncedTo("q-s2"),
+      );
+      expect(first.statusCode).toBe(503);
+      expect(afterFirst).toEqual(syncedTo("q-s1"));
+    });
+
+    it("timeouts after a successful replace on every attempt → 503, the replace whole; the retry is replayed", async () => {
+      const { first, afterFirst, retry } = await commandUnderFault(
+        "start",
+        "q-s1",
+        "TransactWriteItems",
+        [succeedsThenTimesOut, succeedsThenTimesOut, succeedsThenTimesOut],
+        syncedTo("q-s1"),
+      );
+      expect(first.statusCode).toBe(503);
+      expect(afterFirst).toEqual(syncedTo("q-s1"));
+      expect(retry.headers["x-quotesync-replayed"]).toBe("true");
+    });
+
+    it("an internal error on the stop's commit → retried with the same token → 200: unlocked, lines and amount kept", async () => {
+      const stopped = { ...syncedTo("q-s1"), syncedQuoteId: null, amountLocked: false, syncing: [] };
+      const { first } = await commandUnderFault(
+        "stop",
+        "q-s1",
+        "TransactWriteItems",
+        [rejects(ERRORS.InternalServerError)],
+        stopped,
+      );
+      expect(first.statusCode).toBe(200);
+    });
+
+    it("a throttled read during a stop → 503, still synced and locked; the retry stops it", async () => {
+      expect((await h.start("q-s2")).statusCode).toBe(200);
+      const stopped = { ...syncedTo("q-s2"), syncedQuoteId: null, amountLocked: false, syncing: [] };
+      const { first, afterFirst } = await commandUnderFault(
+        "stop",
+        "q-s2",
+        "GetItem",
+        [rejects(ERRORS.ThrottlingException)],
+        stopped,
+      );
+      expect(first.statusCode).toBe(503);
+      expect(afterFirst).toEqual(syncedTo("q-s2"));
+    });
+  });
 });

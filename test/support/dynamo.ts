@@ -61,13 +61,54 @@ export async function scanAll(tableName: string): Promise<Record<string, unknown
 
 /**
  * Every item but the outbox's bookkeeping: its counter, and the void markers of sequence numbers a
- * decision took ahead of its reads and did not use (no reader ever returns them). What a refused
- * or repeated event must leave exactly as it was; real outbox entries are included.
+ * decision took ahead of its reads and did not use (no reader ever returns them). Real outbox
+ * entries are included. Prefer `writesBeyondVoidedNumbers` over two `scanAll`s: it also proves
+ * the bookkeeping left no gap.
  */
 export async function scanState(tableName: string): Promise<Record<string, unknown>[]> {
   return (await scanAll(tableName)).filter(
     (item) => !String(item.pk).endsWith("#OUTBOX#SEQ") && !(String(item.pk).endsWith("#OUTBOX") && item.void),
   );
+}
+
+/**
+ * What was written between two `scanAll`s of the whole table, beyond one thing a request that
+ * changes nothing may still write: the outbox numbers its decision took ahead of its reads (the
+ * counter's advance), each voided. Fails when a number the counter advanced past has neither an
+ * entry nor a void marker (a gap every outbox reader would wait on), or a void marker was written
+ * for a number the counter did not advance past. Returns every other item added, changed or
+ * removed (`[]`: the request wrote nothing else).
+ */
+export function writesBeyondVoidedNumbers(
+  before: Record<string, unknown>[],
+  after: Record<string, unknown>[],
+  tenantId = "demo",
+): Record<string, unknown>[] {
+  const id = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;
+  const counterKey = `T#${tenantId}#OUTBOX#SEQ`;
+  const outbox = `T#${tenantId}#OUTBOX`;
+  const seq = (items: Record<string, unknown>[]) =>
+    Number(items.find((item) => item.pk === counterKey)?.seq ?? 0);
+  const [from, to] = [seq(before), seq(after)];
+  const old = new Map(before.map((item) => [id(item), JSON.stringify(item)]));
+  const now = new Map(after.map((item) => [id(item), item]));
+  const other: Record<string, unknown>[] = [];
+  for (const item of after) {
+    if (old.get(id(item)) === JSON.stringify(item) || item.pk === counterKey) continue;
+    if (item.pk === outbox && item.void && !old.has(id(item))) {
+      const number = Number(item.sk);
+      if (number <= from || number > to)
+        throw new Error(`void marker ${number} outside the numbers taken (${from}, ${to}]`);
+      continue;
+    }
+    other.push(item);
+  }
+  for (const item of before) if (!now.has(id(item))) other.push({ removed: item });
+  for (let number = from + 1; number <= to; number++) {
+    const written = after.some((item) => item.pk === outbox && Number(item.sk) === number);
+    if (!written) throw new Error(`outbox number ${number} was taken but neither written nor voided`);
+  }
+  return other;
 }
 
 /**

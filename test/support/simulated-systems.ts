@@ -15,7 +15,7 @@ export type Side = "crm" | "cpq";
 /** A message in flight: an event to quotesync, or a mirror to a system. */
 export type Message =
   | { to: "quotesync"; from: Side; event: Record<string, unknown> }
-  | { to: Side; mirror: Mirror };
+  | { to: Side; mirror: Mirror; seq?: number };
 
 /**
  * A CRM or CPQ as an integrator would wire it: applies mirrors as external-id upserts on
@@ -23,7 +23,9 @@ export type Message =
  */
 export class SimulatedSystem {
   readonly lines = new Map<string, SimLine>();
+  /** The CRM's opportunity amount, and whether it is locked, as the mirrors set them. */
   amount: string | null = null;
+  amountLocked = false;
   private nextId = 1;
 
   constructor(
@@ -37,7 +39,12 @@ export class SimulatedSystem {
   }
 
   private envelope(type: string, data: Record<string, unknown>): Record<string, unknown> {
-    const owner = this.side === "crm" ? { opportunityId: this.ownerId } : { quoteId: this.ownerId };
+    const owner =
+      type.endsWith(".upserted") && !type.includes(".lines.")
+        ? {}
+        : this.side === "crm"
+          ? { opportunityId: this.ownerId }
+          : { quoteId: this.ownerId };
     return {
       eventId: `${this.side}-${Math.random().toString(36).slice(2)}`,
       type,
@@ -46,7 +53,7 @@ export class SimulatedSystem {
     };
   }
 
-  private linesType(kind: "upserted" | "deleted"): string {
+  private linesType(kind: "upserted" | "deleted" | "replaced"): string {
     return this.side === "crm" ? `opportunity.lines.${kind}` : `quote.lines.${kind}`;
   }
 
@@ -78,10 +85,45 @@ export class SimulatedSystem {
     return this.envelope(this.linesType("deleted"), { lineIds: [line.id] });
   }
 
+  /** A user replaces every line at once: reported as one `*.lines.replaced` snapshot. */
+  replaceAll(values: Array<Omit<SimLine, "id" | "syncKey">>): Record<string, unknown> {
+    this.lines.clear();
+    for (const value of values) {
+      const line: SimLine = { id: this.newId(), syncKey: null, ...value };
+      this.lines.set(line.id, line);
+    }
+    return this.snapshotEvent();
+  }
+
+  /** A full report of the lines as held now (`*.lines.replaced`), as an integrator's resync sends. */
+  snapshotEvent(): Record<string, unknown> {
+    return this.envelope(this.linesType("replaced"), {
+      lines: [...this.lines.values()].map((line) => this.report(line)),
+    });
+  }
+
+  /** The CRM's header report (`opportunity.upserted`), with the amount it holds, or an edited one. */
+  opportunityEvent(amount = this.amount): Record<string, unknown> {
+    this.amount = amount;
+    const opportunity = { id: this.ownerId, currency: "USD", ...(amount === null ? {} : { amount }) };
+    return this.envelope("opportunity.upserted", { opportunity });
+  }
+
+  /** The CPQ's header report (`quote.upserted`) naming its opportunity. */
+  quoteEvent(opportunityId: string, name: string): Record<string, unknown> {
+    return this.envelope("quote.upserted", {
+      quote: { id: this.ownerId, opportunityId, name, currency: "USD" },
+    });
+  }
+
   /** Applies a mirror and returns the events that report what was applied. */
   apply(mirror: Mirror): Record<string, unknown>[] {
-    if (mirror.opportunity) this.amount = mirror.opportunity.amount;
     const echoes: Record<string, unknown>[] = [];
+    if (mirror.opportunity) {
+      this.amountLocked = mirror.opportunity.amountLocked;
+      // A CRM reports its record after every update, the amount it now holds included.
+      echoes.push(this.opportunityEvent(mirror.opportunity.amount));
+    }
     const upserted: SimLine[] = [];
     for (const incoming of mirror.lines?.upsert ?? []) upserted.push(this.upsert(incoming));
     if (upserted.length > 0)

@@ -1,0 +1,20 @@
+// @ts-check
+/** Mutation run of `domain/` against the fast in-memory tests. `npm run mutation` (docs/mutation.md). */
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  mutate: ["domain/**/*.ts"],
+  testRunner: "vitest",
+  vitest: { configFile: "mutation/vitest.domain.config.ts", related: false },
+  coverageAnalysis: "perTest",
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: "reports/mutation/domain.incremental.json",
+  concurrency: 2,
+  timeoutMS: 20_000,
+  reporters: ["progress", "json", "html"],
+  jsonReporter: { fileName: "reports/mutation/domain.json" },
+  htmlReporter: { fileName: "reports/mutation/domain.html" },
+  tempDirName: ".stryker-tmp/domain",
+  cleanTempDir: "always",
+  checkers: [],
+};

@@ -1,0 +1,20 @@
+// @ts-check
+/** Mutation run of `infra/dynamodb/` against the adapter's focused DynamoDB Local tests. `npm run mutation`. */
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  mutate: ["infra/dynamodb/**/*.ts"],
+  testRunner: "vitest",
+  vitest: { configFile: "mutation/vitest.dynamodb.config.ts", related: false },
+  coverageAnalysis: "perTest",
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: "reports/mutation/dynamodb.incremental.json",
+  concurrency: 2,
+  timeoutMS: 30_000,
+  reporters: ["progress", "json", "html"],
+  jsonReporter: { fileName: "reports/mutation/dynamodb.json" },
+  htmlReporter: { fileName: "reports/mutation/dynamodb.html" },
+  tempDirName: ".stryker-tmp/dynamodb",
+  cleanTempDir: "always",
+  checkers: [],
+};

@@ -1,0 +1,20 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * The tests the mutation run of `domain/` uses: the fast in-memory ones (the engine on the
+ * in-memory store), no DynamoDB Local. See docs/mutation.md.
+ */
+export default defineConfig({
+  test: {
+    root: `${import.meta.dirname}/..`,
+    include: ["test/domain/**/*.test.ts"],
+    allowOnly: false,
+    pool: "forks",
+    testTimeout: 60_000,
+    env: {
+      CONVERGENCE_RUNS: "60",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    },
+  },
+});

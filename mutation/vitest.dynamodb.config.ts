@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * The tests the mutation run of `infra/dynamodb/` uses: the adapter's focused tests on DynamoDB
+ * Local (the store, the outbox, storage faults, redeliveries, the torn-read guard), not the whole
+ * suite: the long concurrency and property runs would repeat for every mutant. See docs/mutation.md.
+ */
+export default defineConfig({
+  environments: { __vitest__: { resolve: { mainFields: [], conditions: ["node"] } } },
+  test: {
+    root: `${import.meta.dirname}/..`,
+    include: [
+      "test/infra/**/*.test.ts",
+      "test/hardening/storage-faults.test.ts",
+      "test/hardening/duplicates.test.ts",
+      "test/integration/outbox-cursor.test.ts",
+      "test/integration/scheduled-paging.test.ts",
+    ],
+    globalSetup: ["test/global-setup.ts"],
+    allowOnly: false,
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    },
+  },
+});

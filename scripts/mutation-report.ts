@@ -1,0 +1,167 @@
+/**
+ * `npm run mutation` ends here: reads the JSON reports of the two Stryker runs
+ * (`reports/mutation/domain.json`, `reports/mutation/dynamodb.json`) and writes `MUTATION.md`: the
+ * score per file and per group, the command and the date, the equivalent mutants (listed with why
+ * in `mutation/equivalent-mutants.json`, and left out of the score) and what survives.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+interface Mutant {
+  id: string;
+  mutatorName: string;
+  replacement?: string;
+  status: string;
+  location: { start: { line: number; column: number } };
+}
+interface Report {
+  files: Record<string, { source: string; mutants: Mutant[] }>;
+}
+/** A mutant Stryker cannot tell from the original by any test: why, and where (file, line, mutator, replacement). */
+interface Equivalent {
+  file: string;
+  line: number;
+  mutator: string;
+  replacement: string;
+  why: string;
+}
+
+const RUNS = [
+  { name: "domain", config: "mutation/stryker.domain.config.mjs", report: "reports/mutation/domain.json" },
+  {
+    name: "dynamodb",
+    config: "mutation/stryker.dynamodb.config.mjs",
+    report: "reports/mutation/dynamodb.json",
+  },
+] as const;
+const GROUPS = ["domain/engine/", "domain/", "infra/dynamodb/"] as const;
+
+interface Tally {
+  killed: number;
+  survived: number;
+  noCoverage: number;
+  equivalent: number;
+  other: number;
+}
+const empty = (): Tally => ({ killed: 0, survived: 0, noCoverage: 0, equivalent: 0, other: 0 });
+/** Killed share of the mutants that are not equivalent (timeouts count as killed, as Stryker counts them). */
+const score = (t: Tally) => {
+  const counted = t.killed + t.survived + t.noCoverage;
+  return counted === 0 ? "—" : `${((100 * t.killed) / counted).toFixed(1)} %`;
+};
+
+function main(): void {
+  const equivalentsPath = `${root}mutation/equivalent-mutants.json`;
+  const equivalents: Equivalent[] = existsSync(equivalentsPath)
+    ? JSON.parse(readFileSync(equivalentsPath, "utf8"))
+    : [];
+  const isEquivalent = (file: string, mutant: Mutant) =>
+    equivalents.some(
+      (e) =>
+        e.file === file &&
+        e.line === mutant.location.start.line &&
+        e.mutator === mutant.mutatorName &&
+        e.replacement === (mutant.replacement ?? ""),
+    );
+  const files = new Map<string, Tally>();
+  const survivors: Array<{ file: string; mutant: Mutant }> = [];
+  const dates: string[] = [];
+  for (const run of RUNS) {
+    const path = `${root}${run.report}`;
+    if (!existsSync(path)) continue;
+    dates.push(`${run.name}: ${statSync(path).mtime.toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    const report = JSON.parse(readFileSync(path, "utf8")) as Report;
+    for (const [file, { mutants }] of Object.entries(report.files)) {
+      const tally = files.get(file) ?? empty();
+      for (const mutant of mutants) {
+        if (isEquivalent(file, mutant)) tally.equivalent++;
+        else if (mutant.status === "Killed" || mutant.status === "Timeout") tally.killed++;
+        else if (mutant.status === "Survived") {
+          tally.survived++;
+          survivors.push({ file, mutant });
+        } else if (mutant.status === "NoCoverage") {
+          tally.noCoverage++;
+          survivors.push({ file, mutant });
+        } else tally.other++;
+      }
+      files.set(file, tally);
+    }
+  }
+  const add = (a: Tally, b: Tally): Tally => ({
+    killed: a.killed + b.killed,
+    survived: a.survived + b.survived,
+    noCoverage: a.noCoverage + b.noCoverage,
+    equivalent: a.equivalent + b.equivalent,
+    other: a.other + b.other,
+  });
+  const row = (name: string, t: Tally) =>
+    `| ${name} | ${score(t)} | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${t.equivalent} | ${t.other} |`;
+  const header = [
+    "| file | score | killed | survived | no coverage | equivalent | errors, ignored |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  const groupRows = GROUPS.map((group) => {
+    const inGroup = [...files].filter(
+      ([file]) => file.startsWith(group) && (group !== "domain/" || !file.startsWith("domain/engine/")),
+    );
+    return row(
+      group === "domain/" ? "domain/ (outside engine/)" : group,
+      inGroup.reduce((t, [, f]) => add(t, f), empty()),
+    );
+  });
+  const byMutator = new Map<string, number>();
+  for (const { file, mutant } of survivors) {
+    const group = GROUPS.find((g) => file.startsWith(g)) ?? "other";
+    const key = `${group} ${mutant.mutatorName}`;
+    byMutator.set(key, (byMutator.get(key) ?? 0) + 1);
+  }
+  const lines = [
+    "# Mutation testing",
+    "",
+    "The latest run of `npm run mutation` (StrykerJS with its vitest runner: " +
+      RUNS.map((run) => `\`npx stryker run ${run.config}\``).join(", then ") +
+      ", then `tsx scripts/mutation-report.ts`), on 2 cores with `concurrency: 2`.",
+    `Reports written: ${dates.join("; ") || "none"}. How it is set up and why: [docs/mutation.md](docs/mutation.md).`,
+    "The score is the killed share of the mutants that are not equivalent (a timeout counts as killed);",
+    "equivalent mutants are listed below with why, and left out.",
+    "",
+    "## By group",
+    "",
+    ...header,
+    ...groupRows,
+    "",
+    "## By file",
+    "",
+    ...header,
+    ...[...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, t]) => row(`\`${file}\``, t)),
+    "",
+    "## Equivalent mutants",
+    "",
+    equivalents.length === 0
+      ? "None listed yet."
+      : [
+          "| file | line | mutator | replacement | why it is equivalent |",
+          "|---|---|---|---|---|",
+          ...equivalents.map(
+            (e) =>
+              `| \`${e.file}\` | ${e.line} | ${e.mutator} | \`${e.replacement.replaceAll("|", "\\|")}\` | ${e.why} |`,
+          ),
+        ].join("\n"),
+    "",
+    "## What survives, by mutator",
+    "",
+    "| group, mutator | survivors (incl. no coverage) |",
+    "|---|---|",
+    ...[...byMutator].sort((a, b) => b[1] - a[1]).map(([key, count]) => `| ${key} | ${count} |`),
+    "",
+    "Each survivor, with its line and replacement: the HTML reports `reports/mutation/domain.html` and",
+    "`reports/mutation/dynamodb.html` written by the same run (not committed).",
+    "",
+  ];
+  writeFileSync(`${root}MUTATION.md`, lines.join("\n"));
+  console.log(`MUTATION.md written (${survivors.length} survivors)`);
+}
+
+main();
