@@ -25,6 +25,8 @@ export const keys = {
   driftPartition: (tenantId: string) => `T#${tenantId}#DRIFT`,
   /** A connector's own small records of a tenant (`ConnectorStore`): one item per key. */
   connectorRecord: (tenantId: string, key: string) => ({ pk: `T#${tenantId}#CX`, sk: key }),
+  /** Which tenant a HubSpot portal belongs to (its webhooks name the portal only). */
+  hubSpotPortal: (portalId: number) => ({ pk: `HUBSPOT#${portalId}`, sk: "TENANT" }),
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */

@@ -6,6 +6,7 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
+  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type {
   AuditEntry,
@@ -18,7 +19,7 @@ import type {
 } from "../../domain/model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
 import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
-import { TenantConfig } from "../../domain/tenant.js";
+import { hubSpotPortalOf, TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
@@ -71,19 +72,46 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   async putTenant(config: TenantConfig): Promise<void> {
+    const tenantItem = {
+      ...keys.tenant(config.tenantId),
+      gsi1pk: keys.tenantsIndex,
+      gsi1sk: config.tenantId,
+      config,
+    };
+    const portalId = hubSpotPortalOf(config);
+    if (portalId === null) {
+      await guard(this.doc.send(new PutCommand({ TableName: this.tableName, Item: tenantItem })));
+      return;
+    }
+    // HubSpot's webhooks name a portal, not a tenant: the index item is written with the tenant.
     await guard(
       this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.tenant(config.tenantId),
-            gsi1pk: keys.tenantsIndex,
-            gsi1sk: config.tenantId,
-            config,
-          },
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: tenantItem } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.hubSpotPortal(portalId), tenantId: config.tenantId },
+              },
+            },
+          ],
         }),
       ),
     );
+  }
+
+  async findTenantIdByHubSpotPortal(portalId: number): Promise<string | null> {
+    const result = await guard(
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.hubSpotPortal(portalId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return typeof result.Item?.tenantId === "string" ? result.Item.tenantId : null;
   }
 
   async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {
