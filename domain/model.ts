@@ -189,7 +189,9 @@ export type AuditType =
   | "trigger.fired"
   | "approval.changed"
   | "audit.drift"
-  | "audit.milestone_pending";
+  | "audit.milestone_pending"
+  | "mirror.delivered"
+  | "mirror.failed";
 
 export interface AuditEntry {
   at: string;

@@ -88,6 +88,18 @@ export const SyncResponse = z
     "The answer to an event or command. A redelivered event gets the original body with `x-quotesync-replayed: true`.",
   );
 
+export const SideDeliveryStatus = z.object({
+  pending: z.number().int().describe("Mirrors waiting to be delivered, a parked one included."),
+  failing: z.boolean().describe("The oldest waiting mirror has failed: it is being retried, or parked."),
+  parkedEntryId: z
+    .string()
+    .nullable()
+    .describe("The parked mirror: `POST /sync/{tenantId}/deliveries/{entryId}/retry` sends it again."),
+  nextAttemptAt: z.string().nullable().describe("When the next attempt is due, while retrying."),
+  lastDeliveredAt: z.string().nullable(),
+  lastError: z.string().nullable().describe("The target's last error, as it gave it."),
+});
+
 export const SyncStatus = z.object({
   opportunityId: z.string(),
   syncedQuoteId: z.string().nullable(),
@@ -106,6 +118,12 @@ export const SyncStatus = z.object({
     }),
   ),
   lastSyncedAt: z.string().nullable(),
+  delivery: z
+    .object({ crm: SideDeliveryStatus.optional(), cpq: SideDeliveryStatus.optional() })
+    .optional()
+    .describe(
+      "For each side whose connector delivers mirrors: how delivery to it stands (docs/delivery.md).",
+    ),
 });
 
 export const AuditType = z.enum([
@@ -126,6 +144,8 @@ export const AuditType = z.enum([
   "approval.changed",
   "audit.drift",
   "audit.milestone_pending",
+  "mirror.delivered",
+  "mirror.failed",
 ]);
 
 export const AuditEntry = z.object({

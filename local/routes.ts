@@ -57,6 +57,11 @@ export const localRoutes: LocalRoute[] = [
     load: async () => (await import("../functions/get-outbox.js")).handler,
   },
   {
+    method: "POST",
+    path: "/sync/{tenantId}/deliveries/{entryId}/retry",
+    load: async () => (await import("../functions/retry-delivery.js")).handler,
+  },
+  {
     method: "GET",
     path: "/sync/{tenantId}/drift",
     load: async () => (await import("../functions/get-drift.js")).handler,

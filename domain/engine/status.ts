@@ -22,6 +22,22 @@ export interface SyncStatus {
     pendingChanges: number;
   }>;
   lastSyncedAt: string | null;
+  /** Per side whose connector delivers mirrors (CONNECTORS §2): how delivery to it stands. */
+  delivery?: { crm?: SideDeliveryStatus; cpq?: SideDeliveryStatus };
+}
+
+/** How delivery of a pair's mirrors to one side stands. */
+export interface SideDeliveryStatus {
+  /** Mirrors waiting to be delivered (a parked one included). */
+  pending: number;
+  /** True while the head mirror is failing: retrying or parked. */
+  failing: boolean;
+  /** The parked mirror's entry id: `POST /sync/{tenantId}/deliveries/{entryId}/retry` sends it again. */
+  parkedEntryId: string | null;
+  /** When the next attempt is due (ISO time), while retrying or waiting. */
+  nextAttemptAt: string | null;
+  lastDeliveredAt: string | null;
+  lastError: string | null;
 }
 
 /** The sync status of an opportunity (SPEC §5), as quotesync holds it. */

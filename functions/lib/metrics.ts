@@ -86,3 +86,18 @@ export function recordScheduledRun(run: {
   metrics.addMetric("ScheduledFailures", MetricUnit.Count, run.failures);
   metrics.addMetric("ScheduledStoppedEarly", MetricUnit.Count, run.stoppedEarly ? 1 : 0);
 }
+
+/**
+ * One delivery outcome: a mirror delivered (with its lag from commit to delivery), a retry
+ * scheduled, or a mirror parked (`MirrorsParked` is alarmed on).
+ */
+export function recordDelivery(outcome: "delivered" | "retrying" | "parked", lagMs?: number): void {
+  if (outcome === "delivered") {
+    metrics.addMetric("MirrorsDelivered", MetricUnit.Count, 1);
+    if (lagMs !== undefined) metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, Math.max(0, lagMs));
+  } else if (outcome === "retrying") {
+    metrics.addMetric("DeliveryRetries", MetricUnit.Count, 1);
+  } else {
+    metrics.addMetric("MirrorsParked", MetricUnit.Count, 1);
+  }
+}

@@ -51,7 +51,7 @@ export function ssmSecretsResolver(maxAgeSeconds: number): SecretsResolver {
 }
 
 /** The parameter's decrypted value parsed as JSON (`undefined` when it has none, or is not JSON). */
-async function parameterValue(name: string, maxAgeSeconds: number): Promise<unknown> {
+export async function parameterValue(name: string, maxAgeSeconds: number): Promise<unknown> {
   const cached = cache.get(name);
   if (cached && cached.until >= Date.now()) return cached.value;
   const { client, GetParameterCommand } = await ssmClient();

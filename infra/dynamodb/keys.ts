@@ -27,6 +27,14 @@ export const keys = {
   connectorRecord: (tenantId: string, key: string) => ({ pk: `T#${tenantId}#CX`, sk: key }),
   /** Which tenant a HubSpot portal belongs to (its webhooks name the portal only). */
   hubSpotPortal: (portalId: number) => ({ pk: `HUBSPOT#${portalId}`, sk: "TENANT" }),
+  /** The delivery queue of one pair's target side: its state item and its waiting mirrors. */
+  deliveryPartition: (tenantId: string, opportunityId: string, side: string) =>
+    `T#${tenantId}#D#${side}#${opportunityId}`,
+  deliveryState: "STATE",
+  deliveryEntry: (sequence: number) => `Q#${outboxSortKey(sequence)}`,
+  deliveryEntryPrefix: "Q#",
+  /** Sparse index partition of delivery queues to look at (waiting, or not drained yet). */
+  deliveriesDueIndex: "DELIVERIES#DUE",
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */

@@ -302,7 +302,11 @@ function assertItemsFit(items: Array<Record<string, unknown> | undefined>): void
 
 let auditSequence = 0;
 
-function auditItem(tenantId: string, opportunityId: string, entry: AuditEntry): Record<string, unknown> {
+export function auditItem(
+  tenantId: string,
+  opportunityId: string,
+  entry: AuditEntry,
+): Record<string, unknown> {
   // Sorts by time; the suffix keeps entries of the same millisecond apart and in write order.
   auditSequence = (auditSequence + 1) % 1_000_000;
   const suffix = `${String(auditSequence).padStart(6, "0")}${Math.random().toString(36).slice(2, 8)}`;

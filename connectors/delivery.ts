@@ -1,0 +1,445 @@
+import { randomUUID } from "node:crypto";
+import type { ConnectorSide } from "../domain/connectors.js";
+import type { SideDeliveryStatus } from "../domain/engine/status.js";
+import type { AuditEntry, Mirror, Source } from "../domain/model.js";
+import type { TenantConfig } from "../domain/tenant.js";
+import {
+  applyTargetChanges,
+  type DeliveryPair,
+  type DeliveryQueue,
+  type DeliveryState,
+  LeaseLost,
+  type QueuedMirror,
+} from "../infra/dynamodb/delivery-queue.js";
+import {
+  type ApplyResult,
+  type ConnectorStore,
+  PermanentDeliveryError,
+  type TargetState,
+  TransientDeliveryError,
+} from "./applier.js";
+import { applierFor, applierKindFor, UnknownApplierKind } from "./registry.js";
+
+/** How transient failures are retried (CONNECTORS §2): exponential backoff, full jitter, a window. */
+export interface BackoffPolicy {
+  /** The first retry waits up to this long. */
+  baseMs: number;
+  /** No single wait is longer than this (unless the target's Retry-After asks for more). */
+  capMs: number;
+  /** A mirror failing for this long since its first failure is parked. */
+  windowMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 15 * 60_000, windowMs: 24 * 3_600_000 };
+
+/** One outbox entry as the stream hands it to `deliver`. */
+export interface OutboxInsert {
+  tenantId: string;
+  sequence: number;
+  entryId: string;
+  cursor: string;
+  at: string;
+  mirror: Mirror;
+}
+
+/** What happened to one drain of a queue, for logs, metrics and the retry route's answer. */
+export interface DrainReport {
+  delivered: number;
+  retrying: number;
+  parked: number;
+  lastError?: string;
+}
+
+export type { SideDeliveryStatus };
+
+export interface DeliveryDeps {
+  queue: DeliveryQueue;
+  /** The tenant's configuration (cached by the caller). */
+  loadTenant(tenantId: string): Promise<TenantConfig | null>;
+  /** The side's connector with credentials from its `credentialsParameter` merged in. */
+  resolveConnector(tenant: TenantConfig, side: Source): Promise<ConnectorSide>;
+  connectorStore: ConnectorStore;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** A number in [0, 1): the jitter. */
+  random?: () => number;
+  backoff?: BackoffPolicy;
+  /** How long one drainer may hold a queue (it renews by delivering); a crashed one's lease lapses. */
+  leaseMs?: number;
+  /** Called for each mirror parked (metrics, logs). */
+  onParked?(pair: DeliveryPair, entryId: string, error: string): void;
+  onDelivered?(pair: DeliveryPair, entry: QueuedMirror, lagMs: number): void;
+  onRetry?(pair: DeliveryPair, entryId: string, error: string): void;
+}
+
+/** How many mirrors a drain reads ahead from its queue at a time. */
+const HEAD_PAGE = 25;
+/** Parallel drains of different queues (different pairs or tenants) by one invocation. */
+const DRAIN_CONCURRENCY = 16;
+/** Room a drain leaves before its invocation's deadline: one more webhook call and its commit. */
+const DRAIN_MARGIN_MS = 8_000;
+
+/**
+ * Delivery of committed mirrors to the sides that have a connector (CONNECTORS §2): each mirror is
+ * queued per pair and target side in outbox order, applied by the side's applier in that order,
+ * retried with backoff when the target fails transiently, parked when it fails for good. Used by
+ * the stream-fed `deliver` function, the retry pass and the retry route alike.
+ */
+export class DeliveryService {
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly backoff: BackoffPolicy;
+  private readonly leaseMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly deps: DeliveryDeps) {
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
+    this.leaseMs = deps.leaseMs ?? 60_000;
+    this.fetchImpl = deps.fetch ?? fetch;
+  }
+
+  /**
+   * Queues the entries whose target side delivers, in the order given (outbox order within a
+   * shard), then drains the queues they went to. Returns the index of the first entry that could
+   * not be queued (the stream hands it again), or null. A target that is down never fails this:
+   * its mirrors wait in the table for the retry pass.
+   */
+  async handleInserts(inserts: readonly OutboxInsert[], remainingMs: () => number): Promise<number | null> {
+    const touched = new Map<string, DeliveryPair>();
+    let failedAt: number | null = null;
+    for (const [index, insert] of inserts.entries()) {
+      try {
+        const tenant = await this.deps.loadTenant(insert.tenantId);
+        if (!tenant) continue;
+        const side = insert.mirror.target;
+        const connector = tenant.connectors[side];
+        if (applierKindFor(connector) === null) continue;
+        const pair: DeliveryPair = {
+          tenantId: insert.tenantId,
+          opportunityId: insert.mirror.opportunityId,
+          side,
+        };
+        await this.deps.queue.enqueue(
+          pair,
+          {
+            sequence: insert.sequence,
+            entryId: insert.entryId,
+            cursor: insert.cursor,
+            at: insert.at,
+            mirror: insert.mirror,
+          },
+          this.now() + this.leaseMs,
+        );
+        touched.set(pairId(pair), pair);
+      } catch (error) {
+        failedAt = index;
+        void error;
+        break;
+      }
+    }
+    await this.drainAll([...touched.values()], remainingMs);
+    return failedAt;
+  }
+
+  /** The retry pass: drains every queue due now, page by page through the sparse index. */
+  async retryDue(remainingMs: () => number, pageSize = 100): Promise<DrainReport & { queues: number }> {
+    const total = { delivered: 0, retrying: 0, parked: 0, queues: 0 };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      if (remainingMs() < DRAIN_MARGIN_MS) break;
+      const page = await this.deps.queue.due(this.now(), pageSize, startKey);
+      total.queues += page.pairs.length;
+      const reports = await this.drainAll(page.pairs, remainingMs);
+      for (const report of reports) {
+        total.delivered += report.delivered;
+        total.retrying += report.retrying;
+        total.parked += report.parked;
+      }
+      startKey = page.next;
+    } while (startKey);
+    return total;
+  }
+
+  /**
+   * The retry route: sends a parked mirror again now. Returns null when `entryId` names no parked
+   * mirror of the tenant (unknown, delivered already, or not parked).
+   */
+  async retryParked(
+    tenantId: string,
+    entry: { sequence: number; mirror: Mirror; entryId: string },
+    remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<{ report: DrainReport; status: SideDeliveryStatus } | null> {
+    const pair: DeliveryPair = {
+      tenantId,
+      opportunityId: entry.mirror.opportunityId,
+      side: entry.mirror.target,
+    };
+    if (!(await this.deps.queue.unpark(pair, entry.entryId, this.now()))) return null;
+    const report = await this.drain(pair, remainingMs);
+    return { report, status: statusOf(await this.deps.queue.state(pair)) };
+  }
+
+  /** The delivery status of a pair's sides that deliver. */
+  async status(
+    tenant: TenantConfig,
+    opportunityId: string,
+  ): Promise<Partial<Record<Source, SideDeliveryStatus>>> {
+    const sides = (["crm", "cpq"] as const).filter(
+      (side) => applierKindFor(tenant.connectors[side]) !== null,
+    );
+    const states = await Promise.all(
+      sides.map((side) => this.deps.queue.state({ tenantId: tenant.tenantId, opportunityId, side })),
+    );
+    return Object.fromEntries(sides.map((side, index) => [side, statusOf(states[index] as DeliveryState)]));
+  }
+
+  private async drainAll(pairs: DeliveryPair[], remainingMs: () => number): Promise<DrainReport[]> {
+    const reports: DrainReport[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < pairs.length) {
+        const pair = pairs[next++] as DeliveryPair;
+        reports.push(await this.drain(pair, remainingMs));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DRAIN_CONCURRENCY, pairs.length) }, worker));
+    return reports;
+  }
+
+  /**
+   * Applies a queue's due mirrors in order while holding its lease. A queue another drainer holds
+   * is left to it; mirrors queued while this one held it are picked up before it lets go.
+   */
+  async drain(pair: DeliveryPair, remainingMs: () => number): Promise<DrainReport> {
+    const report: DrainReport = { delivered: 0, retrying: 0, parked: 0 };
+    const owner = randomUUID();
+    for (let round = 0; round < 5; round++) {
+      const state = await this.deps.queue.acquire(pair, owner, this.now(), this.now() + this.leaseMs);
+      if (!state) return report;
+      let after: DeliveryState;
+      try {
+        if (state.parked) {
+          await this.deps.queue.dropFromDue(pair);
+        } else if ((state.nextAttemptAt ?? 0) <= this.now()) {
+          await this.applyDue(pair, owner, state, report, remainingMs);
+        }
+      } catch (error) {
+        // Another drainer took over a lease this one outlived: it carries on from the marker.
+        if (error instanceof LeaseLost) return report;
+        throw error;
+      } finally {
+        after = await this.deps.queue.release(pair, owner);
+      }
+      // A mirror queued while this drainer held the lease, with nothing failing: drain again.
+      const more =
+        after.queued > 0 &&
+        !after.parked &&
+        (after.nextAttemptAt ?? 0) <= this.now() &&
+        remainingMs() > DRAIN_MARGIN_MS;
+      if (!more) break;
+    }
+    await this.deps.queue.settle(pair, this.now() + this.leaseMs);
+    return report;
+  }
+
+  private async applyDue(
+    pair: DeliveryPair,
+    owner: string,
+    state: DeliveryState,
+    report: DrainReport,
+    remainingMs: () => number,
+  ): Promise<void> {
+    const tenant = await this.deps.loadTenant(pair.tenantId);
+    let target = state.target;
+    let attempts = state.attempts;
+    let firstFailedAt = state.firstFailedAt;
+    let delivered = state.deliveredSeq;
+    for (;;) {
+      const entries = await this.deps.queue.head(pair, delivered, HEAD_PAGE);
+      if (entries.length === 0) return;
+      for (const entry of entries) {
+        if (remainingMs() < DRAIN_MARGIN_MS) return;
+        const outcome = await this.applyOne(tenant, pair, entry, target);
+        target = applyTargetChanges(target, outcome.changes);
+        if (outcome.kind === "delivered") {
+          const at = new Date(this.now()).toISOString();
+          await this.deps.queue.markDelivered(
+            pair,
+            owner,
+            entry,
+            target,
+            at,
+            audit(at, "mirror.delivered", pair, entry, outcome.detail),
+          );
+          delivered = entry.sequence;
+          attempts = 0;
+          firstFailedAt = null;
+          report.delivered++;
+          this.deps.onDelivered?.(pair, entry, this.now() - Date.parse(entry.at));
+          continue;
+        }
+        if (outcome.kind === "waiting") {
+          await this.deps.queue.markWaiting(pair, owner, {
+            attempts,
+            firstFailedAt,
+            nextAttemptAt: this.now() + outcome.retryAfterMs,
+            lastError: outcome.message,
+            target,
+          });
+          report.retrying++;
+          return;
+        }
+        attempts++;
+        firstFailedAt ??= this.now();
+        const exhausted = this.now() - firstFailedAt >= this.backoff.windowMs;
+        if (outcome.kind === "permanent" || exhausted) {
+          const message =
+            exhausted && outcome.kind === "transient"
+              ? `retries exhausted after ${attempts} attempts: ${outcome.message}`
+              : outcome.message;
+          const at = new Date(this.now()).toISOString();
+          await this.deps.queue.markParked(
+            pair,
+            owner,
+            entry,
+            { attempts, firstFailedAt, lastError: message, target },
+            audit(at, "mirror.failed", pair, entry, message),
+          );
+          report.parked++;
+          report.lastError = message;
+          this.deps.onParked?.(pair, entry.entryId, message);
+          return;
+        }
+        await this.deps.queue.markWaiting(pair, owner, {
+          attempts,
+          firstFailedAt,
+          nextAttemptAt: this.now() + this.delayFor(attempts, outcome.retryAfterMs),
+          lastError: outcome.message,
+          target,
+        });
+        report.retrying++;
+        report.lastError = outcome.message;
+        this.deps.onRetry?.(pair, entry.entryId, outcome.message);
+        return;
+      }
+    }
+  }
+
+  /** Full jitter (a uniform wait up to base·2^(n−1), capped), never shorter than Retry-After. */
+  delayFor(attempts: number, retryAfterMs: number | null): number {
+    const ceiling = Math.min(this.backoff.capMs, this.backoff.baseMs * 2 ** Math.min(attempts - 1, 40));
+    const jittered = Math.floor(this.random() * ceiling);
+    return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  private async applyOne(
+    tenant: TenantConfig | null,
+    pair: DeliveryPair,
+    entry: QueuedMirror,
+    target: TargetState,
+  ): Promise<
+    | { kind: "delivered"; detail?: string; changes?: ApplyResult["changes"] }
+    | { kind: "waiting"; message: string; retryAfterMs: number; changes?: ApplyResult["changes"] }
+    | { kind: "transient"; message: string; retryAfterMs: number | null; changes?: ApplyResult["changes"] }
+    | { kind: "permanent"; message: string; changes?: ApplyResult["changes"] }
+  > {
+    if (!tenant) return { kind: "permanent", message: `tenant ${pair.tenantId} is no longer registered` };
+    const kind = applierKindFor(tenant.connectors[pair.side]);
+    if (kind === null) {
+      return { kind: "permanent", message: `the ${pair.side} side no longer has a delivery connector` };
+    }
+    try {
+      const [applier, connector] = await Promise.all([
+        applierFor(kind),
+        this.deps.resolveConnector(tenant, pair.side),
+      ]);
+      const result = await applier.apply(
+        {
+          tenantId: pair.tenantId,
+          entryId: entry.entryId,
+          cursor: entry.cursor,
+          at: entry.at,
+          mirror: entry.mirror,
+        },
+        {
+          tenant,
+          connector,
+          side: pair.side,
+          state: target,
+          fetch: this.fetchImpl,
+          now: this.now,
+          connectorStore: this.deps.connectorStore,
+        },
+      );
+      if (result.outcome === "delivered") {
+        return {
+          kind: "delivered",
+          ...(result.detail ? { detail: result.detail } : {}),
+          ...(result.changes ? { changes: result.changes } : {}),
+        };
+      }
+      return {
+        kind: "waiting",
+        message: result.reason,
+        retryAfterMs: result.retryAfterMs,
+        ...(result.changes ? { changes: result.changes } : {}),
+      };
+    } catch (error) {
+      if (error instanceof PermanentDeliveryError) {
+        return { kind: "permanent", message: error.message, changes: error.changes };
+      }
+      if (error instanceof UnknownApplierKind) return { kind: "permanent", message: error.message };
+      if (error instanceof TransientDeliveryError) {
+        return {
+          kind: "transient",
+          message: error.message,
+          retryAfterMs: error.retryAfterMs,
+          changes: error.changes,
+        };
+      }
+      // Anything else (credentials unreadable for a moment, a bug fixed by a deploy) is retried.
+      return {
+        kind: "transient",
+        message: `delivery failed: ${(error as Error).message}`,
+        retryAfterMs: null,
+      };
+    }
+  }
+}
+
+function pairId(pair: DeliveryPair): string {
+  return `${pair.tenantId}\u0000${pair.side}\u0000${pair.opportunityId}`;
+}
+
+function audit(
+  at: string,
+  type: "mirror.delivered" | "mirror.failed",
+  pair: DeliveryPair,
+  entry: QueuedMirror,
+  detail: string | undefined,
+): AuditEntry {
+  const verb = type === "mirror.delivered" ? "delivered" : "parked";
+  return {
+    at,
+    type,
+    source: pair.side,
+    quoteId: entry.mirror.quoteId,
+    summary: `mirror ${entry.entryId} to ${pair.side} ${verb}${detail ? `: ${detail}` : ""}`.slice(0, 500),
+  };
+}
+
+export function statusOf(state: DeliveryState): SideDeliveryStatus {
+  return {
+    pending: Math.max(0, state.queued),
+    failing: state.parked !== null || state.attempts > 0,
+    parkedEntryId: state.parked,
+    nextAttemptAt:
+      state.parked === null && state.nextAttemptAt !== null
+        ? new Date(state.nextAttemptAt).toISOString()
+        : null,
+    lastDeliveredAt: state.lastDeliveredAt,
+    lastError: state.lastError,
+  };
+}

@@ -1,0 +1,37 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { type DeliveryRuntime, deliveryRuntime, outboxInsertsOf } from "./lib/delivery-runtime.js";
+import { logger } from "./lib/logger.js";
+import { metrics } from "./lib/metrics.js";
+
+/**
+ * Takes a stream batch of outbox INSERTs: queues each mirror whose target side delivers, in its
+ * pair's queue in the table, and delivers what it can now. A target that is down never fails the
+ * batch (its mirrors wait in the table for the retry pass); only a record that could not be queued
+ * is reported, so the stream hands it, and those after it, again.
+ */
+export async function deliverBatch(
+  event: DynamoDBStreamEvent,
+  remainingMs: () => number,
+  rt: DeliveryRuntime = deliveryRuntime(),
+): Promise<DynamoDBBatchResponse> {
+  const found = outboxInsertsOf(event.Records);
+  const failed = await rt.service.handleInserts(
+    found.map(({ insert }) => insert),
+    remainingMs,
+  );
+  if (failed === null) return { batchItemFailures: [] };
+  const record = event.Records[(found[failed] as { index: number }).index];
+  logger.error("could not queue an outbox entry; the stream will hand it again", {
+    entryId: found[failed]?.insert.entryId,
+    tenantId: found[failed]?.insert.tenantId,
+  });
+  return { batchItemFailures: [{ itemIdentifier: record?.dynamodb?.SequenceNumber ?? "" }] };
+}
+
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>()
+  .use(logMetrics(metrics))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler((event, context) => deliverBatch(event, () => context.getRemainingTimeInMillis()));

@@ -1,0 +1,576 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { TargetState, TargetStateChanges } from "../../connectors/applier.js";
+import type { AuditEntry, Mirror, Source } from "../../domain/model.js";
+import { translateStorageError } from "./errors.js";
+import { keys, outboxSortKey } from "./keys.js";
+import { auditItem } from "./transaction.js";
+
+/** One pair's target side: the unit deliveries are ordered in. */
+export interface DeliveryPair {
+  tenantId: string;
+  opportunityId: string;
+  side: Source;
+}
+
+/** A mirror waiting in its pair's queue, in outbox order. */
+export interface QueuedMirror {
+  sequence: number;
+  entryId: string;
+  cursor: string;
+  at: string;
+  mirror: Mirror;
+}
+
+/** The state item of a pair's delivery queue. */
+export interface DeliveryState {
+  /** The outbox sequence of the last mirror delivered (0: none yet). Mirrors at or below it are done. */
+  deliveredSeq: number;
+  /** Mirrors enqueued and not yet delivered (a parked one included). */
+  queued: number;
+  /** Failed attempts at the head mirror since it last succeeded. */
+  attempts: number;
+  firstFailedAt: number | null;
+  nextAttemptAt: number | null;
+  /** The entry id of the parked head mirror, if parked. */
+  parked: string | null;
+  lastDeliveredAt: string | null;
+  lastError: string | null;
+  target: TargetState;
+}
+
+const EMPTY_STATE: DeliveryState = {
+  deliveredSeq: 0,
+  queued: 0,
+  attempts: 0,
+  firstFailedAt: null,
+  nextAttemptAt: null,
+  parked: null,
+  lastDeliveredAt: null,
+  lastError: null,
+  target: { lineIds: {}, facts: {} },
+};
+
+/** gsi1 sort keys of due queues: the time to look (ms, zero-padded), then the pair. */
+function dueKey(at: number, pair: DeliveryPair): string {
+  return `${String(Math.max(0, Math.floor(at))).padStart(15, "0")}#${pair.tenantId}#${pair.side}#${pair.opportunityId}`;
+}
+
+function parseDueKey(key: string): DeliveryPair | null {
+  const match = /^\d{15}#([a-z0-9][a-z0-9-]*)#(crm|cpq)#(.+)$/s.exec(key);
+  if (!match) return null;
+  return { tenantId: match[1] as string, side: match[2] as Source, opportunityId: match[3] as string };
+}
+
+/**
+ * The delivery queues on the quotesync table (CONNECTORS §2 "Retries live in the table"). Per
+ * pair and target side, a partition `T#<tenant>#D#<side>#<opportunity>` holds a state item and one
+ * item per mirror waiting, keyed by its outbox sequence number so a query reads them in commit
+ * order. A queue with anything to do carries `gsi1pk = DELIVERIES#DUE` and the time to look at it
+ * in `gsi1sk`, so the retry pass pages through due queues only. One drainer at a time holds a
+ * queue's lease; every write of a drainer is conditioned on it and on the delivered-up-to marker,
+ * so a later mirror is never applied before an earlier one and a mirror is never marked twice.
+ */
+export class DeliveryQueue {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private stateKey(pair: DeliveryPair) {
+    return {
+      pk: keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side),
+      sk: keys.deliveryState,
+    };
+  }
+
+  /**
+   * Puts a mirror in its pair's queue. Returns false, writing nothing, when it is there already or
+   * was delivered already (a redelivered stream record). The queue becomes due `lookAt`.
+   */
+  async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<boolean> {
+    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk, sk: keys.deliveryEntry(entry.sequence), ...entry },
+                // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.deliveryState },
+                UpdateExpression:
+                  "ADD queued :one SET gsi1pk = :due, gsi1sk = if_not_exists(gsi1sk, :lookAt), tenantId = :tenant, opportunityId = :opportunity, side = :side",
+                // A mirror at or below the delivered-up-to marker was delivered (and dequeued) before.
+                ConditionExpression: "attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence",
+                ExpressionAttributeValues: {
+                  ":one": 1,
+                  ":due": keys.deliveriesDueIndex,
+                  ":lookAt": dueKey(lookAt, pair),
+                  ":sequence": entry.sequence,
+                  ":tenant": pair.tenantId,
+                  ":opportunity": pair.opportunityId,
+                  ":side": pair.side,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw translateStorageError(error);
+    }
+  }
+
+  /** The queue's state (an empty one when nothing was ever queued). */
+  async state(pair: DeliveryPair): Promise<DeliveryState> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: this.stateKey(pair), ConsistentRead: true }),
+      );
+      return stateOf(Item);
+    } catch (error) {
+      throw translateStorageError(error);
+    }
+  }
+
+  /** Whether anything was ever queued for the pair's side. */
+  async exists(pair: DeliveryPair): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: this.stateKey(pair), ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  }
+
+  /** Takes the queue's lease for `owner` until `until`; null when another drainer holds it. */
+  async acquire(
+    pair: DeliveryPair,
+    owner: string,
+    now: number,
+    until: number,
+  ): Promise<DeliveryState | null> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until",
+          // One drainer per queue: a lease nobody holds, or one whose holder died (expired).
+          ConditionExpression:
+            "attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)",
+          ExpressionAttributeValues: { ":owner": owner, ":until": until, ":now": now },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return stateOf(Attributes);
+    } catch (error) {
+      if (conditionFailed(error)) return null;
+      throw translateStorageError(error);
+    }
+  }
+
+  /** Gives the lease back; returns the state as it is now (others may have queued meanwhile). */
+  async release(pair: DeliveryPair, owner: string): Promise<DeliveryState> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "REMOVE leaseOwner, leaseUntil",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeValues: { ":owner": owner },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return stateOf(Attributes);
+    } catch (error) {
+      if (conditionFailed(error)) return this.state(pair);
+      throw translateStorageError(error);
+    }
+  }
+
+  /** The first mirrors waiting after `afterSequence`, in commit order. */
+  async head(pair: DeliveryPair, afterSequence: number, limit: number): Promise<QueuedMirror[]> {
+    try {
+      const { Items } = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":pk": keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side),
+            ":from": keys.deliveryEntry(afterSequence + 1),
+            ":to": `${keys.deliveryEntryPrefix}\uffff`,
+          },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      );
+      return (Items ?? []).map((item) => ({
+        sequence: Number(item.sequence),
+        entryId: String(item.entryId),
+        cursor: String(item.cursor),
+        at: String(item.at),
+        mirror: item.mirror as Mirror,
+      }));
+    } catch (error) {
+      throw translateStorageError(error);
+    }
+  }
+
+  /** One queued mirror by its outbox sequence (null when not queued). */
+  async entry(pair: DeliveryPair, sequence: number): Promise<QueuedMirror | null> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: {
+          pk: keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side),
+          sk: keys.deliveryEntry(sequence),
+        },
+        ConsistentRead: true,
+      }),
+    );
+    return Item
+      ? {
+          sequence: Number(Item.sequence),
+          entryId: String(Item.entryId),
+          cursor: String(Item.cursor),
+          at: String(Item.at),
+          mirror: Item.mirror as Mirror,
+        }
+      : null;
+  }
+
+  /**
+   * Records the head mirror as delivered, in one transaction: the queue item goes, the marker moves
+   * to it, the target state takes the applier's changes, and the audit gets `mirror.delivered`.
+   * Conditioned on the lease and on the marker being below it, so it happens once, in order.
+   */
+  async markDelivered(
+    pair: DeliveryPair,
+    owner: string,
+    entry: QueuedMirror,
+    target: TargetState,
+    at: string,
+    audit: AuditEntry,
+  ): Promise<void> {
+    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
+                ConditionExpression: "attribute_exists(pk)",
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.deliveryState },
+                UpdateExpression:
+                  "SET deliveredSeq = :sequence, lastDeliveredAt = :at, attempts = :zero, target = :target ADD queued :minusOne REMOVE firstFailedAt, nextAttemptAt, parked, lastError",
+                ConditionExpression:
+                  "leaseOwner = :owner AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence)",
+                ExpressionAttributeValues: {
+                  ":sequence": entry.sequence,
+                  ":at": at,
+                  ":zero": 0,
+                  ":minusOne": -1,
+                  ":target": target,
+                  ":owner": owner,
+                },
+              },
+            },
+            { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (conditionFailed(error)) throw new LeaseLost(pair);
+      throw translateStorageError(error);
+    }
+  }
+
+  /**
+   * The head mirror failed and will be tried again at `nextAttemptAt` (or waits for its target):
+   * its attempts, first failure and error are kept, with target state changes made before failing.
+   */
+  async markWaiting(
+    pair: DeliveryPair,
+    owner: string,
+    update: {
+      attempts: number;
+      firstFailedAt: number | null;
+      nextAttemptAt: number;
+      lastError: string;
+      target: TargetState;
+    },
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression:
+            "SET attempts = :attempts, firstFailedAt = :firstFailedAt, nextAttemptAt = :next, lastError = :error, target = :target, gsi1pk = :due, gsi1sk = :lookAt",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeValues: {
+            ":attempts": update.attempts,
+            ":firstFailedAt": update.firstFailedAt,
+            ":next": update.nextAttemptAt,
+            ":error": update.lastError,
+            ":target": update.target,
+            ":due": keys.deliveriesDueIndex,
+            ":lookAt": dueKey(update.nextAttemptAt, pair),
+            ":owner": owner,
+          },
+        }),
+      );
+    } catch (error) {
+      if (conditionFailed(error)) throw new LeaseLost(pair);
+      throw translateStorageError(error);
+    }
+  }
+
+  /**
+   * Parks the head mirror: it stays queued (and its pair's later mirrors behind it), leaves the due
+   * index, and the audit gets `mirror.failed`. Only the retry route sends it again.
+   */
+  async markParked(
+    pair: DeliveryPair,
+    owner: string,
+    entry: QueuedMirror,
+    update: { attempts: number; firstFailedAt: number | null; lastError: string; target: TargetState },
+    audit: AuditEntry,
+  ): Promise<void> {
+    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: keys.deliveryState },
+                UpdateExpression:
+                  "SET parked = :entryId, attempts = :attempts, firstFailedAt = :firstFailedAt, lastError = :error, target = :target REMOVE nextAttemptAt, gsi1pk, gsi1sk",
+                ConditionExpression: "leaseOwner = :owner",
+                ExpressionAttributeValues: {
+                  ":entryId": entry.entryId,
+                  ":attempts": update.attempts,
+                  ":firstFailedAt": update.firstFailedAt,
+                  ":error": update.lastError,
+                  ":target": update.target,
+                  ":owner": owner,
+                },
+              },
+            },
+            { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (conditionFailed(error)) throw new LeaseLost(pair);
+      throw translateStorageError(error);
+    }
+  }
+
+  /**
+   * Sends a parked mirror again: unparks it (only if `entryId` is the parked one), with a fresh
+   * retry window, due now. Returns false when that entry is not the pair's parked mirror.
+   */
+  async unpark(pair: DeliveryPair, entryId: string, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression:
+            "SET attempts = :zero, gsi1pk = :due, gsi1sk = :lookAt REMOVE parked, firstFailedAt, nextAttemptAt",
+          ConditionExpression: "parked = :entryId",
+          ExpressionAttributeValues: {
+            ":zero": 0,
+            ":due": keys.deliveriesDueIndex,
+            ":lookAt": dueKey(now, pair),
+            ":entryId": entryId,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw translateStorageError(error);
+    }
+  }
+
+  /**
+   * After a drain: an empty queue leaves the due index (only if still empty: a mirror queued
+   * meanwhile keeps it there); a queue with mirrors left and no retry time is looked at again at
+   * `lookAt` (a drainer ran out of time, or lost a race), by the retry pass if nobody else.
+   */
+  async settle(pair: DeliveryPair, lookAt: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "REMOVE gsi1pk, gsi1sk",
+          ConditionExpression: "queued <= :zero AND attribute_not_exists(leaseOwner)",
+          ExpressionAttributeValues: { ":zero": 0 },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!conditionFailed(error)) throw translateStorageError(error);
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "SET gsi1pk = :due, gsi1sk = :lookAt",
+          ConditionExpression:
+            "queued > :zero AND attribute_not_exists(parked) AND attribute_not_exists(nextAttemptAt)",
+          ExpressionAttributeValues: {
+            ":zero": 0,
+            ":due": keys.deliveriesDueIndex,
+            ":lookAt": dueKey(lookAt, pair),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw translateStorageError(error);
+    }
+  }
+
+  /** A parked queue found in the due index (a mirror was queued behind it) leaves it again. */
+  async dropFromDue(pair: DeliveryPair): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "REMOVE gsi1pk, gsi1sk",
+          ConditionExpression: "attribute_exists(parked)",
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw translateStorageError(error);
+    }
+  }
+
+  /** One page of queues due at `now`, oldest first (the sparse index: never a scan). */
+  async due(
+    now: number,
+    limit: number,
+    startKey?: Record<string, unknown>,
+  ): Promise<{ pairs: DeliveryPair[]; next?: Record<string, unknown> }> {
+    try {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :due AND gsi1sk <= :now",
+          ExpressionAttributeValues: {
+            ":due": keys.deliveriesDueIndex,
+            ":now": `${String(now).padStart(15, "0")}#\uffff`,
+          },
+          Limit: limit,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      const pairs = (result.Items ?? [])
+        .map((item) => parseDueKey(String(item.gsi1sk)))
+        .filter((pair): pair is DeliveryPair => pair !== null);
+      return { pairs, ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}) };
+    } catch (error) {
+      throw translateStorageError(error);
+    }
+  }
+}
+
+/** A drainer's lease was taken over (it ran past it): it stops; the new holder carries on. */
+export class LeaseLost extends Error {
+  constructor(
+    readonly pair: DeliveryPair,
+    options?: ErrorOptions,
+  ) {
+    super(`the delivery lease of ${pair.tenantId}/${pair.opportunityId}/${pair.side} was lost`, options);
+    this.name = "LeaseLost";
+  }
+}
+
+function conditionFailed(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  if (name === "ConditionalCheckFailedException") return true;
+  if (name !== "TransactionCanceledException") return false;
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.some((reason) => reason.Code === "ConditionalCheckFailed");
+}
+
+function stateOf(item: Record<string, unknown> | undefined): DeliveryState {
+  if (!item) return structuredClone(EMPTY_STATE);
+  const target = (item.target ?? {}) as Partial<TargetState>;
+  return {
+    deliveredSeq: Number(item.deliveredSeq ?? 0),
+    queued: Number(item.queued ?? 0),
+    attempts: Number(item.attempts ?? 0),
+    firstFailedAt: item.firstFailedAt == null ? null : Number(item.firstFailedAt),
+    nextAttemptAt: item.nextAttemptAt == null ? null : Number(item.nextAttemptAt),
+    parked: typeof item.parked === "string" ? item.parked : null,
+    lastDeliveredAt: typeof item.lastDeliveredAt === "string" ? item.lastDeliveredAt : null,
+    lastError: typeof item.lastError === "string" ? item.lastError : null,
+    target: { lineIds: { ...(target.lineIds ?? {}) }, facts: { ...(target.facts ?? {}) } },
+  };
+}
+
+/** The target state after an applier's changes. */
+export function applyTargetChanges(state: TargetState, changes: TargetStateChanges | undefined): TargetState {
+  if (!changes) return state;
+  const lineIds = { ...state.lineIds, ...(changes.lineIds?.set ?? {}) };
+  for (const syncKey of changes.lineIds?.remove ?? []) delete lineIds[syncKey];
+  const facts: Record<string, string> = { ...state.facts };
+  for (const [name, value] of Object.entries(changes.facts ?? {})) {
+    if (value === null) delete facts[name];
+    else facts[name] = value;
+  }
+  return { lineIds, facts };
+}
+
+/** A tenant's outbox entry by sequence number (null when absent or void): what the retry route names. */
+export async function readOutboxEntry(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  tenantId: string,
+  sequence: number,
+): Promise<{ at: string; mirror: Mirror } | null> {
+  try {
+    const { Item } = await doc.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: keys.outboxPartition(tenantId), sk: outboxSortKey(sequence) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item || Item.void || !Item.mirror) return null;
+    return { at: String(Item.at), mirror: Item.mirror as Mirror };
+  } catch (error) {
+    throw translateStorageError(error);
+  }
+}

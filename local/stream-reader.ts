@@ -1,0 +1,179 @@
+import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+
+/**
+ * What Lambda's event source mapping does for the deployed `deliver` function, for DynamoDB Local:
+ * reads the table's stream (DescribeStream, GetShardIterator, GetRecords) shard by shard and hands
+ * each batch, as a genuine `DynamoDBStreamEvent`, to the handler. Records the handler reports as
+ * failed are read again from there, as Lambda does with `ReportBatchItemFailures`. Not used deployed.
+ */
+export interface StreamReaderOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  region?: string;
+  /** The handler, as Lambda would invoke it. */
+  handle(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse | undefined>;
+  /** Pause between polls of an idle shard (default 200 ms). */
+  pollMs?: number;
+  batchSize?: number;
+  /** Start at the stream's end (`LATEST`, default) or its beginning (`TRIM_HORIZON`). */
+  from?: "LATEST" | "TRIM_HORIZON";
+  onError?(error: unknown): void;
+}
+
+export interface StreamReader {
+  /** Stops polling and waits for the batch in progress. */
+  stop(): Promise<void>;
+}
+
+/** Starts reading the table's stream; resolves once every shard has an iterator. */
+export async function startStreamReader(options: StreamReaderOptions): Promise<StreamReader> {
+  const pollMs = options.pollMs ?? 200;
+  const { Table } = await options.client.send(new DescribeTableCommand({ TableName: options.tableName }));
+  const streamArn = Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
+  const endpoint = await options.client.config.endpoint?.();
+  const streams = new DynamoDBStreamsClient({
+    region: options.region ?? (await options.client.config.region()),
+    credentials: options.client.config.credentials,
+    ...(endpoint
+      ? { endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}` }
+      : {}),
+  });
+  const from = options.from ?? "LATEST";
+  /** Shard id → the iterator to read next (null: the shard is closed and read to its end). */
+  const iterators = new Map<string, string | null>();
+
+  async function discoverShards(): Promise<void> {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const shardId = shard.ShardId as string;
+      if (iterators.has(shardId)) continue;
+      // A shard that appears after the reader started holds records written since: read it whole.
+      const type = iterators.size === 0 && from === "LATEST" ? "LATEST" : "TRIM_HORIZON";
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type }),
+      );
+      iterators.set(shardId, ShardIterator ?? null);
+    }
+  }
+
+  await discoverShards();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+
+  async function pollShard(shardId: string, iterator: string): Promise<boolean> {
+    const answer = await streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
+    );
+    const records = answer.Records ?? [];
+    let nextIterator = answer.NextShardIterator ?? null;
+    if (records.length > 0) {
+      const event: DynamoDBStreamEvent = {
+        Records: records.map((record) => lambdaRecord(record, streamArn as string)),
+      };
+      const result = await options.handle(event);
+      const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
+      if (failed) {
+        // Read again from the failed record, as Lambda does with ReportBatchItemFailures.
+        const { ShardIterator } = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shardId,
+            ShardIteratorType: "AT_SEQUENCE_NUMBER",
+            SequenceNumber: failed,
+          }),
+        );
+        nextIterator = ShardIterator ?? null;
+      }
+    }
+    iterators.set(shardId, nextIterator);
+    return records.length > 0;
+  }
+
+  const loop = (async () => {
+    let rounds = 0;
+    while (!stopped) {
+      let busy = false;
+      try {
+        if (++rounds % 25 === 0) await discoverShards();
+        for (const [shardId, iterator] of iterators) {
+          if (iterator === null || stopped) continue;
+          if (await pollShard(shardId, iterator)) busy = true;
+        }
+      } catch (error) {
+        options.onError?.(error);
+      }
+      if (!busy && !stopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+      streams.destroy();
+    },
+  };
+}
+
+/** A Streams API record as Lambda hands it to a function (the same shape, plus the source ARN). */
+function lambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion,
+    eventSource: "aws:dynamodb",
+    awsRegion: record.awsRegion,
+    eventSourceARN: streamArn,
+    dynamodb: {
+      ...(record.dynamodb?.ApproximateCreationDateTime
+        ? { ApproximateCreationDateTime: record.dynamodb.ApproximateCreationDateTime.getTime() / 1000 }
+        : {}),
+      Keys: record.dynamodb?.Keys as never,
+      NewImage: record.dynamodb?.NewImage as never,
+      SequenceNumber: record.dynamodb?.SequenceNumber,
+      SizeBytes: record.dynamodb?.SizeBytes,
+      StreamViewType: record.dynamodb?.StreamViewType,
+    },
+  } as DynamoDBRecord;
+}
+
+/** Runs the retry pass every `intervalMs` until stopped (the deployed schedule's stand-in). */
+export function startRetryTimer(
+  run: () => Promise<unknown>,
+  intervalMs: number,
+  onError?: (error: unknown) => void,
+): {
+  stop(): Promise<void>;
+} {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running.then(run).catch((error: unknown) => onError?.(error));
+  }, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
