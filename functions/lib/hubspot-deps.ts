@@ -1,7 +1,9 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ConnectorStore } from "../../connectors/applier.js";
 import type { WebhookDeps } from "../../connectors/hubspot/webhook.js";
+import type { TenantConfig } from "../../domain/tenant.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
+import { ssmConnectorResolver } from "./connector-credentials.js";
 import { configFromEnvironment, dynamoClient, runtime } from "./runtime.js";
 
 /** What the HubSpot function takes from its container; tests and the local server may replace parts. */
@@ -11,6 +13,8 @@ export interface HubSpotEnvironment {
   fetch: typeof fetch;
   now: () => number;
 }
+
+const resolveConnector = ssmConnectorResolver(300);
 
 let overrides: Partial<HubSpotEnvironment> = {};
 let sharedStore: ConnectorStore | undefined;
@@ -46,7 +50,16 @@ export function hubSpotDeps(log: WebhookDeps["log"]): WebhookDeps {
     ...env,
     store: rt.store,
     findTenantIdByPortal: (portalId) => rt.store.findTenantIdByHubSpotPortal(portalId),
-    loadTenant: (tenantId) => rt.loadTenant(tenantId),
+    loadTenant: async (tenantId) => {
+      const tenant = await rt.loadTenant(tenantId);
+      if (!tenant) return null;
+      // The app's client secret and token may live in the sides' credentialsParameter (SSM).
+      const [crm, cpq] = await Promise.all([
+        resolveConnector(tenant, "crm"),
+        resolveConnector(tenant, "cpq"),
+      ]);
+      return { ...tenant, connectors: { crm, cpq } } as TenantConfig;
+    },
     handleCrmEvent: (tenant, event) => rt.engine.handleCrmEvent(tenant, event),
     handleCpqEvent: (tenant, event) => rt.engine.handleCpqEvent(tenant, event),
     startSync: (tenant, quoteId, input) => rt.engine.startSync(tenant, quoteId, input),

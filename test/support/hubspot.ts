@@ -4,12 +4,16 @@ import type { TargetState } from "../../connectors/applier.js";
 import { hubSpotApplier } from "../../connectors/hubspot/applier.js";
 import { FakeHubSpot, type FakeHubSpotOptions } from "../../connectors/hubspot/fake/fake-hubspot.js";
 import { TenantConfig } from "../../domain/tenant.js";
+import { deliverBatch } from "../../functions/deliver.js";
+import { retryDueDeliveries } from "../../functions/deliver-retry.js";
+import { createDeliveryRuntime, setDeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
 import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
-import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
+import { createRuntime, runtime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
+import { startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
 import { createTestTable } from "./dynamo.js";
 
 export const PORTAL_ID = 62515;
@@ -42,7 +46,13 @@ export function hubSpotTenant(baseUrl: string, overrides: Record<string, unknown
  * signed webhooks to it, and a stand-in for `deliver` that applies each outbox entry through the
  * `hubspot` applier in commit order, keeping each pair's target state as `deliver` does.
  */
-export async function hubSpotHarness(options: Partial<FakeHubSpotOptions> & { now?: () => number } = {}) {
+export async function hubSpotHarness(
+  options: Partial<FakeHubSpotOptions> & {
+    now?: () => number;
+    /** `deliver`: the real deliver function on DynamoDB Local's stream; `direct`: the stand-in below. */
+    via?: "direct" | "deliver";
+  } = {},
+) {
   const table = await createTestTable();
   const doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
@@ -90,6 +100,32 @@ export async function hubSpotHarness(options: Partial<FakeHubSpotOptions> & { no
   const publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   setHubSpotEnvironment({ publicUrl, connectorStore, ...(options.now ? { now: options.now } : {}) });
   fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
+
+  let stopDelivery = async () => {};
+  if (options.via === "deliver") {
+    const rt = createDeliveryRuntime({
+      doc,
+      tableName: table.tableName,
+      loadTenant: (tenantId) => runtime().loadTenant(tenantId),
+      connectorStore,
+      backoff: { baseMs: 20, capMs: 500, windowMs: 600_000 },
+      leaseMs: 10_000,
+    });
+    setDeliveryRuntime(rt);
+    const reader = await startStreamReader({
+      client: table.client,
+      tableName: table.tableName,
+      pollMs: 30,
+      handle: (event) => deliverBatch(event, () => Number.POSITIVE_INFINITY, rt),
+      onError: (error) => console.error("stream reader", error),
+    });
+    const retries = startRetryTimer(() => retryDueDeliveries(() => Number.POSITIVE_INFINITY, rt), 100);
+    stopDelivery = async () => {
+      await reader.stop();
+      await retries.stop();
+      setDeliveryRuntime(undefined);
+    };
+  }
 
   const states = new Map<string, TargetState>();
   let cursor: string | null = null;
@@ -142,12 +178,29 @@ export async function hubSpotHarness(options: Partial<FakeHubSpotOptions> & { no
     }
   }
 
+  /** Waits until the fake sees no new API call for a while (deliver works in the background). */
+  async function waitQuiet(): Promise<void> {
+    if (options.via !== "deliver") {
+      await deliver();
+      return;
+    }
+    let seen = -1;
+    let stable = 0;
+    while (stable < 8) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = fake.calls.length + fake.queuedEvents.length * 1_000_000;
+      stable = now === seen ? stable + 1 : 0;
+      seen = now;
+    }
+  }
+
   /** Webhooks out, mirrors delivered, until both sides are quiet. */
-  async function settle(rounds = 10): Promise<void> {
+  async function settle(rounds = 20): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const sent = await fake.flushWebhooks();
-      const delivered = await deliver();
-      if (sent === 0 && delivered === 0) return;
+      const before = fake.calls.length;
+      await waitQuiet();
+      if (sent === 0 && fake.calls.length === before && fake.queuedEvents.length === 0) return;
     }
   }
 
@@ -160,11 +213,13 @@ export async function hubSpotHarness(options: Partial<FakeHubSpotOptions> & { no
     states,
     waiting,
     deliver,
+    waitQuiet,
     settle,
     get commits() {
       return commits;
     },
     async dispose() {
+      await stopDelivery();
       setHubSpotEnvironment({});
       setRuntime(undefined);
       server.closeAllConnections();

@@ -36,71 +36,81 @@ function expectedSubtotal(count: number): string {
   return `${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
 }
 
-describe("HubSpot deals ↔ HubSpot quotes, end to end on DynamoDB Local and the fake", () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await hubSpotHarness();
-  });
-  afterEach(async () => {
-    expect(h.fake.violations).toEqual([]);
-    await h.dispose();
-  });
+describe.each([
+  ["the deliver function on the table's stream", "deliver"],
+  ["mirrors applied in commit order by the applier alone", "direct"],
+] as const)(
+  "HubSpot deals ↔ HubSpot quotes end to end on DynamoDB Local and the fake, through %s",
+  (_name, via) => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await hubSpotHarness({ via });
+    });
+    afterEach(async () => {
+      expect(h.fake.violations).toEqual([]);
+      await h.dispose();
+    });
 
-  it("starts from a 150-line quote: 150 deal line items in 2 create calls, the exact amount, no echo calls", async () => {
-    const { dealId, quoteId } = await dealWithQuote(h, 150);
-    h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
-    await h.fake.flushWebhooks();
-    const before = h.fake.calls.length;
-    await h.deliver();
-    const writes = h.fake.calls.slice(before);
-    const creates = writes.filter((call) => call.path === "/crm/v3/objects/line_items/batch/create");
-    expect(creates.map((call) => call.inputs)).toEqual([100, 50]);
-    const dealLines = h.fake.lineItemsOf("deals", dealId);
-    expect(dealLines).toHaveLength(150);
-    expect(new Set(dealLines.map((line) => line.properties.quotesync_sync_key)).size).toBe(150);
-    expect(h.fake.objects.deals.get(dealId)?.properties.amount).toBe(expectedSubtotal(150));
-    expect(h.fake.objects.deals.get(dealId)?.properties.quotesync_synced_quote_id).toBe(quoteId);
-    expect(h.fake.objects.quotes.get(quoteId)?.properties.quotesync_syncing).toBe("true");
+    it("starts from a 150-line quote: 150 deal line items in 2 create calls, the exact amount, no echo calls", async () => {
+      const { dealId, quoteId } = await dealWithQuote(h, 150);
+      h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
+      await h.fake.flushWebhooks();
+      const before = h.fake.calls.length;
+      await h.waitQuiet();
+      const writes = h.fake.calls.slice(before);
+      const creates = writes.filter((call) => call.path === "/crm/v3/objects/line_items/batch/create");
+      expect(creates.map((call) => call.inputs)).toEqual([100, 50]);
+      const dealLines = h.fake.lineItemsOf("deals", dealId);
+      expect(dealLines).toHaveLength(150);
+      expect(new Set(dealLines.map((line) => line.properties.quotesync_sync_key)).size).toBe(150);
+      expect(h.fake.objects.deals.get(dealId)?.properties.amount).toBe(expectedSubtotal(150));
+      expect(h.fake.objects.deals.get(dealId)?.properties.quotesync_synced_quote_id).toBe(quoteId);
+      expect(h.fake.objects.quotes.get(quoteId)?.properties.quotesync_syncing).toBe("true");
 
-    // HubSpot's webhooks for those writes: no further API call, no further mirror.
-    const afterWrites = h.fake.calls.length;
-    const echoed = await h.fake.flushWebhooks();
-    expect(echoed).toBeGreaterThanOrEqual(150);
-    expect(await h.deliver()).toBe(0);
-    expect(h.fake.calls.length).toBe(afterWrites);
-    expect(h.fake.webhookResponses.every((status) => status === 200)).toBe(true);
-  });
+      // HubSpot's webhooks for those writes: no further API call, no further mirror.
+      const afterWrites = h.fake.calls.length;
+      const echoed = await h.fake.flushWebhooks();
+      expect(echoed).toBeGreaterThanOrEqual(150);
+      await h.waitQuiet();
+      expect(h.fake.calls.length).toBe(afterWrites);
+      expect(h.fake.webhookResponses.every((status) => status === 200)).toBe(true);
+    });
 
-  it("a rep's edit of a deal line reaches the quote line", async () => {
-    const { dealId, quoteId } = await dealWithQuote(h, 3);
-    h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
-    await h.settle();
-    const dealLine = h.fake.lineItemsOf("deals", dealId).find((line) => line.properties.name === "Seat 1");
-    expect(dealLine).toBeDefined();
-    h.fake.update("line_items", dealLine?.id ?? "", { quantity: "7" });
-    await h.settle();
-    const quoteLine = h.fake.lineItemsOf("quotes", quoteId).find((line) => line.properties.name === "Seat 1");
-    expect(quoteLine?.properties.quantity).toBe("7");
-  });
+    it("a rep's edit of a deal line reaches the quote line", async () => {
+      const { dealId, quoteId } = await dealWithQuote(h, 3);
+      h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
+      await h.settle();
+      const dealLine = h.fake.lineItemsOf("deals", dealId).find((line) => line.properties.name === "Seat 1");
+      expect(dealLine).toBeDefined();
+      h.fake.update("line_items", dealLine?.id ?? "", { quantity: "7" });
+      await h.settle();
+      const quoteLine = h.fake
+        .lineItemsOf("quotes", quoteId)
+        .find((line) => line.properties.name === "Seat 1");
+      expect(quoteLine?.properties.quantity).toBe("7");
+    });
 
-  it("a quote line deleted archives its deal twin", async () => {
-    const { dealId, quoteId } = await dealWithQuote(h, 3);
-    h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
-    await h.settle();
-    expect(h.fake.lineItemsOf("deals", dealId)).toHaveLength(3);
-    const quoteLine = h.fake.lineItemsOf("quotes", quoteId).find((line) => line.properties.name === "Seat 2");
-    h.fake.remove("line_items", quoteLine?.id ?? "");
-    await h.settle();
-    const names = h.fake.lineItemsOf("deals", dealId).map((line) => line.properties.name);
-    expect(names.sort()).toEqual(["Seat 0", "Seat 1"]);
-  });
+    it("a quote line deleted archives its deal twin", async () => {
+      const { dealId, quoteId } = await dealWithQuote(h, 3);
+      h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
+      await h.settle();
+      expect(h.fake.lineItemsOf("deals", dealId)).toHaveLength(3);
+      const quoteLine = h.fake
+        .lineItemsOf("quotes", quoteId)
+        .find((line) => line.properties.name === "Seat 2");
+      h.fake.remove("line_items", quoteLine?.id ?? "");
+      await h.settle();
+      const names = h.fake.lineItemsOf("deals", dealId).map((line) => line.properties.name);
+      expect(names.sort()).toEqual(["Seat 0", "Seat 1"]);
+    });
 
-  it("the quote accepted sets the mapped deal stage", async () => {
-    const { dealId, quoteId } = await dealWithQuote(h, 2);
-    h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
-    await h.settle();
-    h.fake.update("quotes", quoteId, { hs_status: "ACCEPTED" });
-    await h.settle();
-    expect(h.fake.objects.deals.get(dealId)?.properties.dealstage).toBe("closedwon");
-  });
-});
+    it("the quote accepted sets the mapped deal stage", async () => {
+      const { dealId, quoteId } = await dealWithQuote(h, 2);
+      h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
+      await h.settle();
+      h.fake.update("quotes", quoteId, { hs_status: "ACCEPTED" });
+      await h.settle();
+      expect(h.fake.objects.deals.get(dealId)?.properties.dealstage).toBe("closedwon");
+    });
+  },
+);
