@@ -74,26 +74,15 @@ export async function hubSpotHarness(
   const fakeUrl = await fake.listen();
   const tenant = hubSpotTenant(fakeUrl);
   await store.putTenant(tenant);
-  // Decisions counted: each engine call that reaches the store's commit.
-  let commits = 0;
-  const commit = store.commit.bind(store);
-  store.commit = async (changes) => {
-    commits++;
-    return commit(changes);
-  };
-  const begin = store.beginCommit?.bind(store);
-  if (begin) {
-    store.beginCommit = (tenantId, kind) => {
-      const pending = begin(tenantId, kind);
-      return {
-        commit: async (changes) => {
-          commits++;
-          return pending.commit(changes);
-        },
-        abandon: () => pending.abandon(),
-      };
-    };
-  }
+  // Decisions counted as DynamoDB sees them: each decision commits in one TransactWriteItems.
+  let transactions = 0;
+  doc.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === "TransactWriteItemsCommand") transactions++;
+      return next(args);
+    },
+    { step: "initialize", name: "countTransactions" },
+  );
   setRuntime(createRuntime(store, { tenantCacheMs: 0 }));
   const server = createLocalHttpServer({ routes: localRoutes });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -206,6 +195,7 @@ export async function hubSpotHarness(
 
   return {
     fake,
+    table,
     store,
     connectorStore,
     tenant,
@@ -215,8 +205,8 @@ export async function hubSpotHarness(
     deliver,
     waitQuiet,
     settle,
-    get commits() {
-      return commits;
+    get transactions() {
+      return transactions;
     },
     async dispose() {
       await stopDelivery();
