@@ -1,4 +1,5 @@
 import type { HubSpotConnector } from "../../domain/connectors.js";
+import { compare, isDecimalLike, parseDecimal } from "../../domain/decimal.js";
 import { Forbidden, InvalidEvent, NotFound, PreconditionFailed } from "../../domain/errors.js";
 import type { CpqEvent, CrmEvent, LineInput, OpportunityInput, QuoteInput } from "../../domain/events.js";
 import type { StoredLine } from "../../domain/model.js";
@@ -12,6 +13,7 @@ import {
   isAccepted,
   isPublished,
   lineFromLineItem,
+  lineItemProperties,
   lineItemPropertyNames,
   opportunityFromDeal,
   QUOTE_PROPERTIES,
@@ -99,8 +101,8 @@ export async function processTenantEvents(
     }
     if (isEcho(event, connector.appId)) {
       report.echoes++;
-      // Only a creation teaches something: the id HubSpot gave a line item quotesync created.
-      if (what.object === "line_item" && what.change === "creation") add(echoCreated, event.objectId, event);
+      // A line item's echo is checked against what quotesync holds (below); a header's is skipped.
+      if (what.object === "line_item" && what.change !== "deletion") add(echoCreated, event.objectId, event);
       continue;
     }
     if (what.object === "line_item") {
@@ -124,10 +126,47 @@ export async function processTenantEvents(
   const lineIds = [...new Set([...changedLines.keys(), ...deletedLines.keys(), ...echoCreated.keys()])];
   const parents =
     lineIds.length > 0 ? await loadLineParents(deps.connectorStore, tenant.tenantId, lineIds) : new Map();
-  for (const [id, echoes] of echoCreated) {
-    if (!parents.get(id)?.syncKey) for (const event of echoes) add(changedLines, id, event);
-  }
-
+  // Echoes of quotesync's own line writes: compared with what quotesync holds, without a HubSpot
+  // read. Equal: skipped (a creation still teaches the engine the new line item's id). Different
+  // (a late echo of a mirror since outdated), or not known: read back like any change.
+  const held = new Map<string, Promise<Map<string, StoredLine> | null>>();
+  const heldLines = (parent: LineParent) => {
+    const key = `${parent.kind}#${parent.parentId}`;
+    let lines = held.get(key);
+    if (!lines) {
+      lines = (
+        parent.kind === "deal"
+          ? deps.store.loadOpportunity(tenant.tenantId, parent.parentId)
+          : deps.store.loadQuote(tenant.tenantId, parent.parentId)
+      ).then((aggregate) => aggregate?.lines ?? null);
+      held.set(key, lines);
+    }
+    return lines;
+  };
+  const taught = new Map<string, { parent: LineParent; line: LineInput; events: HubSpotWebhookEvent[] }>();
+  await Promise.all(
+    [...echoCreated].map(async ([id, echoes]) => {
+      const parent = parents.get(id);
+      const lines = parent ? await heldLines(parent) : null;
+      const line = lines ? findHeld(lines, parent?.syncKey, id) : undefined;
+      if (!parent || !line || line.deleted) {
+        for (const event of echoes) add(changedLines, id, event);
+        return;
+      }
+      const expected = lineItemProperties(line, line.syncKey);
+      const outdated = echoes.some(
+        (event) =>
+          event.propertyName !== undefined &&
+          event.propertyName in expected &&
+          !sameValue(expected[event.propertyName], event.propertyValue),
+      );
+      if (outdated) {
+        for (const event of echoes) add(changedLines, id, event);
+      } else if (line.id !== id) {
+        taught.set(id, { parent, line: lineInputOf(line, id), events: echoes });
+      }
+    }),
+  );
   const declaredLine = (kind: LineParent["kind"]) =>
     kind === "deal" ? tenant.fields.opportunityLine : tenant.fields.quoteLine;
   const lineProperties = [
@@ -196,21 +235,10 @@ export async function processTenantEvents(
   }
   if (learned.size > 0) await saveLineParents(deps.connectorStore, tenant.tenantId, learned, parents);
 
-  // Echoed creations: the values are quotesync's own (its store holds them); only the id is news.
-  await Promise.all(
-    [...echoCreated].map(async ([id, echoes]) => {
-      const parent = parents.get(id);
-      if (!parent?.syncKey) return;
-      const stored =
-        parent.kind === "deal"
-          ? await deps.store.loadOpportunity(tenant.tenantId, parent.parentId)
-          : await deps.store.loadQuote(tenant.tenantId, parent.parentId);
-      const line = stored?.lines.get(parent.syncKey);
-      if (!line || line.deleted || line.id === id) return;
-      const target = work(parent.kind === "deal" ? deals : quotes, parent.parentId);
-      target.lines.set(id, { line: lineInputOf(line, id), events: echoes });
-    }),
-  );
+  for (const [id, { parent, line, events: echoes }] of taught) {
+    if (changedLines.has(id)) continue;
+    work(parent.kind === "deal" ? deals : quotes, parent.parentId).lines.set(id, { line, events: echoes });
+  }
 
   // Deleted line items: mirrored only once their parent is known to live (cascades, §3).
   for (const [id, deletions] of deletedLines) {
@@ -272,6 +300,29 @@ async function confirmParents(
       work.deletedLines.clear();
     }
   }
+}
+
+function findHeld(
+  lines: Map<string, StoredLine>,
+  syncKey: string | undefined,
+  id: string,
+): StoredLine | undefined {
+  if (syncKey) {
+    const bySyncKey = lines.get(syncKey);
+    if (bySyncKey) return bySyncKey;
+  }
+  for (const line of lines.values()) if (line.id === id) return line;
+  return undefined;
+}
+
+/** A property value as quotesync wrote it vs. as an event reports it: decimals compare exactly. */
+function sameValue(written: string | undefined, reported: unknown): boolean {
+  const given = reported === null || reported === undefined ? "" : String(reported);
+  if ((written ?? "") === given) return true;
+  if (isDecimalLike(written) && isDecimalLike(given)) {
+    return compare(parseDecimal(written), parseDecimal(given)) === 0;
+  }
+  return false;
 }
 
 function lineInputOf(line: StoredLine, id: string): LineInput {

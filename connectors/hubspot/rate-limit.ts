@@ -7,6 +7,11 @@ import type { ConnectorStore } from "../applier.js";
  * conditional write; a writer that loses reloads and decides again.
  */
 const WINDOW_MS = 10_000;
+/**
+ * Grants are held a little longer than the window: HubSpot counts requests as they arrive, a moment
+ * after they are granted, so two grants 10 s apart may arrive less than 10 s apart.
+ */
+const HELD_MS = WINDOW_MS + 1_000;
 
 export interface RateBudget {
   /** Waits until `count` requests may be made now, and records them as made. */
@@ -31,7 +36,7 @@ export function portalBudget(options: {
         const record = await store.get(tenantId, key);
         const at = now();
         const grants = ((record?.value as number[] | undefined) ?? []).filter(
-          (time) => time > at - WINDOW_MS,
+          (time) => time > at - HELD_MS,
         );
         if (grants.length + wanted <= limit) {
           const next = [...grants, ...Array.from({ length: wanted }, () => at)];
@@ -39,7 +44,7 @@ export function portalBudget(options: {
           continue;
         }
         // Full: wait until enough of the oldest grants leave the window.
-        const freedAt = (grants[grants.length + wanted - limit - 1] ?? at) + WINDOW_MS;
+        const freedAt = (grants[grants.length + wanted - limit - 1] ?? at) + HELD_MS;
         await sleep(Math.max(5, freedAt - at + 1));
       }
       throw new Error("rate budget: too many conflicting writers");

@@ -88,6 +88,14 @@ export class FakeHubSpot {
   readonly violations: string[] = [];
   readonly properties = new Map<string, Record<string, unknown>>();
   readonly webhookResponses: number[] = [];
+  /** Every change made, in order: what a portal's property history would show. */
+  readonly history: Array<{
+    type: FakeObjectType;
+    id: string;
+    at: number;
+    source: string;
+    properties: Record<string, string>;
+  }> = [];
   private pending: Array<Record<string, unknown>> = [];
   private nextId = 1000;
   private nextEventId = 1;
@@ -286,6 +294,13 @@ export class FakeHubSpot {
       changed.push(name);
     }
     if (changed.length === 0) return;
+    this.history.push({
+      type,
+      id: object.id,
+      at: this.now,
+      source: source.changeSource,
+      properties: Object.fromEntries(changed.map((name) => [name, object.properties[name] ?? ""])),
+    });
     object.updatedAt = new Date(this.now).toISOString();
     if (type === "line_items") object.properties.amount = lineAmount(object.properties);
     // One subscription per property: one event per changed property.
