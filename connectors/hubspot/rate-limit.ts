@@ -35,9 +35,7 @@ export function portalBudget(options: {
       for (let attempt = 0; attempt < 1000; attempt++) {
         const record = await store.get(tenantId, key);
         const at = now();
-        const grants = ((record?.value as number[] | undefined) ?? []).filter(
-          (time) => time > at - HELD_MS,
-        );
+        const grants = ((record?.value as number[] | undefined) ?? []).filter((time) => time > at - HELD_MS);
         if (grants.length + wanted <= limit) {
           const next = [...grants, ...Array.from({ length: wanted }, () => at)];
           if (await store.put(tenantId, key, next, record?.version ?? null, 60)) return;
