@@ -281,11 +281,23 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   const values = parseOptions(argv, {
     url: { type: "string" },
     tenant: { type: "string" },
+    crm: { type: "string" },
+    cpq: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
+  if (values.crm === "hubspot" && values.cpq === "hubspot") {
+    // The functions' request logs would bury the story; set POWERTOOLS_LOG_LEVEL=INFO to see them.
+    process.env.POWERTOOLS_LOG_LEVEL ||= "WARN";
+    const { runHubSpotDemo } = await import("./hubspot-demo.js");
+    await runHubSpotDemo(io);
+    return 0;
+  }
+  if (values.crm !== undefined || values.cpq !== undefined) {
+    throw new UsageError("connector demos: --crm hubspot --cpq hubspot");
+  }
   if (values.help) {
     io.stdout(
-      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
+      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo]\n       npm run demo -- --crm hubspot --cpq hubspot   (self-contained: a fake HubSpot, DynamoDB Local, deliver)\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
     );
     return 0;
   }

@@ -22,8 +22,11 @@ interface LineIdChanges {
 /** HUBSPOT_DEFINED association type ids (facts A3): line item → deal 20, line item → quote 68. */
 export const LINE_ITEM_TO_DEAL = 20;
 export const LINE_ITEM_TO_QUOTE = 68;
-/** How long a mirror for a locked (published) quote waits before it is tried again. */
-export const LOCKED_QUOTE_RETRY_MS = 60_000;
+/**
+ * How long a mirror for a locked (published) quote waits before it is tried again: one quote read
+ * per pair each time, so not too often; a quote set back to DRAFT is written within this.
+ */
+export const LOCKED_QUOTE_RETRY_MS = 15_000;
 
 /** A client for a connector: its token, its portal's shared budget. */
 export function clientFor(

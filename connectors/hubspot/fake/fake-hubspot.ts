@@ -211,7 +211,11 @@ export class FakeHubSpot {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, 100);
         sent += batch.length;
-        await this.post(batch);
+        // HubSpot retries a request that got no 2xx (up to 10 times, facts A1), as attemptNumber 1…
+        for (let attempt = 0; attempt <= 10; attempt++) {
+          const status = await this.post(batch.map((event) => ({ ...event, attemptNumber: attempt })));
+          if (status >= 200 && status < 300) break;
+        }
       }
     };
     this.flushing = this.flushing.then(run, run);
