@@ -1,6 +1,7 @@
 import type { BundleResults } from "./scenarios/bundles.js";
 import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
+import type { HubSpotWebhookResult } from "./scenarios/hubspot-webhook.js";
 import type { OneLineResult } from "./scenarios/one-line.js";
 import type { ReplaceResult } from "./scenarios/replace.js";
 import type { ThroughputResult } from "./scenarios/throughput.js";
@@ -11,6 +12,7 @@ export interface Results {
   domain: DomainDiffResult;
   throughput: ThroughputResult;
   hotPair: HotPairResult;
+  hubspotWebhook?: HubSpotWebhookResult;
   bundles: BundleResults;
 }
 
@@ -121,6 +123,25 @@ export function rowsOf(results: Results): Row[] {
   );
   add(hotScenario, "no lost update (final state)", String(hot.noLostUpdate), "true", hot.noLostUpdate);
   add(hotScenario, "latency p50 / p99", `${hot.p50Ms} / ${hot.p99Ms} ms`);
+
+  const hubspot = results.hubspotWebhook;
+  if (hubspot) {
+    const scenario = `HubSpot webhook, ${hubspot.events} line item events on one deal`;
+    add(
+      scenario,
+      "answer time p50 / max",
+      `${hubspot.p50Ms} / ${hubspot.maxMs} ms`,
+      "< 5000 ms",
+      hubspot.maxMs < 5000,
+    );
+    add(
+      scenario,
+      "HubSpot reads per request",
+      String(hubspot.callsPerRequest),
+      "≤ 3",
+      hubspot.callsPerRequest <= 3,
+    );
+  }
 
   const { bare, sdkFloor, functions } = results.bundles;
   add("bundle: bare middy handler", "size; init", `${bare.sizeKb} KB; ${bare.initMs} ms`);

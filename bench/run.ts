@@ -7,6 +7,7 @@ import { markdownTable, type Results, rowsOf } from "./report.js";
 import { bundleSizes } from "./scenarios/bundles.js";
 import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
+import { hubSpotWebhook } from "./scenarios/hubspot-webhook.js";
 import { oneLineChange } from "./scenarios/one-line.js";
 import { startAndReplace } from "./scenarios/replace.js";
 import { endToEndThroughput } from "./scenarios/throughput.js";
@@ -38,7 +39,9 @@ try {
   const hot = await hotPair(bench);
   log("end-to-end throughput");
   const throughput = await endToEndThroughput(bench);
-  results = { oneLine, replace, domain, throughput, hotPair: hot, bundles };
+  log("HubSpot webhook");
+  const hubspotWebhook = await hubSpotWebhook(bench);
+  results = { oneLine, replace, domain, throughput, hotPair: hot, hubspotWebhook, bundles };
 } finally {
   await bench.close();
 }

@@ -88,6 +88,8 @@ export class FakeHubSpot {
   readonly violations: string[] = [];
   readonly properties = new Map<string, Record<string, unknown>>();
   readonly webhookResponses: number[] = [];
+  /** How long quotesync took to answer each webhook request (ms). */
+  readonly webhookDurations: number[] = [];
   /** Every change made, in order: what a portal's property history would show. */
   readonly history: Array<{
     type: FakeObjectType;
@@ -248,6 +250,7 @@ export class FakeHubSpot {
       body,
       timestamp,
     });
+    const started = performance.now();
     const response = await fetch(target, {
       method: "POST",
       headers: {
@@ -258,6 +261,7 @@ export class FakeHubSpot {
       body,
     });
     await response.arrayBuffer();
+    this.webhookDurations.push(performance.now() - started);
     this.webhookResponses.push(response.status);
     return response.status;
   }
