@@ -82,8 +82,12 @@ export class DynamoConnectorStore implements ConnectorStore {
           Item: item,
           // Compare-and-set on the version read: two functions racing for one record (a token
           // bucket, a refreshed token) cannot both win; the loser reloads.
+          // "Must not exist" also holds for a record past its TTL that DynamoDB has not removed yet.
           ...(expectedVersion === null
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            ? {
+                ConditionExpression: "attribute_not_exists(pk) OR expiresAt <= :now",
+                ExpressionAttributeValues: { ":now": Math.floor(this.clock() / 1000) },
+              }
             : {
                 ConditionExpression: "version = :expected",
                 ExpressionAttributeValues: { ":expected": expectedVersion },

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConnectorStore, MemoryConnectorStore } from "../../connectors/applier.js";
+import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
+import { createTestTable, type TestTable } from "../support/dynamo.js";
+
+let table: TestTable;
+let now = Date.parse("2026-11-30T10:00:00Z");
+
+beforeAll(async () => {
+  table = await createTestTable();
+});
+afterAll(async () => {
+  await table.dispose();
+});
+
+const stores: Array<[string, () => ConnectorStore]> = [
+  ["in memory", () => new MemoryConnectorStore()],
+  ["on DynamoDB Local", () => new DynamoConnectorStore(table.doc, table.tableName, () => now)],
+];
+
+describe.each(stores)("the connector store %s", (_name, make) => {
+  it("creates a record only when none exists, then versions every write", async () => {
+    const store = make();
+    const tenant = `t-${Math.random().toString(36).slice(2)}`;
+    expect(await store.put(tenant, "token", { value: "a" }, null)).toBe(true);
+    expect(await store.put(tenant, "token", { value: "b" }, null)).toBe(false);
+    expect(await store.get(tenant, "token")).toEqual({ value: { value: "a" }, version: 1 });
+    expect(await store.put(tenant, "token", { value: "c" }, 1)).toBe(true);
+    expect(await store.put(tenant, "token", { value: "d" }, 1)).toBe(false);
+    expect(await store.get(tenant, "token")).toEqual({ value: { value: "c" }, version: 2 });
+  });
+
+  it("keeps tenants apart and reads many keys at once", async () => {
+    const store = make();
+    const [a, b] = [`a-${Math.random().toString(36).slice(2)}`, `b-${Math.random().toString(36).slice(2)}`];
+    await store.put(a, "k1", 1, null);
+    await store.put(a, "k2", 2, null);
+    await store.put(b, "k1", 3, null);
+    const many = await store.getMany(a, ["k1", "k2", "k3", "k1"]);
+    expect([...many.entries()].sort()).toEqual([
+      ["k1", { value: 1, version: 1 }],
+      ["k2", { value: 2, version: 1 }],
+    ]);
+    expect(await store.get(b, "k2")).toBeNull();
+    await store.delete(a, "k1");
+    expect(await store.get(a, "k1")).toBeNull();
+    expect(await store.get(b, "k1")).toEqual({ value: 3, version: 1 });
+  });
+
+  it("reads more than one batch of keys", async () => {
+    const store = make();
+    const tenant = `m-${Math.random().toString(36).slice(2)}`;
+    const names = Array.from({ length: 130 }, (_, index) => `line#${index}`);
+    await Promise.all(names.map((name, index) => store.put(tenant, name, index, null)));
+    const many = await store.getMany(tenant, names);
+    expect(many.size).toBe(130);
+    expect(many.get("line#129")?.value).toBe(129);
+  });
+});
+
+describe("the connector store on DynamoDB Local", () => {
+  it("treats a record past its time to live as gone, and lets it be created again", async () => {
+    const store = new DynamoConnectorStore(table.doc, table.tableName, () => now);
+    await store.put("ttl", "token", "secret-ish", null, 60);
+    expect(await store.get("ttl", "token")).toMatchObject({ value: "secret-ish" });
+    now += 61_000;
+    expect(await store.get("ttl", "token")).toBeNull();
+    expect((await store.getMany("ttl", ["token"])).size).toBe(0);
+    expect(await store.put("ttl", "token", "fresh", null, 60)).toBe(true);
+    expect(await store.get("ttl", "token")).toEqual({ value: "fresh", version: 1 });
+  });
+});
