@@ -1,4 +1,5 @@
 import type { BundleResults } from "./scenarios/bundles.js";
+import type { DeliveryResult } from "./scenarios/delivery.js";
 import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
 import type { HubSpotWebhookResult } from "./scenarios/hubspot-webhook.js";
@@ -12,6 +13,7 @@ export interface Results {
   domain: DomainDiffResult;
   throughput: ThroughputResult;
   hotPair: HotPairResult;
+  delivery: DeliveryResult;
   hubspotWebhook?: HubSpotWebhookResult;
   bundles: BundleResults;
 }
@@ -124,6 +126,23 @@ export function rowsOf(results: Results): Row[] {
   add(hotScenario, "no lost update (final state)", String(hot.noLostUpdate), "true", hot.noLostUpdate);
   add(hotScenario, "latency p50 / p99", `${hot.p50Ms} / ${hot.p99Ms} ms`);
 
+  const delivery = results.delivery;
+  const deliveryScenario = `delivery to a webhook, ${delivery.writers} writers over ${delivery.pairs} pairs`;
+  add(
+    deliveryScenario,
+    "lag from webhook answer to receiver p50 / p99",
+    `${delivery.lagP50Ms} / ${delivery.lagP99Ms} ms (${delivery.mirrors} mirrors)`,
+    "p50 ≤ 2 s",
+    delivery.lagP50Ms <= 2_000,
+  );
+  add(deliveryScenario, "delivered mirrors/s", String(delivery.deliveredPerSecond));
+  add(
+    deliveryScenario,
+    "mirrors received twice",
+    String(delivery.duplicates),
+    "0",
+    delivery.duplicates === 0,
+  );
   const hubspot = results.hubspotWebhook;
   if (hubspot) {
     const scenario = `HubSpot webhook, ${hubspot.events} line item events on one deal`;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { startBench } from "./harness.js";
 import { markdownTable, type Results, rowsOf } from "./report.js";
 import { bundleSizes } from "./scenarios/bundles.js";
+import { deliveryLag } from "./scenarios/delivery.js";
 import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
 import { hubSpotWebhook } from "./scenarios/hubspot-webhook.js";
@@ -39,9 +40,11 @@ try {
   const hot = await hotPair(bench);
   log("end-to-end throughput");
   const throughput = await endToEndThroughput(bench);
+  log("delivery");
+  const delivery = await deliveryLag(bench);
   log("HubSpot webhook");
   const hubspotWebhook = await hubSpotWebhook(bench);
-  results = { oneLine, replace, domain, throughput, hotPair: hot, hubspotWebhook, bundles };
+  results = { oneLine, replace, domain, throughput, hotPair: hot, delivery, hubspotWebhook, bundles };
 } finally {
   await bench.close();
 }
@@ -90,6 +93,11 @@ How to read it:
   alternate between the two; the ratio is the median of the rounds' ratios (each round's ratio and
   the overall one are printed beside it). The handlers run with their log lines and EMF metrics
   silenced (\`bench/env.ts\`), so stdout writes are not counted.
+- **delivery**: as \`npm start\` delivers (docs/delivery.md): DynamoDB Local's stream read every
+  200 ms into the deliver handler, the retry pass every second, one signed POST per mirror to a
+  receiver on 127.0.0.1 that verifies it. 16 writers change their own pairs (32 pairs, 320 one-line
+  changes); lag is from the webhook's answer to the receiver's getting that change's mirror;
+  mirrors/s from the first change sent to the last mirror received.
 - **hot pair**: 16 writers change their own line of one synced pair six times each at once (CPQ
   and CRM alternately); 503s are retried by the writer; the final state is checked on both sides.
 - **bundles** are built like serverless.yml builds them (esbuild, minified, ESM, node22, the

@@ -70,6 +70,14 @@ export interface DeliveryDeps {
   onParked?(pair: DeliveryPair, entryId: string, error: string): void;
   onDelivered?(pair: DeliveryPair, entry: QueuedMirror, lagMs: number): void;
   onRetry?(pair: DeliveryPair, entryId: string, error: string): void;
+  /**
+   * Called for a mirror the stream handed after a later mirror of its pair was delivered. DynamoDB
+   * Streams hands a partition's records in order (a tenant's outbox is one partition key), so this
+   * is not expected; it is not delivered (that would undo the later one) and is alarmed on.
+   */
+  onLate?(pair: DeliveryPair, entryId: string): void;
+  /** A drain failed on storage (throttled, say); its queue is left for the retry pass. */
+  onDrainError?(pair: DeliveryPair, error: unknown): void;
 }
 
 /** How many mirrors a drain reads ahead from its queue at a time. */
@@ -107,39 +115,73 @@ export class DeliveryService {
    * its mirrors wait in the table for the retry pass.
    */
   async handleInserts(inserts: readonly OutboxInsert[], remainingMs: () => number): Promise<number | null> {
-    const touched = new Map<string, DeliveryPair>();
+    // Group by queue, keeping each queue's records in stream order; queues are independent.
+    const groups = new Map<
+      string,
+      { pair: DeliveryPair; records: Array<{ index: number; insert: OutboxInsert }> }
+    >();
     let failedAt: number | null = null;
+    const fail = (index: number) => {
+      failedAt = failedAt === null ? index : Math.min(failedAt, index);
+    };
     for (const [index, insert] of inserts.entries()) {
+      let tenant: TenantConfig | null;
       try {
-        const tenant = await this.deps.loadTenant(insert.tenantId);
-        if (!tenant) continue;
-        const side = insert.mirror.target;
-        const connector = tenant.connectors[side];
-        if (applierKindFor(connector) === null) continue;
-        const pair: DeliveryPair = {
-          tenantId: insert.tenantId,
-          opportunityId: insert.mirror.opportunityId,
-          side,
-        };
-        await this.deps.queue.enqueue(
-          pair,
-          {
-            sequence: insert.sequence,
-            entryId: insert.entryId,
-            cursor: insert.cursor,
-            at: insert.at,
-            mirror: insert.mirror,
-          },
-          this.now() + this.leaseMs,
-        );
-        touched.set(pairId(pair), pair);
-      } catch (error) {
-        failedAt = index;
-        void error;
+        tenant = await this.deps.loadTenant(insert.tenantId);
+      } catch {
+        fail(index);
         break;
       }
+      if (!tenant || applierKindFor(tenant.connectors[insert.mirror.target]) === null) continue;
+      const pair: DeliveryPair = {
+        tenantId: insert.tenantId,
+        opportunityId: insert.mirror.opportunityId,
+        side: insert.mirror.target,
+      };
+      const id = pairId(pair);
+      const group = groups.get(id) ?? { pair, records: [] };
+      group.records.push({ index, insert });
+      groups.set(id, group);
     }
-    await this.drainAll([...touched.values()], remainingMs);
+    const queueAndDrain = async (group: {
+      pair: DeliveryPair;
+      records: Array<{ index: number; insert: OutboxInsert }>;
+    }) => {
+      for (const { index, insert } of group.records) {
+        // Past the first record that could not be queued (or after it) nothing is queued: the
+        // stream hands them all again, in order.
+        if (failedAt !== null && index > failedAt) return;
+        try {
+          const outcome = await this.deps.queue.enqueue(
+            group.pair,
+            {
+              sequence: insert.sequence,
+              entryId: insert.entryId,
+              cursor: insert.cursor,
+              at: insert.at,
+              mirror: insert.mirror,
+            },
+            this.now() + this.leaseMs,
+          );
+          if (outcome === "late") this.deps.onLate?.(group.pair, insert.entryId);
+        } catch {
+          fail(index);
+          break;
+        }
+      }
+      try {
+        await this.drain(group.pair, remainingMs);
+      } catch (error) {
+        // The queue stays in the due index: the retry pass drains it.
+        this.deps.onDrainError?.(group.pair, error);
+      }
+    };
+    const pending = [...groups.values()];
+    await Promise.all(
+      Array.from({ length: Math.min(DRAIN_CONCURRENCY, pending.length) }, async () => {
+        for (let group = pending.shift(); group; group = pending.shift()) await queueAndDrain(group);
+      }),
+    );
     return failedAt;
   }
 
@@ -201,7 +243,12 @@ export class DeliveryService {
     const worker = async () => {
       while (next < pairs.length) {
         const pair = pairs[next++] as DeliveryPair;
-        reports.push(await this.drain(pair, remainingMs));
+        try {
+          reports.push(await this.drain(pair, remainingMs));
+        } catch (error) {
+          // The queue stays in the due index: the retry pass drains it. Other queues carry on.
+          this.deps.onDrainError?.(pair, error);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(DRAIN_CONCURRENCY, pairs.length) }, worker));
@@ -215,10 +262,10 @@ export class DeliveryService {
   async drain(pair: DeliveryPair, remainingMs: () => number): Promise<DrainReport> {
     const report: DrainReport = { delivered: 0, retrying: 0, parked: 0 };
     const owner = randomUUID();
+    let after: DeliveryState | undefined;
     for (let round = 0; round < 5; round++) {
       const state = await this.deps.queue.acquire(pair, owner, this.now(), this.now() + this.leaseMs);
       if (!state) return report;
-      let after: DeliveryState;
       try {
         if (state.parked) {
           await this.deps.queue.dropFromDue(pair);
@@ -240,7 +287,11 @@ export class DeliveryService {
         remainingMs() > DRAIN_MARGIN_MS;
       if (!more) break;
     }
-    await this.deps.queue.settle(pair, this.now() + this.leaseMs);
+    if (after && after.queued <= 0) await this.deps.queue.leaveDueIfEmpty(pair);
+    else if (after && !after.parked && after.nextAttemptAt === null) {
+      // Out of time (or rounds) with mirrors left: the retry pass takes them soon.
+      await this.deps.queue.dueAgainAt(pair, this.now() + 1_000);
+    }
     return report;
   }
 
@@ -259,6 +310,8 @@ export class DeliveryService {
     for (;;) {
       const entries = await this.deps.queue.head(pair, delivered, HEAD_PAGE);
       if (entries.length === 0) return;
+      // A short page was the whole queue; mirrors queued since are seen when the lease is released.
+      const whole = entries.length < HEAD_PAGE;
       for (const entry of entries) {
         if (remainingMs() < DRAIN_MARGIN_MS) return;
         const outcome = await this.applyOne(tenant, pair, entry, target);
@@ -324,6 +377,7 @@ export class DeliveryService {
         this.deps.onRetry?.(pair, entry.entryId, outcome.message);
         return;
       }
+      if (whole) return;
     }
   }
 

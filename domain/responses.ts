@@ -100,6 +100,31 @@ export const SideDeliveryStatus = z.object({
   lastError: z.string().nullable().describe("The target's last error, as it gave it."),
 });
 
+export const DeliveryRetryResponse = z
+  .object({
+    entryId: z.string(),
+    status: z
+      .enum(["delivered", "retrying", "parked"])
+      .describe(
+        "delivered: it and the mirrors waiting behind it went through; retrying: failed again (transient); parked: refused again.",
+      ),
+    delivery: SideDeliveryStatus,
+  })
+  .describe(
+    "The answer of the retry route: what became of the parked mirror, and the side's delivery status.",
+  );
+
+/** What a `native` side's webhook delivery POSTs (CONNECTORS §2; docs/delivery.md). */
+export const DeliveredMirror = z
+  .object({
+    entryId: z.string().describe("The outbox entry's id: the same on every attempt. Deduplicate on it."),
+    cursor: z
+      .string()
+      .describe("The outbox cursor just after this entry (`GET /sync/{tenantId}/outbox?after=`)."),
+    mirror: Mirror,
+  })
+  .describe("One mirror delivered to a tenant's endpoint: at least once, in commit order per pair.");
+
 export const SyncStatus = z.object({
   opportunityId: z.string(),
   syncedQuoteId: z.string().nullable(),

@@ -13,13 +13,15 @@ export async function retryDueDeliveries(
 ): Promise<{ queues: number; delivered: number; retrying: number; parked: number }> {
   const started = performance.now();
   const report = await rt.service.retryDue(remainingMs);
-  logger.info("delivery retry pass", {
-    queues: report.queues,
-    delivered: report.delivered,
-    retrying: report.retrying,
-    parked: report.parked,
-    durationMs: Math.round(performance.now() - started),
-  });
+  // An idle pass (nothing due) stays out of the logs: it runs every minute.
+  if (report.queues > 0)
+    logger.info("delivery retry pass", {
+      queues: report.queues,
+      delivered: report.delivered,
+      retrying: report.retrying,
+      parked: report.parked,
+      durationMs: Math.round(performance.now() - started),
+    });
   return {
     queues: report.queues,
     delivered: report.delivered,

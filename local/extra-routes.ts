@@ -41,6 +41,15 @@ export const localExtraRoutes: ExtraRoute[] = [
     },
   },
   {
+    method: "PUT",
+    path: /^\/local\/tenants\/([^/]+)$/,
+    // The same JSON and validation as `quotesync tenant put` (local stage: credentials may be inline).
+    handle: async (body, [tenantId]) => {
+      const { registerLocalTenant } = await import("./tenants.js");
+      return registerLocalTenant(decodeURIComponent(tenantId ?? ""), body);
+    },
+  },
+  {
     method: "POST",
     path: "/local/schedule",
     handle: async () => {

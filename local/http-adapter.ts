@@ -20,11 +20,14 @@ export interface ExtraRouteResult {
   headers?: Record<string, string>;
 }
 
-/** A local-only route (e.g. `POST /local/events`): exact method and path, raw body in. */
+/**
+ * A local-only route (e.g. `POST /local/events`): exact method and path (or a path pattern whose
+ * groups are handed over, e.g. `PUT /local/tenants/{tenantId}`), raw body in.
+ */
 export interface ExtraRoute {
   method: string;
-  path: string;
-  handle: (body: string) => Promise<ExtraRouteResult>;
+  path: string | RegExp;
+  handle: (body: string, params: string[]) => Promise<ExtraRouteResult>;
 }
 
 export interface LocalHttpServerOptions {
@@ -128,11 +131,16 @@ async function handleRequest(
   const rawPath = queryIndex === -1 ? url : url.slice(0, queryIndex);
   const rawQueryString = queryIndex === -1 ? "" : url.slice(queryIndex + 1);
 
-  const extra = extraRoutes.find((route) => route.method.toUpperCase() === method && route.path === rawPath);
+  const extra = extraRoutes.find(
+    (route) =>
+      route.method.toUpperCase() === method &&
+      (typeof route.path === "string" ? route.path === rawPath : route.path.test(rawPath)),
+  );
   if (extra) {
     const body = await readBody(req, res);
     if (body === undefined) return;
-    const result = await extra.handle(body.toString("utf8"));
+    const params = typeof extra.path === "string" ? [] : (extra.path.exec(rawPath)?.slice(1) ?? []);
+    const result = await extra.handle(body.toString("utf8"), params);
     res.writeHead(result.statusCode, { "content-type": "application/json", ...result.headers });
     res.end(result.body);
     return;

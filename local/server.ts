@@ -6,6 +6,7 @@ import { localExtraRoutes } from "./extra-routes.js";
 import { createLocalHttpServer } from "./http-adapter.js";
 import { localRoutes } from "./routes.js";
 import { seedLocal } from "./seed.js";
+import { startLocalDelivery } from "./stream-reader.js";
 
 /**
  * `npm start`: the HTTP API on 127.0.0.1:$PORT through the same Lambda handlers AWS runs, against
@@ -26,6 +27,7 @@ const dynamo = await startDynamoDbLocal();
 process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
 
 let server: ReturnType<typeof createLocalHttpServer> | undefined;
+let delivery: { stop(): Promise<void> } | undefined;
 let shuttingDown = false;
 
 async function shutdown(exitCode: number): Promise<never> {
@@ -36,6 +38,7 @@ async function shutdown(exitCode: number): Promise<never> {
       : Promise.resolve();
     server?.closeAllConnections();
     await closing;
+    await delivery?.stop();
     await dynamo.stop();
   }
   process.exit(exitCode);
@@ -47,6 +50,9 @@ try {
   const client = new DynamoDBClient(localDynamoClientConfig(dynamo.endpoint));
   await ensureTable(client, tableName);
   await seedLocal({ client, tableName });
+  // Mirrors for sides with a connector are delivered as deployed: the table's stream feeds the same
+  // deliver function, and the retry pass runs every second instead of every minute.
+  delivery = await startLocalDelivery({ client, tableName });
 
   server = createLocalHttpServer({ routes: localRoutes, extraRoutes: localExtraRoutes });
   const listening = server;

@@ -23,6 +23,11 @@ export interface StreamReaderOptions {
   /** Pause between polls of an idle shard (default 200 ms). */
   pollMs?: number;
   batchSize?: number;
+  /**
+   * Which records the handler gets, as the event source mapping's filter criteria decide deployed
+   * (records that do not match are dropped without an invocation). Default: every record.
+   */
+  filter?: (record: DynamoDBRecord) => boolean;
   /** Start at the stream's end (`LATEST`, default) or its beginning (`TRIM_HORIZON`). */
   from?: "LATEST" | "TRIM_HORIZON";
   onError?(error: unknown): void;
@@ -75,10 +80,11 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
     );
     const records = answer.Records ?? [];
     let nextIterator = answer.NextShardIterator ?? null;
-    if (records.length > 0) {
-      const event: DynamoDBStreamEvent = {
-        Records: records.map((record) => lambdaRecord(record, streamArn as string)),
-      };
+    const handed = records
+      .map((record) => lambdaRecord(record, streamArn as string))
+      .filter((record) => options.filter?.(record) ?? true);
+    if (handed.length > 0) {
+      const event: DynamoDBStreamEvent = { Records: handed };
       const result = await options.handle(event);
       const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
       if (failed) {
@@ -155,6 +161,14 @@ function lambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
   } as DynamoDBRecord;
 }
 
+/**
+ * serverless.yml's filter of the deliver function's event source mapping, as a predicate:
+ * `{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"mirror": {"M": [{"exists": true}]}}}}`.
+ */
+export function outboxInsertFilter(record: DynamoDBRecord): boolean {
+  return record.eventName === "INSERT" && record.dynamodb?.NewImage?.mirror?.M !== undefined;
+}
+
 /** Runs the retry pass every `intervalMs` until stopped (the deployed schedule's stand-in). */
 export function startRetryTimer(
   run: () => Promise<unknown>,
@@ -174,6 +188,40 @@ export function startRetryTimer(
       stopped = true;
       clearInterval(timer);
       await running;
+    },
+  };
+}
+
+/**
+ * `npm start`'s delivery: the table's stream read into the deployed `deliver` handler, and the
+ * retry pass every `retryEveryMs`. Function modules load here, after the server set the environment.
+ */
+export async function startLocalDelivery(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  pollMs?: number;
+  retryEveryMs?: number;
+}): Promise<{ stop(): Promise<void> }> {
+  const { deliverBatch } = await import("../functions/deliver.js");
+  const { retryDueDeliveries } = await import("../functions/deliver-retry.js");
+  const budget = () => 60_000;
+  const reader = await startStreamReader({
+    client: options.client,
+    tableName: options.tableName,
+    pollMs: options.pollMs ?? 200,
+    filter: outboxInsertFilter,
+    handle: (event) => deliverBatch(event, budget),
+    onError: (error) => console.error("quotesync: local stream reader", error),
+  });
+  const retries = startRetryTimer(
+    () => retryDueDeliveries(budget),
+    options.retryEveryMs ?? 1_000,
+    (error) => console.error("quotesync: local retry pass", error),
+  );
+  return {
+    async stop() {
+      await reader.stop();
+      await retries.stop();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { Connectors } from "../domain/connectors.js";
 import {
   Actor,
   CPQ_EVENT_TYPES,
@@ -20,14 +21,18 @@ import {
 } from "../domain/events.js";
 import {
   AuditPage,
+  DeliveredMirror,
+  DeliveryRetryResponse,
   DriftPage,
   ErrorBody,
   Mirror,
   MirrorLine,
   OutboxPage,
+  SideDeliveryStatus,
   SyncResponse,
   SyncStatus,
 } from "../domain/responses.js";
+import { TenantConfig } from "../domain/tenant.js";
 
 type Json = Record<string, unknown>;
 
@@ -57,6 +62,11 @@ function componentSchemas(): Record<string, Json> {
     Mirror,
     MirrorLine,
     SyncStatus,
+    SideDeliveryStatus,
+    DeliveryRetryResponse,
+    DeliveredMirror,
+    Tenant: TenantConfig,
+    Connectors,
     OutboxPage,
     AuditPage,
     DriftPage,
@@ -106,7 +116,7 @@ const errorResponses: Record<string, { description: string }> = {
   "404": { description: "`not_found`: unknown tenant, quote or opportunity." },
   "409": {
     description:
-      "A start precondition failed and nothing changed: `currency_mismatch`, `pricebook_mismatch`, `quote_expired`, `quote_not_attached`.",
+      "A start precondition failed and nothing changed: `currency_mismatch`, `pricebook_mismatch`, `quote_expired`, `quote_not_attached`; or (retry route) `not_parked`.",
   },
   "413": { description: "`payload_too_large`: bodies are limited to 1 MiB." },
   "422": { description: "`invalid_event`: `details` lists the schema issues with their paths." },
@@ -255,6 +265,10 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
     tags: [
       { name: "webhooks", description: "Events from the CRM and the CPQ." },
       { name: "sync", description: "Commands and reads." },
+      {
+        name: "delivery",
+        description: "Mirrors delivered to the sides that have a connector (docs/delivery.md).",
+      },
     ],
     paths: {
       "/webhooks/crm/{tenantId}": webhook("crm", CRM_EVENT_TYPES, options.examplesDir),
@@ -301,6 +315,27 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
         "OutboxPage",
         "For connectors that pull instead of reading webhook responses. Apply each mirror as an external-id upsert on `syncKey`.",
       ),
+      "/sync/{tenantId}/deliveries/{entryId}/retry": {
+        post: {
+          operationId: "retryDelivery",
+          tags: ["delivery"],
+          summary: "Send a parked mirror again",
+          description:
+            "For a side whose connector delivers mirrors (docs/delivery.md): sends the parked mirror now, then the pair's mirrors waiting behind it, in order. Signed with the tenant's CRM secret. " +
+            "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked.",
+          parameters: [
+            tenantId,
+            pathParameter(
+              "entryId",
+              "The parked mirror's entry id (`delivery.<side>.parkedEntryId` of the status).",
+            ),
+          ],
+          responses: {
+            "200": { description: "What became of the mirror.", ...json(ref("DeliveryRetryResponse")) },
+            ...errors("401", "404", "409", "500", "503"),
+          },
+        },
+      },
       "/sync/{tenantId}/drift": read(
         "getDrift",
         "Drift findings of the scheduled audit",
@@ -318,6 +353,29 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
         "DriftPage",
         "Synced pairs whose lines or amount disagree, opportunities with more than one synced quote, and manual-mode pairs with pending changes at a milestone stage.",
       ),
+    },
+    webhooks: {
+      mirrorDelivery: {
+        post: {
+          operationId: "deliverMirror",
+          tags: ["delivery"],
+          summary: "A mirror POSTed to a tenant's webhook delivery URL",
+          description:
+            "quotesync calls the `connectors.<side>.delivery.url` of a `native` side (`Tenant`) once per mirror, at least once and in commit order per pair. " +
+            "`x-quotesync-signature` is made as for requests to quotesync, with the delivery secret, over the URL's path and query. " +
+            "2xx: applied. 429, 5xx, or no answer within 5 s: retried with backoff (honouring `Retry-After`) for up to 24 h. Any other status parks the mirror.",
+          requestBody: { required: true, ...json(ref("DeliveredMirror")) },
+          responses: {
+            "200": { description: "Applied (any 2xx)." },
+            "429": { description: "Retried later, after `Retry-After` if given." },
+            "400": {
+              description:
+                "Refused: the mirror is parked until `POST /sync/{tenantId}/deliveries/{entryId}/retry`.",
+            },
+            "503": { description: "Retried later." },
+          },
+        },
+      },
     },
     components: {
       schemas: componentSchemas(),

@@ -1,20 +1,26 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { TenantConfig } from "../../domain/tenant.js";
+import { maskedTenant, parseTenantRegistration } from "../../domain/tenant-registration.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
 
 export const tenantPutUsage = (
   invokedAs: string,
-) => `Usage: ${invokedAs} --file <tenant.json> --table <table name> [--endpoint <url>] [--region <region>]
+) => `Usage: ${invokedAs} --file <tenant.json> --table <table name> [--stage <stage>] [--endpoint <url>] [--region <region>]
 
 Registers a tenant, or replaces its configuration, from a JSON file validated against the tenant
 schema (README "Tenants"; examples/tenant.json is a complete one). Prints the stored configuration
-with its secrets masked.
+with its secrets and connector credentials masked.
+
+Connectors (docs/delivery.md): outside the local stage, connector credentials (a webhook delivery's
+secret, API tokens, client secrets) must live in SSM Parameter Store under /quotesync/, named by the
+side's credentialsParameter; inline credentials are refused, and delivery URLs must be https.
 
 Options:
   --file <file>       the tenant configuration (JSON); '-' reads stdin
   --table <name>      the quotesync table, e.g. quotesync-dev (default: $TABLE_NAME)
+  --stage <stage>     the stage registered to (default: $QUOTESYNC_STAGE, else 'local' with
+                      --endpoint and a deployed stage without); only 'local' allows inline credentials
   --endpoint <url>    a DynamoDB endpoint other than AWS's, e.g. the local server's DynamoDB Local
                       (npm start prints it)
   --region <region>   AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION)
@@ -33,6 +39,7 @@ export async function tenantPutCommand(
   const values = parseOptions(argv, {
     file: { type: "string" },
     table: { type: "string" },
+    stage: { type: "string" },
     endpoint: { type: "string" },
     region: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -58,13 +65,14 @@ export async function tenantPutCommand(
   } catch (error) {
     throw new CommandFailed(`${values.file} is not JSON: ${(error as Error).message}`);
   }
-  const parsed = TenantConfig.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
+  const stageName = values.stage ?? io.env.QUOTESYNC_STAGE ?? (values.endpoint ? "local" : "deployed");
+  const parsed = parseTenantRegistration(json, stageName === "local" ? "local" : "deployed");
+  if (!parsed.ok) {
+    const issue = parsed.issues[0];
+    const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     throw new CommandFailed(`${values.file} is not a valid tenant: ${where}: ${issue?.message}`);
   }
-  const tenant = parsed.data;
+  const tenant = parsed.tenant;
 
   const localCredentials =
     values.endpoint && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE
@@ -84,8 +92,7 @@ export async function tenantPutCommand(
   } finally {
     client.destroy();
   }
-  const mask = (secrets: string[]) => secrets.map(() => "********");
-  const shown = { ...tenant, secrets: { crm: mask(tenant.secrets.crm), cpq: mask(tenant.secrets.cpq) } };
+  const shown = maskedTenant(tenant);
   io.stderr(`tenant ${tenant.tenantId} stored in ${table}\n`);
   io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
   return 0;

@@ -57,6 +57,22 @@ export function createDeliveryRuntime(options: DeliveryRuntimeOptions): Delivery
         error,
       });
     },
+    onDrainError: (pair, error) =>
+      logger.warn("delivery queue left for the retry pass", {
+        tenantId: pair.tenantId,
+        opportunityId: pair.opportunityId,
+        side: pair.side,
+        error: error as Error,
+      }),
+    onLate: (pair, entryId) => {
+      recordDelivery("parked");
+      logger.error("mirror arrived after a later one of its pair was delivered; not delivered", {
+        tenantId: pair.tenantId,
+        opportunityId: pair.opportunityId,
+        side: pair.side,
+        entryId,
+      });
+    },
     onParked: (pair, entryId, error) => {
       recordDelivery("parked");
       logger.error("mirror parked", {
@@ -80,11 +96,10 @@ export function deliveryRuntime(): DeliveryRuntime {
     const doc = DynamoDBDocumentClient.from(dynamoClient(config), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    const rt = runtime();
     shared = createDeliveryRuntime({
       doc,
       tableName: config.tableName,
-      loadTenant: (tenantId) => rt.loadTenant(tenantId),
+      loadTenant: (tenantId) => runtime().loadTenant(tenantId),
       resolveConnector: ssmConnectorResolver(config.secretsCacheSeconds),
     });
   }

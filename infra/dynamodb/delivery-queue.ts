@@ -27,6 +27,15 @@ export interface QueuedMirror {
   mirror: Mirror;
 }
 
+/** How long a delivered mirror's queue item stays as a tombstone. */
+const TOMBSTONE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * `queued`; `duplicate`: queued or delivered before (a redelivered record); `late`: never queued,
+ * but a later mirror of the pair was delivered already (it arrived out of order).
+ */
+export type EnqueueOutcome = "queued" | "duplicate" | "late";
+
 /** The state item of a pair's delivery queue. */
 export interface DeliveryState {
   /** The outbox sequence of the last mirror delivered (0: none yet). Mirrors at or below it are done. */
@@ -93,7 +102,7 @@ export class DeliveryQueue {
    * Puts a mirror in its pair's queue. Returns false, writing nothing, when it is there already or
    * was delivered already (a redelivered stream record). The queue becomes due `lookAt`.
    */
-  async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<boolean> {
+  async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<EnqueueOutcome> {
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
     try {
       await this.doc.send(
@@ -102,7 +111,17 @@ export class DeliveryQueue {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { pk, sk: keys.deliveryEntry(entry.sequence), ...entry },
+                Item: {
+                  pk,
+                  sk: keys.deliveryEntry(entry.sequence),
+                  sequence: entry.sequence,
+                  entryId: entry.entryId,
+                  cursor: entry.cursor,
+                  at: entry.at,
+                  // Not `mirror`: the deliver function's stream filter takes items with a mirror
+                  // as outbox entries.
+                  payload: entry.mirror,
+                },
                 // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
                 ConditionExpression: "attribute_not_exists(pk)",
               },
@@ -129,10 +148,14 @@ export class DeliveryQueue {
           ],
         }),
       );
-      return true;
+      return "queued";
     } catch (error) {
-      if (conditionFailed(error)) return false;
-      throw translateStorageError(error);
+      if (!conditionFailed(error)) throw translateStorageError(error);
+      const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+      // The entry's own item exists (queued, or a delivered tombstone): a redelivery.
+      if (reasons[0]?.Code === "ConditionalCheckFailed") return "duplicate";
+      // Never queued, yet a later mirror of the pair was delivered: it came out of order.
+      return "late";
     }
   }
 
@@ -224,7 +247,7 @@ export class DeliveryQueue {
         entryId: String(item.entryId),
         cursor: String(item.cursor),
         at: String(item.at),
-        mirror: item.mirror as Mirror,
+        mirror: item.payload as Mirror,
       }));
     } catch (error) {
       throw translateStorageError(error);
@@ -249,7 +272,7 @@ export class DeliveryQueue {
           entryId: String(Item.entryId),
           cursor: String(Item.cursor),
           at: String(Item.at),
-          mirror: Item.mirror as Mirror,
+          mirror: Item.payload as Mirror,
         }
       : null;
   }
@@ -273,10 +296,17 @@ export class DeliveryQueue {
         new TransactWriteCommand({
           TransactItems: [
             {
-              Delete: {
+              // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
+              // a delivered mirror finds it and is a no-op, and one that never came is told apart.
+              Update: {
                 TableName: this.tableName,
                 Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
-                ConditionExpression: "attribute_exists(pk)",
+                UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
+                ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
+                ExpressionAttributeValues: {
+                  ":true": true,
+                  ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
+                },
               },
             },
             {
@@ -419,26 +449,29 @@ export class DeliveryQueue {
     }
   }
 
-  /**
-   * After a drain: an empty queue leaves the due index (only if still empty: a mirror queued
-   * meanwhile keeps it there); a queue with mirrors left and no retry time is looked at again at
-   * `lookAt` (a drainer ran out of time, or lost a race), by the retry pass if nobody else.
-   */
-  async settle(pair: DeliveryPair, lookAt: number): Promise<void> {
+  /** After a drain that emptied the queue: it leaves the due index (unless a mirror was queued since). */
+  async leaveDueIfEmpty(pair: DeliveryPair): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(pair),
           UpdateExpression: "REMOVE gsi1pk, gsi1sk",
+          // A mirror queued since (queued > 0) or a drainer at work keeps the queue in the index.
           ConditionExpression: "queued <= :zero AND attribute_not_exists(leaseOwner)",
           ExpressionAttributeValues: { ":zero": 0 },
         }),
       );
-      return;
     } catch (error) {
       if (!conditionFailed(error)) throw translateStorageError(error);
     }
+  }
+
+  /**
+   * A drainer ran out of time with mirrors left and nothing failing: the queue is due again at
+   * `lookAt`, for the retry pass if nobody else drains it first.
+   */
+  async dueAgainAt(pair: DeliveryPair, lookAt: number): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({

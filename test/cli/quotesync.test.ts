@@ -194,6 +194,94 @@ describe("quotesync tenant put", () => {
     expect(await h.store.loadTenant("Bad Tenant")).toBeNull();
   });
 
+  it("registers a webhook delivery, never echoing its secret; a deployed stage refuses inline credentials and takes a credentialsParameter", async () => {
+    const tenant = JSON.parse(readFileSync(join(ROOT, "examples/tenant.json"), "utf8"));
+    const delivery = { kind: "webhook", url: "https://hooks.example.com/quotesync?x=1" };
+    const put = async (name: string, body: unknown, stage: string[] = []) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(body));
+      return cli([
+        "tenant",
+        "put",
+        "--file",
+        file,
+        "--table",
+        h.table.tableName,
+        "--endpoint",
+        endpoint(),
+        ...stage,
+      ]);
+    };
+
+    const inline = await put("delivery-inline.json", {
+      ...tenant,
+      tenantId: "delivers-inline",
+      connectors: {
+        crm: { kind: "native", delivery: { ...delivery, secret: "inline-delivery-secret-0123456789" } },
+      },
+    });
+    expect(inline.code).toBe(0);
+    expect(`${inline.stdout}${inline.stderr}`).not.toContain("inline-delivery-secret");
+    expect(JSON.parse(inline.stdout).connectors.crm.delivery).toEqual({ ...delivery, secret: "********" });
+    expect((await h.store.loadTenant("delivers-inline"))?.connectors.crm).toMatchObject({
+      delivery: { secret: "inline-delivery-secret-0123456789" },
+    });
+
+    const refused = await put(
+      "delivery-deployed-inline.json",
+      {
+        ...tenant,
+        tenantId: "delivers-deployed",
+        connectors: {
+          crm: { kind: "native", delivery: { ...delivery, secret: "inline-delivery-secret-0123456789" } },
+        },
+      },
+      ["--stage", "prod"],
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("connectors.crm.delivery.secret: outside the local stage");
+    expect(refused.stderr).not.toContain("inline-delivery-secret");
+    expect(await h.store.loadTenant("delivers-deployed")).toBeNull();
+
+    const noSecret = await put("delivery-no-secret.json", {
+      ...tenant,
+      tenantId: "delivers-nothing",
+      connectors: { crm: { kind: "native", delivery } },
+    });
+    expect(noSecret.code).toBe(1);
+    expect(noSecret.stderr).toContain("connectors.crm.delivery.secret: a webhook delivery needs a secret");
+
+    const outsidePrefix = await put(
+      "delivery-outside-prefix.json",
+      {
+        ...tenant,
+        tenantId: "delivers-deployed",
+        connectors: { crm: { kind: "native", delivery, credentialsParameter: "/other/acme" } },
+      },
+      ["--stage", "prod"],
+    );
+    expect(outsidePrefix.code).toBe(1);
+    expect(outsidePrefix.stderr).toContain(
+      "connectors.crm.credentialsParameter: SSM parameters live under /quotesync/",
+    );
+
+    const inSsm = await put(
+      "delivery-ssm.json",
+      {
+        ...tenant,
+        tenantId: "delivers-deployed",
+        connectors: { crm: { kind: "native", delivery, credentialsParameter: "/quotesync/acme/crm" } },
+      },
+      ["--stage", "prod"],
+    );
+    expect(inSsm.code).toBe(0);
+    expect((await h.store.loadTenant("delivers-deployed"))?.connectors.crm).toEqual({
+      kind: "native",
+      delivery,
+      credentialsParameter: "/quotesync/acme/crm",
+    });
+  });
+
   it("exits 2 without a table", async () => {
     const run = await cli(["tenant", "put", "--file", join(ROOT, "examples/tenant.json")]);
     expect(run).toMatchObject({

@@ -51,19 +51,20 @@ afterAll(() => {
 
 const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync"];
 const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
-const ASYNC = ["TriggerEvent", "Scheduled"];
+const ASYNC = ["TriggerEvent", "Scheduled", "DeliverRetry"];
+const DELIVERY = ["Deliver", "DeliverRetry", "RetryDelivery"];
 
 describe("npx serverless package (no AWS credentials)", () => {
   it("builds the table and every function on nodejs22.x", () => {
     expect(resources.QuotesyncTable?.Type).toBe("AWS::DynamoDB::Table");
     expect(resources.QuotesyncTable?.Properties.TableName).toBe("quotesync-ci");
-    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC]) {
+    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC, ...DELIVERY]) {
       expect(resources[`${id}LambdaFunction`]?.Properties.Runtime, id).toBe("nodejs22.x");
     }
   });
 
   it("gives each function its own least-privilege role: readers only read, nobody scans", () => {
-    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC]) {
+    for (const id of [...HTTP_WRITERS, ...HTTP_READERS, ...ASYNC, ...DELIVERY]) {
       expect(resources[`${id}LambdaFunction`]?.Properties.Role).toEqual({
         "Fn::GetAtt": [`${id}IamRoleLambdaExecution`, "Arn"],
       });
@@ -96,7 +97,9 @@ describe("npx serverless package (no AWS credentials)", () => {
       .map((resource) => resource.Properties.AlarmName);
     expect(alarms.sort()).toEqual(
       [
+        "quotesync-ci-delivery-stream-failures",
         "quotesync-ci-dynamodb-throttles",
+        "quotesync-ci-mirrors-parked",
         "quotesync-ci-failed-invocations",
         "quotesync-ci-function-errors",
         "quotesync-ci-scheduled-failures",
@@ -104,5 +107,45 @@ describe("npx serverless package (no AWS credentials)", () => {
         "quotesync-ci-throttles",
       ].sort(),
     );
+  });
+
+  it("feeds deliver from the table's stream: outbox INSERTs only, bisect on error, bounded retries, failures to SQS", () => {
+    const table = resources.QuotesyncTable?.Properties;
+    expect(table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: "NEW_IMAGE" });
+    expect(table?.TimeToLiveSpecification).toEqual({ AttributeName: "expiresAt", Enabled: true });
+    const mapping = Object.values(resources).find(
+      (resource) =>
+        resource.Type === "AWS::Lambda::EventSourceMapping" &&
+        JSON.stringify(resource.Properties.FunctionName).includes("DeliverLambdaFunction"),
+    )?.Properties;
+    expect(mapping?.EventSourceArn).toEqual({ "Fn::GetAtt": ["QuotesyncTable", "StreamArn"] });
+    expect(mapping?.BisectBatchOnFunctionError).toBe(true);
+    expect(mapping?.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+    expect(mapping?.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(mapping?.MaximumRecordAgeInSeconds).toBeGreaterThan(0);
+    expect(JSON.stringify(mapping?.DestinationConfig)).toContain("DeliveryStreamFailuresQueue");
+    const pattern = JSON.parse(mapping?.FilterCriteria.Filters[0].Pattern);
+    expect(pattern).toEqual({
+      eventName: ["INSERT"],
+      dynamodb: { NewImage: { mirror: { M: [{ exists: true }] } } },
+    });
+  });
+
+  it("lets the delivery functions write only delivery queues, audit entries and connector records", () => {
+    for (const id of DELIVERY) {
+      const role = resources[`${id}IamRoleLambdaExecution`];
+      const writes = role?.Properties.Policies.flatMap((policy: Json) =>
+        policy.PolicyDocument.Statement.filter((statement: Json) =>
+          [statement.Action].flat().some((action: string) => action === "dynamodb:PutItem"),
+        ),
+      );
+      expect(writes, id).toHaveLength(1);
+      expect(writes[0].Condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]).toEqual([
+        "T#*#D#*",
+        "T#*#A#*",
+        "T#*#CX",
+      ]);
+      expect(actionsOf(id)).not.toContain("dynamodb:ConditionCheckItem");
+    }
   });
 });

@@ -9,7 +9,7 @@ import {
   setDeliveryRuntime,
 } from "../../functions/lib/delivery-runtime.js";
 import { runtime } from "../../functions/lib/runtime.js";
-import { startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { outboxInsertFilter, startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, type HandlerResponse, handlerHarness } from "../support/handlers.js";
 import { eventually, type Receiver, startReceiver } from "../support/receiver.js";
@@ -56,6 +56,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
       client: h.table.client,
       tableName: h.table.tableName,
       pollMs: 50,
+      filter: outboxInsertFilter,
       handle: (event) => {
         streamEvents.push(event);
         return deliverBatch(event, () => Number.POSITIVE_INFINITY, rt);
@@ -135,7 +136,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
       );
       for (const item of page.Items ?? []) {
         const mirror = item.mirror as { target: string; opportunityId: string } | undefined;
-        if (!mirror || mirror.target !== "crm") continue;
+        if (mirror?.target !== "crm") continue;
         byOpportunity.set(mirror.opportunityId, [
           ...(byOpportunity.get(mirror.opportunityId) ?? []),
           String(Number(item.sk)),

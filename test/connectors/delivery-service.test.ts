@@ -1,0 +1,240 @@
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryConnectorStore } from "../../connectors/applier.js";
+import { type BackoffPolicy, DeliveryService, type OutboxInsert } from "../../connectors/delivery.js";
+import type { Mirror } from "../../domain/model.js";
+import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../../domain/tenant.js";
+import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
+import { encodeCursor } from "../../infra/dynamodb/outbox.js";
+import { createTestTable, type TestTable } from "../support/dynamo.js";
+
+const SECRET = "service-delivery-secret-0123456789";
+const BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, windowMs: 24 * 3_600_000 };
+
+function tenantFor(tenantId: string): TenantConfig {
+  return TenantSchema.parse({
+    ...demoTenant({ crm: "crm-secret-1", cpq: "cpq-secret-1" }),
+    tenantId,
+    connectors: {
+      crm: {
+        kind: "native",
+        delivery: { kind: "webhook", url: "https://hooks.example.com/in", secret: SECRET },
+      },
+    },
+  });
+}
+
+function insert(
+  tenantId: string,
+  sequence: number,
+  opportunityId: string,
+  target: "crm" | "cpq" = "crm",
+): OutboxInsert {
+  const mirror: Mirror = { target, opportunityId, quoteId: `q-${opportunityId}`, quote: { syncing: true } };
+  return {
+    tenantId,
+    sequence,
+    entryId: String(sequence),
+    cursor: encodeCursor(tenantId, sequence),
+    at: new Date(Date.UTC(2026, 0, 1) + sequence).toISOString(),
+    mirror,
+  };
+}
+
+/**
+ * The delivery service on DynamoDB Local with a scripted target (a fetch that answers what the test
+ * says) and a clock the test moves: order, idempotence, backoff and parking without real waiting.
+ */
+describe("the delivery service (DynamoDB Local, a scripted target, a test clock)", () => {
+  let table: TestTable;
+  let doc: DynamoDBDocumentClient;
+  let now = Date.UTC(2026, 10, 30, 4, 0, 0);
+  const forever = () => Number.POSITIVE_INFINITY;
+
+  beforeAll(async () => {
+    table = await createTestTable();
+    doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
+  });
+  afterAll(async () => {
+    await table.dispose();
+  });
+
+  function service(answer: (body: { entryId: string; mirror: Mirror }) => Response | Promise<Response>) {
+    const received: Array<{ entryId: string; opportunityId: string; status: number }> = [];
+    const tenants = new Map(["t-a", "t-b", "t-c", "t-d", "t-e"].map((id) => [id, tenantFor(id)]));
+    const deliveries = new DeliveryService({
+      queue: new DeliveryQueue(doc, table.tableName),
+      loadTenant: async (id) => tenants.get(id) ?? null,
+      resolveConnector: async (tenant, side) => tenant.connectors[side],
+      connectorStore: new MemoryConnectorStore(),
+      now: () => now,
+      random: () => 0.5,
+      backoff: BACKOFF,
+      fetch: (async (_url: URL | string, init: RequestInit) => {
+        const body = JSON.parse(String(init.body)) as { entryId: string; mirror: Mirror };
+        // Give concurrent drains a chance to interleave.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+        const response = await answer(body);
+        received.push({
+          entryId: body.entryId,
+          opportunityId: body.mirror.opportunityId,
+          status: response.status,
+        });
+        return response;
+      }) as typeof fetch,
+    });
+    const applied = (opportunityId: string) =>
+      received
+        .filter((call) => call.opportunityId === opportunityId && call.status < 300)
+        .map((call) => Number(call.entryId));
+    return { deliveries, received, applied };
+  }
+
+  it("applies each pair's mirrors in commit order when shards, redeliveries and the retry pass run at once, each once", async () => {
+    const { deliveries, received, applied } = service(() => new Response(null, { status: 200 }));
+    // Two tenants (two shards), four pairs each, 60 entries; CPQ-bound mirrors are not delivered.
+    const shards = ["t-a", "t-b"].map((tenantId) =>
+      Array.from({ length: 60 }, (_, index) =>
+        insert(tenantId, index + 1, `${tenantId}-opp-${index % 4}`, index % 10 === 9 ? "cpq" : "crm"),
+      ),
+    );
+    const batches = shards.flatMap((records) => [
+      records.slice(0, 20),
+      records.slice(20, 40),
+      records.slice(40),
+    ]);
+    await Promise.all([
+      // Each shard's batches in order, as Lambda hands them...
+      ...shards.map(async (_records, shard) => {
+        for (const batch of batches.slice(shard * 3, shard * 3 + 3))
+          await deliveries.handleInserts(batch, forever);
+      }),
+      // ...while a bisected retry hands the first batches again, and the retry pass runs.
+      deliveries.handleInserts(batches[0] as OutboxInsert[], forever),
+      deliveries.handleInserts(batches[3] as OutboxInsert[], forever),
+      deliveries.retryDue(forever),
+    ]);
+    // Whatever a lost lease race left queued, the retry pass delivers (as the schedule would).
+    now += 120_000;
+    await deliveries.retryDue(forever);
+    for (const records of shards) {
+      for (let pair = 0; pair < 4; pair++) {
+        const opportunityId = `${records[0]?.tenantId}-opp-${pair}`;
+        const expected = records
+          .filter((record) => record.mirror.opportunityId === opportunityId && record.mirror.target === "crm")
+          .map((record) => record.sequence);
+        expect(applied(opportunityId)).toEqual(expected);
+      }
+    }
+    expect(received.every((call) => call.status === 200)).toBe(true);
+    expect(new Set(received.map((call) => `${call.opportunityId}/${call.entryId}`)).size).toBe(
+      received.length,
+    );
+    // Redelivered once more after everything was delivered: nothing is sent again.
+    const sent = received.length;
+    for (const batch of batches) await deliveries.handleInserts(batch, forever);
+    expect(received.length).toBe(sent);
+  });
+
+  it("does not apply a mirror the stream hands after a later one of its pair was delivered", async () => {
+    const { deliveries, applied } = service(() => new Response(null, { status: 200 }));
+    await deliveries.handleInserts([insert("t-c", 5, "late-opp")], forever);
+    await deliveries.handleInserts([insert("t-c", 3, "late-opp")], forever);
+    expect(applied("late-opp")).toEqual([5]);
+  });
+
+  it("backs off with full jitter from a 500, honours Retry-After, waits the pair's later mirrors, and parks after the window", async () => {
+    let answer = 500;
+    let retryAfter: string | undefined;
+    const { deliveries, received, applied } = service(
+      () =>
+        new Response("busy", { status: answer, headers: retryAfter ? { "retry-after": retryAfter } : {} }),
+    );
+    const queue = new DeliveryQueue(doc, table.tableName);
+    const pair = { tenantId: "t-d", opportunityId: "slow-opp", side: "crm" as const };
+    const started = now;
+    await deliveries.handleInserts([insert("t-d", 1, "slow-opp"), insert("t-d", 2, "slow-opp")], forever);
+    let state = await queue.state(pair);
+    expect(state).toMatchObject({ attempts: 1, queued: 2, firstFailedAt: started, parked: null });
+    // random() = 0.5: half of base · 2^0.
+    expect(state.nextAttemptAt).toBe(started + 500);
+    expect(received.map((call) => call.entryId)).toEqual(["1"]);
+
+    // Not due yet: the retry pass leaves it.
+    await deliveries.retryDue(forever);
+    expect(received).toHaveLength(1);
+
+    now = started + 500;
+    retryAfter = "30";
+    answer = 429;
+    await deliveries.retryDue(forever);
+    state = await queue.state(pair);
+    expect(state.attempts).toBe(2);
+    // Jitter would allow 1 s; the receiver asked for 30.
+    expect(state.nextAttemptAt).toBe(now + 30_000);
+
+    retryAfter = undefined;
+    answer = 503;
+    for (let attempt = 3; attempt <= 12; attempt++) {
+      now = state.nextAttemptAt as number;
+      await deliveries.retryDue(forever);
+      state = await queue.state(pair);
+      expect(state.attempts).toBe(attempt);
+      // Full jitter under a doubling ceiling, capped at capMs.
+      expect((state.nextAttemptAt as number) - now).toBe(
+        Math.min(BACKOFF.capMs, 1_000 * 2 ** (attempt - 1)) / 2,
+      );
+    }
+    expect(received.every((call) => call.entryId === "1")).toBe(true);
+
+    now = started + BACKOFF.windowMs;
+    await deliveries.retryDue(forever);
+    state = await queue.state(pair);
+    expect(state.parked).toBe("1");
+    expect(state.lastError).toMatch(/^retries exhausted after 13 attempts: the receiver answered HTTP 503/);
+    expect(state.queued).toBe(2);
+
+    // Parked: out of the due index, nothing more is sent, however late it gets.
+    const sent = received.length;
+    now += 3_600_000;
+    expect((await queue.due(now, 100)).pairs).not.toContainEqual(pair);
+    await deliveries.retryDue(forever);
+    expect(received).toHaveLength(sent);
+
+    // The retry route's path: unparked, delivered in order with the mirror behind it.
+    answer = 200;
+    const retried = await deliveries.retryParked("t-d", {
+      sequence: 1,
+      entryId: "1",
+      mirror: insert("t-d", 1, "slow-opp").mirror,
+    });
+    expect(retried?.report).toMatchObject({ delivered: 2, parked: 0 });
+    expect(retried?.status).toMatchObject({
+      pending: 0,
+      failing: false,
+      parkedEntryId: null,
+      lastError: null,
+    });
+    expect(applied("slow-opp")).toEqual([1, 2]);
+    expect(
+      await deliveries.retryParked("t-d", {
+        sequence: 1,
+        entryId: "1",
+        mirror: insert("t-d", 1, "slow-opp").mirror,
+      }),
+    ).toBeNull();
+  });
+
+  it("parks at once on a permanent error, keeping the receiver's message", async () => {
+    const { deliveries } = service(() => new Response("unknown product p-9", { status: 422 }));
+    await deliveries.handleInserts([insert("t-e", 7, "bad-opp")], forever);
+    const status = await deliveries.status(tenantFor("t-e"), "bad-opp");
+    expect(status.crm).toMatchObject({
+      pending: 1,
+      failing: true,
+      parkedEntryId: "7",
+      lastError: "the receiver answered HTTP 422: unknown product p-9",
+    });
+    expect(status.cpq).toBeUndefined();
+  });
+});
