@@ -175,7 +175,7 @@ export async function hubSpotHarness(
     }
     let seen = -1;
     let stable = 0;
-    while (stable < 8) {
+    while (stable < 25) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const now = fake.calls.length + fake.queuedEvents.length * 1_000_000;
       stable = now === seen ? stable + 1 : 0;
