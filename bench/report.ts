@@ -4,6 +4,7 @@ import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
 import type { HubSpotWebhookResult } from "./scenarios/hubspot-webhook.js";
 import type { OneLineResult } from "./scenarios/one-line.js";
+import type { PipelinePageResult } from "./scenarios/pipeline-page.js";
 import type { ReplaceResult } from "./scenarios/replace.js";
 import type { ThroughputResult } from "./scenarios/throughput.js";
 
@@ -13,9 +14,10 @@ export interface Results {
   domain: DomainDiffResult;
   throughput: ThroughputResult;
   hotPair: HotPairResult;
-  delivery: DeliveryResult;
   hubspotWebhook?: HubSpotWebhookResult;
+  delivery: DeliveryResult;
   bundles: BundleResults;
+  pipelinePage?: PipelinePageResult;
 }
 
 export interface Row {
@@ -143,6 +145,7 @@ export function rowsOf(results: Results): Row[] {
     "0",
     delivery.duplicates === 0,
   );
+
   const hubspot = results.hubspotWebhook;
   if (hubspot) {
     const scenario = `HubSpot webhook, ${hubspot.events} line item events on one deal`;
@@ -179,6 +182,31 @@ export function rowsOf(results: Results): Row[] {
       entry.initRatio <= 1.5,
     );
     add(`bundle: ${entry.name}`, "init ÷ SDK floor", `${entry.floorRatio.toFixed(2)}×`);
+  }
+
+  const pipeline = results.pipelinePage;
+  if (pipeline) {
+    const scenario = `pipeline page, ${pipeline.opportunities.toLocaleString("en")} opportunities`;
+    add(
+      scenario,
+      "first page, function time: cold runtime / warm p50 / p95",
+      `${pipeline.coldFirstPageMs} / ${pipeline.firstPageP50Ms} / ${pipeline.firstPageP95Ms} ms (${pipeline.rows} rows)`,
+      "≤ 300 ms",
+      Math.max(pipeline.coldFirstPageMs, pipeline.firstPageP95Ms) <= 300,
+    );
+    add(
+      scenario,
+      "first page: DynamoDB calls (round trips)",
+      `${pipeline.firstPageCost.calls} (${pipeline.firstPageCost.roundTrips}): ${formatOperations(pipeline.firstPageCost.byOperation)}`,
+      "no Scan",
+      pipeline.scans === 0,
+    );
+    add(
+      scenario,
+      "needs attention, p50 (calls)",
+      `${pipeline.attentionP50Ms} ms (${pipeline.attentionCost.calls}: ${formatOperations(pipeline.attentionCost.byOperation)})`,
+    );
+    add(scenario, "opportunity page, p50", `${pipeline.opportunityPageP50Ms} ms`);
   }
   return rows;
 }

@@ -10,6 +10,7 @@ import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
 import { hubSpotWebhook } from "./scenarios/hubspot-webhook.js";
 import { oneLineChange } from "./scenarios/one-line.js";
+import { pipelinePage } from "./scenarios/pipeline-page.js";
 import { startAndReplace } from "./scenarios/replace.js";
 import { endToEndThroughput } from "./scenarios/throughput.js";
 
@@ -40,11 +41,23 @@ try {
   const hot = await hotPair(bench);
   log("end-to-end throughput");
   const throughput = await endToEndThroughput(bench);
+  log("pipeline page, 5,000 opportunities");
+  const pipeline = await pipelinePage(bench);
   log("delivery");
   const delivery = await deliveryLag(bench);
   log("HubSpot webhook");
   const hubspotWebhook = await hubSpotWebhook(bench);
-  results = { oneLine, replace, domain, throughput, hotPair: hot, delivery, hubspotWebhook, bundles };
+  results = {
+    oneLine,
+    replace,
+    domain,
+    throughput,
+    hotPair: hot,
+    hubspotWebhook,
+    delivery,
+    bundles,
+    pipelinePage: pipeline,
+  };
 } finally {
   await bench.close();
 }
@@ -100,6 +113,11 @@ How to read it:
   mirrors/s from the first change sent to the last mirror received.
 - **hot pair**: 16 writers change their own line of one synced pair six times each at once (CPQ
   and CRM alternately); 503s are retried by the writer; the final state is checked on both sides.
+- **pipeline page**: a tenant of 5,000 opportunities (one in ten synced, three lines each) made
+  through the handlers; the page function's own time for the first page of "all opportunities"
+  (50 rows), first in a fresh runtime (tenant not cached), then warm; its DynamoDB calls (one Query
+  of the tenant's list, batched reads by key; a Scan anywhere fails the goal); the "needs
+  attention" view and an opportunity page beside it.
 - **bundles** are built like serverless.yml builds them (esbuild, minified, ESM, node22, the
   \`createRequire\` banner, the plugins of \`infra/esbuild-plugins.cjs\`); init is the import time
   in a fresh node process, median of 5, against a bare middy handler bundled the same way. The

@@ -40,7 +40,7 @@ export async function runHubSpotDemo(io: CliIo): Promise<Record<string, string |
   const server = createLocalHttpServer({ routes: localRoutes });
   const stops: Array<() => Promise<void>> = [];
   try {
-    await ensureTable(client, tableName);
+    await ensureTable(client, tableName, { stream: true });
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     const store = new DynamoSyncStore({ doc, tableName });
     const connectorStore = new DynamoConnectorStore(doc, tableName);

@@ -60,3 +60,32 @@ export function parseOptions<O extends NonNullable<ParseArgsConfig["options"]>>(
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
 }
+
+/**
+ * A secret from `--<option> <value>` (visible in shell history and `ps`), `--<option>-file <file>`
+ * (first line, trailing newline dropped) or the environment variable `envName`, in that order;
+ * giving both options is a usage error. Undefined when none is given.
+ */
+export async function readSecret(
+  io: CliIo,
+  values: Record<string, unknown>,
+  option: string,
+  envName: string,
+): Promise<string | undefined> {
+  const inline = values[option];
+  const file = values[`${option}-file`];
+  if (typeof inline === "string" && typeof file === "string") {
+    throw new UsageError(`give either --${option} or --${option}-file, not both`);
+  }
+  if (typeof inline === "string") return inline;
+  if (typeof file === "string") {
+    const text = (await readInput(io, file, `--${option}-file`)).toString("utf8");
+    const secret = text.replace(/\r?\n$/, "");
+    if (secret === "" || /[\r\n]/.test(secret)) {
+      throw new UsageError(`--${option}-file ${file} must hold the secret on one line`);
+    }
+    return secret;
+  }
+  const fromEnv = io.env[envName];
+  return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
+}

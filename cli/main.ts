@@ -8,6 +8,7 @@ import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { signCommand } from "./commands/sign.js";
 import { tenantPutCommand } from "./commands/tenant-put.js";
+import { viewerLinkCommand } from "./commands/viewer-link.js";
 import { type CliIo, CommandFailed, processIo, UsageError } from "./io.js";
 
 export const USAGE = `Usage: npx quotesync <command> [options]
@@ -17,6 +18,7 @@ Commands:
   send         sign and send a request (an event file or stdin) to a quotesync API
   tenant put   register or update a tenant from a JSON file, validated, in a quotesync table
   replay       re-send events from a file (JSON lines or an array), signed, for support
+  viewer-link  print a signed, expiring link to a tenant's pipeline page
   hubspot setup-properties
                create the quotesync_* custom properties in a HubSpot portal
 
@@ -32,6 +34,7 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
   if (first === "sign") return { name: "sign", run: signCommand, rest: argv.slice(1) };
   if (first === "send") return { name: "send", run: sendCommand, rest: argv.slice(1) };
   if (first === "replay") return { name: "replay", run: replayCommand, rest: argv.slice(1) };
+  if (first === "viewer-link") return { name: "viewer-link", run: viewerLinkCommand, rest: argv.slice(1) };
   if (first === "hubspot" && second === "setup-properties") {
     return { name: "hubspot setup-properties", run: hubSpotSetupCommand, rest };
   }

@@ -18,11 +18,13 @@ export const LIMITS = {
 
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-const id = z
+/** The id rule of every record, line and event id, in bodies and in paths alike. */
+export const EntityId = z
   .string()
   .min(1)
   .max(LIMITS.idLength)
   .regex(/^[\w.:@#/+=-]+$/, "ids may contain letters, digits and _ . : @ # / + = - only");
+const id = EntityId;
 
 const text = z.string().max(LIMITS.textLength);
 
@@ -68,10 +70,27 @@ export const Money = decimalField(normalizeUnitPrice, {
   max: LIMITS.maxAbsoluteAmount,
 });
 
+/**
+ * The numbers storage holds exactly: 0, or a magnitude from 1e-130 (DynamoDB's smallest) up to
+ * 2^53 - 1 (the largest integer a double holds exactly; the DynamoDB marshaller refuses more).
+ * Anything else — infinities, denormals such as 5e-324, 1e38 — is refused, naming the field; a
+ * value outside this range is sent as a string.
+ */
+export function isStorableNumber(value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  const magnitude = Math.abs(value);
+  return magnitude === 0 || (magnitude >= 1e-130 && magnitude <= Number.MAX_SAFE_INTEGER);
+}
+
 /** A custom field value: string, number, boolean, ISO date (as a string) or null. */
 export const FieldValue = z.union([
   z.string().max(LIMITS.fieldValueLength),
-  z.number().refine(Number.isFinite, "must be finite"),
+  z
+    .number()
+    .refine(
+      isStorableNumber,
+      "a number must be 0 or of magnitude 1e-130 to 9007199254740991 (send other values as strings)",
+    ),
   z.boolean(),
   z.null(),
 ]);

@@ -169,6 +169,41 @@ export class InMemorySyncStore implements SyncStore {
     return idPage(ids, after, limit);
   }
 
+  async listOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+    stage?: string,
+  ): Promise<Page<string>> {
+    const ids = [...this.opportunities.values()]
+      .map((opportunity) => opportunity.header)
+      .filter((o) => o.tenantId === tenantId && o.known && !o.deleted)
+      .filter((o) => stage === undefined || o.stage === stage)
+      .map((o) => o.id);
+    return idPage(ids, after, limit);
+  }
+
+  async loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const found = this.opportunities.get(`${tenantId}/${id}`);
+      return found ? [clone(found.header)] : [];
+    });
+  }
+
+  async loadQuoteHeaders(tenantId: string, ids: string[]): Promise<QuoteRecord[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const found = this.quotes.get(`${tenantId}/${id}`);
+      return found ? [clone(found.header)] : [];
+    });
+  }
+
+  async loadDriftFindings(tenantId: string, ids: string[]): Promise<DriftFinding[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const found = this.drift.get(`${tenantId}/${id}`);
+      return found ? [clone(found)] : [];
+    });
+  }
+
   async loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {
     return clone(this.checkpoint);
   }

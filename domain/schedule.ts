@@ -24,14 +24,24 @@ export interface DriftFinding {
   checkedAt: string;
 }
 
-/** Where a pass over a sparse index stands: the tenant in progress and the last id it handled. */
-export interface IndexPosition {
-  /** null: the next run starts a new cycle at the first tenant. */
-  tenantId: string | null;
-  /** The last id handled in that tenant's index (exclusive start of the next page). */
+/** Where a pass stands in one tenant's index. */
+export interface TenantCursor {
+  /** The last id handled in the tenant's index (exclusive start of the next page). */
   after: string | null;
   /** When the pass over this tenant began; findings not re-checked since are stale. */
   tenantPassStartedAt: string | null;
+}
+
+/**
+ * Where a pass over a sparse index stands: the tenant the next run starts at, with its cursor,
+ * and the cursors of the other tenants whose index is part-way walked (each run gives each tenant
+ * a quota, so several may be). Checkpoints saved before `cursors` existed read as one tenant's.
+ */
+export interface IndexPosition extends TenantCursor {
+  /** null: the next run starts at the first tenant. */
+  tenantId: string | null;
+  /** Other tenants' part-way cursors, by tenant id; absent or empty when there are none. */
+  cursors?: Record<string, TenantCursor>;
 }
 
 /** The scheduled function's checkpoint: one position per pass, saved at the end of every run. */

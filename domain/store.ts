@@ -108,6 +108,22 @@ export interface SyncStore {
   listPendingQuoteIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>>;
   /** The tenant's opportunities that name a synced quote. */
   listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>>;
+  /**
+   * The tenant's known, undeleted opportunities (all, or those at `stage`), in id order: the
+   * pipeline page's list. Kept in the same commit as the opportunity header.
+   */
+  listOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+    stage?: string,
+  ): Promise<Page<string>>;
+  /** Headers (no lines) of the opportunities that exist among `ids`, for display; any order. */
+  loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]>;
+  /** Headers (no lines) of the quotes that exist among `ids`, for display; any order. */
+  loadQuoteHeaders(tenantId: string, ids: string[]): Promise<QuoteRecord[]>;
+  /** The current drift findings of those of `ids` that have one; any order. */
+  loadDriftFindings(tenantId: string, ids: string[]): Promise<DriftFinding[]>;
   loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null>;
   /** Saves the checkpoint unless another run saved one since it was loaded; false then. */
   saveScheduleCheckpoint(checkpoint: ScheduleCheckpoint): Promise<boolean>;

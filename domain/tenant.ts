@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Connectors } from "./connectors.js";
-import { SyncMode } from "./events.js";
+import { Actor, SyncMode } from "./events.js";
 
 const FieldType = z.enum(["string", "number", "boolean", "date"]);
 export type FieldType = z.infer<typeof FieldType>;
@@ -13,6 +13,28 @@ export const TenantSecrets = z.object({
   cpq: z.array(z.string().min(8)).min(1).max(5),
 });
 export type TenantSecrets = z.infer<typeof TenantSecrets>;
+
+/**
+ * Where tenants' SSM parameters must live: the functions' IAM policy allows `ssm:GetParameter`
+ * under this prefix only (`custom.secretsParameterPrefix` in serverless.yml; change both together).
+ */
+export const SECRETS_PARAMETER_PREFIX = "/quotesync/";
+
+/**
+ * Outside the local stage a tenant keeps its secrets in SSM (`secretsParameter`), not as plaintext
+ * in the table; the reason it cannot be stored in `stage`, or null when it can.
+ */
+export function secretsRuleForStage(tenant: TenantConfig, stage: string): string | null {
+  if (stage === "local") return null;
+  if (
+    tenant.secretsParameter === undefined ||
+    tenant.secrets.crm.length > 0 ||
+    tenant.secrets.cpq.length > 0
+  ) {
+    return `outside the local stage (here: ${stage}) secrets live in SSM: give secretsParameter (under ${SECRETS_PARAMETER_PREFIX}) and leave secrets empty`;
+  }
+  return null;
+}
 
 /** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
 export const TenantConfig = z
@@ -33,6 +55,10 @@ export const TenantConfig = z
     secretsParameter: z
       .string()
       .regex(/^\/[A-Za-z0-9_.\-/]{1,1000}$/, "an SSM parameter name such as /quotesync/acme/secrets")
+      .refine(
+        (name) => name.startsWith(SECRETS_PARAMETER_PREFIX) && name.length > SECRETS_PARAMETER_PREFIX.length,
+        `the functions may read only parameters under ${SECRETS_PARAMETER_PREFIX} (their IAM policy): e.g. ${SECRETS_PARAMETER_PREFIX}acme/secrets`,
+      )
       .optional(),
     policy: z
       .object({
@@ -42,6 +68,23 @@ export const TenantConfig = z
           .default(["cart.finalized", "quote.accepted"]),
         acceptedStage: z.string().min(1).max(120).default("Closed Won"),
         milestoneStages: z.array(z.string().min(1).max(120)).default(["Negotiation", "Closed Won"]),
+        /**
+         * The EventBridge `source` values allowed to trigger this tenant on the trigger bus; a
+         * trigger from any other source naming this tenant is dropped (docs/security.md).
+         */
+        triggerSources: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,255}$/,
+                "an EventBridge source such as cpq or com.example.cpq",
+              )
+              .refine((source) => !source.startsWith("aws."), "sources starting with aws. are AWS's own"),
+          )
+          .min(1)
+          .max(10)
+          .default(["cpq"]),
       })
       .prefault({}),
     approvals: z
@@ -61,6 +104,12 @@ export const TenantConfig = z
       .object({
         start: z.array(z.string().min(1)).default([]),
         stop: z.array(z.string().min(1)).default([]),
+        /**
+         * When true, automatic triggers (cart.finalized, quote.accepted) must pass the `start`
+         * policy too, as the event's `actor` or, without one, `triggerActor`.
+         */
+        checkTriggers: z.boolean().default(false),
+        triggerActor: Actor.nullable().default(null),
       })
       .prefault({}),
     /** Which system each side is and how mirrors reach it (CONNECTORS.md §1); `native` by default. */

@@ -1,6 +1,7 @@
 import { NotFound } from "../domain/errors.js";
 import { httpFunction, jsonResponse } from "./lib/http-function.js";
 import { pageQuery } from "./lib/paging.js";
+import { pathId } from "./lib/path-ids.js";
 
 /**
  * `GET /sync/{tenantId}/opportunities/{opportunityId}/audit`: the audit trail, newest first.
@@ -9,7 +10,7 @@ import { pageQuery } from "./lib/paging.js";
  */
 export const handler = httpFunction("either", async ({ event, tenant, runtime }) => {
   const { limit, cursor } = pageQuery(event.queryStringParameters);
-  const opportunityId = event.pathParameters?.opportunityId ?? "";
+  const opportunityId = pathId(event, "opportunityId");
   const page = await runtime.store.readAudit(tenant.tenantId, opportunityId, cursor ?? null, limit);
   if (page.entries.length === 0 && !cursor) {
     const opportunity = await runtime.store.loadOpportunity(tenant.tenantId, opportunityId);

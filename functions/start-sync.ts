@@ -1,12 +1,17 @@
 import { SyncCommandInput } from "../domain/events.js";
+import { signedRequestKey } from "./lib/authenticate.js";
 import { httpFunction, parseJsonBody } from "./lib/http-function.js";
 import { outcomeResponse } from "./lib/outcome.js";
+import { pathId } from "./lib/path-ids.js";
 
 /** `POST /sync/{tenantId}/quotes/{quoteId}/start`: start, replace or re-run sync of a quote. */
 export const handler = httpFunction("either", async ({ event, tenant, rawBody, runtime, log }) => {
   const input = SyncCommandInput.parse(parseJsonBody(rawBody, { allowEmpty: true }) ?? {});
-  const quoteId = event.pathParameters?.quoteId ?? "";
+  const quoteId = pathId(event, "quoteId");
   log.eventType = "sync.start";
   if (input.eventId) log.eventId = input.eventId;
-  return outcomeResponse(await runtime.engine.startSync(tenant, quoteId, input), log);
+  return outcomeResponse(
+    await runtime.engine.startSync(tenant, quoteId, input, signedRequestKey(event, rawBody)),
+    log,
+  );
 });

@@ -11,11 +11,12 @@ import { type Runtime, runtime } from "./lib/runtime.js";
 const TRIGGER_TYPES = ["cart.finalized", "quote.accepted"] as const;
 
 /**
- * A trigger as EventBridge delivers it: source `cpq`, detail-type = the event type, detail = the
- * CPQ event envelope plus the `tenantId` it belongs to (EventBridge has no URL to carry it).
+ * A trigger as EventBridge delivers it from the trigger bus: a source the tenant allows
+ * (`policy.triggerSources`, `cpq` by default), detail-type = the event type, detail = the CPQ
+ * event envelope plus the `tenantId` it belongs to (EventBridge has no URL to carry it).
  */
 const TriggerDelivery = z.object({
-  source: z.literal("cpq"),
+  source: z.string().min(1).max(256),
   "detail-type": z.enum(TRIGGER_TYPES),
   detail: z.looseObject({
     tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "expected a tenant id"),
@@ -32,7 +33,8 @@ export type TriggerResult =
  * idempotency key (`cpq` + eventId): the same trigger through both channels takes effect once.
  * Throws (so EventBridge retries, then dead-letters) on an invalid event, a quote or opportunity
  * not known yet, or busy storage; drops, with a log line, what no retry can change: an unknown
- * tenant, a trigger refused by a precondition or permission (audited by the domain).
+ * tenant, a source the tenant does not allow, a trigger refused by a precondition or permission
+ * (audited by the domain).
  */
 export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()): Promise<TriggerResult> {
   const parsed = TriggerDelivery.safeParse(delivery);
@@ -57,12 +59,24 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
       details.map((issue) => ({ ...issue, path: ["detail", ...issue.path] })),
     );
   }
-  const log = { tenantId, eventType: detailType, eventId: event.data.eventId };
+  const source = parsed.data.source;
+  const log = { tenantId, source: source.slice(0, 64), eventType: detailType, eventId: event.data.eventId };
   logger.setCorrelationId(event.data.eventId);
   const tenant = await rt.loadTenant(tenantId);
   if (!tenant) {
     logger.warn("trigger dropped: unknown tenant", log);
     return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
+  }
+  // Anyone allowed to put events on the trigger bus names the tenant in the detail: the tenant's own
+  // pin of the sources that may trigger it is what keeps one sender from triggering another's quotes.
+  if (!tenant.policy.triggerSources.includes(source)) {
+    logger.warn("trigger dropped: source not allowed for the tenant", log);
+    recordEvent(detailType, "refused", 0);
+    return {
+      outcome: "dropped",
+      tenantId,
+      reason: `source ${source.slice(0, 64)} may not trigger tenant ${tenantId}`,
+    };
   }
   try {
     const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");

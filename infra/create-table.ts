@@ -6,18 +6,29 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
-import { TABLE_DEFINITION } from "./table.js";
+import { TABLE_DEFINITION, TABLE_STREAM } from "./table.js";
 
 const ACTIVE_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 100;
 
 /**
  * Creates the quotesync table from `TABLE_DEFINITION` unless it exists already, then waits until the
- * table and its indexes are ACTIVE. Safe to call concurrently and repeatedly.
+ * table and its indexes are ACTIVE. Safe to call concurrently and repeatedly. `stream` gives it the
+ * deployed table's stream (the deliver function's source).
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { stream?: boolean } = {},
+): Promise<void> {
   try {
-    await client.send(new CreateTableCommand({ ...TABLE_DEFINITION, TableName: tableName }));
+    await client.send(
+      new CreateTableCommand({
+        ...TABLE_DEFINITION,
+        ...(options.stream ? { StreamSpecification: TABLE_STREAM } : {}),
+        TableName: tableName,
+      }),
+    );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }

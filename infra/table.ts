@@ -11,4 +11,16 @@ import definition from "./table.json" with { type: "json" };
  * and quotes with pending changes carry `gsi1pk`, so the scheduled function pages through them
  * without a scan.
  */
-export const TABLE_DEFINITION = definition as Omit<CreateTableCommandInput, "TableName">;
+const { StreamSpecification, ...withoutStream } = definition as Omit<CreateTableCommandInput, "TableName">;
+
+/**
+ * The table as tests and the benchmark create it by default: without its stream, which DynamoDB
+ * Local keeps at a cost to large writes. Deployed, the table has `TABLE_STREAM` (serverless.yml);
+ * the local server and the delivery tests ask for it (`ensureTable(..., { stream: true })`).
+ */
+export const TABLE_DEFINITION: Omit<CreateTableCommandInput, "TableName"> = withoutStream;
+
+/** The table's stream (new images), which feeds the deliver function. */
+export const TABLE_STREAM = StreamSpecification as NonNullable<
+  CreateTableCommandInput["StreamSpecification"]
+>;

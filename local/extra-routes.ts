@@ -51,6 +51,23 @@ export const localExtraRoutes: ExtraRoute[] = [
   },
   {
     method: "POST",
+    path: "/local/demo-pipeline",
+    // A small pipeline for the demo tenant, for the pipeline page (docs/pipeline-page.md).
+    handle: async () => {
+      const [{ loadPipelineDemo }, { runtime }] = await Promise.all([
+        import("./pipeline-demo.js"),
+        import("../functions/lib/runtime.js"),
+      ]);
+      return run(async () => {
+        const rt = runtime();
+        const tenant = await rt.loadTenant("demo");
+        if (!tenant) throw new Error("the demo tenant is not registered");
+        return { opportunities: await loadPipelineDemo(rt, tenant) };
+      });
+    },
+  },
+  {
+    method: "POST",
     path: "/local/schedule",
     handle: async () => {
       const { runScheduledOnce } = await import("../functions/scheduled.js");

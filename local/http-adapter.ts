@@ -137,6 +137,14 @@ async function handleRequest(
       (typeof route.path === "string" ? route.path === rawPath : route.path.test(rawPath)),
   );
   if (extra) {
+    if (rawPath.startsWith("/local/")) {
+      const refusal = localOnlyRefusal(req);
+      if (refusal) {
+        await discardBody(req);
+        sendError(res, refusal.statusCode, refusal.code, refusal.message);
+        return;
+      }
+    }
     const body = await readBody(req, res);
     if (body === undefined) return;
     const params = typeof extra.path === "string" ? [] : (extra.path.exec(rawPath)?.slice(1) ?? []);
@@ -408,6 +416,34 @@ function sendJson(
 ): void {
   res.writeHead(statusCode, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(value));
+}
+
+/**
+ * `/local/*` is unauthenticated, so it answers only what a web page cannot send: a JSON content
+ * type (a cross-site form or a "simple" fetch is `text/plain`, and anything else needs a CORS
+ * preflight this server never grants) to a loopback `Host` (a DNS-rebinding page names its own host).
+ */
+export function localOnlyRefusal(
+  req: Pick<http.IncomingMessage, "headers">,
+): { statusCode: number; code: string; message: string } | undefined {
+  const host = req.headers.host ?? "";
+  const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+  if (!["localhost", "127.0.0.1", "[::1]"].includes(hostname ?? "")) {
+    return {
+      statusCode: 403,
+      code: "forbidden",
+      message: "/local/* answers only requests to a loopback host (localhost, 127.0.0.1, [::1])",
+    };
+  }
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") {
+    return {
+      statusCode: 415,
+      code: "unsupported_media_type",
+      message: "/local/* needs content-type: application/json",
+    };
+  }
+  return undefined;
 }
 
 function sendError(

@@ -66,4 +66,17 @@ export const localRoutes: LocalRoute[] = [
     path: "/sync/{tenantId}/drift",
     load: async () => (await import("../functions/get-drift.js")).handler,
   },
+  // The pipeline page (docs/pipeline-page.md): one function behind four routes.
+  ...(
+    [
+      ["GET", "/app/{tenantId}"],
+      ["GET", "/app/{tenantId}/enter"],
+      ["GET", "/app/{tenantId}/opportunities/{opportunityId}"],
+      ["POST", "/app/{tenantId}/opportunities/{opportunityId}/actions"],
+    ] as const
+  ).map(([method, path]) => ({
+    method,
+    path,
+    load: async () => (await import("../functions/pipeline-page.js")).handler as HttpLambda,
+  })),
 ];

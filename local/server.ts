@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { mintViewerToken } from "../functions/lib/viewer-link.js";
 import { ensureTable } from "../infra/create-table.js";
 import { localDynamoClientConfig, startDynamoDbLocal } from "../infra/dynamodb-local.js";
 import { localExtraRoutes } from "./extra-routes.js";
@@ -48,7 +49,7 @@ process.once("SIGTERM", () => void shutdown(0));
 
 try {
   const client = new DynamoDBClient(localDynamoClientConfig(dynamo.endpoint));
-  await ensureTable(client, tableName);
+  await ensureTable(client, tableName, { stream: true });
   await seedLocal({ client, tableName });
   // Mirrors for sides with a connector are delivered as deployed: the table's stream feeds the same
   // deliver function, and the retry pass runs every second instead of every minute.
@@ -67,6 +68,16 @@ try {
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(
     `quotesync listening on http://127.0.0.1:${actualPort} (tenant demo; sign requests with: npx quotesync sign --help; Ctrl-C stops) — ready in ${seconds} s`,
+  );
+  const viewerLink = mintViewerToken(process.env.DEMO_CRM_SECRET || "demo-crm-secret", {
+    tenantId: "demo",
+    viewer: "demo-manager",
+    hours: 8,
+    actions: true,
+  });
+  console.log(
+    `Pipeline page (8 h, with actions): http://127.0.0.1:${actualPort}/app/demo/enter?link=${viewerLink}\n` +
+      `  demo opportunities: curl -X POST -H 'content-type: application/json' http://127.0.0.1:${actualPort}/local/demo-pipeline`,
   );
   // For `npx quotesync tenant put --endpoint ... --table ...` against this server's storage.
   console.log(`DynamoDB Local at ${dynamo.endpoint}, table ${tableName}`);

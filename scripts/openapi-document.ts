@@ -232,6 +232,57 @@ function read(
   };
 }
 
+/** An HTML page of the pipeline page's function (docs/pipeline-page.md): a session cookie, not a signature. */
+function htmlPage(
+  method: "get" | "post",
+  operationId: string,
+  summary: string,
+  parameters: Json[],
+  description: string,
+  success: { status: string; description: string },
+  security: Json[] = [{ viewerSession: [] }],
+): Json {
+  const html = { content: { "text/html": { schema: { type: "string" } } } };
+  return {
+    [method]: {
+      operationId,
+      tags: ["pages"],
+      summary,
+      description,
+      security,
+      parameters,
+      ...(method === "post"
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                "application/x-www-form-urlencoded": {
+                  schema: {
+                    type: "object",
+                    required: ["csrf", "action", "quoteId"],
+                    properties: {
+                      csrf: { type: "string", description: "The page's CSRF token." },
+                      action: { type: "string", enum: ["start", "stop", "resync"] },
+                      quoteId: { type: "string" },
+                    },
+                  },
+                },
+              },
+            },
+          }
+        : {}),
+      responses: {
+        [success.status]: { description: success.description, ...(success.status === "303" ? {} : html) },
+        "401": { description: "No session, a forged or expired link: shows nothing.", ...html },
+        "403": {
+          description: "Another tenant's link, an action without the grant, or a failed CSRF check.",
+          ...html,
+        },
+      },
+    },
+  };
+}
+
 /** The whole document; `examplesDir` holds the sample events used as request examples. */
 export function buildOpenApiDocument(options: { version: string; examplesDir: string }): Json {
   const errorComponents = Object.fromEntries(
@@ -265,6 +316,7 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
     tags: [
       { name: "webhooks", description: "Events from the CRM and the CPQ." },
       { name: "sync", description: "Commands and reads." },
+      { name: "pages", description: "The pipeline page for people (HTML), opened with a viewer link." },
       {
         name: "delivery",
         description: "Mirrors delivered to the sides that have a connector (docs/delivery.md).",
@@ -400,6 +452,64 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
         "DriftPage",
         "Synced pairs whose lines or amount disagree, opportunities with more than one synced quote, and manual-mode pairs with pending changes at a milestone stage.",
       ),
+      "/app/{tenantId}/enter": htmlPage(
+        "get",
+        "enterPipelinePage",
+        "Exchange a viewer link for a session",
+        [
+          tenantId,
+          {
+            name: "link",
+            in: "query",
+            required: true,
+            description: "The token `npx quotesync viewer-link` prints.",
+            schema: { type: "string" },
+          },
+        ],
+        "Sets the session cookie (HttpOnly, SameSite=Strict, Secure but on loopback http) and opens the pipeline.",
+        { status: "200", description: "A page that opens the pipeline." },
+        [],
+      ),
+      "/app/{tenantId}": htmlPage(
+        "get",
+        "pipelinePage",
+        "The tenant's pipeline",
+        [
+          tenantId,
+          {
+            name: "view",
+            in: "query",
+            required: false,
+            schema: { type: "string", enum: ["attention", "all"] },
+          },
+          { name: "stage", in: "query", required: false, schema: { type: "string" } },
+          {
+            name: "after",
+            in: "query",
+            required: false,
+            description: "The last opportunity id of the previous page.",
+            schema: { type: "string" },
+          },
+        ],
+        "Every opportunity with its sync state, or those needing attention first.",
+        { status: "200", description: "The pipeline page." },
+      ),
+      "/app/{tenantId}/opportunities/{opportunityId}": htmlPage(
+        "get",
+        "opportunityPage",
+        "One opportunity",
+        [tenantId, opportunityId],
+        "Lines side by side, other quotes, the field mapping and the timeline.",
+        { status: "200", description: "The opportunity page." },
+      ),
+      "/app/{tenantId}/opportunities/{opportunityId}/actions": htmlPage(
+        "post",
+        "opportunityPageAction",
+        "Start, stop or re-sync from the page",
+        [tenantId, opportunityId],
+        "Runs through the start and stop functions, audited with the viewer as the actor; needs a link with actions.",
+        { status: "303", description: "Back to the opportunity page, with the outcome." },
+      ),
     },
     webhooks: {
       mirrorDelivery: {
@@ -428,6 +538,12 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
       schemas: componentSchemas(),
       responses: errorComponents,
       securitySchemes: {
+        viewerSession: {
+          type: "apiKey",
+          in: "cookie",
+          name: "qs_view",
+          description: "Set by `/app/{tenantId}/enter` from a viewer link (`npx quotesync viewer-link`).",
+        },
         quotesyncSignature: {
           type: "apiKey",
           in: "header",

@@ -1,6 +1,6 @@
 import { CPQ_EVENT_TYPES, CRM_EVENT_TYPES } from "../../domain/events.js";
 import { sendSigned, targetUrl } from "../http-client.js";
-import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, CommandFailed, parseOptions, readInput, readSecret, UsageError } from "../io.js";
 
 export const replayUsage = (
   invokedAs: string,
@@ -18,8 +18,11 @@ Options:
                        stdin. Events may come as sent, as EventBridge events (their detail), as
                        messages of the failed-invocations queue (a Lambda on-failure record, its
                        SQS message, or \`aws sqs receive-message\` output)
-  --crm-secret <s>     the tenant's CRM secret (default: $QUOTESYNC_CRM_SECRET)
+  --crm-secret <s>     the tenant's CRM secret (default: $QUOTESYNC_CRM_SECRET); prefer the
+                       file or the variable: an argument shows in shell history and ps
+  --crm-secret-file <f>  read the CRM secret from a file (one line)
   --cpq-secret <s>     the tenant's CPQ secret (default: $QUOTESYNC_CPQ_SECRET)
+  --cpq-secret-file <f>  read the CPQ secret from a file (one line)
   --stop-on-error      stop at the first refused event
   -h, --help           show this help
 
@@ -115,7 +118,9 @@ export async function replayCommand(
     tenant: { type: "string" },
     file: { type: "string" },
     "crm-secret": { type: "string" },
+    "crm-secret-file": { type: "string" },
     "cpq-secret": { type: "string" },
+    "cpq-secret-file": { type: "string" },
     "stop-on-error": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -129,8 +134,8 @@ export async function replayCommand(
   }
   if (values.file === undefined) throw new UsageError("--file is required (JSON lines or a JSON array)");
   const secrets = {
-    crm: values["crm-secret"] ?? io.env.QUOTESYNC_CRM_SECRET,
-    cpq: values["cpq-secret"] ?? io.env.QUOTESYNC_CPQ_SECRET,
+    crm: await readSecret(io, values, "crm-secret", "QUOTESYNC_CRM_SECRET"),
+    cpq: await readSecret(io, values, "cpq-secret", "QUOTESYNC_CPQ_SECRET"),
   };
   const base = values.url;
   targetUrl(base, "/");

@@ -1,5 +1,5 @@
 import { prettyBody, sendSigned, targetUrl } from "../http-client.js";
-import { type CliIo, parseOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, parseOptions, readInput, readSecret, UsageError } from "../io.js";
 
 export const sendUsage = (
   invokedAs: string,
@@ -16,7 +16,9 @@ Options:
                       kept, and the signature covers the whole path as sent, prefix included
   --path <path>       request path with its query string, e.g. /webhooks/cpq/demo or
                       '/sync/demo/outbox?limit=10' (quote it: ? and & are special to the shell)
-  --secret <secret>   shared secret, e.g. demo-cpq-secret (CRM webhooks need the CRM secret)
+  --secret <secret>   shared secret, e.g. demo-cpq-secret (CRM webhooks need the CRM secret); it
+                      shows in shell history and ps: prefer --secret-file or $QUOTESYNC_SECRET
+  --secret-file <f>   read the secret from a file (one line)
   --file <file>       body file, sent byte for byte as signed; '-' reads stdin; required for POST
                       unless the endpoint takes an empty body (start/stop)
   --method <method>   POST (default) or GET (no body)
@@ -37,6 +39,7 @@ export async function sendCommand(
     url: { type: "string" },
     path: { type: "string" },
     secret: { type: "string" },
+    "secret-file": { type: "string" },
     file: { type: "string" },
     method: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -45,11 +48,14 @@ export async function sendCommand(
     io.stdout(sendUsage(invokedAs));
     return 0;
   }
-  const { url, path, secret, file } = values;
+  const { url, path, file } = values;
+  const secret = await readSecret(io, values, "secret", "QUOTESYNC_SECRET");
   const method = (values.method ?? "POST").toUpperCase();
   if (url === undefined) throw new UsageError("--url is required, e.g. --url http://127.0.0.1:3000");
   if (path === undefined) throw new UsageError("--path is required, e.g. --path /webhooks/cpq/demo");
-  if (secret === undefined || secret === "") throw new UsageError("--secret is required");
+  if (secret === undefined || secret === "") {
+    throw new UsageError("--secret is required (or --secret-file, or QUOTESYNC_SECRET)");
+  }
   if (method !== "POST" && method !== "GET")
     throw new UsageError(`--method must be POST or GET, got ${values.method}`);
   if (method === "GET" && file !== undefined) throw new UsageError("a GET request has no body; drop --file");

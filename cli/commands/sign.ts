@@ -1,5 +1,5 @@
 import { signRequest } from "../../functions/lib/signature.js";
-import { type CliIo, parseOptions, readInput, UsageError } from "../io.js";
+import { type CliIo, parseOptions, readInput, readSecret, UsageError } from "../io.js";
 
 export const signUsage = (
   invokedAs: string,
@@ -8,7 +8,9 @@ export const signUsage = (
 Prints the value of the x-quotesync-signature header (t=<unix seconds>,v1=<hex>) to stdout.
 
 Options:
-  --secret <secret>     shared secret (the tenant's CRM or CPQ secret), e.g. demo-crm-secret
+  --secret <secret>     shared secret (the tenant's CRM or CPQ secret), e.g. demo-crm-secret; it
+                        shows in shell history and ps: prefer --secret-file or $QUOTESYNC_SECRET
+  --secret-file <file>  read the secret from a file (one line)
   --path <path>         request path with its query string exactly as sent, e.g. /webhooks/crm/demo
                         or '/sync/demo/outbox?limit=10' (quote it: ? and & are special to the shell)
   --method <method>     HTTP method (default POST)
@@ -35,6 +37,7 @@ export async function signCommand(
 ): Promise<number> {
   const values = parseOptions(argv, {
     secret: { type: "string" },
+    "secret-file": { type: "string" },
     path: { type: "string" },
     method: { type: "string" },
     body: { type: "string" },
@@ -46,9 +49,12 @@ export async function signCommand(
     io.stdout(signUsage(invokedAs));
     return 0;
   }
-  const { secret, path } = values;
+  const { path } = values;
+  const secret = await readSecret(io, values, "secret", "QUOTESYNC_SECRET");
   const method = (values.method ?? "POST").toUpperCase();
-  if (secret === undefined || secret === "") throw new UsageError("--secret is required");
+  if (secret === undefined || secret === "") {
+    throw new UsageError("--secret is required (or --secret-file, or QUOTESYNC_SECRET)");
+  }
   if (path === undefined) throw new UsageError("--path is required, e.g. --path /webhooks/crm/demo");
   if (!path.startsWith("/")) {
     throw new UsageError(

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { secretsRuleForStage } from "../../domain/tenant.js";
 import { maskedTenant, parseTenantRegistration } from "../../domain/tenant-registration.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
@@ -19,11 +20,13 @@ side's credentialsParameter; inline credentials are refused, and delivery URLs m
 Options:
   --file <file>       the tenant configuration (JSON); '-' reads stdin
   --table <name>      the quotesync table, e.g. quotesync-dev (default: $TABLE_NAME)
-  --stage <stage>     the stage registered to (default: $QUOTESYNC_STAGE, else 'local' with
-                      --endpoint and a deployed stage without); only 'local' allows inline credentials
   --endpoint <url>    a DynamoDB endpoint other than AWS's, e.g. the local server's DynamoDB Local
                       (npm start prints it)
   --region <region>   AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION)
+  --stage <stage>     the deployment stage (default: $QUOTESYNC_STAGE, else local with --endpoint,
+                      else the table name's quotesync-<stage>); outside local the tenant must keep
+                      its secrets in SSM (secretsParameter under /quotesync/, secrets empty) and its
+                      connector credentials too (credentialsParameter)
   -h, --help          show this help
 
 AWS credentials come from the usual chain (environment, profile, SSO). Against --endpoint, dummy
@@ -65,7 +68,10 @@ export async function tenantPutCommand(
   } catch (error) {
     throw new CommandFailed(`${values.file} is not JSON: ${(error as Error).message}`);
   }
-  const stageName = values.stage ?? io.env.QUOTESYNC_STAGE ?? (values.endpoint ? "local" : "deployed");
+  const stageName =
+    values.stage ??
+    io.env.QUOTESYNC_STAGE ??
+    (values.endpoint ? "local" : (/^quotesync-(.+)$/.exec(table)?.[1] ?? "deployed"));
   const parsed = parseTenantRegistration(json, stageName === "local" ? "local" : "deployed");
   if (!parsed.ok) {
     const issue = parsed.issues[0];
@@ -73,6 +79,8 @@ export async function tenantPutCommand(
     throw new CommandFailed(`${values.file} is not a valid tenant: ${where}: ${issue?.message}`);
   }
   const tenant = parsed.tenant;
+  const refusal = secretsRuleForStage(tenant, stageName);
+  if (refusal) throw new CommandFailed(`${values.file} is not a valid tenant: secretsParameter: ${refusal}`);
 
   const localCredentials =
     values.endpoint && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE

@@ -110,12 +110,17 @@ export async function applyTrigger(
   store: SyncStore,
   type: "cart.finalized" | "quote.accepted",
   quoteId: string,
+  eventActor?: Actor,
 ): Promise<SyncResponse> {
   const accepted = type === "quote.accepted";
   if (!ws.tenant.policy.triggers.includes(type)) return applyDisabledTrigger(ws, store, type, quoteId);
+  // A tenant may hold triggers to the start policy: the event's actor, or the one configured for triggers.
+  const { checkTriggers, triggerActor } = ws.tenant.permissions;
+  const actor = eventActor ?? triggerActor ?? undefined;
+  const permission = { checkPermissions: checkTriggers, ...(actor ? { actor } : {}) };
   const options = accepted
-    ? { checkPermissions: false, stage: ws.tenant.policy.acceptedStage, acceptQuote: true }
-    : { checkPermissions: false };
+    ? { ...permission, stage: ws.tenant.policy.acceptedStage, acceptQuote: true }
+    : permission;
   const response = await startQuoteSync(ws, store, quoteId, options);
   if (typeof response.opportunityId === "string") {
     ws.audit(response.opportunityId, "trigger.fired", `${type} started sync of quote ${quoteId}`, quoteId);

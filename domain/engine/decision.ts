@@ -57,6 +57,13 @@ export async function runDecision(
 ): Promise<Outcome> {
   const sleep = deps.sleep ?? defaultSleep;
   const maxAttempts = deps.maxAttempts ?? 12;
+  if (eventKey) {
+    // A redelivery is answered from its processed-event record with one read, before any of the
+    // decision's reads and work; the commit's condition on that record stays the real guard
+    // against a copy delivered concurrently.
+    const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
+    if (original) return { response: original, replayed: true };
+  }
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const ws = new Workspace(tenant, cause, deps.clock());
     // Begun before the reads, so the store can overlap what the commit needs with them.

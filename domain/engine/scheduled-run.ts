@@ -1,4 +1,10 @@
-import { type DriftIssue, type IndexPosition, type ScheduleCheckpoint, START_OF_CYCLE } from "../schedule.js";
+import {
+  type DriftIssue,
+  type IndexPosition,
+  type ScheduleCheckpoint,
+  START_OF_CYCLE,
+  type TenantCursor,
+} from "../schedule.js";
 import type { Page, SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
 import { type EngineDeps, runDecision } from "./decision.js";
@@ -13,19 +19,25 @@ export interface ScheduledRunLimits {
   pagesPerPass: number;
   /** Ids asked for per index page. */
   pageSize: number;
+  /**
+   * Pairs a pass examines per tenant per run at most (default: `pairsPerPass`): a tenant with a
+   * large backlog takes its quota and the pass moves on to the next tenant.
+   */
+  pairsPerTenant?: number;
 }
 
 export const DEFAULT_SCHEDULED_LIMITS: ScheduledRunLimits = {
   pairsPerPass: 100,
   pagesPerPass: 50,
   pageSize: 25,
+  pairsPerTenant: 25,
 };
 
 export interface PassReport {
   /** Pairs looked at this run. */
   examined: number;
   indexPages: number;
-  /** True when the pass reached the end of the last tenant: the next run starts a new cycle. */
+  /** True when the pass served every tenant this run and walked each one's index to its end. */
   cycleCompleted: boolean;
   /** Where the next run resumes. */
   resumeAt: IndexPosition;
@@ -58,7 +70,10 @@ interface Pass {
  * non-manual synced quotes (sparse index of synced quotes with pending changes), then it audits
  * synced pairs (sparse index of synced opportunities), recording drift in the audit trail and the
  * tenant's drift report. Each pass does bounded work and resumes at its checkpoint: tenants in id
- * order, each tenant's index in id order. No pass wraps around within a run.
+ * order from a starting tenant that rotates, each tenant's index in id order from its own cursor,
+ * at most `pairsPerTenant` pairs per tenant per run. So a tenant with a large backlog cannot hold
+ * up the others: a run that serves every tenant starts the next run one tenant later; a run cut
+ * short by its budget starts the next run at the first tenant it did not serve.
  */
 export async function runScheduled(
   deps: EngineDeps,
@@ -136,6 +151,7 @@ interface Walker {
 /** Walks one sparse index across tenants from `start`, within the pass's budget. */
 async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promise<PassReport> {
   const { store, limits, shouldStop } = walker;
+  const quota = limits.pairsPerTenant ?? limits.pairsPerPass;
   const report: PassReport = {
     examined: 0,
     indexPages: 0,
@@ -143,55 +159,119 @@ async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promi
     resumeAt: { ...start },
     failures: [],
   };
-  let position = { ...start };
   const budgetLeft = () =>
     report.examined < limits.pairsPerPass && report.indexPages < limits.pagesPerPass && !shouldStop();
-  const moveToTenantAfter = async (tenantId: string | null): Promise<boolean> => {
+  const tenantAfter = async (tenantId: string | null): Promise<string | null> => {
     report.indexPages++;
-    const next = (await store.listTenantIds(tenantId, 1)).entries[0];
-    position = next ? { tenantId: next, after: null, tenantPassStartedAt: walker.now() } : START_OF_CYCLE;
-    return next !== undefined;
+    return (await store.listTenantIds(tenantId, 1)).entries[0] ?? null;
   };
-
-  walking: while (budgetLeft()) {
-    if (position.tenantId === null && !(await moveToTenantAfter(null))) {
-      report.cycleCompleted = true;
-      break;
-    }
-    const tenantId = position.tenantId as string;
-    const tenant = await walker.tenantOf(tenantId);
-    if (tenant) {
-      report.indexPages++;
-      const limit = Math.min(limits.pageSize, limits.pairsPerPass - report.examined);
-      const page = await pass.list(store, tenantId, position.after, limit);
-      for (const id of page.entries) {
-        if (shouldStop()) break walking;
-        try {
-          await pass.visit(tenant, id, position);
-        } catch (error) {
-          // One pair's failure must not stall the others; its index entry stays for the next cycle.
-          report.failures.push({
-            tenantId,
-            id,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }
-        report.examined++;
-        position = { ...position, after: id };
-      }
-      if (page.next !== null) continue;
-      if (pass.finishTenant) {
-        if (!budgetLeft()) break;
-        await pass.finishTenant(tenant, position);
-      }
-    }
-    // Out of budget at a tenant's end: the next run reads its (empty) last page again and moves on.
-    if (!budgetLeft()) break;
-    if (!(await moveToTenantAfter(tenantId))) {
-      report.cycleCompleted = true;
-      break;
-    }
+  const cursors = new Map<string, TenantCursor>(Object.entries(start.cursors ?? {}));
+  if (start.tenantId !== null && (start.after !== null || start.tenantPassStartedAt !== null)) {
+    cursors.set(start.tenantId, { after: start.after, tenantPassStartedAt: start.tenantPassStartedAt });
   }
-  report.resumeAt = position;
+
+  const first = start.tenantId ?? (budgetLeft() ? await tenantAfter(null) : null);
+  if (first === null) {
+    report.cycleCompleted = start.tenantId === null && report.indexPages > 0;
+    report.resumeAt = position(start.tenantId, cursors);
+    return report;
+  }
+  let tenantId = first;
+  let second: string | null = null;
+  let backlog = false;
+  let nextStart: string | null = null;
+  for (;;) {
+    if (!budgetLeft()) {
+      nextStart = tenantId;
+      backlog = true;
+      break;
+    }
+    const cursor = cursors.get(tenantId) ?? { after: null, tenantPassStartedAt: walker.now() };
+    const served = await serveTenant(walker, tenantId, cursor, pass, report, quota, budgetLeft);
+    if (served === "finished") cursors.delete(tenantId);
+    else cursors.set(tenantId, cursor);
+    if (served !== "finished") backlog = true;
+    if (served === "cut") {
+      nextStart = tenantId;
+      break;
+    }
+    // One more tenant-list read even when the budget is spent, so the next run starts where this
+    // one left off rather than at a tenant already served.
+    const next = await tenantAfterWrapping(tenantAfter, tenantId);
+    second ??= next;
+    if (next === null || next === first) {
+      // Every tenant served this run: the next run starts one tenant later.
+      report.cycleCompleted = !backlog;
+      nextStart = second ?? first;
+      break;
+    }
+    if (!budgetLeft()) {
+      nextStart = next;
+      break;
+    }
+    tenantId = next;
+  }
+  report.resumeAt = position(nextStart, cursors);
   return report;
+}
+
+/** The tenant after `tenantId` in id order, wrapping to the first; null when there is none. */
+async function tenantAfterWrapping(
+  tenantAfter: (tenantId: string | null) => Promise<string | null>,
+  tenantId: string,
+): Promise<string | null> {
+  return (await tenantAfter(tenantId)) ?? (await tenantAfter(null));
+}
+
+function position(tenantId: string | null, cursors: Map<string, TenantCursor>): IndexPosition {
+  if (tenantId === null) return { ...START_OF_CYCLE };
+  const own = cursors.get(tenantId) ?? { after: null, tenantPassStartedAt: null };
+  const others = [...cursors.entries()].filter(([id]) => id !== tenantId);
+  return { tenantId, ...own, ...(others.length > 0 ? { cursors: Object.fromEntries(others) } : {}) };
+}
+
+/**
+ * Up to `quota` pairs of one tenant from its cursor (moved along as pairs are visited):
+ * `finished` when its index was walked to the end, `quota` when the quota was used with more to
+ * come, `cut` when the run's budget or deadline stopped it first.
+ */
+async function serveTenant(
+  walker: Walker,
+  tenantId: string,
+  cursor: TenantCursor,
+  pass: Pass,
+  report: PassReport,
+  quota: number,
+  budgetLeft: () => boolean,
+): Promise<"finished" | "quota" | "cut"> {
+  const { store, limits, shouldStop } = walker;
+  const tenant = await walker.tenantOf(tenantId);
+  if (!tenant) return "finished";
+  let taken = 0;
+  for (;;) {
+    if (taken >= quota) return "quota";
+    if (!budgetLeft()) return "cut";
+    report.indexPages++;
+    const limit = Math.min(limits.pageSize, quota - taken, limits.pairsPerPass - report.examined);
+    const page = await pass.list(store, tenantId, cursor.after, limit);
+    for (const id of page.entries) {
+      if (shouldStop()) return "cut";
+      try {
+        await pass.visit(tenant, id, { tenantId, ...cursor });
+      } catch (error) {
+        // One pair's failure must not stall the others; its index entry stays for the next cycle.
+        report.failures.push({ tenantId, id, error: error instanceof Error ? error.message : String(error) });
+      }
+      report.examined++;
+      taken++;
+      cursor.after = id;
+    }
+    if (page.next !== null) continue;
+    if (pass.finishTenant) {
+      // Out of budget at a tenant's end: the next run reads its (empty) last page again and finishes it.
+      if (!budgetLeft()) return "cut";
+      await pass.finishTenant(tenant, { tenantId, ...cursor });
+    }
+    return "finished";
+  }
 }

@@ -110,15 +110,24 @@ export class SyncEngine {
           );
         case "cart.finalized":
         case "quote.accepted":
-          return applyTrigger(ws, store, event.type, event.data.quoteId);
+          return applyTrigger(ws, store, event.type, event.data.quoteId, event.actor);
       }
     });
   }
 
-  /** The start command (SPEC §2): start, replace or re-run sync of a quote. */
-  startSync(tenant: TenantConfig, quoteId: string, input: SyncCommandInput): Promise<Outcome> {
+  /**
+   * The start command (SPEC §2): start, replace or re-run sync of a quote. Idempotent per
+   * `eventId`, or without one per `requestKey` (the signed request's identity), so a copy of the
+   * same signed request replayed within the signature window is answered, not applied again.
+   */
+  startSync(
+    tenant: TenantConfig,
+    quoteId: string,
+    input: SyncCommandInput,
+    requestKey?: string,
+  ): Promise<Outcome> {
     const cause = commandCause(input.actor, input.eventId, this.deps.clock());
-    const key = input.eventId ? `command#start#${quoteId}#${input.eventId}` : null;
+    const key = commandKey("start", quoteId, input.eventId, requestKey);
     return runDecision(this.deps, tenant, cause, key, "command:start", (ws) =>
       startQuoteSync(ws, this.deps.store, quoteId, {
         checkPermissions: true,
@@ -127,10 +136,15 @@ export class SyncEngine {
     );
   }
 
-  /** The stop command (SPEC §2). */
-  stopSync(tenant: TenantConfig, quoteId: string, input: SyncCommandInput): Promise<Outcome> {
+  /** The stop command (SPEC §2); idempotent like start. */
+  stopSync(
+    tenant: TenantConfig,
+    quoteId: string,
+    input: SyncCommandInput,
+    requestKey?: string,
+  ): Promise<Outcome> {
     const cause = commandCause(input.actor, input.eventId, this.deps.clock());
-    const key = input.eventId ? `command#stop#${quoteId}#${input.eventId}` : null;
+    const key = commandKey("stop", quoteId, input.eventId, requestKey);
     return runDecision(this.deps, tenant, cause, key, "command:stop", (ws) =>
       stopQuoteSync(ws, this.deps.store, quoteId, input.actor ? { actor: input.actor } : {}),
     );
@@ -146,6 +160,30 @@ export class SyncEngine {
   ): Promise<ScheduledRunReport> {
     return runScheduled(this.deps, options);
   }
+}
+
+/**
+ * One part of a joined key, escaped so parts cannot run into each other: `%` → `%25`, `#` → `%23`.
+ * Ids without either (every id before this escaping, but those with `#`) keep their old key.
+ */
+export function keyPart(part: string): string {
+  return part.replaceAll("%", "%25").replaceAll("#", "%23");
+}
+
+/**
+ * The idempotency key of a start or stop: `command#<action>#<quoteId>#<eventId>`, each id part
+ * escaped (quote `a#b` + event `c` and quote `a` + event `b#c` differ); without an event id,
+ * `%req:<digest>` of the signed request, which no escaped id can spell; null with neither.
+ */
+export function commandKey(
+  action: "start" | "stop",
+  quoteId: string,
+  eventId: string | undefined,
+  requestKey: string | undefined,
+): string | null {
+  const base = `command#${action}#${keyPart(quoteId)}#`;
+  if (eventId) return base + keyPart(eventId);
+  return requestKey ? `${base}%req:${requestKey}` : null;
 }
 
 function causeOf(

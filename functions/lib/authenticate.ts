@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { TenantConfig } from "../../domain/tenant.js";
 import { RequestRejected } from "./http-errors.js";
-import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
+import { SIGNATURE_HEADER, signedRequestDigest, verifySignature } from "./signature.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -50,4 +50,18 @@ export function authenticate(
     throw new RequestRejected(401, "invalid_signature", `signature ${verdict.reason}`);
   }
   return raw;
+}
+
+/**
+ * The identity of an authenticated request: copies of one signed request (a replay within the
+ * signature window) share it; any new request, signed at another second or with another body or
+ * path, has its own. Start/stop without `eventId` use it as their idempotency key.
+ */
+export function signedRequestKey(event: APIGatewayProxyEventV2, rawBody: Buffer): string | undefined {
+  return signedRequestDigest({
+    header: event.headers?.[SIGNATURE_HEADER],
+    method: event.requestContext.http.method,
+    pathWithQuery: pathWithQuery(event),
+    rawBody,
+  });
 }

@@ -1,10 +1,17 @@
 import { z } from "zod";
 
+/** Cursors are base64url text the reads gave out; what is inside is checked by the store. */
+const Cursor = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_-]+$/, "a cursor is the base64url text a previous page gave as next");
+
 /** `limit` and cursor query parameters shared by the paginated reads. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().min(1).max(200).optional(),
-  after: z.string().min(1).max(200).optional(),
+  cursor: Cursor.optional(),
+  after: Cursor.optional(),
 });
 
 /**

@@ -18,6 +18,8 @@ export interface RuntimeConfig {
   tenantCacheMs: number;
   /** How long secrets read from SSM Parameter Store are cached per container. */
   secretsCacheSeconds: number;
+  /** Most tenants (known, and separately unknown ids) a container keeps cached. */
+  tenantCacheSize?: number;
 }
 
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -28,6 +30,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Run
     tenantCacheMs: Number(env.TENANT_CACHE_MS ?? 30_000),
     secretsCacheSeconds: Number(env.SECRETS_CACHE_SECONDS ?? 300),
   };
+  if (env.TENANT_CACHE_SIZE) config.tenantCacheSize = Number(env.TENANT_CACHE_SIZE);
   if (env.DYNAMODB_ENDPOINT) config.dynamoEndpoint = env.DYNAMODB_ENDPOINT;
   if (env.AWS_REGION) config.region = env.AWS_REGION;
   return config;
@@ -38,6 +41,8 @@ export interface Runtime {
   engine: SyncEngine;
   store: SyncStore;
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
+  /** The bounded tenant caches (for tests and metrics). */
+  tenantCache?: { known: LruCache<TenantConfig>; unknown: LruCache<null> };
 }
 
 /** A fresh sync key: opaque, unique, URL-safe. */
@@ -53,26 +58,66 @@ export function createRuntime(
     onConflict?: EngineDeps["onConflict"];
     /** Where tenants that keep their secrets elsewhere get them (default: SSM Parameter Store). */
     resolveSecrets?: SecretsResolver;
+    /** Most known tenants, and separately most unknown tenant ids, cached (default 1,000 each). */
+    tenantCacheSize?: number;
   },
 ): Runtime {
   const clock = options.clock ?? Date.now;
   const onConflict = options.onConflict ?? recordStorageConflict;
   const resolveSecrets = options.resolveSecrets ?? ssmSecretsResolver(300);
   const engine = new SyncEngine({ store, clock, newSyncKey, onConflict });
-  const cache = new Map<string, { tenant: TenantConfig | null; until: number }>();
+  const size = options.tenantCacheSize ?? DEFAULT_TENANT_CACHE_SIZE;
+  // Two bounded caches: a flood of forged tenant ids evicts only other unknown ids, never a real tenant.
+  const known = new LruCache<TenantConfig>(size);
+  const unknown = new LruCache<null>(size);
   return {
     engine,
     store,
+    tenantCache: { known, unknown },
     async loadTenant(tenantId) {
-      const cached = cache.get(tenantId);
-      if (cached && cached.until > clock()) return cached.tenant;
+      const now = clock();
+      const cached = known.get(tenantId, now) ?? unknown.get(tenantId, now);
+      if (cached !== undefined) return cached;
       const stored = await store.loadTenant(tenantId);
       const tenant = stored ? await resolveSecrets(stored) : null;
       // Unknown tenants are cached briefly too, so a flood of forged tenant ids cannot hammer storage.
-      cache.set(tenantId, { tenant, until: clock() + (tenant ? options.tenantCacheMs : 1000) });
+      if (tenant) known.set(tenantId, tenant, clock() + options.tenantCacheMs);
+      else unknown.set(tenantId, null, clock() + 1000);
       return tenant;
     },
   };
+}
+
+export const DEFAULT_TENANT_CACHE_SIZE = 1000;
+
+/** A least-recently-used cache with per-entry expiry, holding at most `capacity` entries. */
+export class LruCache<T> {
+  private readonly entries = new Map<string, { value: T; until: number }>();
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The live value, now the most recently used; undefined when absent or expired. */
+  get(key: string, now: number): T | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.until <= now) return undefined;
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: T, until: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, until });
+    // A Map iterates in insertion order: the first key is the least recently used.
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
 }
 
 /**
@@ -106,6 +151,7 @@ export function runtime(): Runtime {
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     shared = createRuntime(new DynamoSyncStore({ doc, tableName: config.tableName }), {
       tenantCacheMs: config.tenantCacheMs,
+      ...(config.tenantCacheSize ? { tenantCacheSize: config.tenantCacheSize } : {}),
       resolveSecrets: ssmSecretsResolver(config.secretsCacheSeconds),
     });
   }

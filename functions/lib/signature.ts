@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** Name of the HTTP header (lower case, as API Gateway payload 2.0 delivers header names). */
 export const SIGNATURE_HEADER = "x-quotesync-signature";
@@ -152,6 +152,25 @@ export function signRequest(input: SignRequestInput): string {
   }
   const t = String(timestamp);
   return `t=${t},v1=${computeDigest(secret, t, upper, pathWithQuery, body).toString("hex")}`;
+}
+
+/**
+ * A digest of what a valid signature header signs — `<t>.<METHOD>.<pathWithQuery>.<body>` — the
+ * same for every copy of one signed request whichever of its `v1` values matched, and different
+ * for any other request. Not secret (plain SHA-256, no key); undefined for an unparsable header.
+ */
+export function signedRequestDigest(input: {
+  header: string | undefined;
+  method: string;
+  pathWithQuery: string;
+  rawBody: Uint8Array;
+}): string | undefined {
+  const parsed = input.header === undefined ? undefined : parseHeader(input.header);
+  if (!parsed) return undefined;
+  return createHash("sha256")
+    .update(`${parsed.timestamp}.${input.method.toUpperCase()}.${input.pathWithQuery}.`)
+    .update(input.rawBody)
+    .digest("base64url");
 }
 
 /**

@@ -15,6 +15,8 @@ export interface HeaderWrite {
   readVersion: number | null;
   stored?: { version: number | null };
   index?: Record<string, string>;
+  /** The opportunity's pipeline listing to record on the header (null: none). */
+  listing?: string | null;
 }
 
 /**
@@ -54,6 +56,14 @@ export function headerWrite(
       values[":gsi1sk"] = header.index.gsi1sk;
     } else if (readVersion !== null) {
       remove.push("gsi1pk", "gsi1sk");
+    }
+    if (typeof header.listing === "string") {
+      names["#listing"] = "listing";
+      values[":listing"] = header.listing;
+      set.push("#listing = :listing");
+    } else if (header.listing === null && readVersion !== null) {
+      names["#listing"] = "listing";
+      remove.push("#listing");
     }
   }
   // A header that does not exist yet has no entries to order after: it needs no number.

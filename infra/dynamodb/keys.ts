@@ -18,6 +18,12 @@ export const keys = {
   /** Sparse index partitions the scheduled function pages through instead of scanning. */
   syncedPairsIndex: (tenantId: string) => `T#${tenantId}#SYNCED`,
   pendingQuotesIndex: (tenantId: string) => `T#${tenantId}#PENDING`,
+  /**
+   * The pipeline's list of a tenant's opportunities: one small item per known opportunity
+   * (sk = its id), written with its header; it carries a sparse `gsi1` entry by stage.
+   */
+  opportunitiesPartition: (tenantId: string) => `T#${tenantId}#OPPS`,
+  opportunitiesByStageIndex: (tenantId: string, stage: string) => `T#${tenantId}#STAGE#${stage}`,
   tenantsIndex: "TENANTS",
   /** The scheduled function's one checkpoint item (not tenant data). */
   scheduleCheckpoint: { pk: "SCHEDULE", sk: "CHECKPOINT" },

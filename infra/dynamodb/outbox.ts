@@ -370,7 +370,7 @@ export function decodeCursor(cursor: string, tenantId: string): number {
 
 export class InvalidCursor extends Error {
   constructor(cursor: string, reason = "not a cursor this outbox gave out", options?: ErrorOptions) {
-    super(`invalid outbox cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
+    super(`invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
     this.name = "InvalidCursor";
   }
 }

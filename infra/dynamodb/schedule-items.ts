@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
 import type { Page } from "../../domain/store.js";
+import { decodeDriftCursor, encodeKeyCursor } from "./cursors.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 
@@ -114,7 +115,7 @@ export class ScheduleItems {
   }
 
   async readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
-    const after = cursor === null ? null : Buffer.from(cursor, "base64url").toString("utf8");
+    const after = cursor === null ? null : decodeDriftCursor(cursor);
     const result = await guard(
       this.doc.send(
         new QueryCommand({
@@ -132,7 +133,7 @@ export class ScheduleItems {
     const last = items.at(-1);
     return {
       entries: items.map((item) => item.finding as DriftFinding),
-      next: result.LastEvaluatedKey && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
+      next: result.LastEvaluatedKey && last ? encodeKeyCursor(String(last.sk)) : null,
     };
   }
 }

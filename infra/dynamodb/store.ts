@@ -21,10 +21,13 @@ import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js"
 import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
 import { hubSpotPortalOf, TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
+import { decodeAuditCursor, encodeKeyCursor } from "./cursors.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
+import { ListingHints } from "./listing-hints.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
+import { PipelineReads } from "./pipeline-reads.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
 
@@ -50,15 +53,24 @@ export class DynamoSyncStore implements SyncStore {
   private readonly outboxLog: OutboxLog;
   private readonly writer: ChangeSetWriter;
   private readonly schedule: ScheduleItems;
+  private readonly pipeline: PipelineReads;
   private readonly hints = new SequenceHints();
+  private readonly listings = new ListingHints();
   private readonly reservations = new ReservationPolicy();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
     this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
-    this.writer = new ChangeSetWriter(options.doc, options.tableName, this.outboxLog, this.hints);
+    this.writer = new ChangeSetWriter(
+      options.doc,
+      options.tableName,
+      this.outboxLog,
+      this.hints,
+      this.listings,
+    );
     this.schedule = new ScheduleItems(options.doc, options.tableName);
+    this.pipeline = new PipelineReads(options.doc, options.tableName);
     if (options.onConsumedCapacity) reportConsumedCapacity(options.doc, options.onConsumedCapacity);
   }
 
@@ -173,6 +185,7 @@ export class DynamoSyncStore implements SyncStore {
           if (item.sk === keys.header) {
             header = { ...(item.record as R), version: item.version as number };
             this.hints.note(partition, item.version as number, item.outboxSeq);
+            this.listings.note(partition, item.version as number, item.listing);
           } else items.push(item);
         }
       }
@@ -277,14 +290,15 @@ export class DynamoSyncStore implements SyncStore {
     cursor: string | null,
     limit: number,
   ): Promise<Page<AuditEntry>> {
+    const before = cursor ? decodeAuditCursor(cursor) : null;
     const result = await guard(
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: cursor ? "pk = :pk AND sk < :cursor" : "pk = :pk",
+          KeyConditionExpression: before ? "pk = :pk AND sk < :cursor" : "pk = :pk",
           ExpressionAttributeValues: {
             ":pk": keys.auditPartition(tenantId, opportunityId),
-            ...(cursor ? { ":cursor": Buffer.from(cursor, "base64url").toString("utf8") } : {}),
+            ...(before ? { ":cursor": before } : {}),
           },
           ScanIndexForward: false,
           Limit: limit,
@@ -295,7 +309,7 @@ export class DynamoSyncStore implements SyncStore {
     const last = items.at(-1);
     return {
       entries: items.map((item) => item.entry as AuditEntry),
-      next: result.LastEvaluatedKey && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
+      next: result.LastEvaluatedKey && last ? encodeKeyCursor(String(last.sk)) : null,
     };
   }
 
@@ -309,6 +323,27 @@ export class DynamoSyncStore implements SyncStore {
 
   listSyncedOpportunityIds(tenantId: string, after: string | null, limit: number): Promise<Page<string>> {
     return this.schedule.indexPage(keys.syncedPairsIndex(tenantId), after, limit);
+  }
+
+  listOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+    stage?: string,
+  ): Promise<Page<string>> {
+    return this.pipeline.opportunityIds(tenantId, after, limit, stage);
+  }
+
+  loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {
+    return this.pipeline.opportunityHeaders(tenantId, ids);
+  }
+
+  loadQuoteHeaders(tenantId: string, ids: string[]): Promise<QuoteRecord[]> {
+    return this.pipeline.quoteHeaders(tenantId, ids);
+  }
+
+  loadDriftFindings(tenantId: string, ids: string[]): Promise<DriftFinding[]> {
+    return this.pipeline.driftFindings(tenantId, ids);
   }
 
   loadScheduleCheckpoint(): Promise<ScheduleCheckpoint | null> {

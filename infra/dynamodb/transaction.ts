@@ -12,6 +12,7 @@ import { isAmbiguousWriteFailure, type TransactionRole, translateTransactionErro
 import { type HeaderWrite, headerWrite, onlyOrderRefused } from "./header-writes.js";
 import { keys } from "./keys.js";
 import { batchWrite, deleteGeneration, lineItem, newGeneration } from "./line-sets.js";
+import { type ListingHints, listingOf } from "./listing-hints.js";
 import { type OutboxLog, type Reservation, StaleSequence } from "./outbox.js";
 import type { SequenceHints } from "./outbox-numbers.js";
 
@@ -36,6 +37,7 @@ export class ChangeSetWriter {
     private readonly tableName: string,
     private readonly outboxLog: OutboxLog,
     private readonly hints: SequenceHints,
+    private readonly listings: ListingHints,
   ) {}
 
   async write(changes: ChangeSet, reservation?: Reservation): Promise<void> {
@@ -71,7 +73,7 @@ export class ChangeSetWriter {
     }
 
     const fixedCount =
-      (changes.opportunity ? 1 : 0) +
+      (changes.opportunity ? 2 : 0) +
       changes.quotes.length +
       changes.quotes.filter((quote) => quote.linked && quote.record.opportunityId).length +
       (changes.unchanged?.length ?? 0) +
@@ -98,13 +100,16 @@ export class ChangeSetWriter {
       const { record } = changes.opportunity;
       const partition = keys.opportunityPartition(tenantId, record.id);
       const stored = { ...record, lineGeneration: generationOf(partition, record.lineGeneration) };
+      const listing = listingOf(stored);
       headers.push({
         partition,
         label: `opportunity ${record.id}`,
         readVersion: record.version,
         stored,
         index: this.opportunityIndex(stored),
+        listing,
       });
+      if (this.listings.at(partition, record.version) !== listing) add(this.pipelineEntry(stored));
     }
     for (const { record, linked } of changes.quotes) {
       const partition = keys.quotePartition(tenantId, record.id);
@@ -266,6 +271,28 @@ export class ChangeSetWriter {
     return record.syncedQuoteId && !record.deleted
       ? { gsi1pk: keys.syncedPairsIndex(record.tenantId), gsi1sk: record.id }
       : {};
+  }
+
+  /**
+   * The opportunity's entry in the tenant's pipeline list, kept in the same transaction as its
+   * header (so the list never names an opportunity that was not committed): present while the
+   * opportunity is known and not deleted, with a `gsi1` entry under its stage. Written when the
+   * listing changes (see `ListingHints`).
+   */
+  private pipelineEntry(record: OpportunityRecord): TransactItem {
+    const Key = { pk: keys.opportunitiesPartition(record.tenantId), sk: record.id };
+    if (!record.known || record.deleted) return { Delete: { TableName: this.tableName, Key } };
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...Key,
+          ...(record.stage
+            ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
+            : {}),
+        },
+      },
+    };
   }
 
   /** Synced quotes with pending changes carry the sparse index key the scheduled push pages through. */

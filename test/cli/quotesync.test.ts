@@ -15,7 +15,7 @@ import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs the CLI in-process with captured output. */
-async function cli(argv: string[], stdin = "") {
+async function cli(argv: string[], stdin = "", env: NodeJS.ProcessEnv = {}) {
   let stdout = "";
   let stderr = "";
   const code = await runCli(argv, {
@@ -26,7 +26,7 @@ async function cli(argv: string[], stdin = "") {
       stderr += text;
     },
     stdin: async () => Buffer.from(stdin),
-    env: {},
+    env,
   });
   return { code, stdout, stderr };
 }
@@ -114,7 +114,11 @@ describe("quotesync sign", () => {
 
   it("exits 2 with a one-line reason on bad usage", async () => {
     const run = await cli(["sign", "--path", "/x"]);
-    expect(run).toEqual({ code: 2, stdout: "", stderr: "sign: --secret is required (see --help)\n" });
+    expect(run).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "sign: --secret is required (or --secret-file, or QUOTESYNC_SECRET) (see --help)\n",
+    });
   });
 });
 
@@ -251,10 +255,16 @@ describe("quotesync tenant put", () => {
     expect(noSecret.code).toBe(1);
     expect(noSecret.stderr).toContain("connectors.crm.delivery.secret: a webhook delivery needs a secret");
 
+    // A deployed stage keeps the tenant's own secrets in SSM too (docs/security.md).
+    const deployedTenant = {
+      ...tenant,
+      secrets: { crm: [], cpq: [] },
+      secretsParameter: "/quotesync/acme/secrets",
+    };
     const outsidePrefix = await put(
       "delivery-outside-prefix.json",
       {
-        ...tenant,
+        ...deployedTenant,
         tenantId: "delivers-deployed",
         connectors: { crm: { kind: "native", delivery, credentialsParameter: "/other/acme" } },
       },
@@ -268,7 +278,7 @@ describe("quotesync tenant put", () => {
     const inSsm = await put(
       "delivery-ssm.json",
       {
-        ...tenant,
+        ...deployedTenant,
         tenantId: "delivers-deployed",
         connectors: { crm: { kind: "native", delivery, credentialsParameter: "/quotesync/acme/crm" } },
       },
@@ -408,5 +418,105 @@ describe("quotesync replay", () => {
     expect(run.stdout).toContain("#1 opportunity.upserted x-1 -> crm: 422 invalid_event");
     expect(run.stdout).toContain("#2 nope ?: skipped: not a quotesync event type");
     expect(run.stderr).toBe("2 events, 0 accepted, 2 refused or skipped\n");
+  });
+});
+
+describe("secrets outside the command line and tenants outside the local stage", () => {
+  const endpoint = () => inject("dynamoEndpoint");
+  const path = "/webhooks/crm/demo";
+  const signWith = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+    cli(["sign", "--path", path, "--body", "{}", ...argv], "", env);
+  const verifies = (header: string) =>
+    verifySignature({
+      header: header.trim(),
+      secrets: [DEMO_SECRETS.crm],
+      method: "POST",
+      pathWithQuery: path,
+      rawBody: Buffer.from("{}"),
+      nowSeconds: Math.floor(Date.now() / 1000),
+    }).ok;
+
+  it("signs with a secret from QUOTESYNC_SECRET or from --secret-file (one line, newline dropped)", async () => {
+    const fromEnv = await signWith([], { QUOTESYNC_SECRET: DEMO_SECRETS.crm });
+    expect(fromEnv.code).toBe(0);
+    expect(verifies(fromEnv.stdout)).toBe(true);
+    const file = join(dir, "crm.secret");
+    writeFileSync(file, `${DEMO_SECRETS.crm}\n`);
+    const fromFile = await signWith(["--secret-file", file]);
+    expect(fromFile.code).toBe(0);
+    expect(verifies(fromFile.stdout)).toBe(true);
+    const both = await signWith(["--secret", "x", "--secret-file", file]);
+    expect(both.code).toBe(2);
+    const twoLines = join(dir, "two-lines.secret");
+    writeFileSync(twoLines, "line-one\nline-two\n");
+    expect((await signWith(["--secret-file", twoLines])).code).toBe(2);
+  });
+
+  it("replays with secrets read from files", async () => {
+    const crm = join(dir, "replay-crm.secret");
+    writeFileSync(crm, DEMO_SECRETS.crm);
+    const events = join(dir, "one-event.jsonl");
+    writeFileSync(
+      events,
+      `${JSON.stringify({ eventId: "secret-file-1", type: "opportunity.upserted", occurredAt: new Date().toISOString(), data: { opportunity: { id: "o-secret-file", currency: "USD" } } })}\n`,
+    );
+    const run = await cli([
+      "replay",
+      "--url",
+      baseUrl,
+      "--tenant",
+      "demo",
+      "--file",
+      events,
+      "--crm-secret-file",
+      crm,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await h.store.loadOpportunity("demo", "o-secret-file"))?.header.known).toBe(true);
+  });
+
+  const tenantFile = (overrides: Record<string, unknown>) => {
+    const file = join(dir, `tenant-${Object.keys(overrides).join("-")}-${Math.random()}.json`);
+    const tenant = JSON.parse(readFileSync(join(ROOT, "examples/tenant.json"), "utf8"));
+    writeFileSync(file, JSON.stringify({ ...tenant, tenantId: "stage-check", ...overrides }));
+    return file;
+  };
+  const put = (file: string, stage: string) =>
+    cli([
+      "tenant",
+      "put",
+      "--file",
+      file,
+      "--table",
+      h.table.tableName,
+      "--endpoint",
+      endpoint(),
+      "--stage",
+      stage,
+    ]);
+
+  it("refuses a tenant with plaintext secrets outside the local stage, and stores one that names its SSM parameter", async () => {
+    const inline = await put(tenantFile({}), "prod");
+    expect(inline.code).toBe(1);
+    expect(inline.stderr).toMatch(/secretsParameter: outside the local stage \(here: prod\)/);
+    expect(await h.store.loadTenant("stage-check")).toBeNull();
+    const ssm = tenantFile({
+      secrets: { crm: [], cpq: [] },
+      secretsParameter: "/quotesync/stage-check/secrets",
+    });
+    const stored = await put(ssm, "prod");
+    expect(stored.code, stored.stderr).toBe(0);
+    expect((await h.store.loadTenant("stage-check"))?.secretsParameter).toBe(
+      "/quotesync/stage-check/secrets",
+    );
+  });
+
+  it("refuses a secretsParameter outside /quotesync/ (the functions could not read it) with a clear error", async () => {
+    const file = tenantFile({ secrets: { crm: [], cpq: [] }, secretsParameter: "/other/acme/secrets" });
+    const run = await put(file, "prod");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /secretsParameter: the functions may read only parameters under \/quotesync\//,
+    );
   });
 });

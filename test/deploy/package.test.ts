@@ -49,7 +49,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync"];
+const HTTP_WRITERS = ["CrmWebhook", "CpqWebhook", "StartSync", "StopSync", "PipelinePage"];
 const HTTP_READERS = ["GetStatus", "GetAudit", "GetOutbox", "GetDrift"];
 const ASYNC = ["TriggerEvent", "Scheduled", "DeliverRetry"];
 const DELIVERY = ["Deliver", "DeliverRetry", "RetryDelivery"];
@@ -147,5 +147,31 @@ describe("npx serverless package (no AWS credentials)", () => {
       ]);
       expect(actionsOf(id)).not.toContain("dynamodb:ConditionCheckItem");
     }
+  });
+});
+
+describe("the trigger bus", () => {
+  it("is a dedicated event bus with a resource policy, and the trigger rule listens on it alone", () => {
+    const bus = resources.TriggerEventBus;
+    expect(bus?.Type).toBe("AWS::Events::EventBus");
+    expect(bus?.Properties.Name).toBe("quotesync-ci-triggers");
+    const policy = resources.TriggerEventBusPolicy;
+    expect(policy?.Type).toBe("AWS::Events::EventBusPolicy");
+    expect(policy?.Properties.EventBusName).toEqual({ Ref: "TriggerEventBus" });
+    expect(policy?.Properties.Statement).toMatchObject({
+      Effect: "Allow",
+      Action: "events:PutEvents",
+      Resource: { "Fn::GetAtt": ["TriggerEventBus", "Arn"] },
+    });
+    const rules = Object.values(resources).filter((resource) => resource.Type === "AWS::Events::Rule");
+    const triggerRules = rules.filter((rule) =>
+      JSON.stringify(rule.Properties.Targets).includes("TriggerEventLambdaFunction"),
+    );
+    expect(triggerRules).toHaveLength(1);
+    expect(triggerRules[0]?.Properties.EventBusName).toEqual({ "Fn::GetAtt": ["TriggerEventBus", "Name"] });
+    expect(triggerRules[0]?.Properties.EventPattern["detail-type"]).toEqual([
+      "cart.finalized",
+      "quote.accepted",
+    ]);
   });
 });

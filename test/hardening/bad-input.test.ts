@@ -115,6 +115,50 @@ const cases: Case[] = [
     code: "invalid_event",
     issuePath: ["data", "lines", 0, "quantity"],
   },
+  ...(
+    [
+      ["-5e-324", "a denormal"],
+      ["1e-131", "a magnitude below 1e-130"],
+      ["1e200", "a magnitude of 1e200"],
+      ["100000000000000000000000000000000000000", "a 39-digit integer"],
+      ["9007199254740993", "an integer past 2^53"],
+      ["-1.7976931348623157e308", "the most negative double"],
+    ] as const
+  ).flatMap(([number, what]): Case[] => [
+    {
+      name: `${what} (${number}) in a quote line's custom field`,
+      path: cpq,
+      body: withLine({ fields: { Term_Months__c: 0 } }).replace(
+        '"Term_Months__c":0',
+        `"Term_Months__c":${number}`,
+      ),
+      status: 422,
+      code: "invalid_event",
+      issuePath: ["data", "lines", 0, "fields", "Term_Months__c"],
+    },
+    {
+      name: `${what} (${number}) in an opportunity's custom field`,
+      path: crm,
+      body: JSON.stringify(opportunityUpserted("o-bad", { fields: { Region__c: 0 } })).replace(
+        '"Region__c":0',
+        `"Region__c":${number}`,
+      ),
+      status: 422,
+      code: "invalid_event",
+      issuePath: ["data", "opportunity", "fields", "Region__c"],
+    },
+    {
+      name: `${what} (${number}) in a quote's custom field`,
+      path: cpq,
+      body: JSON.stringify(quoteUpserted("q-bad", "o-bad", { fields: { Region__c: 0 } })).replace(
+        '"Region__c":0',
+        `"Region__c":${number}`,
+      ),
+      status: 422,
+      code: "invalid_event",
+      issuePath: ["data", "quote", "fields", "Region__c"],
+    },
+  ]),
   {
     name: `an id of ${LIMITS.idLength + 1} characters`,
     path: crm,

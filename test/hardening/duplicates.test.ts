@@ -1,6 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { scanState } from "../support/dynamo.js";
-import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
+import {
+  at,
+  cpqEvent,
+  line,
+  opportunityUpserted,
+  quoteLinesUpserted,
+  quoteUpserted,
+} from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
 const COPIES = 30;
@@ -66,6 +73,35 @@ describe(`${COPIES} concurrent copies of one event (DynamoDB Local, through the 
     expect(again.headers["x-quotesync-replayed"]).toBe("true");
     expect(again.body).toEqual(first.body);
     expect(await scanState(h.table.tableName)).toEqual(before);
+  });
+
+  it("answers a redelivery of a 1,500-line replace with one GetItem of its processed-event record, deciding nothing", async () => {
+    // Its own pair, so the other tests' outbox counts stay small.
+    expect((await h.crm(opportunityUpserted("o-dup-big", {}, { occurredAt: at(1) }))).statusCode).toBe(200);
+    expect((await h.cpq(quoteUpserted("q-dup-big", "o-dup-big", {}, { occurredAt: at(2) }))).statusCode).toBe(
+      200,
+    );
+    const lines = Array.from({ length: 1500 }, (_, i) => line(`dup-big-${i}`));
+    const event = cpqEvent("quote.lines.replaced", { quoteId: "q-dup-big", lines }, { occurredAt: at(30) });
+    const first = await h.cpq(event);
+    expect(first.statusCode).toBe(200);
+    const send = vi.spyOn(h.doc, "send");
+    try {
+      const again = await h.cpq(event);
+      expect(again.headers["x-quotesync-replayed"]).toBe("true");
+      expect(again.body).toEqual(first.body);
+      // Besides the tenant's configuration (not cached in this harness): one GetItem, nothing else.
+      const calls = send.mock.calls
+        .map(([command]) => ({
+          name: command.constructor.name,
+          input: command.input as { Key?: { pk?: string } },
+        }))
+        .filter((call) => !String(call.input.Key?.pk).startsWith("TENANT#"));
+      expect(calls.map((call) => call.name)).toEqual(["GetCommand"]);
+      expect(String(calls[0]?.input.Key?.pk)).toMatch(/^T#demo#E#/);
+    } finally {
+      send.mockRestore();
+    }
   });
 
   it(`gives ${COPIES} concurrent start commands with one eventId one effect too`, async () => {

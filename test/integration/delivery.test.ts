@@ -42,7 +42,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
         crm: { kind: "native", delivery: { kind: "webhook", url: receiver.url, secret: DELIVERY_SECRET } },
       },
     });
-    h = await handlerHarness({ tenants: [tenant] });
+    h = await handlerHarness({ tenants: [tenant], stream: true });
     rt = createDeliveryRuntime({
       doc: h.doc,
       tableName: h.table.tableName,

@@ -64,7 +64,8 @@ describe("the scheduled function's bounded, resumable passes (DynamoDB Local)", 
       "demo/d3-q",
       "demo/d4-q",
     ]);
-    expect(runs.at(-1)?.push.resumeAt).toEqual({ tenantId: null, after: null, tenantPassStartedAt: null });
+    // Every tenant served and none with a backlog: the next run starts one tenant later (rotation).
+    expect(runs.at(-1)?.push.resumeAt).toEqual({ tenantId: "demo", after: null, tenantPassStartedAt: null });
     for (const id of ["d0", "d4"]) {
       expect((await h.status(`${id}-opp`)).body.quotes[0].pendingChanges).toBe(0);
     }
@@ -73,5 +74,51 @@ describe("the scheduled function's bounded, resumable passes (DynamoDB Local)", 
     // The audit pass pages the synced index the same way, three pairs a run.
     expect(runs.map((run) => run.audit.examined)).toEqual([3, 3, 2]);
     expect(runs.flatMap((run) => run.audit.drifting)).toEqual([]);
+  });
+});
+
+/** A tenant whose policy mode is `scheduled` (demo's secrets, to keep signing simple). */
+const scheduledTenant = (tenantId: string) =>
+  TenantConfig.parse({
+    tenantId,
+    secrets: { crm: [DEMO_SECRETS.crm], cpq: [DEMO_SECRETS.cpq] },
+    policy: { mode: "scheduled" },
+  });
+
+describe("fairness between a large and a small tenant (DynamoDB Local)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // "big" sorts before "small": walking tenants in order with a global cap served big first.
+    h = await handlerHarness({ tenants: [scheduledTenant("big"), scheduledTenant("small")] });
+    for (let i = 0; i < 12; i++)
+      await scheduledPairWithPendingChange(h, "big", `b${String(i).padStart(2, "0")}`);
+    for (let i = 0; i < 2; i++) await scheduledPairWithPendingChange(h, "small", `s${i}`);
+  });
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  const pushedBy = (run: ScheduledRunReport, tenantId: string) =>
+    run.push.pushed.filter((p) => p.tenantId === tenantId).map((p) => p.quoteId);
+
+  it("gives each tenant its quota per run and rotates the start, so the small tenant waits at most one run", async () => {
+    // Room for one tenant's quota a run: the worst case for the tenant that comes second.
+    const limits = { pairsPerPass: 3, pagesPerPass: 20, pageSize: 2, pairsPerTenant: 3 };
+    const runs: ScheduledRunReport[] = [];
+    for (let i = 0; i < 6; i++) runs.push(await runtime().engine.runScheduled({ limits }));
+
+    expect(pushedBy(runs[0] as ScheduledRunReport, "big")).toEqual(["b00-q", "b01-q", "b02-q"]);
+    // The next run starts at the tenant the first one did not reach.
+    expect(pushedBy(runs[1] as ScheduledRunReport, "small")).toEqual(["s0-q", "s1-q"]);
+    for (const run of runs) expect(pushedBy(run, "big").length).toBeLessThanOrEqual(3);
+    const all = runs.flatMap((run) => run.push.pushed.map((p) => `${p.tenantId}/${p.quoteId}`));
+    expect(new Set(all).size).toBe(all.length); // each pushed once
+    expect(all).toHaveLength(14); // 6 runs of 3 cover both backlogs
+    // The audit pass shares the rotation: small's two synced pairs are audited by the second run.
+    expect(runs[1]?.audit.examined).toBe(3);
+    // Once nothing is pending every run serves both tenants, and the start rotates between them.
+    const lastStarts = runs.slice(-2).map((run) => run.push.resumeAt.tenantId);
+    expect(runs.at(-1)?.push.cycleCompleted).toBe(true);
+    expect(new Set(lastStarts)).toEqual(new Set(["big", "small"]));
   });
 });

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -178,10 +179,43 @@ describe("local HTTP adapter (API Gateway HTTP API payload 2.0)", () => {
   });
 
   it("matches extra routes first and hands them the raw body", async () => {
-    const response = await fetch(`${base}/local/events`, { method: "POST", body: '{"source":"cpq"}' });
+    const response = await fetch(`${base}/local/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"source":"cpq"}',
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ got: '{"source":"cpq"}' });
     expect(extraHandle).toHaveBeenCalledOnce();
+  });
+
+  it("refuses /local/* posted as text/plain (what a cross-site page can send without a preflight) with 415", async () => {
+    extraHandle.mockClear();
+    const response = await fetch(`${base}/local/events`, {
+      method: "POST",
+      headers: { "content-type": "text/plain", origin: "https://attacker.example" },
+      body: '{"source":"cpq"}',
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+    const untyped = await fetch(`${base}/local/events`, { method: "POST", body: '{"source":"cpq"}' });
+    expect(untyped.status).toBe(415);
+    expect(extraHandle).not.toHaveBeenCalled();
+  });
+
+  it("refuses /local/* addressed to a host that is not loopback (DNS rebinding) with 403", async () => {
+    extraHandle.mockClear();
+    const port = new URL(base).port;
+    for (const host of [`attacker.example:${port}`, "evil.localhost.example", `10.0.0.5:${port}`]) {
+      const response = await rawPost(Number(port), "/local/events", host, '{"source":"cpq"}');
+      expect(response.status, host).toBe(403);
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code: "forbidden" } });
+    }
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, "localhost"]) {
+      const response = await rawPost(Number(port), "/local/events", host, '{"source":"cpq"}');
+      expect(response.status, host).toBe(200);
+    }
+    expect(extraHandle).toHaveBeenCalledTimes(4);
   });
 
   it("turns a throwing handler into a 500 JSON error", async () => {
@@ -196,3 +230,33 @@ describe("local HTTP adapter (API Gateway HTTP API payload 2.0)", () => {
     }
   });
 });
+
+/** A POST with an explicit Host header (fetch does not let a caller set Host). */
+function rawPost(
+  port: number,
+  path: string,
+  host: string,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        headers: { host, "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}

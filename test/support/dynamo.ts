@@ -27,11 +27,11 @@ function clients(): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
  * A fresh, uniquely named quotesync table on the run's shared DynamoDB Local (started by
  * `test/global-setup.ts`), so test files never see each other's items.
  */
-export async function createTestTable(): Promise<TestTable> {
+export async function createTestTable(options: { stream?: boolean } = {}): Promise<TestTable> {
   const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
   const doc = DynamoDBDocumentClient.from(client);
   const tableName = `quotesync-test-${randomUUID()}`;
-  await ensureTable(client, tableName);
+  await ensureTable(client, tableName, options);
   return {
     client,
     doc,

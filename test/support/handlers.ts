@@ -4,6 +4,7 @@ import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { apiGatewayEvent, type InvokeResponse, invokeRoute } from "../../local/invoke.js";
 import { createTestTable, type TestTable } from "./dynamo.js";
+import { nextEventId } from "./events.js";
 
 export const DEMO_SECRETS = { crm: "demo-crm-secret", cpq: "demo-cpq-secret" } as const;
 
@@ -15,8 +16,8 @@ export { apiGatewayEvent };
  * Runs the real Lambda handlers in-process against a fresh table on DynamoDB Local, with the
  * demo tenant registered. Requests are signed like a real CRM/CPQ would sign them.
  */
-export async function handlerHarness(options: { tenants?: TenantConfig[] } = {}) {
-  const table: TestTable = await createTestTable();
+export async function handlerHarness(options: { tenants?: TenantConfig[]; stream?: boolean } = {}) {
+  const table: TestTable = await createTestTable({ stream: options.stream ?? false });
   const doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
   for (const tenant of options.tenants ?? [demoTenant(DEMO_SECRETS)]) await store.putTenant(tenant);
@@ -55,9 +56,11 @@ export async function handlerHarness(options: { tenants?: TenantConfig[] } = {})
     request,
     crm: (event: unknown, tenantId = "demo") => request("POST", `/webhooks/crm/${tenantId}`, { body: event }),
     cpq: (event: unknown, tenantId = "demo") => request("POST", `/webhooks/cpq/${tenantId}`, { body: event }),
-    start: (quoteId: string, body: unknown = {}, tenantId = "demo") =>
+    // Each call is a new command (its own eventId): two identical signed requests within the same
+    // second are one request to quotesync (a replay), and tests start the same quote in quick succession.
+    start: (quoteId: string, body: unknown = { eventId: nextEventId("start") }, tenantId = "demo") =>
       request("POST", `/sync/${tenantId}/quotes/${encodeURIComponent(quoteId)}/start`, { body }),
-    stop: (quoteId: string, body: unknown = {}, tenantId = "demo") =>
+    stop: (quoteId: string, body: unknown = { eventId: nextEventId("stop") }, tenantId = "demo") =>
       request("POST", `/sync/${tenantId}/quotes/${encodeURIComponent(quoteId)}/stop`, { body }),
     status: (opportunityId: string, tenantId = "demo") =>
       request("GET", `/sync/${tenantId}/opportunities/${encodeURIComponent(opportunityId)}`),

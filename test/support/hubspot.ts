@@ -53,7 +53,7 @@ export async function hubSpotHarness(
     via?: "direct" | "deliver";
   } = {},
 ) {
-  const table = await createTestTable();
+  const table = await createTestTable({ stream: options.via === "deliver" });
   const doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
   const connectorStore = new DynamoConnectorStore(doc, table.tableName);

@@ -1,0 +1,72 @@
+import type { AuditEntry } from "../../domain/model.js";
+import { systemName } from "./format.js";
+
+const SOURCES: Record<string, string> = {
+  crm: "from the CRM",
+  cpq: "from the CPQ",
+  command: "by command",
+  schedule: "by the scheduled run",
+  eventbridge: "by an automatic trigger",
+};
+
+/**
+ * An audit entry as a sentence a sales manager reads: the recorded summary with systems named
+ * ("the CRM", "the CPQ"), counts in words, and who or what caused it.
+ */
+export function timelineSentence(
+  entry: AuditEntry,
+  lineNames: ReadonlyMap<string, string> = new Map(),
+): string {
+  const text = humanize(entry.summary, lineNames);
+  const by: string[] = [];
+  if (entry.actor) by.push(`by ${entry.actor.replace(/^viewer:/, "")}`);
+  else if (entry.source && SOURCES[entry.source]) by.push(SOURCES[entry.source] as string);
+  return `${text}${text.endsWith(".") ? "" : "."}${by.length > 0 ? ` (${by.join(", ")})` : ""}`;
+}
+
+/**
+ * Recorded wording made readable: systems named, "(s)" resolved by its count, sync keys replaced
+ * by the names of their lines where the page knows them.
+ */
+export function humanize(summary: string, lineNames: ReadonlyMap<string, string> = new Map()): string {
+  const text = summary
+    .replace(
+      /\b(from|to) (crm|cpq)\b/g,
+      (_match, word: string, side: string) => `${word} ${systemName(side)}`,
+    )
+    .replace(
+      /\b1 ([a-z ]+?)\(s\)( differ\b)?/g,
+      (_match, noun: string, differ?: string) => `1 ${noun}${differ ? " differs" : ""}`,
+    )
+    .replace(/\(s\)/g, "s")
+    .replace(/\(sync keys? ([^)]*)\)/g, (_match, list: string) => {
+      const names = list.split(/,\s*/).map((key) => lineNames.get(key) ?? key);
+      return `(${names.join(", ")})`;
+    })
+    .replace(/\bqs_[0-9a-f]{32}\b/g, (key) => lineNames.get(key) ?? key);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A short label of the kind of entry. */
+export function timelineLabel(entry: AuditEntry): { text: string; tone: "bad" | "warn" | "ok" | "plain" } {
+  const map: Record<string, { text: string; tone: "bad" | "warn" | "ok" | "plain" }> = {
+    "sync.started": { text: "Sync started", tone: "ok" },
+    "sync.replaced": { text: "Synced quote replaced", tone: "ok" },
+    "sync.resynced": { text: "Re-synchronized", tone: "ok" },
+    "sync.stopped": { text: "Sync stopped", tone: "warn" },
+    "change.mirrored": { text: "Change mirrored", tone: "plain" },
+    "change.pending": { text: "Change pending", tone: "warn" },
+    "change.pushed": { text: "Pending changes pushed", tone: "plain" },
+    "change.stale": { text: "Late change answered", tone: "plain" },
+    "change.applied": { text: "Change applied", tone: "plain" },
+    "change.corrected": { text: "Change corrected", tone: "warn" },
+    "amount.corrected": { text: "Amount restored", tone: "warn" },
+    "start.refused": { text: "Start refused", tone: "bad" },
+    "command.forbidden": { text: "Action refused", tone: "bad" },
+    "trigger.fired": { text: "Automatic trigger", tone: "plain" },
+    "approval.changed": { text: "Approval", tone: "warn" },
+    "audit.drift": { text: "Drift found", tone: "bad" },
+    "audit.milestone_pending": { text: "Pending at milestone", tone: "bad" },
+  };
+  return map[entry.type] ?? { text: entry.type, tone: "plain" };
+}

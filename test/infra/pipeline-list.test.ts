@@ -1,0 +1,165 @@
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SyncEngine } from "../../domain/engine/sync-engine.js";
+import { CpqEvent, CrmEvent } from "../../domain/events.js";
+import { InMemorySyncStore } from "../../domain/memory-store.js";
+import { readPipelinePage } from "../../domain/pipeline/read-pipeline.js";
+import type { SyncStore } from "../../domain/store.js";
+import { demoTenant } from "../../domain/tenant.js";
+import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
+import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import {
+  at,
+  line,
+  opportunityLinesUpserted,
+  opportunityUpserted,
+  quoteLinesUpserted,
+  quoteUpserted,
+} from "../support/events.js";
+
+const tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
+
+/** The same contract on both stores: the pipeline list follows the opportunity headers' commits. */
+for (const kind of ["dynamodb", "memory"] as const) {
+  describe(`the pipeline list of opportunities (${kind})`, () => {
+    let table: TestTable | undefined;
+    let store: SyncStore;
+    let engine: SyncEngine;
+    let keys = 0;
+    const crm = (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event));
+    const cpq = (event: unknown) => engine.handleCpqEvent(tenant, CpqEvent.parse(event));
+    const ids = async (stage?: string) => (await store.listOpportunityIds("demo", null, 100, stage)).entries;
+
+    beforeAll(async () => {
+      if (kind === "dynamodb") {
+        table = await createTestTable();
+        store = new DynamoSyncStore({
+          doc: DynamoDBDocumentClient.from(table.client),
+          tableName: table.tableName,
+        });
+      } else store = new InMemorySyncStore();
+      engine = new SyncEngine({
+        store,
+        clock: () => Date.parse(at(10_000)),
+        newSyncKey: () => `sk-${++keys}`,
+      });
+      await store.putTenant(tenant);
+    });
+    afterAll(async () => {
+      await table?.dispose();
+    });
+
+    it("lists known opportunities in id order, by stage too, and drops deleted ones", async () => {
+      await crm(opportunityUpserted("o-b", { stage: "Negotiation" }, { occurredAt: at(1) }));
+      await crm(opportunityUpserted("o-a", { stage: "Proposal" }, { occurredAt: at(2) }));
+      // Lines before their opportunity: kept, but not an opportunity of the pipeline yet.
+      await crm(opportunityLinesUpserted("o-c", [line("l1")], { occurredAt: at(3) }));
+      expect(await ids()).toEqual(["o-a", "o-b"]);
+      expect(await ids("Proposal")).toEqual(["o-a"]);
+      expect(await ids("Closed Won")).toEqual([]);
+
+      await crm(opportunityUpserted("o-b", { stage: "Proposal" }, { occurredAt: at(4) }));
+      await crm(opportunityUpserted("o-c", { stage: "Negotiation" }, { occurredAt: at(5) }));
+      expect(await ids("Proposal")).toEqual(["o-a", "o-b"]);
+      expect(await ids("Negotiation")).toEqual(["o-c"]);
+      expect(await ids()).toEqual(["o-a", "o-b", "o-c"]);
+
+      await crm({
+        eventId: "del-a",
+        type: "opportunity.deleted",
+        occurredAt: at(6),
+        data: { opportunityId: "o-a" },
+      });
+      expect(await ids()).toEqual(["o-b", "o-c"]);
+      expect(await ids("Proposal")).toEqual(["o-b"]);
+    });
+
+    it("pages with an exclusive `after`", async () => {
+      const first = await store.listOpportunityIds("demo", null, 1);
+      expect(first).toEqual({ entries: ["o-b"], next: "o-b" });
+      const second = await store.listOpportunityIds("demo", "o-b", 1);
+      expect(second.entries).toEqual(["o-c"]);
+      const last = await store.listOpportunityIds("demo", "o-c", 1);
+      expect(last).toEqual({ entries: [], next: null });
+    });
+
+    it("reads a page of the pipeline with synced quotes and the needs-attention view", async () => {
+      await cpq(quoteUpserted("q-c", "o-c", {}, { occurredAt: at(7) }));
+      await cpq(quoteLinesUpserted("q-c", [line("ql1", { discountPercent: "30" })], { occurredAt: at(8) }));
+      await engine.startSync(tenant, "q-c", {});
+      const all = await readPipelinePage(
+        store,
+        tenant,
+        { view: "all", after: null, limit: 50 },
+        Date.parse(at(9)),
+      );
+      expect(all.rows.map((row) => [row.opportunityId, row.syncedQuoteId, row.amountLocked])).toEqual([
+        ["o-b", null, false],
+        ["o-c", "q-c", true],
+      ]);
+      const attention = await readPipelinePage(
+        store,
+        tenant,
+        { view: "attention", after: null, limit: 50 },
+        Date.parse(at(9)),
+      );
+      expect(
+        attention.rows.map((row) => [row.opportunityId, row.attention.map((item) => item.kind)]),
+      ).toEqual([["o-c", ["approval_required"]]]);
+    });
+
+    if (kind === "dynamodb") {
+      it("writes the list item only when the listing changes, and for headers written before the list", async () => {
+        const listWrites: unknown[] = [];
+        table?.client.middlewareStack.add(
+          (next) => async (args) => {
+            const items = (
+              args.input as { TransactItems?: Array<Record<string, { Key?: unknown; Item?: unknown }>> }
+            ).TransactItems;
+            for (const item of items ?? []) {
+              const action = item.Put ?? item.Delete;
+              const key = (action?.Item ?? action?.Key) as { pk?: unknown } | undefined;
+              // Marshalled ({S: ...}) or not, depending on where the stack sees it.
+              const pk = typeof key?.pk === "object" ? (key.pk as { S?: string }).S : key?.pk;
+              if (pk === "T#demo#OPPS") listWrites.push(item);
+            }
+            return next(args);
+          },
+          { step: "initialize", name: "listWrites" },
+        );
+        await crm(opportunityUpserted("o-b", { stage: "Proposal", name: "Renamed" }, { occurredAt: at(20) }));
+        expect(listWrites).toEqual([]);
+        await crm(opportunityUpserted("o-b", { stage: "Closed Won" }, { occurredAt: at(21) }));
+        expect(listWrites).toHaveLength(1);
+        expect(await ids("Closed Won")).toEqual(["o-b"]);
+
+        // A header from before the list: no `listing`, no list item. Its next write lists it.
+        const doc = DynamoDBDocumentClient.from(table?.client as NonNullable<typeof table>["client"]);
+        await doc.send(
+          new UpdateCommand({
+            TableName: table?.tableName,
+            Key: { pk: "T#demo#O#o-b", sk: "H" },
+            UpdateExpression: "REMOVE listing",
+          }),
+        );
+        await doc.send(
+          new DeleteCommand({ TableName: table?.tableName, Key: { pk: "T#demo#OPPS", sk: "o-b" } }),
+        );
+        expect(await ids()).toEqual(["o-c"]);
+        await crm(opportunityUpserted("o-b", { stage: "Closed Won", name: "Again" }, { occurredAt: at(22) }));
+        expect(await ids()).toEqual(["o-b", "o-c"]);
+        expect(listWrites).toHaveLength(2);
+        await crm(opportunityUpserted("o-b", { stage: "Proposal" }, { occurredAt: at(23) }));
+        expect(await ids("Proposal")).toEqual(["o-b"]);
+      });
+
+      it("keeps one small list item per listed opportunity, with a gsi1 entry under its stage", async () => {
+        const items = (await scanAll(table?.tableName ?? "")).filter((item) => item.pk === "T#demo#OPPS");
+        expect(items).toEqual([
+          { pk: "T#demo#OPPS", sk: "o-b", gsi1pk: "T#demo#STAGE#Proposal", gsi1sk: "o-b" },
+          { pk: "T#demo#OPPS", sk: "o-c", gsi1pk: "T#demo#STAGE#Negotiation", gsi1sk: "o-c" },
+        ]);
+      });
+    }
+  });
+}
