@@ -2,6 +2,7 @@ import type { BundleResults } from "./scenarios/bundles.js";
 import type { DeliveryResult } from "./scenarios/delivery.js";
 import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
+import type { HubSpotWebhookResult } from "./scenarios/hubspot-webhook.js";
 import type { OneLineResult } from "./scenarios/one-line.js";
 import type { PipelinePageResult } from "./scenarios/pipeline-page.js";
 import type { ReplaceResult } from "./scenarios/replace.js";
@@ -13,6 +14,7 @@ export interface Results {
   domain: DomainDiffResult;
   throughput: ThroughputResult;
   hotPair: HotPairResult;
+  hubspotWebhook?: HubSpotWebhookResult;
   delivery: DeliveryResult;
   bundles: BundleResults;
   pipelinePage?: PipelinePageResult;
@@ -143,6 +145,25 @@ export function rowsOf(results: Results): Row[] {
     "0",
     delivery.duplicates === 0,
   );
+
+  const hubspot = results.hubspotWebhook;
+  if (hubspot) {
+    const scenario = `HubSpot webhook, ${hubspot.events} line item events on one deal`;
+    add(
+      scenario,
+      "answer time p50 / max",
+      `${hubspot.p50Ms} / ${hubspot.maxMs} ms`,
+      "< 5000 ms",
+      hubspot.maxMs < 5000,
+    );
+    add(
+      scenario,
+      "HubSpot reads per request",
+      String(hubspot.callsPerRequest),
+      "≤ 3",
+      hubspot.callsPerRequest <= 3,
+    );
+  }
 
   const { bare, sdkFloor, sdkFloorRuntimeSdk, functions, node20, node22 } = results.bundles;
   const both = (init: { node20Ms: number; node22Ms: number }) => `${init.node20Ms} / ${init.node22Ms} ms`;

@@ -8,6 +8,7 @@ import { bundleSizes } from "./scenarios/bundles.js";
 import { deliveryLag } from "./scenarios/delivery.js";
 import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
+import { hubSpotWebhook } from "./scenarios/hubspot-webhook.js";
 import { oneLineChange } from "./scenarios/one-line.js";
 import { pipelinePage } from "./scenarios/pipeline-page.js";
 import { startAndReplace } from "./scenarios/replace.js";
@@ -44,7 +45,19 @@ try {
   const pipeline = await pipelinePage(bench);
   log("delivery");
   const delivery = await deliveryLag(bench);
-  results = { oneLine, replace, domain, throughput, hotPair: hot, delivery, bundles, pipelinePage: pipeline };
+  log("HubSpot webhook");
+  const hubspotWebhook = await hubSpotWebhook(bench);
+  results = {
+    oneLine,
+    replace,
+    domain,
+    throughput,
+    hotPair: hot,
+    hubspotWebhook,
+    delivery,
+    bundles,
+    pipelinePage: pipeline,
+  };
 } finally {
   await bench.close();
 }

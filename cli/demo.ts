@@ -282,11 +282,22 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     url: { type: "string" },
     tenant: { type: "string" },
     crm: { type: "string" },
+    cpq: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
+  if (values.crm === "hubspot" && values.cpq === "hubspot") {
+    // The functions' request logs would bury the story; set POWERTOOLS_LOG_LEVEL=INFO to see them.
+    process.env.POWERTOOLS_LOG_LEVEL ||= "WARN";
+    const { runHubSpotDemo } = await import("./hubspot-demo.js");
+    await runHubSpotDemo(io);
+    return 0;
+  }
+  if (values.cpq !== undefined) {
+    throw new UsageError("connector demos: --crm hubspot --cpq hubspot, or --crm salesforce");
+  }
   if (values.help) {
     io.stdout(
-      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo] [--crm salesforce]\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\n--crm salesforce plays it with a fake Salesforce org as the CRM (tenant sf-<run>).\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
+      "Usage: npm run demo [-- --url http://127.0.0.1:3000] [--tenant demo] [--crm salesforce]\n       npm run demo -- --crm hubspot --cpq hubspot   (self-contained: a fake HubSpot, DynamoDB Local, deliver)\n\nRuns a scripted story against a running quotesync (npm start) and prints its timeline.\n--crm salesforce plays it with a fake Salesforce org as the CRM (tenant sf-<run>).\nSecrets: DEMO_CRM_SECRET / DEMO_CPQ_SECRET (default demo-crm-secret / demo-cpq-secret).\n",
     );
     return 0;
   }

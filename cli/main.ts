@@ -3,6 +3,7 @@
  * engineers and support. Exit codes: 0 done, 1 the command failed, 2 bad usage.
  */
 import { fileURLToPath } from "node:url";
+import { hubSpotSetupCommand } from "./commands/hubspot-setup.js";
 import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { signCommand } from "./commands/sign.js";
@@ -18,6 +19,8 @@ Commands:
   tenant put   register or update a tenant from a JSON file, validated, in a quotesync table
   replay       re-send events from a file (JSON lines or an array), signed, for support
   viewer-link  print a signed, expiring link to a tenant's pipeline page
+  hubspot setup-properties
+               create the quotesync_* custom properties in a HubSpot portal
 
 Run npx quotesync <command> --help for a command's options.
 Exit codes: 0 done, 1 the command failed (an error answer, an unreachable server, an invalid file),
@@ -32,6 +35,9 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
   if (first === "send") return { name: "send", run: sendCommand, rest: argv.slice(1) };
   if (first === "replay") return { name: "replay", run: replayCommand, rest: argv.slice(1) };
   if (first === "viewer-link") return { name: "viewer-link", run: viewerLinkCommand, rest: argv.slice(1) };
+  if (first === "hubspot" && second === "setup-properties") {
+    return { name: "hubspot setup-properties", run: hubSpotSetupCommand, rest };
+  }
   if (first === "tenant" && second === "put") return { name: "tenant put", run: tenantPutCommand, rest };
   // `tenant` has one subcommand: `tenant --help` is its help.
   if (first === "tenant" && (second === "--help" || second === "-h")) {

@@ -12,6 +12,7 @@ export type ApplierKind = MirrorApplier["kind"];
 const loaders: Partial<Record<ApplierKind, () => Promise<MirrorApplier>>> = {
   webhook: () => import("./webhook/applier.js").then((module) => module.webhookApplier),
   salesforce: () => import("./salesforce/applier.js").then((module) => module.salesforceApplier),
+  hubspot: () => import("./hubspot/applier.js").then((module) => module.hubSpotApplier),
 };
 
 /** The applier kind that delivers mirrors to this side, or null when the side only keeps its outbox. */

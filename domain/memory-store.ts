@@ -10,7 +10,7 @@ import type {
 } from "./model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
 import type { ChangeSet, OutboxEntry, Page, SyncStore } from "./store.js";
-import type { TenantConfig } from "./tenant.js";
+import { hubSpotPortalOf, type TenantConfig } from "./tenant.js";
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -41,6 +41,13 @@ export class InMemorySyncStore implements SyncStore {
 
   async putTenant(config: TenantConfig): Promise<void> {
     this.tenants.set(config.tenantId, clone(config));
+  }
+
+  async findTenantIdByHubSpotPortal(portalId: number): Promise<string | null> {
+    for (const tenant of this.tenants.values()) {
+      if (hubSpotPortalOf(tenant) === portalId) return tenant.tenantId;
+    }
+    return null;
   }
 
   async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {

@@ -74,7 +74,10 @@ export interface PendingCommit {
 /** The storage port of the sync domain. DynamoDB implements it; so does an in-memory fake. */
 export interface SyncStore {
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
+  /** Stores a tenant; one with a HubSpot connector is indexed by its portal too. */
   putTenant(config: TenantConfig): Promise<void>;
+  /** The tenant a HubSpot portal belongs to (HubSpot's webhooks name only the portal). */
+  findTenantIdByHubSpotPortal(portalId: number): Promise<string | null>;
   /** Consistent read of the opportunity header and its current line set. */
   loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null>;
   /** Consistent read of the quote header and its current line set. */

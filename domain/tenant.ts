@@ -122,6 +122,14 @@ export const TenantConfig = z
 export type TenantConfig = z.infer<typeof TenantConfig>;
 export type TenantConfigInput = z.input<typeof TenantConfig>;
 
+/** The HubSpot portal a tenant's connectors name (both sides name the same one), or null. */
+export function hubSpotPortalOf(tenant: TenantConfig): number | null {
+  const { crm, cpq } = tenant.connectors;
+  if (crm.kind === "hubspot") return crm.portalId;
+  if (cpq.kind === "hubspot") return cpq.portalId;
+  return null;
+}
+
 /** Custom field names that map between the two sides: the same name with the same declared type. */
 export interface FieldMapping {
   lines: ReadonlySet<string>;

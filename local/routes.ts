@@ -28,6 +28,11 @@ export const localRoutes: LocalRoute[] = [
   },
   {
     method: "POST",
+    path: "/connectors/hubspot",
+    load: async () => (await import("../functions/hubspot-webhook.js")).handler,
+  },
+  {
+    method: "POST",
     path: "/sync/{tenantId}/quotes/{quoteId}/start",
     load: async () => (await import("../functions/start-sync.js")).handler,
   },

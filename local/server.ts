@@ -62,6 +62,9 @@ try {
     listening.listen(port, "127.0.0.1", () => resolve());
   });
   const { port: actualPort } = listening.address() as AddressInfo;
+  // HubSpot's signatures cover the URL it called: locally, this server's.
+  process.env.QUOTESYNC_PUBLIC_URL ||= `http://127.0.0.1:${actualPort}`;
+  if (process.env.FAKE_HUBSPOT === "1") await startFakeHubSpot(process.env.QUOTESYNC_PUBLIC_URL);
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(
     `quotesync listening on http://127.0.0.1:${actualPort} (tenant demo; sign requests with: npx quotesync sign --help; Ctrl-C stops) — ready in ${seconds} s`,
@@ -90,4 +93,24 @@ function parsePort(value: string): number {
     process.exit(1);
   }
   return parsed;
+}
+
+/**
+ * `FAKE_HUBSPOT=1 npm start`: a fake HubSpot portal beside the server (docs/hubspot.md), posting
+ * signed webhooks here; register a tenant pointing at it with `PUT /local/tenants/{tenantId}`.
+ */
+async function startFakeHubSpot(publicUrl: string): Promise<void> {
+  const { FakeHubSpot } = await import("../connectors/hubspot/fake/fake-hubspot.js");
+  const fake = new FakeHubSpot({
+    portalId: 62515,
+    appId: 54321,
+    clientSecret: "local-hubspot-app-secret",
+    accessToken: "pat-local",
+    webhookUrl: `${publicUrl}/connectors/hubspot`,
+    autoFlush: true,
+  });
+  const url = await fake.listen(Number(process.env.FAKE_HUBSPOT_PORT ?? 0));
+  console.log(
+    `fake HubSpot portal 62515 at ${url} (app 54321, client secret local-hubspot-app-secret, token pat-local; user edits under ${url}/_fake/)`,
+  );
 }

@@ -367,6 +367,53 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
         "OutboxPage",
         "For connectors that pull instead of reading webhook responses. Apply each mirror as an external-id upsert on `syncKey`.",
       ),
+      "/connectors/hubspot": {
+        post: {
+          operationId: "hubSpotWebhook",
+          tags: ["connectors"],
+          summary: "HubSpot's app webhooks",
+          description:
+            "Called by HubSpot, not by integrators (docs/hubspot.md): an array of at most 100 events of one app, verified with signature v3 " +
+            "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`, the app's client secret, the configured public URL). " +
+            "Events of unknown portals, objects or types are answered 200 and logged, since HubSpot retries every 4xx and 5xx.",
+          parameters: [
+            { name: "x-hubspot-signature-v3", in: "header", required: true, schema: { type: "string" } },
+            { name: "x-hubspot-request-timestamp", in: "header", required: true, schema: { type: "string" } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "array",
+                  maxItems: 100,
+                  items: { type: "object", additionalProperties: true },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": {
+              description:
+                "Taken: how many decisions the events became, how many were ignored or quotesync's own echoes.",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: {
+                      decisions: { type: "integer" },
+                      ignored: { type: "integer" },
+                      echoes: { type: "integer" },
+                    },
+                    required: ["decisions", "ignored", "echoes"],
+                  },
+                },
+              },
+            },
+            ...errors("400", "401", "500"),
+          },
+        },
+      },
       "/sync/{tenantId}/deliveries/{entryId}/retry": {
         post: {
           operationId: "retryDelivery",

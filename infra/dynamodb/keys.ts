@@ -31,6 +31,8 @@ export const keys = {
   driftPartition: (tenantId: string) => `T#${tenantId}#DRIFT`,
   /** A connector's own small records of a tenant (`ConnectorStore`): one item per key. */
   connectorRecord: (tenantId: string, key: string) => ({ pk: `T#${tenantId}#CX`, sk: key }),
+  /** Which tenant a HubSpot portal belongs to (its webhooks name the portal only). */
+  hubSpotPortal: (portalId: number) => ({ pk: `HUBSPOT#${portalId}`, sk: "TENANT" }),
   /** The delivery queue of one pair's target side: its state item and its waiting mirrors. */
   deliveryPartition: (tenantId: string, opportunityId: string, side: string) =>
     `T#${tenantId}#D#${side}#${opportunityId}`,

@@ -6,6 +6,7 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
+  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { deliversTo } from "../../domain/connectors.js";
 import type {
@@ -19,7 +20,7 @@ import type {
 } from "../../domain/model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
 import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
-import { TenantConfig } from "../../domain/tenant.js";
+import { hubSpotPortalOf, TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { decodeAuditCursor, encodeKeyCursor } from "./cursors.js";
 import { DispatchCursors } from "./dispatch-cursor.js";
@@ -85,22 +86,50 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   async putTenant(config: TenantConfig): Promise<void> {
-    await guard(
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.tenant(config.tenantId),
-            gsi1pk: keys.tenantsIndex,
-            gsi1sk: config.tenantId,
-            config,
-          },
-        }),
-      ),
-    );
+    const tenantItem = {
+      ...keys.tenant(config.tenantId),
+      gsi1pk: keys.tenantsIndex,
+      gsi1sk: config.tenantId,
+      config,
+    };
+    const portalId = hubSpotPortalOf(config);
+    if (portalId === null) {
+      await guard(this.doc.send(new PutCommand({ TableName: this.tableName, Item: tenantItem })));
+    } else {
+      // HubSpot's webhooks name a portal, not a tenant: the index item is written with the tenant.
+      await guard(
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.tableName, Item: tenantItem } },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...keys.hubSpotPortal(portalId), tenantId: config.tenantId },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    }
+    // A side that delivers starts at the outbox's last number (connectors/dispatch.ts).
     if (deliversTo(config.connectors.crm) || deliversTo(config.connectors.cpq)) {
       await new DispatchCursors(this.doc, this.tableName).startAtCounter(config.tenantId);
     }
+  }
+
+  async findTenantIdByHubSpotPortal(portalId: number): Promise<string | null> {
+    const result = await guard(
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.hubSpotPortal(portalId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return typeof result.Item?.tenantId === "string" ? result.Item.tenantId : null;
   }
 
   async loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null> {

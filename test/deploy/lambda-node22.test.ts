@@ -469,7 +469,39 @@ const INVOCATIONS: Invocation[] = [
     }),
     check: (result) => expect(result).toMatchObject({ tenantId: "sfdc", fed: [] }),
   },
-  // To add when its function lands: the HubSpot webhook function with a signed v3 batch.
+  {
+    fn: "hubspotWebhook",
+    what: "a HubSpot webhook batch whose v3 signature does not verify (401, nothing else)",
+    event: () => {
+      const event = apiGatewayEvent({
+        method: "POST",
+        routeKey: "/connectors/hubspot",
+        path: "/connectors/hubspot",
+        body: JSON.stringify([
+          {
+            eventId: 1,
+            subscriptionId: 1,
+            portalId: 62515,
+            appId: 54321,
+            occurredAt: 1_772_719_200_000,
+            subscriptionType: "deal.propertyChange",
+            attemptNumber: 0,
+            objectId: 1001,
+            propertyName: "amount",
+            propertyValue: "10",
+            changeSource: "CRM_UI",
+          },
+        ]),
+        headers: {
+          "x-hubspot-signature-v3": "bm90IGEgc2lnbmF0dXJl",
+          "x-hubspot-request-timestamp": String(Date.now()),
+        },
+        pathParameters: {},
+      });
+      return event;
+    },
+    check: (result) => expect(result.statusCode).toBe(401),
+  },
 ];
 
 let table: TestTable;

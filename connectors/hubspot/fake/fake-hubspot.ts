@@ -1,0 +1,768 @@
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ZodType } from "zod";
+import { lineTotal } from "../../../domain/decimal.js";
+import { signV3 } from "../signature.js";
+import {
+  AssociationsBatchReadInput,
+  BatchArchiveInput,
+  BatchCreateInput,
+  BatchReadInput,
+  BatchUpdateInput,
+  GetObjectQuery,
+  ObjectPatchInput,
+  PropertyCreateInput,
+  SearchInput,
+} from "./request-schemas.js";
+
+/**
+ * A fake HubSpot portal for tests, `npm start` and the demo: the CRM endpoints quotesync uses, with
+ * HubSpot's shapes (facts A1–A4): property values as strings, 207 with `errors` for partial batch
+ * failures, 204 on archive, `VALIDATION_ERROR` bodies, 429 with `X-HubSpot-RateLimit-*` headers
+ * past 100 requests in 10 s, one parent per line item, a quote copying its deal's line items once
+ * at creation, published quotes locked. Every change is sent to quotesync as a signed v3 webhook:
+ * `changeSource: INTEGRATION` with the app id for API writes, `CRM_UI` for "user" edits made
+ * through the `/_fake/…` routes. Every API request is checked against the request schemas derived
+ * from HubSpot's OpenAPI documents (`request-schemas.ts`); violations are kept for tests to fail on.
+ */
+
+export type FakeObjectType = "deals" | "quotes" | "line_items";
+
+interface FakeObject {
+  id: string;
+  properties: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  /** Line items only: the one parent. */
+  parent?: { type: "deals" | "quotes"; id: string };
+  /** Quotes only: the deal. */
+  dealId?: string;
+}
+
+export interface FakeCall {
+  method: string;
+  path: string;
+  status: number;
+  inputs: number;
+  at: number;
+}
+
+export interface FakeHubSpotOptions {
+  portalId: number;
+  appId: number;
+  clientSecret: string;
+  accessToken: string;
+  /** Where webhooks go (quotesync's `/connectors/hubspot`); none: no webhooks are sent. */
+  webhookUrl?: string;
+  /** Requests per 10 s before 429 (HubSpot private apps: 100). */
+  requestsPer10Seconds?: number;
+  /** Answer this share of API calls with 429 regardless of the budget (load tests). */
+  failRate?: number;
+  random?: () => number;
+  now?: () => number;
+  /** Send webhooks on their own (`npm start`, the demo); tests call `flushWebhooks()` instead. */
+  autoFlush?: boolean;
+}
+
+const OBJECT_TYPE_IDS: Record<FakeObjectType, string> = { deals: "0-3", quotes: "0-14", line_items: "0-8" };
+const ALIASES: Record<string, FakeObjectType> = {
+  deals: "deals",
+  "0-3": "deals",
+  deal: "deals",
+  quotes: "quotes",
+  "0-14": "quotes",
+  quote: "quotes",
+  line_items: "line_items",
+  "0-8": "line_items",
+  line_item: "line_items",
+};
+
+export class FakeHubSpot {
+  readonly objects: Record<FakeObjectType, Map<string, FakeObject>> = {
+    deals: new Map(),
+    quotes: new Map(),
+    line_items: new Map(),
+  };
+  readonly calls: FakeCall[] = [];
+  readonly violations: string[] = [];
+  readonly properties = new Map<string, Record<string, unknown>>();
+  readonly webhookResponses: number[] = [];
+  /** How long quotesync took to answer each webhook request (ms). */
+  readonly webhookDurations: number[] = [];
+  /** Every change made, in order: what a portal's property history would show. */
+  readonly history: Array<{
+    type: FakeObjectType;
+    id: string;
+    at: number;
+    source: string;
+    properties: Record<string, string>;
+  }> = [];
+  private pending: Array<Record<string, unknown>> = [];
+  private nextId = 1000;
+  private nextEventId = 1;
+  private server: http.Server | undefined;
+  private readonly grants: number[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  url = "";
+
+  constructor(readonly options: FakeHubSpotOptions) {}
+
+  private get now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  async listen(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        this.violations.push(`internal: ${(error as Error).message}`);
+        send(res, 500, { status: "error", message: (error as Error).message, category: "INTERNAL" });
+      });
+    });
+    const server = this.server;
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  setWebhookUrl(url: string): void {
+    this.options.webhookUrl = url;
+  }
+
+  // --- "user" actions (also reachable over HTTP under /_fake) ------------------------------------
+
+  createDeal(properties: Record<string, string>, source: ChangeSource = USER): string {
+    const deal = this.insert("deals", { dealstage: "appointmentscheduled", ...properties }, source);
+    return deal.id;
+  }
+
+  addLineItem(
+    parent: { type: "deals" | "quotes"; id: string },
+    properties: Record<string, string>,
+    source: ChangeSource = USER,
+  ): string {
+    const item = this.insert("line_items", properties, source, { parent });
+    return item.id;
+  }
+
+  /** A quote on a deal: HubSpot copies the deal's line items into it, once, now. */
+  createQuote(dealId: string, properties: Record<string, string>, source: ChangeSource = USER): string {
+    const quote = this.insert(
+      "quotes",
+      {
+        hs_status: "DRAFT",
+        hs_locked: "false",
+        hs_currency: this.objects.deals.get(dealId)?.properties.deal_currency_code ?? "USD",
+        ...properties,
+      },
+      source,
+      { dealId },
+    );
+    for (const item of [...this.objects.line_items.values()]) {
+      if (item.parent?.type === "deals" && item.parent.id === dealId) {
+        const { quotesync_sync_key: _key, ...copied } = item.properties;
+        this.insert("line_items", copied, source, { parent: { type: "quotes", id: quote.id } });
+      }
+    }
+    return quote.id;
+  }
+
+  /** A user sets properties (a quote's `hs_status`, a deal line's quantity…). */
+  update(
+    type: FakeObjectType,
+    id: string,
+    properties: Record<string, string>,
+    source: ChangeSource = USER,
+  ): void {
+    const object = this.objects[type].get(id);
+    if (!object) throw new Error(`${type} ${id} not found`);
+    if (type === "quotes" && properties.hs_status) {
+      const published = ["APPROVED", "APPROVAL_NOT_NEEDED", "ACCEPTED"].includes(properties.hs_status);
+      properties = { ...properties, hs_locked: String(published) };
+    }
+    this.change(type, object, properties, source);
+  }
+
+  /** A user deletes a record; a deal or quote takes its line items with it (their events first). */
+  remove(type: FakeObjectType, id: string, source: ChangeSource = USER): void {
+    if (type !== "line_items") {
+      for (const item of [...this.objects.line_items.values()]) {
+        if (item.parent?.type === type && item.parent.id === id) this.remove("line_items", item.id, source);
+      }
+    }
+    if (this.objects[type].delete(id)) this.emit(type, "deletion", id, source);
+  }
+
+  lineItemsOf(type: "deals" | "quotes", id: string): FakeObject[] {
+    return [...this.objects.line_items.values()].filter(
+      (item) => item.parent?.type === type && item.parent.id === id,
+    );
+  }
+
+  /** Sends the queued webhooks (≤ 100 events a request) and waits for quotesync's answers. */
+  async flushWebhooks(): Promise<number> {
+    let sent = 0;
+    const run = async () => {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 100);
+        sent += batch.length;
+        // HubSpot retries a request that got no 2xx (up to 10 times, facts A1), as attemptNumber 1…
+        for (let attempt = 0; attempt <= 10; attempt++) {
+          const status = await this.post(batch.map((event) => ({ ...event, attemptNumber: attempt })));
+          if (status >= 200 && status < 300) break;
+        }
+      }
+    };
+    this.flushing = this.flushing.then(run, run);
+    await this.flushing;
+    return sent;
+  }
+
+  /** Re-sends webhooks as HubSpot's retries do (tests of duplicates). */
+  async deliver(events: Array<Record<string, unknown>>): Promise<number> {
+    return this.post(events);
+  }
+
+  get queuedEvents(): ReadonlyArray<Record<string, unknown>> {
+    return this.pending;
+  }
+
+  takeQueuedEvents(): Array<Record<string, unknown>> {
+    return this.pending.splice(0);
+  }
+
+  private async post(events: Array<Record<string, unknown>>): Promise<number> {
+    const target = this.options.webhookUrl;
+    if (!target) return 0;
+    const body = JSON.stringify(events);
+    const timestamp = String(this.now);
+    const signature = signV3({
+      secret: this.options.clientSecret,
+      method: "POST",
+      uri: target,
+      body,
+      timestamp,
+    });
+    const started = performance.now();
+    const response = await fetch(target, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-hubspot-signature-v3": signature,
+        "x-hubspot-request-timestamp": timestamp,
+      },
+      body,
+    });
+    await response.arrayBuffer();
+    this.webhookDurations.push(performance.now() - started);
+    this.webhookResponses.push(response.status);
+    return response.status;
+  }
+
+  // --- store --------------------------------------------------------------------------------------
+
+  private insert(
+    type: FakeObjectType,
+    properties: Record<string, string>,
+    source: ChangeSource,
+    links: { parent?: FakeObject["parent"]; dealId?: string } = {},
+  ): FakeObject {
+    const at = new Date(this.now).toISOString();
+    const id = String(this.nextId++);
+    const object: FakeObject = {
+      id,
+      properties: { ...properties, hs_object_id: id, createdate: at },
+      createdAt: at,
+      updatedAt: at,
+      ...links,
+    };
+    if (type === "line_items") object.properties.amount = lineAmount(object.properties);
+    this.objects[type].set(id, object);
+    this.emit(type, "creation", id, source);
+    return object;
+  }
+
+  private change(
+    type: FakeObjectType,
+    object: FakeObject,
+    properties: Record<string, string>,
+    source: ChangeSource,
+  ): void {
+    const changed: string[] = [];
+    for (const [name, value] of Object.entries(properties)) {
+      if ((object.properties[name] ?? "") === value) continue;
+      object.properties[name] = value;
+      changed.push(name);
+    }
+    if (changed.length === 0) return;
+    this.history.push({
+      type,
+      id: object.id,
+      at: this.now,
+      source: source.changeSource,
+      properties: Object.fromEntries(changed.map((name) => [name, object.properties[name] ?? ""])),
+    });
+    object.updatedAt = new Date(this.now).toISOString();
+    if (type === "line_items") object.properties.amount = lineAmount(object.properties);
+    // One subscription per property: one event per changed property.
+    for (const name of changed)
+      this.emit(type, "propertyChange", object.id, source, name, object.properties[name]);
+  }
+
+  private emit(
+    type: FakeObjectType,
+    change: string,
+    objectId: string,
+    source: ChangeSource,
+    propertyName?: string,
+    propertyValue?: string,
+  ): void {
+    if (!this.options.webhookUrl) return;
+    const legacy = type === "deals" ? "deal" : type === "line_items" ? "line_item" : null;
+    const event: Record<string, unknown> = {
+      eventId: this.nextEventId++,
+      subscriptionId: 1000 + Object.keys(OBJECT_TYPE_IDS).indexOf(type),
+      portalId: this.options.portalId,
+      appId: this.options.appId,
+      occurredAt: this.now,
+      subscriptionType: legacy ? `${legacy}.${change}` : `object.${change}`,
+      attemptNumber: 0,
+      objectId: Number(objectId),
+      changeFlag: change === "creation" ? "CREATED" : change === "deletion" ? "DELETED" : "UPDATED",
+      changeSource: source.changeSource,
+      sourceId: source.sourceId,
+    };
+    if (!legacy) event.objectTypeId = OBJECT_TYPE_IDS[type];
+    if (propertyName !== undefined) {
+      event.propertyName = propertyName;
+      event.propertyValue = propertyValue ?? "";
+    }
+    this.pending.push(event);
+    if (this.options.autoFlush) setTimeout(() => void this.flushWebhooks().catch(() => undefined), 20);
+  }
+
+  // --- HTTP ---------------------------------------------------------------------------------------
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const raw = await readBody(req);
+    const method = req.method ?? "GET";
+    if (url.pathname.startsWith("/_fake/")) return this.routeUser(method, url, raw, res);
+    const record = (status: number, inputs = 0) =>
+      this.calls.push({ method, path: url.pathname, status, inputs, at: this.now });
+
+    if (req.headers.authorization !== `Bearer ${this.options.accessToken}`) {
+      record(401);
+      return send(res, 401, error("INVALID_AUTHENTICATION", "Authentication credentials not found."));
+    }
+    if (this.limited()) {
+      record(429);
+      return send(
+        res,
+        429,
+        {
+          status: "error",
+          message: "You have reached your ten_secondly_rolling limit.",
+          errorType: "RATE_LIMIT",
+          correlationId: randomUUID(),
+          policyName: "TEN_SECONDLY_ROLLING",
+          requestId: randomUUID(),
+        },
+        {
+          "x-hubspot-ratelimit-max": String(this.options.requestsPer10Seconds ?? 100),
+          "x-hubspot-ratelimit-remaining": "0",
+          "x-hubspot-ratelimit-interval-milliseconds": "10000",
+        },
+      );
+    }
+    const body = raw ? safeJson(raw) : undefined;
+    const parts = url.pathname.split("/").filter(Boolean);
+    const check = <T>(schema: ZodType<T>, value: unknown): T | null => {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      const message = `${method} ${url.pathname}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`;
+      this.violations.push(message);
+      record(400);
+      send(res, 400, error("VALIDATION_ERROR", message));
+      return null;
+    };
+    const answer = (status: number, payload: unknown, inputs = 0) => {
+      record(status, inputs);
+      send(res, status, payload);
+    };
+
+    // /crm/v3/objects/{type}/batch/{op} and /crm/v3/objects/line_items/search
+    if (parts[0] === "crm" && parts[1] === "v3" && parts[2] === "objects" && parts[3]) {
+      const type = ALIASES[parts[3]];
+      if (!type) return answer(404, error("OBJECT_NOT_FOUND", `unknown object type ${parts[3]}`));
+      if (method === "POST" && parts[4] === "batch" && parts[5] === "read") {
+        const input = check(BatchReadInput, body);
+        if (!input) return;
+        const results = [];
+        const missing: string[] = [];
+        for (const { id } of input.inputs) {
+          const object = this.objects[type].get(id);
+          if (object) results.push(view(object, input.properties));
+          else missing.push(id);
+        }
+        return answer(
+          missing.length > 0 ? 207 : 200,
+          batch(results, missing.length > 0 ? [notFound(missing)] : []),
+          input.inputs.length,
+        );
+      }
+      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "create") {
+        const input = check(BatchCreateInput, body);
+        if (!input) return;
+        const results = [];
+        const errors = [];
+        for (const item of input.inputs) {
+          const association = item.associations[0];
+          const typeId = association?.types[0]?.associationTypeId;
+          const parentType = typeId === 20 ? "deals" : typeId === 68 ? "quotes" : null;
+          const parentId = association?.to.id ?? "";
+          const parent = parentType ? this.objects[parentType].get(parentId) : undefined;
+          if (item.associations.length !== 1 || !parentType || !parent) {
+            errors.push(
+              validation(
+                `line items belong to one existing deal (20) or quote (68); got ${JSON.stringify(item.associations)}`,
+              ),
+            );
+            continue;
+          }
+          if (parentType === "quotes" && parent.properties.hs_locked === "true") {
+            errors.push(
+              validation(`quote ${parentId} is published and locked; set hs_status to DRAFT first`),
+            );
+            continue;
+          }
+          const created = this.insert("line_items", strings(item.properties), this.api, {
+            parent: { type: parentType, id: parentId },
+          });
+          results.push(view(created));
+        }
+        return answer(errors.length > 0 ? 207 : 201, batch(results, errors), input.inputs.length);
+      }
+      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "update") {
+        const input = check(BatchUpdateInput, body);
+        if (!input) return;
+        const results = [];
+        const missing: string[] = [];
+        for (const item of input.inputs) {
+          const object = this.objects.line_items.get(item.id);
+          if (!object) {
+            missing.push(item.id);
+            continue;
+          }
+          const parent = object.parent && this.objects[object.parent.type].get(object.parent.id);
+          if (parent?.properties.hs_locked === "true") {
+            return answer(
+              400,
+              error("VALIDATION_ERROR", `line item ${item.id} is on a locked quote`),
+              input.inputs.length,
+            );
+          }
+          this.change("line_items", object, strings(item.properties), this.api);
+          results.push(view(object));
+        }
+        return answer(
+          missing.length > 0 ? 207 : 200,
+          batch(results, missing.length > 0 ? [notFound(missing)] : []),
+          input.inputs.length,
+        );
+      }
+      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "archive") {
+        const input = check(BatchArchiveInput, body);
+        if (!input) return;
+        for (const { id } of input.inputs)
+          if (this.objects.line_items.has(id)) this.remove("line_items", id, this.api);
+        record(204, input.inputs.length);
+        res.writeHead(204).end();
+        return;
+      }
+      if (method === "POST" && type === "line_items" && parts[4] === "search") {
+        const input = check(SearchInput, body);
+        if (!input) return;
+        const filters = input.filterGroups.flatMap((group) => group.filters);
+        const results = [...this.objects.line_items.values()]
+          .filter((item) =>
+            filters.every(
+              (filter) => filter.operator !== "EQ" || item.properties[filter.propertyName] === filter.value,
+            ),
+          )
+          .slice(0, input.limit)
+          .map((item) => view(item, input.properties));
+        return answer(200, { total: results.length, results });
+      }
+      if ((type === "deals" || type === "quotes") && parts[4] && !parts[5] && parts[4] !== "batch") {
+        const object = this.objects[type].get(decodeURIComponent(parts[4]));
+        if (method === "GET") {
+          const query = check(GetObjectQuery, Object.fromEntries(url.searchParams));
+          if (!query) return;
+          if (!object) return answer(404, error("OBJECT_NOT_FOUND", `${type} ${parts[4]} not found`));
+          const shown = view(object, query.properties?.split(",").filter(Boolean)) as Record<string, unknown>;
+          const associations: Record<string, unknown> = {};
+          for (const to of query.associations?.split(",").filter(Boolean) ?? []) {
+            const ids =
+              to === "line_items"
+                ? this.lineItemsOf(type, object.id).map((item) => item.id)
+                : to === "deals" && object.dealId
+                  ? [object.dealId]
+                  : [];
+            // HubSpot answers `line_items` under "line items", with a space.
+            associations[to === "line_items" ? "line items" : to] = {
+              results: ids.map((id) => ({ id, type: `${type === "deals" ? "deal" : "quote"}_to_${to}` })),
+            };
+          }
+          if (Object.keys(associations).length > 0) shown.associations = associations;
+          return answer(200, shown);
+        }
+        if (method === "PATCH") {
+          const input = check(ObjectPatchInput, body);
+          if (!input) return;
+          if (!object) return answer(404, error("OBJECT_NOT_FOUND", `${type} ${parts[4]} not found`));
+          const properties = strings(input.properties);
+          if (type === "quotes" && object.properties.hs_locked === "true" && !("hs_status" in properties)) {
+            return answer(
+              400,
+              error("VALIDATION_ERROR", "This quote is published and locked. Update hs_status to modify it."),
+            );
+          }
+          this.change(type, object, properties, this.api);
+          return answer(200, view(object));
+        }
+      }
+    }
+    // /crm/v4/associations/{from}/{to}/batch/read
+    if (
+      method === "POST" &&
+      parts[0] === "crm" &&
+      parts[1] === "v4" &&
+      parts[2] === "associations" &&
+      parts[5] === "batch" &&
+      parts[6] === "read"
+    ) {
+      const from = ALIASES[parts[3] ?? ""];
+      const to = ALIASES[parts[4] ?? ""];
+      const input = check(AssociationsBatchReadInput, body);
+      if (!input) return;
+      if (!from || !to) return answer(400, error("VALIDATION_ERROR", "unknown object types"));
+      const results = [];
+      for (const { id } of input.inputs) {
+        const ids = this.associated(from, id, to);
+        if (ids === null) continue;
+        const typeId = associationTypeId(from, to);
+        results.push({
+          from: { id },
+          to: ids.map((toObjectId) => ({
+            toObjectId: Number(toObjectId),
+            associationTypes: [{ category: "HUBSPOT_DEFINED", typeId, label: null }],
+          })),
+        });
+      }
+      return answer(200, batch(results, []), input.inputs.length);
+    }
+    // /crm/v3/properties/{objectType}
+    if (
+      method === "POST" &&
+      parts[0] === "crm" &&
+      parts[1] === "v3" &&
+      parts[2] === "properties" &&
+      parts[3] &&
+      !parts[4]
+    ) {
+      const input = check(PropertyCreateInput, body);
+      if (!input) return;
+      const key = `${parts[3]}/${input.name}`;
+      if (this.properties.has(key))
+        return answer(409, error("OBJECT_ALREADY_EXISTS", `Property ${input.name} already exists`));
+      this.properties.set(key, input);
+      return answer(201, { ...input, createdAt: new Date(this.now).toISOString(), archived: false });
+    }
+    this.violations.push(`${method} ${url.pathname}: not an endpoint quotesync may use`);
+    return answer(404, error("NOT_FOUND", `no such endpoint: ${method} ${url.pathname}`));
+  }
+
+  private associated(from: FakeObjectType, id: string, to: FakeObjectType): string[] | null {
+    const object = this.objects[from].get(id);
+    if (!object) return null;
+    if (from === "line_items") return object.parent?.type === to ? [object.parent.id] : [];
+    if (to === "line_items") return this.lineItemsOf(from, id).map((item) => item.id);
+    if (from === "quotes" && to === "deals") return object.dealId ? [object.dealId] : [];
+    if (from === "deals" && to === "quotes")
+      return [...this.objects.quotes.values()]
+        .filter((quote) => quote.dealId === id)
+        .map((quote) => quote.id);
+    return [];
+  }
+
+  private limited(): boolean {
+    const now = this.now;
+    while (this.grants.length > 0 && (this.grants[0] ?? 0) <= now - 10_000) this.grants.shift();
+    if (this.grants.length >= (this.options.requestsPer10Seconds ?? 100)) return true;
+    this.grants.push(now);
+    return (
+      (this.options.failRate ?? 0) > 0 &&
+      (this.options.random ?? Math.random)() < (this.options.failRate ?? 0)
+    );
+  }
+
+  private get api(): ChangeSource {
+    return { changeSource: "INTEGRATION", sourceId: String(this.options.appId) };
+  }
+
+  /** `/_fake/…`: what a HubSpot user does in the UI, for tests and the demo. */
+  private async routeUser(method: string, url: URL, raw: string, res: http.ServerResponse): Promise<void> {
+    const body = (raw ? safeJson(raw) : {}) as Record<string, unknown>;
+    const properties = (body.properties ?? {}) as Record<string, string>;
+    const parts = url.pathname.split("/").filter(Boolean);
+    try {
+      if (method === "POST" && parts[1] === "deals" && parts.length === 2)
+        return send(res, 201, { id: this.createDeal(properties) });
+      if (method === "POST" && parts[1] === "deals" && parts[3] === "line_items")
+        return send(res, 201, { id: this.addLineItem({ type: "deals", id: parts[2] ?? "" }, properties) });
+      if (method === "POST" && parts[1] === "deals" && parts[3] === "quotes")
+        return send(res, 201, { id: this.createQuote(parts[2] ?? "", properties) });
+      if (method === "POST" && parts[1] === "quotes" && parts[3] === "line_items")
+        return send(res, 201, { id: this.addLineItem({ type: "quotes", id: parts[2] ?? "" }, properties) });
+      const type = ALIASES[parts[1] ?? ""];
+      if (type && parts[2] && method === "PATCH") {
+        this.update(type, parts[2], properties);
+        return send(res, 200, { id: parts[2] });
+      }
+      if (type && parts[2] && method === "DELETE") {
+        this.remove(type, parts[2]);
+        res.writeHead(204).end();
+        return;
+      }
+      if (type && parts[2] && method === "GET") {
+        const object = this.objects[type].get(parts[2]);
+        if (!object) return send(res, 404, error("OBJECT_NOT_FOUND", "not found"));
+        const lineItems =
+          type === "line_items" ? [] : this.lineItemsOf(type, object.id).map((item) => view(item));
+        return send(res, 200, { ...view(object), lineItems });
+      }
+      if (method === "POST" && parts[1] === "flush")
+        return send(res, 200, { sent: await this.flushWebhooks() });
+    } catch (caught) {
+      return send(res, 404, error("OBJECT_NOT_FOUND", (caught as Error).message));
+    }
+    send(res, 404, error("NOT_FOUND", "no such fake route"));
+  }
+}
+
+export interface ChangeSource {
+  changeSource: string;
+  sourceId: string;
+}
+const USER: ChangeSource = { changeSource: "CRM_UI", sourceId: "userId:45678" };
+
+function associationTypeId(from: FakeObjectType, to: FakeObjectType): number {
+  const table: Record<string, number> = {
+    "line_items>deals": 20,
+    "deals>line_items": 19,
+    "line_items>quotes": 68,
+    "quotes>line_items": 67,
+    "quotes>deals": 64,
+    "deals>quotes": 63,
+  };
+  return table[`${from}>${to}`] ?? 0;
+}
+
+function view(object: FakeObject, properties?: readonly string[]): Record<string, unknown> {
+  const shown: Record<string, string> = {};
+  const names =
+    properties && properties.length > 0
+      ? [...properties, "hs_object_id", "createdate", "hs_lastmodifieddate"]
+      : Object.keys(object.properties);
+  for (const name of names) if (name in object.properties) shown[name] = object.properties[name] ?? "";
+  shown.hs_lastmodifieddate = object.updatedAt;
+  return {
+    id: object.id,
+    properties: shown,
+    createdAt: object.createdAt,
+    updatedAt: object.updatedAt,
+    archived: false,
+  };
+}
+
+function batch(results: unknown[], errors: unknown[]): Record<string, unknown> {
+  const at = new Date().toISOString();
+  return {
+    status: "COMPLETE",
+    results,
+    ...(errors.length > 0 ? { errors, numErrors: errors.length } : {}),
+    startedAt: at,
+    completedAt: at,
+  };
+}
+
+function notFound(ids: string[]): Record<string, unknown> {
+  return {
+    status: "error",
+    category: "OBJECT_NOT_FOUND",
+    message: `Could not get some objects, they may be deleted or not exist. Check that ids are valid.`,
+    context: { ids },
+    errors: [],
+    links: {},
+  };
+}
+
+function validation(message: string): Record<string, unknown> {
+  return { status: "error", category: "VALIDATION_ERROR", message, context: {}, errors: [], links: {} };
+}
+
+function error(category: string, message: string): Record<string, unknown> {
+  return { status: "error", message, correlationId: randomUUID(), category };
+}
+
+/** HubSpot stores every value as a string. */
+function strings(properties: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, String(value)]));
+}
+
+/** `amount` is HubSpot's: quantity × price less the discount (for display; quotesync never writes it). */
+function lineAmount(properties: Record<string, string>): string {
+  try {
+    return lineTotal({
+      quantity: properties.quantity || "0",
+      unitPrice: properties.price || "0",
+      discountPercent: properties.hs_discount_percentage || "0",
+      currency: "USD",
+    });
+  } catch {
+    return "0";
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json;charset=utf-8", ...headers });
+  res.end(text);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,45 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { handleHubSpotWebhook, type WebhookDeps } from "../connectors/hubspot/webhook.js";
+import { httpResponseFor, jsonResponse } from "./lib/error-responses.js";
+import { hubSpotDeps } from "./lib/hubspot-deps.js";
+import { logger } from "./lib/logger.js";
+import { metrics, recordRequest, recordSignatureFailure } from "./lib/metrics.js";
+
+/** `POST /connectors/hubspot`: HubSpot's app webhooks (signature v3), for every portal quotesync serves. */
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(logMetrics(metrics))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use({
+    onError: async (request) => {
+      const { response, expected } = httpResponseFor(request.error);
+      if (!expected) logger.error("request failed", { error: request.error as Error });
+      recordRequest(response.statusCode ?? 500);
+      request.response = response;
+    },
+  })
+  .handler(async (event) => {
+    const started = performance.now();
+    const deps: WebhookDeps = hubSpotDeps((message, facts) => logger.info(message, facts));
+    const body = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+    const answer = await handleHubSpotWebhook(
+      {
+        method: event.requestContext.http.method,
+        rawQuery: event.rawQueryString ?? "",
+        headers: event.headers,
+        body,
+      },
+      deps,
+    );
+    logger.info("request", {
+      route: event.routeKey,
+      status: answer.statusCode,
+      ...answer.body,
+      durationMs: Math.round(performance.now() - started),
+    });
+    recordRequest(answer.statusCode);
+    if (answer.statusCode === 401) recordSignatureFailure();
+    return jsonResponse(answer.statusCode, answer.body);
+  });

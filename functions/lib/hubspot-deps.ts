@@ -1,0 +1,69 @@
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ConnectorStore } from "../../connectors/applier.js";
+import type { WebhookDeps } from "../../connectors/hubspot/webhook.js";
+import type { TenantConfig } from "../../domain/tenant.js";
+import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
+import { ssmConnectorResolver } from "./connector-credentials.js";
+import { configFromEnvironment, dynamoClient, runtime } from "./runtime.js";
+
+/** What the HubSpot function takes from its container; tests and the local server may replace parts. */
+export interface HubSpotEnvironment {
+  publicUrl: string;
+  connectorStore: ConnectorStore;
+  fetch: typeof fetch;
+  now: () => number;
+}
+
+const resolveConnector = ssmConnectorResolver(300);
+
+let overrides: Partial<HubSpotEnvironment> = {};
+let sharedStore: ConnectorStore | undefined;
+
+/** Replaces parts of the HubSpot function's environment (tests, the local server); `{}` resets. */
+export function setHubSpotEnvironment(next: Partial<HubSpotEnvironment>): void {
+  overrides = next;
+}
+
+function environment(): HubSpotEnvironment {
+  const publicUrl = overrides.publicUrl ?? process.env.QUOTESYNC_PUBLIC_URL;
+  if (!publicUrl) throw new Error("QUOTESYNC_PUBLIC_URL is not set");
+  if (!overrides.connectorStore && !sharedStore) {
+    const config = configFromEnvironment();
+    const doc = DynamoDBDocumentClient.from(dynamoClient(config), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    sharedStore = new DynamoConnectorStore(doc, config.tableName);
+  }
+  return {
+    publicUrl,
+    connectorStore: overrides.connectorStore ?? (sharedStore as ConnectorStore),
+    fetch: overrides.fetch ?? globalThis.fetch,
+    now: overrides.now ?? Date.now,
+  };
+}
+
+/** The webhook's dependencies: the container's runtime (engine, store, tenants) and HubSpot's environment. */
+export function hubSpotDeps(log: WebhookDeps["log"]): WebhookDeps {
+  const rt = runtime();
+  const env = environment();
+  return {
+    ...env,
+    store: rt.store,
+    findTenantIdByPortal: (portalId) => rt.store.findTenantIdByHubSpotPortal(portalId),
+    loadTenant: async (tenantId) => {
+      const tenant = await rt.loadTenant(tenantId);
+      if (!tenant) return null;
+      // The app's client secret and token may live in the sides' credentialsParameter (SSM).
+      const [crm, cpq] = await Promise.all([
+        resolveConnector(tenant, "crm"),
+        resolveConnector(tenant, "cpq"),
+      ]);
+      return { ...tenant, connectors: { crm, cpq } } as TenantConfig;
+    },
+    handleCrmEvent: (tenant, event) => rt.engine.handleCrmEvent(tenant, event),
+    handleCpqEvent: (tenant, event) => rt.engine.handleCpqEvent(tenant, event),
+    startSync: (tenant, quoteId, input) => rt.engine.startSync(tenant, quoteId, input),
+    stopSync: (tenant, quoteId, input) => rt.engine.stopSync(tenant, quoteId, input),
+    log,
+  };
+}
