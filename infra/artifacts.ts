@@ -75,6 +75,12 @@ export function packagedFunctions(outDir: string): PackagedFunction[] {
     const properties = resource.Properties;
     const environment: Record<string, string> = {};
     for (const [key, value] of Object.entries(properties.Environment?.Variables ?? {})) {
+      // CloudFormation resolves an attribute at deploy time; here it stands as a placeholder URL.
+      const attribute = (value as { "Fn::GetAtt"?: [string, string] } | null)?.["Fn::GetAtt"];
+      if (attribute) {
+        environment[key] = `https://${attribute.join(".").toLowerCase()}.example.invalid`;
+        continue;
+      }
       if (typeof value !== "string") throw new Error(`${name}: ${key} is not a plain string in the template`);
       environment[key] = value;
     }

@@ -25,8 +25,10 @@ export function setHubSpotEnvironment(next: Partial<HubSpotEnvironment>): void {
 }
 
 function environment(): HubSpotEnvironment {
-  const publicUrl = overrides.publicUrl ?? process.env.QUOTESYNC_PUBLIC_URL;
-  if (!publicUrl) throw new Error("QUOTESYNC_PUBLIC_URL is not set");
+  // A custom domain's URL when deployed with one, else the HTTP API's own endpoint.
+  const publicUrl =
+    overrides.publicUrl ?? (process.env.QUOTESYNC_PUBLIC_URL || process.env.QUOTESYNC_API_ENDPOINT);
+  if (!publicUrl) throw new Error("neither QUOTESYNC_PUBLIC_URL nor QUOTESYNC_API_ENDPOINT is set");
   if (!overrides.connectorStore && !sharedStore) {
     const config = configFromEnvironment();
     const doc = DynamoDBDocumentClient.from(dynamoClient(config), {

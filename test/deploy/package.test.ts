@@ -199,30 +199,42 @@ describe("a deploy that works the first time (the packaged template)", () => {
     expect(resources.DeliverRetryLambdaFunction?.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it("lets only the trigger rule send to the failed-invocations queue", () => {
+  it("lets only the rules that dead-letter there send to the failed-invocations queue", () => {
     const rules = Object.values(resources).filter(
       (resource) =>
         resource.Type === "AWS::Events::Rule" &&
         JSON.stringify(resource.Properties.Targets).includes("FailedInvocationsQueue"),
     );
-    expect(rules).toHaveLength(1);
-    const rule = rules[0] as Resource;
-    // On a custom bus a rule's ARN names the bus: rule/<bus>/<rule>.
-    const busName = rule.Properties.EventBusName as string | { "Fn::GetAtt": [string, string] } | undefined;
-    const busText =
-      typeof busName === "object" ? resources[busName["Fn::GetAtt"][0]]?.Properties.Name : busName;
-    expect(busText).toBe("quotesync-ci-triggers");
-    const bus = busText ? `${busText}/` : "";
+    // The trigger rule and the Salesforce relay's rule.
+    expect(rules.map((rule) => rule.Properties.Name).sort()).toEqual([
+      "quotesync-ci-salesforce",
+      "quotesync-ci-triggers",
+    ]);
     const statements = resources.FailedInvocationsQueuePolicy?.Properties.PolicyDocument.Statement;
     expect(statements).toHaveLength(1);
     expect(statements[0].Principal).toEqual({ Service: "events.amazonaws.com" });
-    expect(statements[0].Condition).toEqual({
-      ArnEquals: {
-        "aws:SourceArn": {
-          "Fn::Sub": `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${bus}${rule.Properties.Name}`,
-        },
-      },
-    });
+    const patterns = (statements[0].Condition.ArnLike["aws:SourceArn"] as Array<{ "Fn::Sub": string }>).map(
+      (pattern) => new RegExp(`^${pattern["Fn::Sub"].replace(/[$.{}]/g, "\\$&").replaceAll("*", "[^/]+")}$`),
+    );
+    for (const rule of rules) {
+      // On a custom bus a rule's ARN names the bus: rule/<bus>/<rule>.
+      const busName = rule.Properties.EventBusName as string | { "Fn::GetAtt": [string, string] } | undefined;
+      const busText =
+        typeof busName === "object" ? resources[busName["Fn::GetAtt"][0]]?.Properties.Name : busName;
+      const bus = busText && busText !== "default" ? `${busText}/` : "";
+      const arn = `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${bus}${rule.Properties.Name}`;
+      expect(
+        patterns.some((pattern) => pattern.test(arn)),
+        arn,
+      ).toBe(true);
+    }
+    // Nothing broader: each pattern names one of quotesync's rules.
+    expect(
+      patterns.every(
+        (pattern) =>
+          !pattern.test(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/other`),
+      ),
+    ).toBe(true);
   });
 
   it("throttles every HTTP route at the API stage", () => {
