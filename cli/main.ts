@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { hubSpotSetupCommand } from "./commands/hubspot-setup.js";
+import { reconcileCommand } from "./commands/reconcile.js";
 import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
 import { signCommand } from "./commands/sign.js";
@@ -19,6 +20,7 @@ Commands:
   tenant put   register or update a tenant from a JSON file, validated, in a quotesync table
   replay       re-send events from a file (JSON lines or an array), signed, for support
   viewer-link  print a signed, expiring link to a tenant's pipeline page
+  reconcile    read a Salesforce tenant's synced pairs back from Salesforce and correct them
   hubspot setup-properties
                create the quotesync_* custom properties in a HubSpot portal
 
@@ -34,6 +36,7 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
   if (first === "sign") return { name: "sign", run: signCommand, rest: argv.slice(1) };
   if (first === "send") return { name: "send", run: sendCommand, rest: argv.slice(1) };
   if (first === "replay") return { name: "replay", run: replayCommand, rest: argv.slice(1) };
+  if (first === "reconcile") return { name: "reconcile", run: reconcileCommand, rest: argv.slice(1) };
   if (first === "viewer-link") return { name: "viewer-link", run: viewerLinkCommand, rest: argv.slice(1) };
   if (first === "hubspot" && second === "setup-properties") {
     return { name: "hubspot setup-properties", run: hubSpotSetupCommand, rest };

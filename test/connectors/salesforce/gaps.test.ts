@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCli } from "../../../cli/main.js";
 import type { FakeSalesforce } from "../../../connectors/salesforce/fake/server.js";
 import { UnknownSalesforceOrg } from "../../../connectors/salesforce/org-directory.js";
 import { auditOpportunity } from "../../../domain/engine/drift-report.js";
@@ -155,6 +156,43 @@ describe("Salesforce relay gaps", () => {
     expect(await driftOf(first.opportunityId)).toEqual([]);
     expect(await driftOf(second.opportunityId)).toEqual([]);
     expect(harness.drift.get(first.opportunityId)).toEqual([]);
+  });
+
+  it("quotesync reconcile --tenant reads the synced pairs back from Salesforce and corrects them", async () => {
+    const pair = await syncedPair("reconcile", 3);
+    const line = linesOf(pair.opportunityId)[2] as Record<string, unknown>;
+    fake.userEdit({ op: "updateLine", id: String(line.Id), values: { Quantity: "17" } });
+    fake.dropHeldEvents(); // the relay lost them
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(
+      ["reconcile", "--tenant", "acme", "--table", table.tableName, "--endpoint", inject("dynamoEndpoint")],
+      {
+        stdout: (text) => void out.push(text),
+        stderr: (text) => void err.push(text),
+        stdin: async () => Buffer.alloc(0),
+        env: {},
+      },
+    );
+    expect(code, err.join("")).toBe(0);
+    expect(out.join("")).toContain("opportunity.lines");
+    await settle();
+    const quote = await harness.store.loadQuote("acme", pair.quoteId);
+    expect(quote?.lines.get(String(line.QS_Sync_Key__c))?.quantity).toBe("17");
+    expect(await driftOf(pair.opportunityId)).toEqual([]);
+    // A tenant whose CRM is not Salesforce is refused, with the reason.
+    const refused: string[] = [];
+    const native = await runCli(
+      ["reconcile", "--tenant", "nobody", "--table", table.tableName, "--endpoint", inject("dynamoEndpoint")],
+      {
+        stdout: () => {},
+        stderr: (text) => void refused.push(text),
+        stdin: async () => Buffer.alloc(0),
+        env: {},
+      },
+    );
+    expect(native).toBe(1);
+    expect(refused.join("")).toContain("no tenant nobody");
   });
 
   it("Salesforce's own Amount, a few cents off quotesync's rounding, starts no correction loop", async () => {
