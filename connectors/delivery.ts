@@ -39,15 +39,8 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 15 * 60_000, windowMs: 24 * 3_600_000 };
 
-/** One outbox entry as the stream hands it to `deliver`. */
-export interface OutboxInsert {
-  tenantId: string;
-  sequence: number;
-  entryId: string;
-  cursor: string;
-  at: string;
-  mirror: Mirror;
-}
+/** One outbox entry as the stream hands it to `deliver` (the shape dispatch queues). */
+export type OutboxInsert = DispatchedEntry;
 
 /** What happened to one drain of a queue, for logs, metrics and the retry route's answer. */
 export interface DrainReport {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, UsageError } from "../io.js";
+import { tableClient } from "../table-client.js";
 
 export const reconcileUsage = (
   invokedAs: string,
@@ -44,23 +44,7 @@ export async function reconcileCommand(
   }
   const tenantId = values.tenant;
   if (!tenantId) throw new UsageError("--tenant is required");
-  const table = values.table ?? io.env.TABLE_NAME;
-  if (!table) throw new UsageError("--table is required (or set TABLE_NAME)");
-  const region =
-    values.region ??
-    io.env.AWS_REGION ??
-    io.env.AWS_DEFAULT_REGION ??
-    (values.endpoint ? "us-east-1" : undefined);
-  if (!region) throw new UsageError("no region: pass --region or set AWS_REGION");
-  const local =
-    values.endpoint && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE
-      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-      : {};
-  const client = new DynamoDBClient({
-    region,
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...local,
-  });
+  const { table, client } = tableClient(values, io.env);
   try {
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     const store = new DynamoSyncStore({ doc, tableName: table });

@@ -1,9 +1,9 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { secretsRuleForStage } from "../../domain/tenant.js";
 import { maskedTenant, parseTenantRegistration } from "../../domain/tenant-registration.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, readInput, UsageError } from "../io.js";
+import { tableClient } from "../table-client.js";
 
 export const tenantPutUsage = (
   invokedAs: string,
@@ -52,14 +52,7 @@ export async function tenantPutCommand(
     return 0;
   }
   if (values.file === undefined) throw new UsageError("--file is required, e.g. --file examples/tenant.json");
-  const table = values.table ?? io.env.TABLE_NAME;
-  if (!table) throw new UsageError("--table is required (or set TABLE_NAME)");
-  const region =
-    values.region ??
-    io.env.AWS_REGION ??
-    io.env.AWS_DEFAULT_REGION ??
-    (values.endpoint ? "us-east-1" : undefined);
-  if (!region) throw new UsageError("no region: pass --region or set AWS_REGION");
+  const { table, client } = tableClient(values, io.env);
 
   const text = (await readInput(io, values.file, "--file")).toString("utf8");
   let json: unknown;
@@ -82,15 +75,6 @@ export async function tenantPutCommand(
   const refusal = secretsRuleForStage(tenant, stageName);
   if (refusal) throw new CommandFailed(`${values.file} is not a valid tenant: secretsParameter: ${refusal}`);
 
-  const localCredentials =
-    values.endpoint && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE
-      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-      : {};
-  const client = new DynamoDBClient({
-    region,
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...localCredentials,
-  });
   try {
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     await new DynamoSyncStore({ doc, tableName: table }).putTenant(tenant);
