@@ -159,6 +159,19 @@ export class DeliveryQueue {
     }
   }
 
+  /** A drainer's write, conditioned on its lease: a refused condition means the lease was lost. */
+  private async sendUnderLease(
+    pair: DeliveryPair,
+    command: UpdateCommand | TransactWriteCommand,
+  ): Promise<void> {
+    try {
+      await (command instanceof UpdateCommand ? this.doc.send(command) : this.doc.send(command));
+    } catch (error) {
+      if (conditionFailed(error)) throw new LeaseLost(pair);
+      throw translateStorageError(error);
+    }
+  }
+
   /** The queue's state (an empty one when nothing was ever queued). */
   async state(pair: DeliveryPair): Promise<DeliveryState> {
     try {
@@ -291,50 +304,46 @@ export class DeliveryQueue {
     audit: AuditEntry,
   ): Promise<void> {
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
-              // a delivered mirror finds it and is a no-op, and one that never came is told apart.
-              Update: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
-                UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
-                ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
-                ExpressionAttributeValues: {
-                  ":true": true,
-                  ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
-                },
+    await this.sendUnderLease(
+      pair,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
+            // a delivered mirror finds it and is a no-op, and one that never came is told apart.
+            Update: {
+              TableName: this.tableName,
+              Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
+              UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
+              ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
+              ExpressionAttributeValues: {
+                ":true": true,
+                ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
               },
             },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.deliveryState },
-                UpdateExpression:
-                  "SET deliveredSeq = :sequence, lastDeliveredAt = :at, attempts = :zero, target = :target ADD queued :minusOne REMOVE firstFailedAt, nextAttemptAt, parked, lastError",
-                ConditionExpression:
-                  "leaseOwner = :owner AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence)",
-                ExpressionAttributeValues: {
-                  ":sequence": entry.sequence,
-                  ":at": at,
-                  ":zero": 0,
-                  ":minusOne": -1,
-                  ":target": target,
-                  ":owner": owner,
-                },
+          },
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: { pk, sk: keys.deliveryState },
+              UpdateExpression:
+                "SET deliveredSeq = :sequence, lastDeliveredAt = :at, attempts = :zero, target = :target ADD queued :minusOne REMOVE firstFailedAt, nextAttemptAt, parked, lastError",
+              ConditionExpression:
+                "leaseOwner = :owner AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence)",
+              ExpressionAttributeValues: {
+                ":sequence": entry.sequence,
+                ":at": at,
+                ":zero": 0,
+                ":minusOne": -1,
+                ":target": target,
+                ":owner": owner,
               },
             },
-            { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (conditionFailed(error)) throw new LeaseLost(pair);
-      throw translateStorageError(error);
-    }
+          },
+          { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+        ],
+      }),
+    );
   }
 
   /**
@@ -352,30 +361,26 @@ export class DeliveryQueue {
       target: TargetState;
     },
   ): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.stateKey(pair),
-          UpdateExpression:
-            "SET attempts = :attempts, firstFailedAt = :firstFailedAt, nextAttemptAt = :next, lastError = :error, target = :target, gsi1pk = :due, gsi1sk = :lookAt",
-          ConditionExpression: "leaseOwner = :owner",
-          ExpressionAttributeValues: {
-            ":attempts": update.attempts,
-            ":firstFailedAt": update.firstFailedAt,
-            ":next": update.nextAttemptAt,
-            ":error": update.lastError,
-            ":target": update.target,
-            ":due": keys.deliveriesDueIndex,
-            ":lookAt": dueKey(update.nextAttemptAt, pair),
-            ":owner": owner,
-          },
-        }),
-      );
-    } catch (error) {
-      if (conditionFailed(error)) throw new LeaseLost(pair);
-      throw translateStorageError(error);
-    }
+    await this.sendUnderLease(
+      pair,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.stateKey(pair),
+        UpdateExpression:
+          "SET attempts = :attempts, firstFailedAt = :firstFailedAt, nextAttemptAt = :next, lastError = :error, target = :target, gsi1pk = :due, gsi1sk = :lookAt",
+        ConditionExpression: "leaseOwner = :owner",
+        ExpressionAttributeValues: {
+          ":attempts": update.attempts,
+          ":firstFailedAt": update.firstFailedAt,
+          ":next": update.nextAttemptAt,
+          ":error": update.lastError,
+          ":target": update.target,
+          ":due": keys.deliveriesDueIndex,
+          ":lookAt": dueKey(update.nextAttemptAt, pair),
+          ":owner": owner,
+        },
+      }),
+    );
   }
 
   /**
@@ -390,35 +395,31 @@ export class DeliveryQueue {
     audit: AuditEntry,
   ): Promise<void> {
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.deliveryState },
-                UpdateExpression:
-                  "SET parked = :entryId, attempts = :attempts, firstFailedAt = :firstFailedAt, lastError = :error, target = :target REMOVE nextAttemptAt, gsi1pk, gsi1sk",
-                ConditionExpression: "leaseOwner = :owner",
-                ExpressionAttributeValues: {
-                  ":entryId": entry.entryId,
-                  ":attempts": update.attempts,
-                  ":firstFailedAt": update.firstFailedAt,
-                  ":error": update.lastError,
-                  ":target": update.target,
-                  ":owner": owner,
-                },
+    await this.sendUnderLease(
+      pair,
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: { pk, sk: keys.deliveryState },
+              UpdateExpression:
+                "SET parked = :entryId, attempts = :attempts, firstFailedAt = :firstFailedAt, lastError = :error, target = :target REMOVE nextAttemptAt, gsi1pk, gsi1sk",
+              ConditionExpression: "leaseOwner = :owner",
+              ExpressionAttributeValues: {
+                ":entryId": entry.entryId,
+                ":attempts": update.attempts,
+                ":firstFailedAt": update.firstFailedAt,
+                ":error": update.lastError,
+                ":target": update.target,
+                ":owner": owner,
               },
             },
-            { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (conditionFailed(error)) throw new LeaseLost(pair);
-      throw translateStorageError(error);
-    }
+          },
+          { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+        ],
+      }),
+    );
   }
 
   /**
