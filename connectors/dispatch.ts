@@ -21,6 +21,8 @@ export interface OutboxSource {
     afterSeq: number,
     limit: number,
   ): Promise<{ entries: DispatchedEntry[]; last: number }>;
+  /** The last sequence number the tenant's outbox handed out (written, void or still committing). */
+  lastHandedOut(tenantId: string): Promise<number>;
 }
 
 /** Where dispatch stands per tenant (`infra/dynamodb/dispatch-cursor.ts`). */
@@ -66,9 +68,10 @@ export async function dispatchTenant(
     if (page.entries.length < PAGE && (seen === null || cursor >= seen.max)) break;
   }
   if (seen === null) {
-    // The retry pass: done with the tenant once nothing is left past its cursor.
-    const more = await deps.outbox.readAfter(tenantId, cursor, 1);
-    if (more.last <= cursor) await deps.cursors.clearStalled(tenantId);
+    // The retry pass: done with the tenant once its cursor reached the last number handed out. An
+    // empty read is not enough: the reader also stops before a number still committing, with
+    // entries possibly written behind it.
+    if (cursor >= (await deps.outbox.lastHandedOut(tenantId))) await deps.cursors.clearStalled(tenantId);
   } else if (cursor < seen.max) {
     // Stopped at a number still committing (or one whose writer crashed: readers pass it after a
     // grace period) with later entries waiting: the retry pass comes back for them.

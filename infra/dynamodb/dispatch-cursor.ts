@@ -161,5 +161,6 @@ export function outboxSource(log: OutboxLog): OutboxSource {
       });
       return { entries, last: page.next === null ? afterSeq : decodeCursor(page.next, tenantId) };
     },
+    lastHandedOut: (tenantId) => log.counterValue(tenantId),
   };
 }

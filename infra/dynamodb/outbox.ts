@@ -333,7 +333,7 @@ export class OutboxLog {
   }
 
   /** The last sequence number handed out for the tenant (0 if none). */
-  private async counterValue(tenantId: string): Promise<number> {
+  async counterValue(tenantId: string): Promise<number> {
     try {
       const result = await this.doc.send(
         new GetCommand({

@@ -39,6 +39,9 @@ const fakeOutbox: OutboxSource = {
       .slice(0, limit);
     return { entries, last: entries.at(-1)?.sequence ?? afterSeq };
   },
+  async lastHandedOut(tenantId) {
+    return Math.max(0, ...(committed.get(tenantId)?.keys() ?? []));
+  },
 };
 
 function insert(
@@ -183,6 +186,7 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     let written = false;
     // Entry 12 is still committing: a reader stops before it, as `OutboxLog.read` does.
     const gapped: OutboxSource = {
+      lastHandedOut: fakeOutbox.lastHandedOut,
       async readAfter(tenantId, afterSeq, limit) {
         const page = await fakeOutbox.readAfter(tenantId, afterSeq, limit);
         const stop = written ? -1 : page.entries.findIndex((entry) => entry.sequence === 12);
@@ -196,6 +200,10 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     insert("t-f", 12, "gap-opp");
     const third = insert("t-f", 13, "gap-opp");
     await deliveries.handleInserts([first, third], forever);
+    expect(applied("gap-opp")).toEqual([11]);
+    expect((await cursors.stalled(10)).tenantIds).toContain("t-f");
+    // A retry pass while 12 is still committing delivers nothing more and keeps the tenant marked.
+    await deliveries.retryDue(forever);
     expect(applied("gap-opp")).toEqual([11]);
     expect((await cursors.stalled(10)).tenantIds).toContain("t-f");
     written = true;
