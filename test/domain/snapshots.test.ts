@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { afterStart, engineHarness } from "../support/engine.js";
+import {
+  at,
+  cpqEvent,
+  crmEvent,
+  line,
+  opportunityLinesUpserted,
+  opportunityUpserted,
+  quoteLinesUpserted,
+  quoteUpserted,
+} from "../support/events.js";
+
+/** A live pair with one line the CRM has confirmed under its own id `crm-1`. */
+async function pair() {
+  const h = engineHarness();
+  await h.setup();
+  await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+  await h.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+  await h.cpq(quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }));
+  await h.start("q");
+  const syncKey = (await h.status("opp")).lines[0]?.syncKey as string;
+  await h.crm(
+    opportunityLinesUpserted("opp", [line("crm-1", { productId: "prod-q1", syncKey })], {
+      occurredAt: afterStart(2),
+    }),
+  );
+  return { h, syncKey };
+}
+
+const linesOf = async (h: Awaited<ReturnType<typeof pair>>["h"]) =>
+  (await h.status("opp")).lines.map((held) => held.productId).sort();
+
+describe("a snapshot (`*.lines.replaced`) is the sender's whole set of lines at its time (SPEC §1.11)", () => {
+  it("does not bring back a CRM line added before a CRM snapshot that no longer held it, delivered after it", async () => {
+    const { h, syncKey } = await pair();
+    // The CRM adds crm-9 at +10 s and deletes it again; its snapshot at +20 s holds crm-1 only.
+    // The snapshot arrives first, then the add, late: crm-9 was gone by +20 s.
+    const snapshot = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        { opportunityId: "opp", lines: [line("crm-1", { productId: "prod-q1", syncKey })] },
+        { occurredAt: afterStart(20) },
+      ),
+    );
+    expect(snapshot.response.status).toBe("no_change");
+    const late = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-9", { productId: "prod-late" })], {
+        occurredAt: afterStart(10),
+      }),
+    );
+    expect(late.response.status).toBe("stale");
+    expect(late.response.mirrors.filter((mirror) => mirror.target === "cpq")).toEqual([]);
+    expect(await linesOf(h)).toEqual(["prod-q1"]);
+    expect((await h.status("opp")).amount).toBe("100.00");
+    const quote = await h.store.loadQuote("demo", "q");
+    expect([...(quote?.lines.values() ?? [])].filter((held) => !held.deleted)).toHaveLength(1);
+    // A CRM line added after the snapshot is a change like any other.
+    const after = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-10", { productId: "prod-new" })], {
+        occurredAt: afterStart(30),
+      }),
+    );
+    expect(after.response.status).toBe("applied");
+    expect(await linesOf(h)).toEqual(["prod-new", "prod-q1"]);
+  });
+
+  it("does not bring back a quote line from an older quote snapshot delivered after a newer, emptier one", async () => {
+    const { h } = await pair();
+    const older = cpqEvent(
+      "quote.lines.replaced",
+      { quoteId: "q", lines: [line("q1"), line("q7", { productId: "prod-q7" })] },
+      { occurredAt: afterStart(10) },
+    );
+    const newer = cpqEvent(
+      "quote.lines.replaced",
+      { quoteId: "q", lines: [] },
+      { occurredAt: afterStart(20) },
+    );
+    const emptied = await h.cpq(newer);
+    expect(emptied.response.status).toBe("applied");
+    expect(await linesOf(h)).toEqual([]);
+    const late = await h.cpq(older);
+    expect(late.response.status).toBe("stale");
+    expect(late.response.mirrors.flatMap((mirror) => mirror.lines?.upsert ?? [])).toEqual([]);
+    expect(await linesOf(h)).toEqual([]);
+    expect((await h.status("opp")).amount).toBe("0.00");
+  });
+});
