@@ -85,6 +85,12 @@ export interface OpportunityRecord {
   amountLocked: boolean;
   approval: Approval;
   lastSyncedAt: string | null;
+  /**
+   * Time of the newest line snapshot (`opportunity.lines.replaced`) applied from the CRM: its whole
+   * set of lines at that time. A line the CRM reports from before then that quotesync has not seen
+   * was gone by then (the snapshot did not hold it), so it is not brought back (SPEC §1.11).
+   */
+  linesReplacedAt?: number;
   /** Optimistic-concurrency version; null when the record does not exist in storage yet. */
   version: number | null;
   /** The generation of the stored line set (lines are written under a generation, see storage). */
@@ -119,6 +125,8 @@ export interface QuoteRecord {
   syncing: boolean;
   /** Changes accepted while synced in a non-live mode, not yet pushed. */
   pendingChanges: number;
+  /** As `OpportunityRecord.linesReplacedAt`, for the quote's lines (`quote.lines.replaced`). */
+  linesReplacedAt?: number;
   version: number | null;
   lineGeneration: string;
 }

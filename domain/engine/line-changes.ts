@@ -42,6 +42,11 @@ export interface LineSide {
    * A single upsert or delete is a user's change and is judged by the copied change's time alone.
    */
   snapshot?: boolean;
+  /**
+   * Time of the newest snapshot of `own` applied from the sender (`linesReplacedAt`): a line it
+   * did not hold, reported from before then and unknown to quotesync, had been deleted by then.
+   */
+  replacedAt?: number | undefined;
 }
 
 /** SPEC §1.11, for a report by the line's own system (see `LineSide.snapshot`). */
@@ -103,6 +108,7 @@ function deletedUnderAnotherKey(
 export function applyLineUpsert(side: LineSide, input: LineInput, at: number): LineOutcome {
   const { ws, sender, own, pair } = side;
   const existing = findLine(own, input);
+  if (!existing && side.replacedAt !== undefined && at < side.replacedAt) return "stale";
   if (existing?.deleted) {
     // Tombstones are final: a late upsert of a deleted line is answered with the delete again.
     if (pair) ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);

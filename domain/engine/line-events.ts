@@ -71,6 +71,7 @@ function applyLineChange(
 ): SyncResponse {
   const at = ws.cause.at;
   const pair = opportunity && syncedQuote ? pairSeenFrom(ws, sender, syncedQuote, opportunity) : null;
+  const ownHeader = sender === "crm" ? opportunity?.header : ownQuote?.header;
   const side: LineSide = {
     ws,
     sender,
@@ -79,6 +80,7 @@ function applyLineChange(
     pair,
     newSyncKey,
     snapshot: change.kind === "replaced",
+    replacedAt: ownHeader?.linesReplacedAt,
   };
   const outcomes: LineOutcome[] = [];
   if (change.kind === "deleted") {
@@ -101,6 +103,11 @@ function applyLineChange(
     if (change.kind === "replaced") {
       for (const line of [...own.values()]) {
         if (!line.deleted && !reported.has(line.syncKey)) outcomes.push(applyLineDelete(side, line, at));
+      }
+      // Lines the snapshot does not hold are gone as of `at`, those quotesync has not heard of too.
+      if (ownHeader && at > (ownHeader.linesReplacedAt ?? Number.NEGATIVE_INFINITY)) {
+        if (sender === "crm") ws.updateOpportunity({ linesReplacedAt: at });
+        else ws.updateQuote(ownHeader.id, { linesReplacedAt: at });
       }
     }
   }
