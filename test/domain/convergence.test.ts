@@ -31,6 +31,7 @@ describe("convergence of a synced pair under random edits, duplicates and out-of
       }),
       {
         numRuns: RUNS,
+        ...(process.env.CONVERGENCE_SEED ? { seed: Number(process.env.CONVERGENCE_SEED) } : {}),
         ...(process.env.CONVERGENCE_EXAMPLE
           ? { examples: [[JSON.parse(process.env.CONVERGENCE_EXAMPLE)]] }
           : {}),

@@ -49,7 +49,10 @@ describe("convergence of a synced pair on DynamoDB Local through the handlers", 
             await h.cpq(quoteUpserted(quoteId, ids.opportunityId, {}, { occurredAt: at(2) }));
           await play(overHttp(ids.opportunityId), input, ids, { concurrent });
         }),
-        { numRuns: DYNAMO_RUNS },
+        {
+          numRuns: DYNAMO_RUNS,
+          ...(process.env.CONVERGENCE_SEED ? { seed: Number(process.env.CONVERGENCE_SEED) } : {}),
+        },
       );
     }, 900_000);
   }

@@ -4,9 +4,6 @@ import type { Mirror } from "../../domain/model.js";
 import { at } from "./events.js";
 import { type Message, type Side, SimulatedSystem } from "./simulated-systems.js";
 
-/** Starting the other quote mid-run (a replace), with the lifecycle actions below. */
-const REPLACE_MID_RUN = process.env.CONVERGENCE_FULL === "1";
-
 /** A drain that needs more deliveries than this is an echo loop. */
 const MAX_DRAIN_STEPS = 3000;
 
@@ -43,9 +40,9 @@ const edits = [
 ] as const;
 
 /**
- * Snapshots (`*.lines.replaced`) and stop/start/replace mid-run: with `CONVERGENCE_FULL=1` only,
- * until the counterexamples listed in docs/mutation.md ("What the convergence property found")
- * converge.
+ * Snapshots (`*.lines.replaced`, a user's bulk replace or an integrator's resync) and the pair's
+ * lifecycle: a stop that lasts until the next start (or the end of the run), and a start of either
+ * quote (a re-sync of the synced one, a replace by the other, or a start after a stop).
  */
 const lifecycle = [
   fc.record({
@@ -60,8 +57,7 @@ const lifecycle = [
   fc.record({ kind: fc.constant("start" as const), quote }),
 ] as const;
 
-const FULL = process.env.CONVERGENCE_FULL === "1";
-const action = FULL ? fc.oneof(...edits, ...lifecycle) : fc.oneof(...edits);
+const action = fc.oneof(...edits, ...lifecycle);
 
 export const scenario = fc.record({
   initial: fc.array(values, { maxLength: 3 }),
@@ -114,9 +110,10 @@ const valuesOf = (
 /**
  * Plays one scenario on an opportunity with two quotes, the first synced at the outset: both
  * systems edit lines and headers at random (the CRM its locked amount too), sometimes at the same
- * time; sync is stopped, restarted and replaced by the other quote mid-run; messages arrive out of
- * order, twice, and (`concurrent`) several at once. At rest, the CRM, the synced quote and
- * quotesync hold the same lines, and the CRM holds the locked subtotal.
+ * time, and replace them all at once (`*.lines.replaced`); sync is stopped for a while, restarted,
+ * and replaced by the other quote mid-run; messages arrive out of order, twice, and (`concurrent`)
+ * several at once. At rest, the CRM, the synced quote and quotesync hold the same lines, and the CRM
+ * holds the locked subtotal.
  */
 export async function play(
   quotesync: Quotesync,
@@ -127,9 +124,14 @@ export async function play(
   let tick = 1000;
   const trace = process.env.CONVERGENCE_TRACE ? (...args: unknown[]) => console.log(...args) : () => {};
   trace("deliver === new run");
-  const clock = () => at(tick);
-  const crm = new SimulatedSystem("crm", ids.opportunityId, clock);
-  const quotes = ids.quoteIds.map((quoteId) => new SimulatedSystem("cpq", quoteId, clock)) as [
+  // The time each system last stamped a report at: one system's two reports are never simultaneous.
+  const stamped: Record<Side, number> = { crm: -1, cpq: -1 };
+  const clockOf = (side: Side) => () => {
+    stamped[side] = tick;
+    return at(tick);
+  };
+  const crm = new SimulatedSystem("crm", ids.opportunityId, clockOf("crm"));
+  const quotes = ids.quoteIds.map((quoteId) => new SimulatedSystem("cpq", quoteId, clockOf("cpq"))) as [
     SimulatedSystem,
     SimulatedSystem,
   ];
@@ -151,6 +153,7 @@ export async function play(
     for (const mirror of mirrors) queue.push({ to: mirror.target, mirror, seq: ++produced });
   };
   let synced: string = ids.quoteIds[0];
+  let stopped = false;
   const started = await quotesync.start(synced);
   expect(started).not.toBeNull();
   enqueue(started ?? []);
@@ -183,7 +186,6 @@ export async function play(
       for (const event of system.apply(mirror)) queue.push({ to: "quotesync", from: message.to, event });
     }
   }
-  let lastActor: SimulatedSystem | undefined;
   const answered = new Set<string>();
   // The amount a mirror sends the CRM is the one quotesync holds once the decision is stored: not
   // the amount before it (the CRM's report of it would heal that, one round trip later).
@@ -208,32 +210,30 @@ export async function play(
       continue;
     }
     if (step.kind === "stop" || step.kind === "start") {
-      // "stop": sync stopped and restarted at once (re-sync of the same quote); "start": the
-      // given quote started, replacing the synced one or re-syncing it. (While a pair stays
-      // stopped, quotesync answers a late report of a line it holds deleted with nothing: see
-      // docs/mutation.md, "What the convergence property found".)
+      // "stop": sync stopped (if it runs); the systems go on editing on their own until a start.
+      // "start": the given quote started: a re-sync of the synced one, a replace by the other, or
+      // a start after a stop.
       tick++;
-      const quoteId =
-        step.kind === "stop" || !REPLACE_MID_RUN ? synced : (ids.quoteIds[step.quote % 2] as string);
       if (step.kind === "stop") {
-        const stopped = await quotesync.stop(synced);
-        if (stopped === null) continue;
-        enqueue(stopped);
-      }
-      for (;;) {
-        const mirrors = await quotesync.start(quoteId);
+        if (stopped) continue;
+        const mirrors = await quotesync.stop(synced);
         if (mirrors === null) continue;
         enqueue(mirrors);
-        break;
+        stopped = true;
+        continue;
       }
+      const quoteId = ids.quoteIds[step.quote % 2] as string;
+      const mirrors = await quotesync.start(quoteId);
+      if (mirrors === null) continue;
+      enqueue(mirrors);
       synced = quoteId;
+      stopped = false;
       continue;
     }
     const system =
       step.kind === "amount" || step.side === "crm" ? crm : (quotes[step.quote % 2] as SimulatedSystem);
     // Equal timestamps between the two systems only: one system's two reports are never simultaneous.
-    if (!step.tie || lastActor?.side === system.side) tick++;
-    lastActor = system;
+    if (!step.tie || stamped[system.side] >= tick) tick++;
     const event =
       step.kind === "add"
         ? system.add(step.values)
@@ -253,6 +253,13 @@ export async function play(
     if (event) queue.push({ to: "quotesync", from: system.side, event });
   }
 
+  // A pair still stopped is started again: at rest it must agree like any other.
+  while (stopped) {
+    const mirrors = await quotesync.start(synced);
+    if (mirrors === null) continue;
+    enqueue(mirrors);
+    stopped = false;
+  }
   let steps = 0;
   const drain = async () => {
     while (queue.length > 0) {
