@@ -87,3 +87,37 @@ describe("a snapshot (`*.lines.replaced`) is the sender's whole set of lines at 
     expect((await h.status("opp")).amount).toBe("0.00");
   });
 });
+
+describe("a line re-created by a mirror in flight across a stop (SPEC §1.2, §1.6, §1.11)", () => {
+  it("is deleted from the CRM by the next start when the CRM's snapshot had deleted it before the stop", async () => {
+    const { h, syncKey } = await pair();
+    // The CPQ adds q2 at +10 s; its mirror to the CRM is in flight.
+    const added = await h.cpq(quoteLinesUpserted("q", [line("q2")], { occurredAt: afterStart(10) }));
+    const copy = added.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.upsert[0];
+    expect(copy?.syncKey).toBeDefined();
+    // The CRM's snapshot at +20 s, taken before the mirror arrived, holds crm-1 only: q2 goes.
+    const snapshot = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        { opportunityId: "opp", lines: [line("crm-1", { productId: "prod-q1", syncKey })] },
+        { occurredAt: afterStart(20) },
+      ),
+    );
+    expect(snapshot.response.status).toBe("applied");
+    h.advance(30_000);
+    expect((await h.stop("q")).response.status).toBe("stopped");
+    // The mirror then reaches the CRM, which creates the line and reports it.
+    const report = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-2", { productId: "prod-q2", syncKey: copy?.syncKey })], {
+        occurredAt: afterStart(40),
+      }),
+    );
+    expect(report.response.mirrors).toEqual([]);
+    h.advance(20_000);
+    const started = await h.start("q");
+    // The start replaces the opportunity's lines by the quote's: the CRM's copy of q2 goes.
+    const toCrm = started.response.mirrors.find((mirror) => mirror.target === "crm");
+    expect(toCrm?.lines?.delete).toContain("crm-2");
+    expect((await h.status("opp")).lines.map((held) => held.productId)).toEqual(["prod-q1"]);
+  });
+});
