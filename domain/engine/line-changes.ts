@@ -110,9 +110,22 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
   const existing = findLine(own, input);
   if (!existing && side.replacedAt !== undefined && at < side.replacedAt) return "stale";
   if (existing?.deleted) {
-    // Tombstones are final: a late upsert of a deleted line is answered with the delete again.
-    if (pair) ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
-    return "stale";
+    // While synced, tombstones are final: a late upsert of a deleted line is answered with the
+    // delete again. With no pair to answer through, a report made after the delete is what its
+    // owner holds now (e.g. a copy re-created by a mirror in flight at a stop): it is kept, so the
+    // next start (which replaces the opportunity's lines by the quote's) deletes or copies it.
+    if (pair) {
+      ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
+      return "stale";
+    }
+    if (at <= existing.changedAt || isOlderThanLine(at, sender, existing)) return "stale";
+    const values = lineValuesFrom(input, undefined);
+    ws.putLine(
+      sender,
+      side.quoteId ?? "",
+      storedLine(values, { syncKey: existing.syncKey, id: input.id, changedAt: at, changedBy: sender }),
+    );
+    return "applied";
   }
   if (existing && existing.id !== input.id) {
     const deletedById = deletedUnderAnotherKey(own, input.id, existing.syncKey);
