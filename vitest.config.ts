@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -12,6 +13,10 @@ export default defineConfig({
     allowOnly: false,
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
+    // Vitest's default is one worker fewer than the cores: one file at a time on the 2-core CI
+    // machine, while most files spend much of their time waiting (DynamoDB Local, child processes,
+    // the browser, background delivery). Three run side by side there.
+    maxWorkers: Math.max(availableParallelism() - 1, 3),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: {
