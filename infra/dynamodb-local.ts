@@ -23,7 +23,8 @@ export interface DynamoDbLocal {
 
 const REGION = "us-east-1";
 const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
-const READY_TIMEOUT_MS = 30_000;
+/** Java starts in 2–3 s on an idle machine; a loaded one (the typecheck beside the tests) takes longer. */
+const READY_TIMEOUT_MS = 90_000;
 const POLL_INTERVAL_MS = 100;
 const KILL_GRACE_MS = 2_000;
 const OUTPUT_TAIL_CHARS = 4_000;
