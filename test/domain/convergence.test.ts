@@ -12,7 +12,14 @@ describe("convergence of a synced pair under random edits, duplicates and out-of
     await fc.assert(
       fc.asyncProperty(scenario, async (input) => {
         run++;
-        const h = engineHarness();
+        // quotesync's clock is the systems' clock: a command runs at the time its button is pressed.
+        let now = Date.parse(at(0));
+        const h = engineHarness({ now });
+        const pressAt = (time: string) => {
+          const target = Date.parse(time);
+          if (target > now) h.advance(target - now);
+          now = Math.max(now, target);
+        };
         await h.setup();
         const ids = {
           opportunityId: `opp-${run}`,
@@ -23,8 +30,14 @@ describe("convergence of a synced pair under random edits, duplicates and out-of
           await h.cpq(quoteUpserted(quoteId, ids.opportunityId, {}, { occurredAt: at(2) }));
         const quotesync: Quotesync = {
           send: async (from, event) => (from === "crm" ? await h.crm(event) : await h.cpq(event)).response,
-          start: async (quoteId) => (await h.start(quoteId)).response.mirrors,
-          stop: async (quoteId) => (await h.stop(quoteId)).response.mirrors,
+          start: async (quoteId, time) => {
+            pressAt(time);
+            return (await h.start(quoteId)).response.mirrors;
+          },
+          stop: async (quoteId, time) => {
+            pressAt(time);
+            return (await h.stop(quoteId)).response.mirrors;
+          },
           status: () => h.status(ids.opportunityId),
         };
         await play(quotesync, input, ids);

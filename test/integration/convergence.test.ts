@@ -10,8 +10,11 @@ const DYNAMO_RUNS = Number(process.env.CONVERGENCE_DYNAMO_RUNS ?? 12);
 /** The in-memory property (test/domain/convergence.test.ts) on DynamoDB Local, through the handlers. */
 describe("convergence of a synced pair on DynamoDB Local through the handlers", () => {
   let h: Awaited<ReturnType<typeof handlerHarness>>;
+  // quotesync's clock is the systems' clock: a command runs at the time its button is pressed (the
+  // time of the last command, or the wall clock, when no run has pressed one yet).
+  let pressedAt: number | undefined;
   beforeAll(async () => {
-    h = await handlerHarness();
+    h = await handlerHarness({ clock: () => pressedAt ?? Date.now() });
   });
   afterAll(async () => {
     await h.dispose();
@@ -27,8 +30,14 @@ describe("convergence of a synced pair on DynamoDB Local through the handlers", 
     };
     return {
       send: async (from, event) => answer(from === "crm" ? await h.crm(event) : await h.cpq(event)),
-      start: async (quoteId) => answer(await h.start(quoteId))?.mirrors ?? null,
-      stop: async (quoteId) => answer(await h.stop(quoteId))?.mirrors ?? null,
+      start: async (quoteId, time) => {
+        pressedAt = Date.parse(time);
+        return answer(await h.start(quoteId))?.mirrors ?? null;
+      },
+      stop: async (quoteId, time) => {
+        pressedAt = Date.parse(time);
+        return answer(await h.stop(quoteId))?.mirrors ?? null;
+      },
       status: async () => (await h.status(opportunityId)).body,
     };
   };

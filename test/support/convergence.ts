@@ -71,8 +71,13 @@ export type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never
 export interface Quotesync {
   /** `null`: the delivery was refused for now (503 retry_later): the sender redelivers it. */
   send(from: Side, event: Record<string, unknown>): Promise<{ status: string; mirrors: Mirror[] } | null>;
-  start(quoteId: string): Promise<Mirror[] | null>;
-  stop(quoteId: string): Promise<Mirror[] | null>;
+  /**
+   * `at`: the systems' time when the button is pressed. A quotesync whose clock can be set runs
+   * the command at that time; otherwise its own clock may be far from the systems' (see the note
+   * in docs/mutation.md).
+   */
+  start(quoteId: string, at: string): Promise<Mirror[] | null>;
+  stop(quoteId: string, at: string): Promise<Mirror[] | null>;
   status(): Promise<{
     amount: string | null;
     amountLocked: boolean;
@@ -154,7 +159,8 @@ export async function play(
   };
   let synced: string = ids.quoteIds[0];
   let stopped = false;
-  const started = await quotesync.start(synced);
+  tick++;
+  const started = await quotesync.start(synced, at(tick));
   expect(started).not.toBeNull();
   enqueue(started ?? []);
 
@@ -216,14 +222,14 @@ export async function play(
       tick++;
       if (step.kind === "stop") {
         if (stopped) continue;
-        const mirrors = await quotesync.stop(synced);
+        const mirrors = await quotesync.stop(synced, at(tick));
         if (mirrors === null) continue;
         enqueue(mirrors);
         stopped = true;
         continue;
       }
       const quoteId = ids.quoteIds[step.quote % 2] as string;
-      const mirrors = await quotesync.start(quoteId);
+      const mirrors = await quotesync.start(quoteId, at(tick));
       if (mirrors === null) continue;
       enqueue(mirrors);
       synced = quoteId;
@@ -255,7 +261,8 @@ export async function play(
 
   // A pair still stopped is started again: at rest it must agree like any other.
   while (stopped) {
-    const mirrors = await quotesync.start(synced);
+    tick++;
+    const mirrors = await quotesync.start(synced, at(tick));
     if (mirrors === null) continue;
     enqueue(mirrors);
     stopped = false;

@@ -16,12 +16,14 @@ export { apiGatewayEvent };
  * Runs the real Lambda handlers in-process against a fresh table on DynamoDB Local, with the
  * demo tenant registered. Requests are signed like a real CRM/CPQ would sign them.
  */
-export async function handlerHarness(options: { tenants?: TenantConfig[]; stream?: boolean } = {}) {
+export async function handlerHarness(
+  options: { tenants?: TenantConfig[]; stream?: boolean; clock?: () => number } = {},
+) {
   const table: TestTable = await createTestTable({ stream: options.stream ?? false });
   const doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
   for (const tenant of options.tenants ?? [demoTenant(DEMO_SECRETS)]) await store.putTenant(tenant);
-  setRuntime(createRuntime(store, { tenantCacheMs: 0 }));
+  setRuntime(createRuntime(store, { tenantCacheMs: 0, ...(options.clock ? { clock: options.clock } : {}) }));
 
   async function request(
     method: "GET" | "POST",
