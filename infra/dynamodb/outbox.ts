@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { ConcurrentModification, StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
+import { cursorPastEnd, decodeOutboxCursor, encodeOutboxCursor } from "../../domain/page-cursors.js";
 import type { OutboxEntry, Page } from "../../domain/store.js";
 import { translateStorageError } from "./errors.js";
 import { keys, outboxSortKey } from "./keys.js";
@@ -275,7 +276,7 @@ export class OutboxLog {
   }
 
   async read(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
-    const start = after === null ? 0 : decodeCursor(after, tenantId);
+    const start = after === null ? 0 : decodeOutboxCursor(after, tenantId);
     let position = start;
     const entries: OutboxEntry[] = [];
     let consumed: number | null = null;
@@ -314,7 +315,7 @@ export class OutboxLog {
         consumed = sequence;
         if (!item.void) {
           entries.push({
-            cursor: encodeCursor(tenantId, sequence),
+            cursor: encodeOutboxCursor(tenantId, sequence),
             at: String(item.at),
             mirror: item.mirror as Mirror,
           });
@@ -326,10 +327,10 @@ export class OutboxLog {
     if (!cursorSeen && consumed === null && start > (await this.counterValue(tenantId))) {
       // A cursor no number was ever given for: another table (rebuilt, or the wrong stage), not
       // this one's. Polling on would return nothing forever; say so instead.
-      throw new InvalidCursor(after ?? "", "the cursor is past the end of this tenant's outbox");
+      throw cursorPastEnd(after ?? "");
     }
     // Caught up: `next` repeats `after`, so a connector can always poll with the `next` it got.
-    return { entries, next: consumed === null ? after : encodeCursor(tenantId, consumed) };
+    return { entries, next: consumed === null ? after : encodeOutboxCursor(tenantId, consumed) };
   }
 
   /** The last sequence number handed out for the tenant (0 if none). */
@@ -349,28 +350,5 @@ export class OutboxLog {
   }
 }
 
-/**
- * Cursors are opaque to connectors: base64url of the tenant and the sequence number, so a cursor
- * of one tenant is refused by another's outbox. Cursors of the form `o:<n>` (no tenant) given out
- * before are still read.
- */
-export function encodeCursor(tenantId: string, sequence: number): string {
-  return Buffer.from(`o:${tenantId}:${sequence}`).toString("base64url");
-}
-
-export function decodeCursor(cursor: string, tenantId: string): number {
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const match = /^o:(?:([a-z0-9][a-z0-9-]{0,63}):)?(\d{1,15})$/.exec(text);
-  if (!match) throw new InvalidCursor(cursor);
-  if (match[1] !== undefined && match[1] !== tenantId) {
-    throw new InvalidCursor(cursor, "the cursor belongs to another tenant's outbox");
-  }
-  return Number(match[2]);
-}
-
-export class InvalidCursor extends Error {
-  constructor(cursor: string, reason = "not a cursor this outbox gave out", options?: ErrorOptions) {
-    super(`invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
-    this.name = "InvalidCursor";
-  }
-}
+/** Outbox cursors are opaque to connectors (domain/page-cursors.ts). */
+export { decodeOutboxCursor as decodeCursor, encodeOutboxCursor as encodeCursor };
