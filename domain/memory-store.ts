@@ -33,6 +33,8 @@ export class InMemorySyncStore implements SyncStore {
     { header: OpportunityRecord; lines: Map<string, StoredLine> }
   >();
   private readonly quotes = new Map<string, { header: QuoteRecord; lines: Map<string, StoredLine> }>();
+  /** The quotes committed as linked to each opportunity (`tenant/opportunity` → quote ids). */
+  private readonly links = new Map<string, Set<string>>();
   private readonly processed = new Map<string, SyncResponse>();
   private readonly outboxes = new Map<string, OutboxEntry[]>();
   private readonly audits = new Map<string, Array<{ position: string; entry: AuditEntry }>>();
@@ -67,11 +69,15 @@ export class InMemorySyncStore implements SyncStore {
     return clone(this.quotes.get(`${tenantId}/${quoteId}`) ?? null);
   }
 
+  /**
+   * Like the adapter's references, a link once committed stays: a quote that moved on is still
+   * listed here, its header naming where it went (callers check `opportunityId`).
+   */
   async listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]> {
-    return [...this.quotes.values()]
-      .map((quote) => quote.header)
-      .filter((header) => header.tenantId === tenantId && header.opportunityId === opportunityId)
-      .map(clone);
+    return [...(this.links.get(`${tenantId}/${opportunityId}`) ?? [])].sort().flatMap((quoteId) => {
+      const found = this.quotes.get(`${tenantId}/${quoteId}`);
+      return found ? [clone(found.header)] : [];
+    });
   }
 
   async findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null> {
@@ -112,8 +118,12 @@ export class InMemorySyncStore implements SyncStore {
         lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
       });
     }
-    for (const { record, lines } of changes.quotes) {
+    for (const { record, lines, linked } of changes.quotes) {
       const key = `${tenantId}/${record.id}`;
+      if (linked && record.opportunityId) {
+        const link = `${tenantId}/${record.opportunityId}`;
+        this.links.set(link, new Set([...(this.links.get(link) ?? []), record.id]));
+      }
       const previous = this.quotes.get(key);
       this.quotes.set(key, {
         header: { ...clone(record), version: (record.version ?? 0) + 1 },
