@@ -235,6 +235,17 @@ export function syncStoreContract(name: string, factory: StoreFactory): void {
         expect(loaded?.lines).toEqual(change.all);
       });
 
+      it("refuses a large line set read at an older version, keeping the stored set whole", async () => {
+        const { q } = await seedPair();
+        await store.commit(changes({ quotes: [{ record: { ...q, terms: "newer" } }] }));
+        const before = await snapshot();
+        const many = Array.from({ length: 130 }, (_, index) => line(`big-${index}`));
+        await expect(
+          store.commit(changes({ quotes: [{ record: q, lines: lines(...many) }], outbox: [mirror("lost")] })),
+        ).rejects.toBeInstanceOf(ConcurrentModification);
+        expect(await snapshot()).toEqual(before);
+      });
+
       it("refuses a commit whose header changed since it was read (ConcurrentModification), writing nothing of it", async () => {
         const { opp, q } = await seedPair();
         await store.commit(changes({ quotes: [{ record: { ...q, terms: "newer" } }] }));
