@@ -81,3 +81,14 @@ export class StorageBusy extends Error {
     this.name = "StorageBusy";
   }
 }
+
+/**
+ * A page cursor no read of this store gave out: malformed, of another tenant, or past the end of
+ * the log it names. Polling on with it would return nothing forever, so the read refuses it.
+ */
+export class InvalidCursor extends Error {
+  constructor(cursor: string, reason = "not a cursor this outbox gave out", options?: ErrorOptions) {
+    super(`invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
+    this.name = "InvalidCursor";
+  }
+}

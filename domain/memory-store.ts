@@ -8,6 +8,14 @@ import type {
   StoredLine,
   SyncResponse,
 } from "./model.js";
+import {
+  cursorPastEnd,
+  decodeAuditCursor,
+  decodeDriftCursor,
+  decodeOutboxCursor,
+  encodeKeyCursor,
+  encodeOutboxCursor,
+} from "./page-cursors.js";
 import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
 import type { ChangeSet, OutboxEntry, Page, SyncStore } from "./store.js";
 import { hubSpotPortalOf, type TenantConfig } from "./tenant.js";
@@ -25,9 +33,12 @@ export class InMemorySyncStore implements SyncStore {
     { header: OpportunityRecord; lines: Map<string, StoredLine> }
   >();
   private readonly quotes = new Map<string, { header: QuoteRecord; lines: Map<string, StoredLine> }>();
+  /** The quotes committed as linked to each opportunity (`tenant/opportunity` → quote ids). */
+  private readonly links = new Map<string, Set<string>>();
   private readonly processed = new Map<string, SyncResponse>();
-  private readonly outbox: Array<{ tenantId: string; entry: OutboxEntry }> = [];
-  private readonly audits = new Map<string, AuditEntry[]>();
+  private readonly outboxes = new Map<string, OutboxEntry[]>();
+  private readonly audits = new Map<string, Array<{ position: string; entry: AuditEntry }>>();
+  private auditWrites = 0;
   private readonly drift = new Map<string, DriftFinding>();
   private checkpoint: ScheduleCheckpoint | null = null;
   /** Counts commits, so tests can assert that nothing was written. */
@@ -58,11 +69,15 @@ export class InMemorySyncStore implements SyncStore {
     return clone(this.quotes.get(`${tenantId}/${quoteId}`) ?? null);
   }
 
+  /**
+   * Like the adapter's references, a link once committed stays: a quote that moved on is still
+   * listed here, its header naming where it went (callers check `opportunityId`).
+   */
   async listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]> {
-    return [...this.quotes.values()]
-      .map((quote) => quote.header)
-      .filter((header) => header.tenantId === tenantId && header.opportunityId === opportunityId)
-      .map(clone);
+    return [...(this.links.get(`${tenantId}/${opportunityId}`) ?? [])].sort().flatMap((quoteId) => {
+      const found = this.quotes.get(`${tenantId}/${quoteId}`);
+      return found ? [clone(found.header)] : [];
+    });
   }
 
   async findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null> {
@@ -103,8 +118,12 @@ export class InMemorySyncStore implements SyncStore {
         lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
       });
     }
-    for (const { record, lines } of changes.quotes) {
+    for (const { record, lines, linked } of changes.quotes) {
       const key = `${tenantId}/${record.id}`;
+      if (linked && record.opportunityId) {
+        const link = `${tenantId}/${record.opportunityId}`;
+        this.links.set(link, new Set([...(this.links.get(link) ?? []), record.id]));
+      }
       const previous = this.quotes.get(key);
       this.quotes.set(key, {
         header: { ...clone(record), version: (record.version ?? 0) + 1 },
@@ -112,25 +131,34 @@ export class InMemorySyncStore implements SyncStore {
       });
     }
     const at = new Date(this.now()).toISOString();
+    const log = this.outboxOf(tenantId);
     for (const mirror of changes.outbox) {
-      const cursor = String(this.outbox.length + 1).padStart(12, "0");
-      this.outbox.push({ tenantId, entry: { cursor, at, mirror: clone(mirror) } });
+      log.push({ cursor: encodeOutboxCursor(tenantId, log.length + 1), at, mirror: clone(mirror) });
     }
     for (const { opportunityId, entry } of changes.audit) {
       const key = `${tenantId}/${opportunityId}`;
-      this.audits.set(key, [...(this.audits.get(key) ?? []), clone(entry)]);
+      // Positions sort by time, then write order, as the DynamoDB adapter's audit keys do.
+      const position = `${entry.at}#${String(++this.auditWrites % 1_000_000).padStart(6, "0")}`;
+      this.audits.set(key, [...(this.audits.get(key) ?? []), { position, entry: clone(entry) }]);
     }
     if (changes.processedEvent) {
       this.processed.set(`${tenantId}/${changes.processedEvent.key}`, clone(changes.processedEvent.response));
     }
   }
 
+  private outboxOf(tenantId: string): OutboxEntry[] {
+    const log = this.outboxes.get(tenantId) ?? [];
+    this.outboxes.set(tenantId, log);
+    return log;
+  }
+
   async readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
-    const all = this.outbox.filter((item) => item.tenantId === tenantId).map((item) => item.entry);
-    const start = after === null ? 0 : all.findIndex((entry) => entry.cursor === after) + 1;
+    const all = this.outboxes.get(tenantId) ?? [];
+    // Entry n is numbered n, as the DynamoDB adapter numbers them (without its voided gaps).
+    const start = after === null ? 0 : decodeOutboxCursor(after, tenantId);
+    if (start > all.length) throw cursorPastEnd(after ?? "");
     const entries = all.slice(start, start + limit);
-    const last = entries.at(-1);
-    return { entries: clone(entries), next: last?.cursor ?? after };
+    return { entries: clone(entries), next: entries.at(-1)?.cursor ?? after };
   }
 
   async readAudit(
@@ -139,10 +167,17 @@ export class InMemorySyncStore implements SyncStore {
     cursor: string | null,
     limit: number,
   ): Promise<Page<AuditEntry>> {
-    const all = [...(this.audits.get(`${tenantId}/${opportunityId}`) ?? [])].reverse();
-    const start = cursor === null ? 0 : Number(cursor);
-    const entries = all.slice(start, start + limit);
-    return { entries: clone(entries), next: start + limit < all.length ? String(start + limit) : null };
+    const before = cursor === null ? null : decodeAuditCursor(cursor);
+    const newestFirst = [...(this.audits.get(`${tenantId}/${opportunityId}`) ?? [])]
+      .filter(({ position }) => before === null || position < before)
+      .sort((a, b) => (a.position < b.position ? 1 : -1));
+    const page = newestFirst.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      entries: clone(page.map(({ entry }) => entry)),
+      // Like a DynamoDB query with a limit: a full page says more may follow.
+      next: page.length === limit && last ? encodeKeyCursor(last.position) : null,
+    };
   }
 
   async listTenantIds(after: string | null, limit: number): Promise<Page<string>> {
@@ -232,8 +267,14 @@ export class InMemorySyncStore implements SyncStore {
         .filter(([key]) => key.startsWith(`${tenantId}/`))
         .map(([, finding]) => [finding.opportunityId, finding]),
     );
-    const page = idPage([...findings.keys()], cursor, limit);
-    return { entries: page.entries.map((id) => clone(findings.get(id) as DriftFinding)), next: page.next };
+    const after = cursor === null ? null : decodeDriftCursor(cursor);
+    const ids = [...findings.keys()].filter((id) => after === null || id > after).sort();
+    const page = ids.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      entries: page.map((id) => clone(findings.get(id) as DriftFinding)),
+      next: page.length === limit && last ? encodeKeyCursor(last) : null,
+    };
   }
 }
 

@@ -82,6 +82,10 @@ export interface SyncStore {
   loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null>;
   /** Consistent read of the quote header and its current line set. */
   loadQuote(tenantId: string, quoteId: string): Promise<QuoteAggregate | null>;
+  /**
+   * Headers of the quotes committed as `linked` to the opportunity, in id order. A link stays once
+   * committed: a quote that moved on is listed with its header naming where it went.
+   */
   listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]>;
   findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null>;
   commit(changes: ChangeSet): Promise<void>;
@@ -91,7 +95,13 @@ export interface SyncStore {
    * of that kind needs.
    */
   beginCommit?(tenantId: string, kind: string): PendingCommit;
+  /**
+   * The tenant's entries after `after`, in commit order. `next` resumes the read (it may move past
+   * numbers no entry was written under) and repeats `after` when caught up; a cursor this outbox
+   * never gave out (malformed, another tenant's, past its end) is refused with `InvalidCursor`.
+   */
   readOutbox(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>>;
+  /** Newest first; a full page may have a `next`; a cursor no page gave out is an `InvalidCursor`. */
   readAudit(
     tenantId: string,
     opportunityId: string,

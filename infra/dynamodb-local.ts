@@ -35,15 +35,26 @@ export function localDynamoClientConfig(endpoint: string): DynamoDBClientConfig 
 }
 
 export async function startDynamoDbLocal(options: { port?: number } = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await findFreePort());
+  const endpoint = `http://127.0.0.1:${port}`;
+  const workDir = await mkdtemp(path.join(tmpdir(), "quotesync-dynamodb-local-"));
+  const java = new WatchedJava(spawnJava(port, workDir), workDir);
+  try {
+    await waitUntilReady(endpoint, port, java);
+  } catch (error) {
+    await java.stop();
+    throw error;
+  }
+  return { endpoint, port, stop: () => java.stop() };
+}
+
+/** Starts DynamoDB Local's jar on `port`, in memory, with `workDir` as its cwd and temp dir. */
+function spawnJava(port: number, workDir: string): ChildProcess {
   const emulatorDir = path.join(
     path.dirname(createRequire(import.meta.url).resolve("amplify-dynamodb-simulator/package.json")),
     "emulator",
   );
-  const port = options.port ?? (await findFreePort());
-  const endpoint = `http://127.0.0.1:${port}`;
-  const workDir = await mkdtemp(path.join(tmpdir(), "quotesync-dynamodb-local-"));
-
-  const child = spawn(
+  return spawn(
     "java",
     [
       `-Djava.library.path=${path.join(emulatorDir, "DynamoDBLocal_lib")}`,
@@ -62,56 +73,90 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
     ],
     { cwd: workDir, stdio: ["ignore", "pipe", "pipe"] },
   );
-  liveChildren.set(child, workDir);
-  installExitHooks();
+}
 
-  let stdoutTail = "";
-  let stderrTail = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    stdoutTail = (stdoutTail + chunk).slice(-OUTPUT_TAIL_CHARS);
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderrTail = (stderrTail + chunk).slice(-OUTPUT_TAIL_CHARS);
-  });
+/** A java child watched from its start: the tails of its output, how it ended, and its stop. */
+class WatchedJava {
+  private stdoutTail = "";
+  private stderrTail = "";
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private spawnError: Error | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Settles when java exited or could not be started. */
+  readonly exited: Promise<void>;
 
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exitInfo = { code, signal };
-      liveChildren.delete(child);
-      resolve();
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly workDir: string,
+  ) {
+    liveChildren.set(child, workDir);
+    installExitHooks();
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stdoutTail = (this.stdoutTail + chunk).slice(-OUTPUT_TAIL_CHARS);
     });
-    child.once("error", (error) => {
-      // e.g. ENOENT when java is not installed: no "exit" event follows.
-      spawnError = error;
-      liveChildren.delete(child);
-      resolve();
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-OUTPUT_TAIL_CHARS);
     });
-  });
+    this.exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        liveChildren.delete(child);
+        resolve();
+      });
+      child.once("error", (error) => {
+        // e.g. ENOENT when java is not installed: no "exit" event follows.
+        this.spawnError = error;
+        liveChildren.delete(child);
+        resolve();
+      });
+    });
+  }
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!exitInfo && !spawnError) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-        await exited;
+  /** Why java will never serve, if that is known already. */
+  failure(port: number): Error | undefined {
+    if (this.spawnError) {
+      return new Error(`DynamoDB Local: could not start java: ${this.spawnError.message}`, {
+        cause: this.spawnError,
+      });
+    }
+    if (this.exitInfo) {
+      const { code, signal } = this.exitInfo;
+      return new Error(
+        `DynamoDB Local: java exited early (code ${code}, signal ${signal}) on port ${port}:${this.output()}`,
+      );
+    }
+    if (this.stderrTail.includes('Exception in thread "main"')) {
+      // e.g. "Failed to bind": the JVM keeps running without a server, so don't wait for it.
+      return new Error(`DynamoDB Local: java failed to start on port ${port}:${this.output()}`);
+    }
+    return undefined;
+  }
+
+  output(): string {
+    const parts: string[] = [];
+    if (this.stderrTail.trim()) parts.push(`stderr:\n${this.stderrTail.trim()}`);
+    if (this.stdoutTail.trim()) parts.push(`stdout:\n${this.stdoutTail.trim()}`);
+    return parts.length ? `\n${parts.join("\n")}` : " (no output)";
+  }
+
+  /** Kills java (SIGTERM, SIGKILL after a grace), awaits its exit and removes the temp dir. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.exitInfo && !this.spawnError) {
+        this.child.kill("SIGTERM");
+        const timer = setTimeout(() => this.child.kill("SIGKILL"), KILL_GRACE_MS);
+        await this.exited;
         clearTimeout(timer);
       }
-      await rm(workDir, { recursive: true, force: true });
+      await rm(this.workDir, { recursive: true, force: true });
     })();
-    return stopping;
-  };
+    return this.stopping;
+  }
+}
 
-  const describeOutput = (): string => {
-    const parts: string[] = [];
-    if (stderrTail.trim()) parts.push(`stderr:\n${stderrTail.trim()}`);
-    if (stdoutTail.trim()) parts.push(`stdout:\n${stdoutTail.trim()}`);
-    return parts.length ? `\n${parts.join("\n")}` : " (no output)";
-  };
-
-  // Readiness probe: one attempt per poll, short timeouts, so a refused connection costs ~nothing.
+/** Polls until DynamoDB Local answers, java fails, or READY_TIMEOUT_MS pass. */
+async function waitUntilReady(endpoint: string, port: number, java: WatchedJava): Promise<void> {
+  // One attempt per poll, short timeouts, so a refused connection costs ~nothing.
   const probe = new DynamoDBClient({
     ...localDynamoClientConfig(endpoint),
     maxAttempts: 1,
@@ -120,43 +165,28 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (spawnError) {
-        throw new Error(`DynamoDB Local: could not start java: ${spawnError.message}`, { cause: spawnError });
-      }
-      if (exitInfo) {
-        throw new Error(
-          `DynamoDB Local: java exited early (code ${exitInfo.code}, signal ${exitInfo.signal}) on port ${port}:${describeOutput()}`,
-        );
-      }
-      if (stderrTail.includes('Exception in thread "main"')) {
-        // e.g. "Failed to bind": the JVM keeps running without a server, so don't wait for it.
-        throw new Error(`DynamoDB Local: java failed to start on port ${port}:${describeOutput()}`);
-      }
+      const failure = java.failure(port);
+      if (failure) throw failure;
       try {
         // The abort signal bounds a probe even if something else holds the port and never answers.
         const remaining = Math.max(1, deadline - Date.now());
         await probe.send(new ListTablesCommand({ Limit: 1 }), {
           abortSignal: AbortSignal.timeout(Math.min(2_000, remaining)),
         });
-        break;
+        return;
       } catch {
         // not listening yet
       }
       if (Date.now() >= deadline) {
         throw new Error(
-          `DynamoDB Local: not ready after ${READY_TIMEOUT_MS / 1000} s on port ${port}:${describeOutput()}`,
+          `DynamoDB Local: not ready after ${READY_TIMEOUT_MS / 1000} s on port ${port}:${java.output()}`,
         );
       }
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS)), exited]);
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS)), java.exited]);
     }
-  } catch (error) {
-    await stop();
-    throw error;
   } finally {
     probe.destroy();
   }
-
-  return { endpoint, port, stop };
 }
 
 /** Asks the OS for a free port by binding 127.0.0.1:0 (then releases it for java). */

@@ -61,9 +61,36 @@ export async function startLambdaContainer(options: {
   mkdirSync(runtimeDir, { recursive: true });
   const script = path.join(runtimeDir, "index.mjs");
   copyFileSync(RUNTIME_SCRIPT, script);
+  const env = lambdaEnvironment(fn, taskRoot, runtimeDir, options.environment);
+  const child = spawn(node, [script], { cwd: taskRoot, env, stdio: ["pipe", "pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+
+  const messages = messageStream(child);
+  const init = await messages.next();
+  if (init.type !== "init" || !init.ok) {
+    child.kill("SIGKILL");
+    throw new Error(
+      `${fn.name} failed to load (${init.errorType ?? init.type}): ${init.errorMessage ?? ""}\n${(init.stack ?? []).join("\n")}\n${output.slice(-4000)}`,
+    );
+  }
+  return runningContainer(fn, child, messages, init, () => output);
+}
+
+/** What Lambda sets for a nodejs22.x function (its reserved variables), then the template's and `extra`. */
+function lambdaEnvironment(
+  fn: PackagedFunction,
+  taskRoot: string,
+  runtimeDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const region = fn.environment.AWS_REGION ?? "us-east-1";
-  // What Lambda sets for a nodejs22.x function (its reserved variables), then the template's.
-  const env: Record<string, string> = {
+  return {
     PATH: "/usr/local/bin:/usr/bin:/bin",
     LANG: "en_US.UTF-8",
     TZ: ":UTC",
@@ -92,25 +119,18 @@ export async function startLambdaContainer(options: {
       taskRoot,
     ].join(":"),
     ...fn.environment,
-    ...(options.environment ?? {}),
+    ...extra,
   };
-  const child = spawn(node, [script], { cwd: taskRoot, env, stdio: ["pipe", "pipe", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
+}
 
-  const messages = messageStream(child);
-  const init = await messages.next();
-  if (init.type !== "init" || !init.ok) {
-    child.kill("SIGKILL");
-    throw new Error(
-      `${fn.name} failed to load (${init.errorType ?? init.type}): ${init.errorMessage ?? ""}\n${(init.stack ?? []).join("\n")}\n${output.slice(-4000)}`,
-    );
-  }
+/** The container once its handler loaded: invocations one at a time, in order. */
+function runningContainer(
+  fn: PackagedFunction,
+  child: ChildProcess,
+  messages: { next(): Promise<Message> },
+  init: Message,
+  output: () => string,
+): LambdaContainer {
   let queue = Promise.resolve();
   return {
     node: String(init.node),
@@ -131,7 +151,7 @@ export async function startLambdaContainer(options: {
       );
       return run;
     },
-    output: () => output,
+    output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

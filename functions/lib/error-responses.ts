@@ -4,6 +4,7 @@ import {
   ConcurrentModification,
   DuplicateEvent,
   Forbidden,
+  InvalidCursor,
   InvalidEvent,
   NotFound,
   PreconditionFailed,
@@ -102,7 +103,7 @@ export function httpResponseFor(error: unknown): {
       expected: true,
     };
   }
-  if (error instanceof Error && error.name === "InvalidCursor") {
+  if (error instanceof InvalidCursor) {
     return { response: errorResponse(400, "invalid_cursor", error.message), expected: true };
   }
   return { response: errorResponse(500, "internal_error", "internal error"), expected: false };

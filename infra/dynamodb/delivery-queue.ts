@@ -7,9 +7,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { TargetState, TargetStateChanges } from "../../connectors/applier.js";
 import type { AuditEntry, Mirror, Source } from "../../domain/model.js";
+import { AuditSuffixes, auditItem } from "./audit-items.js";
 import { translateStorageError } from "./errors.js";
 import { keys, outboxSortKey } from "./keys.js";
-import { auditItem } from "./transaction.js";
 
 /** One pair's target side: the unit deliveries are ordered in. */
 export interface DeliveryPair {
@@ -86,6 +86,8 @@ function parseDueKey(key: string): DeliveryPair | null {
  * so a later mirror is never applied before an earlier one and a mirror is never marked twice.
  */
 export class DeliveryQueue {
+  private readonly auditSuffixes = new AuditSuffixes();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -340,7 +342,12 @@ export class DeliveryQueue {
               },
             },
           },
-          { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: auditItem(pair.tenantId, pair.opportunityId, audit, this.auditSuffixes.next()),
+            },
+          },
         ],
       }),
     );
@@ -416,7 +423,12 @@ export class DeliveryQueue {
               },
             },
           },
-          { Put: { TableName: this.tableName, Item: auditItem(pair.tenantId, pair.opportunityId, audit) } },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: auditItem(pair.tenantId, pair.opportunityId, audit, this.auditSuffixes.next()),
+            },
+          },
         ],
       }),
     );

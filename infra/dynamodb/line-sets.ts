@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
@@ -10,11 +9,6 @@ import { keys } from "./keys.js";
 
 const BATCH_SIZE = 25;
 const PARALLEL_BATCHES = 4;
-
-/** A new, unique line-set generation; time-ordered for readability of the table. */
-export function newGeneration(): string {
-  return `${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
-}
 
 export function lineItem(partition: string, generation: string, line: StoredLine): Record<string, unknown> {
   return { pk: partition, sk: keys.line(generation, line.syncKey), line };

@@ -1,5 +1,5 @@
 import type { ChangeSet, PendingCommit } from "../../domain/store.js";
-import type { OutboxLog, Reservation } from "./outbox.js";
+import { entryCount, type OutboxLog, type Reservation } from "./outbox.js";
 
 /** Headers remembered by `SequenceHints`: bounded, oldest forgotten first. */
 const HINTS_KEPT = 2_000;
@@ -87,7 +87,7 @@ export function beginWithReservation(
       end();
       try {
         if (changes.tenantId !== tenantId) throw new Error("a begun commit stays in its tenant");
-        policy.record(kind, outboxLog.entryCount(changes.outbox));
+        policy.record(kind, entryCount(changes.outbox));
         await commit(changes, reservation);
       } catch (error) {
         await releaseUnclaimed();

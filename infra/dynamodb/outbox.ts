@@ -5,8 +5,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConcurrentModification, StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
+import { cursorPastEnd, decodeOutboxCursor, encodeOutboxCursor } from "../../domain/page-cursors.js";
 import type { OutboxEntry, Page } from "../../domain/store.js";
 import { translateStorageError } from "./errors.js";
 import { keys, outboxSortKey } from "./keys.js";
@@ -23,20 +23,6 @@ const WRITE_DEADLINE_MS = 20_000;
 /** Attempts at voiding one number (each after the SDK's own retries). */
 const VOID_ATTEMPTS = 3;
 
-/** Times a commit whose numbers proved older than its pair's latest entry is renumbered. */
-const RENUMBER_ATTEMPTS = 3;
-
-/**
- * Thrown by a commit refused only because its outbox numbers are not above the number a header of
- * its pair records: the records are unchanged, so the same writes with newer numbers may commit.
- */
-export class StaleSequence extends Error {
-  constructor(options?: ErrorOptions) {
-    super("outbox sequence numbers older than the pair's latest entry", options);
-    this.name = "StaleSequence";
-  }
-}
-
 /** Sequence numbers taken ahead of a decision (see `OutboxLog.reserve`); none if taking them failed. */
 export interface Reservation {
   tenantId: string;
@@ -44,8 +30,8 @@ export interface Reservation {
   /** Consecutive and ascending. */
   sequences: Promise<number[]>;
   /**
-   * Set once a commit (`appendWithin`) or a release has taken charge of the numbers; whoever set
-   * it writes or voids every one of them. A reservation nobody claimed is released by its owner.
+   * Set once a commit (`OutboxLog.number`) or a release has taken charge of the numbers; whoever
+   * set it writes or voids every one of them. A reservation nobody claimed is released by its owner.
    */
   claimed: boolean;
 }
@@ -56,16 +42,56 @@ export interface SequenceRange {
   last: number;
 }
 
+/**
+ * Numbers handed to a commit, consecutive and ascending, one per entry. Whoever holds them writes
+ * every one or voids them (`OutboxLog.voidAll`). `spareVoided` settles once the reserved numbers
+ * the commit did not need are voided.
+ */
+export interface Numbering {
+  tenantId: string;
+  sequences: number[];
+  allocatedAt: number;
+  spareVoided: Promise<void>;
+}
+
 type Item = {
   Put: { TableName: string; Item: Record<string, unknown>; ConditionExpression: string };
 };
 
+/** Large mirrors become several entries; each is a valid mirror on its own (upserts are idempotent). */
+export function splitMirror(mirror: Mirror): Mirror[] {
+  const upsert = mirror.lines?.upsert ?? [];
+  if (upsert.length <= LINES_PER_ENTRY) return [mirror];
+  const parts: Mirror[] = [];
+  for (let index = 0; index < upsert.length; index += LINES_PER_ENTRY) {
+    const part: Mirror = {
+      ...mirror,
+      lines: {
+        upsert: upsert.slice(index, index + LINES_PER_ENTRY),
+        delete: index === 0 ? (mirror.lines?.delete ?? []) : [],
+      },
+    };
+    if (index > 0) {
+      delete part.opportunity;
+      delete part.quote;
+    }
+    parts.push(part);
+  }
+  return parts;
+}
+
+/** How many outbox entries these mirrors take. */
+export function entryCount(mirrors: Mirror[]): number {
+  return mirrors.reduce((sum, mirror) => sum + splitMirror(mirror).length, 0);
+}
+
 /**
  * The tenant's outbox: every mirror, in one total order a connector can poll with `after=`.
  * Order comes from an atomic counter (UpdateItem ADD, which never conflicts); the entries are
- * written in the same transaction as the state change. A failed transaction leaves a gap that is
- * marked void; a crashed writer's gap is skipped by readers after GAP_GRACE_MS. So a cursor only
- * moves past an entry that is written or can never be written: nothing is missed or repeated.
+ * written in the same transaction as the state change (`ChangeSetWriter`). Numbers a commit does
+ * not write are marked void; a crashed writer's gap is skipped by readers after GAP_GRACE_MS. So a
+ * cursor only moves past an entry that is written or can never be written: nothing is missed or
+ * repeated. This class numbers and reads; it writes no entry itself.
  */
 export class OutboxLog {
   constructor(
@@ -74,38 +100,12 @@ export class OutboxLog {
     private readonly clock: () => number,
   ) {}
 
-  /** Large mirrors become several entries; each is a valid mirror on its own (upserts are idempotent). */
-  split(mirror: Mirror): Mirror[] {
-    const upsert = mirror.lines?.upsert ?? [];
-    if (upsert.length <= LINES_PER_ENTRY) return [mirror];
-    const parts: Mirror[] = [];
-    for (let index = 0; index < upsert.length; index += LINES_PER_ENTRY) {
-      const part: Mirror = {
-        ...mirror,
-        lines: {
-          upsert: upsert.slice(index, index + LINES_PER_ENTRY),
-          delete: index === 0 ? (mirror.lines?.delete ?? []) : [],
-        },
-      };
-      if (index > 0) {
-        delete part.opportunity;
-        delete part.quote;
-      }
-      parts.push(part);
-    }
-    return parts;
-  }
-
-  entryCount(mirrors: Mirror[]): number {
-    return mirrors.reduce((sum, mirror) => sum + this.split(mirror).length, 0);
-  }
-
   /**
    * Takes `count` sequence numbers now, before the decision that may use them has read anything,
    * so the counter call overlaps the reads instead of following them. Numbers taken this way can
    * be older than an entry a concurrent decision has since committed for the same pair; the header
-   * conditions `appendWithin` hands out (`outboxSeq < :first`) refuse them then, and the commit is
-   * renumbered. A failed reservation is taken again at commit.
+   * conditions refuse them then (`outboxSeq < :first`), and the commit is renumbered. A failed
+   * reservation is taken again at commit.
    */
   reserve(tenantId: string, count: number): Reservation {
     const sequences = this.allocate(tenantId, count).then(
@@ -117,7 +117,7 @@ export class OutboxLog {
 
   /**
    * Voids a reservation no decision used, so readers need not wait out its gaps. Does nothing if
-   * it was claimed already (by `appendWithin` or an earlier release). Never throws.
+   * it was claimed already (by a commit or an earlier release). Never throws.
    */
   async release(reservation: Reservation): Promise<void> {
     if (reservation.claimed) return;
@@ -126,95 +126,68 @@ export class OutboxLog {
   }
 
   /**
-   * Numbers the mirrors' entries (reserved numbers first, then freshly allocated ones) and hands
-   * their items to `write`, which must commit them atomically with the state change, along with
-   * the range it must record on (and check against) every header of the pair. If `write` fails,
-   * the numbers are voided; reserved numbers left over are voided beside the write. `floor` is the
-   * highest number the pair's headers are known to hold (a hint).
+   * Numbers `count` entries: with the reserved numbers first, if the reservation is unclaimed, in
+   * time and (with entries to number) above `floor`, the highest number the pair's headers are
+   * known to hold (a hint); then with freshly allocated ones. Reserved numbers left over are
+   * voided beside (`spareVoided`); unusable ones before. On failure, nothing is left unvoided.
    */
-  async appendWithin(
-    tenantId: string,
-    mirrors: Mirror[],
-    write: (items: Item[], range: SequenceRange | null) => Promise<void>,
-    reservation?: Reservation,
-    floor = 0,
-  ): Promise<void> {
-    const entries = mirrors.flatMap((mirror) => this.split(mirror));
+  async number(tenantId: string, count: number, reservation?: Reservation, floor = 0): Promise<Numbering> {
     const claimed = reservation !== undefined && !reservation.claimed;
     if (reservation) reservation.claimed = true;
     let reserved = claimed ? await reservation.sequences : [];
     let allocatedAt = claimed ? reservation.allocatedAt : this.clock();
-    // Expired, or (with entries to number) known to be older than the pair's latest entry.
-    const unusable =
-      this.clock() - allocatedAt > WRITE_DEADLINE_MS || (entries.length > 0 && (reserved[0] ?? 0) <= floor);
-    if (unusable) {
+    if (this.expired(allocatedAt) || (count > 0 && (reserved[0] ?? 0) <= floor)) {
       await this.voidAll(tenantId, reserved);
       reserved = [];
     }
-    const spare = reserved.slice(entries.length);
-    let sequences = reserved.slice(0, entries.length);
-    if (entries.length === 0) {
-      const [written] = await Promise.allSettled([write([], null), this.voidAll(tenantId, spare)]);
-      if (written.status === "rejected") throw written.reason;
-      return;
-    }
-    const spareVoided = this.voidAll(tenantId, spare);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const more = entries.length - sequences.length;
-        if (more > 0) {
-          if (sequences.length === 0) allocatedAt = this.clock();
-          try {
-            const last = await this.allocate(tenantId, more);
-            for (let sequence = last - more + 1; sequence <= last; sequence++) sequences.push(sequence);
-          } catch (error) {
-            await this.voidAll(tenantId, sequences);
-            throw error;
-          }
-        }
-        const at = new Date(this.clock()).toISOString();
-        const items = entries.map((mirror, index) => ({
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              pk: keys.outboxPartition(tenantId),
-              sk: outboxSortKey(sequences[index] as number),
-              at,
-              mirror,
-            },
-            // A number voided after a failure whose outcome was unknown stays void: a late commit of
-            // that transaction fails here as a whole, so no reader has skipped an entry it then gets.
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        }));
-        if (this.clock() - allocatedAt > WRITE_DEADLINE_MS) {
-          // Reserved numbers topped up too late, or a fresh allocation this slow: numbers this old
-          // may already have been skipped by a reader. Void them; take new ones while attempts last.
-          await this.voidAll(tenantId, sequences);
-          sequences = [];
-          if (attempt >= RENUMBER_ATTEMPTS) throw new StorageBusy(1);
-          continue;
-        }
-        try {
-          await write(items, {
-            first: sequences[0] as number,
-            last: sequences[sequences.length - 1] as number,
-          });
-          return;
-        } catch (error) {
-          await this.voidAll(tenantId, sequences);
-          if (!(error instanceof StaleSequence)) throw error;
-          // The pair and its records are as the decision read them; only its numbers are older
-          // than an entry committed since. Newer numbers, taken now, follow that entry: write again.
-          if (attempt >= RENUMBER_ATTEMPTS) {
-            throw new ConcurrentModification({ items: ["outbox sequence"] }, { cause: error });
-          }
-          sequences = [];
-        }
+    const spareVoided = this.voidAll(tenantId, reserved.slice(count));
+    const sequences = reserved.slice(0, count);
+    const more = count - sequences.length;
+    if (more > 0) {
+      if (sequences.length === 0) allocatedAt = this.clock();
+      try {
+        const last = await this.allocate(tenantId, more);
+        for (let sequence = last - more + 1; sequence <= last; sequence++) sequences.push(sequence);
+      } catch (error) {
+        await Promise.all([this.voidAll(tenantId, sequences), spareVoided]);
+        throw error;
       }
-    } finally {
-      await spareVoided;
     }
+    return { tenantId, sequences, allocatedAt, spareVoided };
+  }
+
+  /**
+   * True when numbers taken at `allocatedAt` are too old to write: a reader may already have
+   * skipped them as abandoned.
+   */
+  expired(allocatedAt: number): boolean {
+    return this.clock() - allocatedAt > WRITE_DEADLINE_MS;
+  }
+
+  /** The range of the numbers, or null when there are none. */
+  range(numbering: Numbering): SequenceRange | null {
+    const { sequences } = numbering;
+    if (sequences.length === 0) return null;
+    return { first: sequences[0] as number, last: sequences[sequences.length - 1] as number };
+  }
+
+  /** The entries' items under their numbers, for the commit's transaction, stamped with the clock. */
+  entryItems(numbering: Numbering, entries: Mirror[]): Item[] {
+    const at = new Date(this.clock()).toISOString();
+    return entries.map((mirror, index) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          pk: keys.outboxPartition(numbering.tenantId),
+          sk: outboxSortKey(numbering.sequences[index] as number),
+          at,
+          mirror,
+        },
+        // A number voided after a failure whose outcome was unknown stays void: a late commit of
+        // that transaction fails here as a whole, so no reader has skipped an entry it then gets.
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }));
   }
 
   /**
@@ -222,7 +195,7 @@ export class OutboxLog {
    * partition: a throttle that refused the commit may well refuse its void). Best effort after
    * that: readers skip a gap after GAP_GRACE_MS. Never throws.
    */
-  private async voidAll(tenantId: string, sequences: number[]): Promise<void> {
+  async voidAll(tenantId: string, sequences: number[]): Promise<void> {
     await Promise.allSettled(sequences.map((sequence) => this.voidWithRetries(tenantId, sequence)));
   }
 
@@ -275,7 +248,7 @@ export class OutboxLog {
   }
 
   async read(tenantId: string, after: string | null, limit: number): Promise<Page<OutboxEntry>> {
-    const start = after === null ? 0 : decodeCursor(after, tenantId);
+    const start = after === null ? 0 : decodeOutboxCursor(after, tenantId);
     let position = start;
     const entries: OutboxEntry[] = [];
     let consumed: number | null = null;
@@ -314,7 +287,7 @@ export class OutboxLog {
         consumed = sequence;
         if (!item.void) {
           entries.push({
-            cursor: encodeCursor(tenantId, sequence),
+            cursor: encodeOutboxCursor(tenantId, sequence),
             at: String(item.at),
             mirror: item.mirror as Mirror,
           });
@@ -326,10 +299,10 @@ export class OutboxLog {
     if (!cursorSeen && consumed === null && start > (await this.counterValue(tenantId))) {
       // A cursor no number was ever given for: another table (rebuilt, or the wrong stage), not
       // this one's. Polling on would return nothing forever; say so instead.
-      throw new InvalidCursor(after ?? "", "the cursor is past the end of this tenant's outbox");
+      throw cursorPastEnd(after ?? "");
     }
     // Caught up: `next` repeats `after`, so a connector can always poll with the `next` it got.
-    return { entries, next: consumed === null ? after : encodeCursor(tenantId, consumed) };
+    return { entries, next: consumed === null ? after : encodeOutboxCursor(tenantId, consumed) };
   }
 
   /** The last sequence number handed out for the tenant (0 if none). */
@@ -349,28 +322,5 @@ export class OutboxLog {
   }
 }
 
-/**
- * Cursors are opaque to connectors: base64url of the tenant and the sequence number, so a cursor
- * of one tenant is refused by another's outbox. Cursors of the form `o:<n>` (no tenant) given out
- * before are still read.
- */
-export function encodeCursor(tenantId: string, sequence: number): string {
-  return Buffer.from(`o:${tenantId}:${sequence}`).toString("base64url");
-}
-
-export function decodeCursor(cursor: string, tenantId: string): number {
-  const text = Buffer.from(cursor, "base64url").toString("utf8");
-  const match = /^o:(?:([a-z0-9][a-z0-9-]{0,63}):)?(\d{1,15})$/.exec(text);
-  if (!match) throw new InvalidCursor(cursor);
-  if (match[1] !== undefined && match[1] !== tenantId) {
-    throw new InvalidCursor(cursor, "the cursor belongs to another tenant's outbox");
-  }
-  return Number(match[2]);
-}
-
-export class InvalidCursor extends Error {
-  constructor(cursor: string, reason = "not a cursor this outbox gave out", options?: ErrorOptions) {
-    super(`invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: ${reason}`, options);
-    this.name = "InvalidCursor";
-  }
-}
+/** Outbox cursors are opaque to connectors (domain/page-cursors.ts). */
+export { decodeOutboxCursor as decodeCursor, encodeOutboxCursor as encodeCursor };

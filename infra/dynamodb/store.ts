@@ -63,13 +63,15 @@ export class DynamoSyncStore implements SyncStore {
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
     this.tableName = options.tableName;
-    this.outboxLog = new OutboxLog(options.doc, options.tableName, options.clock ?? Date.now);
+    const clock = options.clock ?? Date.now;
+    this.outboxLog = new OutboxLog(options.doc, options.tableName, clock);
     this.writer = new ChangeSetWriter(
       options.doc,
       options.tableName,
       this.outboxLog,
       this.hints,
       this.listings,
+      clock,
     );
     this.schedule = new ScheduleItems(options.doc, options.tableName);
     this.pipeline = new PipelineReads(options.doc, options.tableName);
