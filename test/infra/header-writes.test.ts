@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { type CancellationReason, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HeaderWrite, headerWrite, onlyOrderRefused } from "../../infra/dynamodb/header-writes.js";
@@ -192,7 +192,12 @@ describe("onlyOrderRefused", () => {
     { partition: "b", label: "b", readVersion: null },
   ];
   const cancelled = (...reasons: Array<{ Code?: string; Item?: Record<string, unknown> }>) =>
-    new TransactionCanceledException({ message: "cancelled", $metadata: {}, CancellationReasons: reasons });
+    new TransactionCanceledException({
+      message: "cancelled",
+      $metadata: {},
+      // Unmarshalled (`{ version: 3 }`) as well as raw (`{ version: { N: "3" } }`): both occur.
+      CancellationReasons: reasons as CancellationReason[],
+    });
 
   it("is true only when every refused item is a header still at the version read", () => {
     expect(
