@@ -356,8 +356,7 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     await queue.enqueue(pairs[0] as DeliveryPair, queued(pairs[0] as DeliveryPair, 1), base + 2);
     await queue.enqueue(pairs[1] as DeliveryPair, queued(pairs[1] as DeliveryPair, 1), base + 1);
     await queue.enqueue(pairs[2] as DeliveryPair, queued(pairs[2] as DeliveryPair, 1), base + 3);
-    const mine = (found: DeliveryPair[]) =>
-      found.filter((pair) => pairs.some((p) => same(p, pair)));
+    const mine = (found: DeliveryPair[]) => found.filter((pair) => pairs.some((p) => same(p, pair)));
     const seen: DeliveryPair[] = [];
     let startKey: Record<string, unknown> | undefined;
     let pages = 0;
