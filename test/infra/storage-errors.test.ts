@@ -47,6 +47,7 @@ describe("translateTransactionError: what a refused transaction means to the eng
     expect(error).toBeInstanceOf(ConcurrentModification);
     expect((error as ConcurrentModification).context.items).toEqual(["quote q-1"]);
     expect(error.message).toBe("concurrent modification of quote q-1");
+    expect(error.cause).toBeInstanceOf(TransactionCanceledException);
   });
 
   it("names items that are not headers by position and reason; reasons without a code are skipped", () => {
@@ -63,6 +64,12 @@ describe("translateTransactionError: what a refused transaction means to the eng
       ROLES,
     );
     expect((beyondRoles as ConcurrentModification).context.items).toEqual(["item 4 (ValidationError)"]);
+    // A refused condition on an item without a role is a conflict too, not a crash.
+    const unnamed = translateTransactionError(
+      cancelled("None", "None", "None", "None", "ConditionalCheckFailed"),
+      ROLES,
+    );
+    expect((unnamed as ConcurrentModification).context.items).toEqual(["item 4 (ConditionalCheckFailed)"]);
   });
 
   it("a conflict on the processed-event item that is not its condition is a conflict, not a duplicate", () => {
