@@ -17,4 +17,7 @@ export default {
   tempDirName: ".stryker-tmp/dynamodb",
   cleanTempDir: "always",
   checkers: [],
+  // Not the other run's sandbox (a run copies every file it does not ignore, and the two runs may
+  // go at once), nor reports and build output.
+  ignorePatterns: [".stryker-tmp", "reports", "coverage", ".serverless", ".esbuild", "dist"],
 };

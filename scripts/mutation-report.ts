@@ -54,6 +54,7 @@ const score = (t: Tally) => {
 
 function main(): void {
   const equivalentsPath = `${root}mutation/equivalent-mutants.json`;
+  const notesPath = `${root}mutation/run-notes.md`;
   const equivalents: Equivalent[] = existsSync(equivalentsPath)
     ? JSON.parse(readFileSync(equivalentsPath, "utf8"))
     : [];
@@ -159,6 +160,9 @@ function main(): void {
     "Each survivor, with its line and replacement: the HTML reports `reports/mutation/domain.html` and",
     "`reports/mutation/dynamodb.html` written by the same run (not committed).",
     "",
+    // What the figures above do not say by themselves (which files a partial run covered, what
+    // changed since): kept in its own file, so regenerating the tables does not lose it.
+    ...(existsSync(notesPath) ? [readFileSync(notesPath, "utf8").trimEnd(), ""] : []),
   ];
   writeFileSync(`${root}MUTATION.md`, lines.join("\n"));
   console.log(`MUTATION.md written (${survivors.length} survivors)`);
