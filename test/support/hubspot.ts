@@ -2,7 +2,11 @@ import type { AddressInfo } from "node:net";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { TargetState } from "../../connectors/applier.js";
 import { hubSpotApplier } from "../../connectors/hubspot/applier.js";
+import { HubSpotClient } from "../../connectors/hubspot/client.js";
+import { setupCustomProperties } from "../../connectors/hubspot/custom-properties.js";
 import { FakeHubSpot, type FakeHubSpotOptions } from "../../connectors/hubspot/fake/fake-hubspot.js";
+import { portalBudget, type RateBudget } from "../../connectors/hubspot/rate-limit.js";
+import { staticToken } from "../../connectors/hubspot/tokens.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { deliverBatch } from "../../functions/deliver.js";
 import { retryDueDeliveries } from "../../functions/deliver-retry.js";
@@ -20,6 +24,16 @@ export const PORTAL_ID = 62515;
 export const APP_ID = 54321;
 export const CLIENT_SECRET = "hubspot-app-client-secret";
 export const ACCESS_TOKEN = "pat-na1-test-token";
+
+/** `quotesync hubspot setup-properties` against a (fake) portal: the custom properties quotesync writes. */
+export async function setUpPortal(
+  baseUrl: string,
+  budget: RateBudget = { take: async () => {} },
+): Promise<void> {
+  await setupCustomProperties(
+    new HubSpotClient({ baseUrl, tokens: staticToken(ACCESS_TOKEN), fetch, budget }),
+  );
+}
 
 export function hubSpotTenant(baseUrl: string, overrides: Record<string, unknown> = {}): TenantConfig {
   const side = {
@@ -73,6 +87,17 @@ export async function hubSpotHarness(
   });
   const fakeUrl = await fake.listen();
   const tenant = hubSpotTenant(fakeUrl);
+  // As an admin installing the app does: the quotesync_* properties first, within the portal's budget.
+  await setUpPortal(
+    fakeUrl,
+    portalBudget({
+      store: connectorStore,
+      tenantId: tenant.tenantId,
+      portalId: PORTAL_ID,
+      limit: 100,
+      now: options.now ?? Date.now,
+    }),
+  );
   await store.putTenant(tenant);
   // Decisions counted as DynamoDB sees them: each decision commits in one TransactWriteItems.
   let transactions = 0;
