@@ -6,7 +6,6 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
-  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { deliversTo } from "../../domain/connectors.js";
 import type {
