@@ -17,6 +17,8 @@ export interface HubSpotObject {
   id: string;
   properties: Properties;
   archived?: boolean;
+  /** When HubSpot last changed the record (ISO time; every read answers it). */
+  updatedAt?: string;
   associations?: Record<string, { results: Array<{ id: string; type?: string }> }>;
 }
 

@@ -261,7 +261,7 @@ export interface LineSnapshot {
 export async function readLines(
   deps: Pick<InboundDeps, "tenant" | "client">,
   sets: ReadonlyArray<{ ids: string[]; kind: LineParent["kind"]; parentId: string }>,
-): Promise<LineInput[][] & { parents: Map<string, LineParent> }> {
+): Promise<LineInput[][] & { parents: Map<string, LineParent>; updatedAt: Map<string, number> }> {
   const { tenant, client } = deps;
   const properties = [
     ...new Set([
@@ -275,6 +275,7 @@ export async function readLines(
     properties,
   );
   const byId = new Map(items.results.map((item) => [item.id, item]));
+  const updatedAt = new Map(items.results.map((item) => [item.id, Date.parse(item.updatedAt ?? "") || 0]));
   const parents = new Map<string, LineParent>();
   const result = sets.map(({ ids, kind, parentId }) =>
     ids.flatMap((id) => {
@@ -286,7 +287,7 @@ export async function readLines(
       return [line];
     }),
   );
-  return Object.assign(result, { parents });
+  return Object.assign(result, { parents, updatedAt });
 }
 
 /**
