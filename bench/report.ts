@@ -2,6 +2,7 @@ import type { BundleResults } from "./scenarios/bundles.js";
 import type { DeliveryResult } from "./scenarios/delivery.js";
 import type { DomainDiffResult } from "./scenarios/domain-diff.js";
 import type { HotPairResult } from "./scenarios/hot-pair.js";
+import type { HubSpotEditResult } from "./scenarios/hubspot-edit.js";
 import type { HubSpotWebhookResult } from "./scenarios/hubspot-webhook.js";
 import type { OneLineResult } from "./scenarios/one-line.js";
 import type { PipelinePageResult } from "./scenarios/pipeline-page.js";
@@ -15,6 +16,7 @@ export interface Results {
   throughput: ThroughputResult;
   hotPair: HotPairResult;
   hubspotWebhook?: HubSpotWebhookResult;
+  hubspotEdit?: HubSpotEditResult;
   delivery: DeliveryResult;
   bundles: BundleResults;
   pipelinePage?: PipelinePageResult;
@@ -163,6 +165,19 @@ export function rowsOf(results: Results): Row[] {
       "≤ 3",
       hubspot.callsPerRequest <= 3,
     );
+  }
+
+  const edit = results.hubspotEdit;
+  if (edit) {
+    const scenario = `HubSpot deal line edit → quote line, end to end (${edit.edits} edits)`;
+    add(
+      scenario,
+      "edit to quote line p50 / max",
+      `${edit.p50Ms} / ${edit.maxMs} ms`,
+      "< 2000 ms",
+      edit.maxMs < 2000,
+    );
+    add(scenario, "HubSpot calls per edit", String(edit.callsPerEdit));
   }
 
   const { bare, sdkFloor, sdkFloorRuntimeSdk, functions, node20, node22 } = results.bundles;

@@ -8,6 +8,7 @@ import { bundleSizes } from "./scenarios/bundles.js";
 import { deliveryLag } from "./scenarios/delivery.js";
 import { domainDiff } from "./scenarios/domain-diff.js";
 import { hotPair } from "./scenarios/hot-pair.js";
+import { hubSpotEditToQuote } from "./scenarios/hubspot-edit.js";
 import { hubSpotWebhook } from "./scenarios/hubspot-webhook.js";
 import { oneLineChange } from "./scenarios/one-line.js";
 import { pipelinePage } from "./scenarios/pipeline-page.js";
@@ -47,6 +48,8 @@ try {
   const delivery = await deliveryLag(bench);
   log("HubSpot webhook");
   const hubspotWebhook = await hubSpotWebhook(bench);
+  log("HubSpot deal line edit to quote line, end to end");
+  const hubspotEdit = await hubSpotEditToQuote(bench);
   results = {
     oneLine,
     replace,
@@ -54,6 +57,7 @@ try {
     throughput,
     hotPair: hot,
     hubspotWebhook,
+    hubspotEdit,
     delivery,
     bundles,
     pipelinePage: pipeline,

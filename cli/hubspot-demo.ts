@@ -1,7 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { HubSpotClient } from "../connectors/hubspot/client.js";
+import { setupCustomProperties } from "../connectors/hubspot/custom-properties.js";
 import { FakeHubSpot } from "../connectors/hubspot/fake/fake-hubspot.js";
+import { staticToken } from "../connectors/hubspot/tokens.js";
 import { TenantConfig } from "../domain/tenant.js";
 import { deliverBatch } from "../functions/deliver.js";
 import { retryDueDeliveries } from "../functions/deliver-retry.js";
@@ -45,6 +48,16 @@ export async function runHubSpotDemo(io: CliIo): Promise<Record<string, string |
     const store = new DynamoSyncStore({ doc, tableName });
     const connectorStore = new DynamoConnectorStore(doc, tableName);
     const fakeUrl = await fake.listen();
+    // What an admin runs once per portal: `quotesync hubspot setup-properties`.
+    const created = await setupCustomProperties(
+      new HubSpotClient({
+        baseUrl: fakeUrl,
+        tokens: staticToken("pat-demo"),
+        fetch,
+        budget: { take: async () => {} },
+      }),
+    );
+    print(`HubSpot portal 62515: ${created.length} quotesync_* custom properties created (setup-properties)`);
     const side = {
       kind: "hubspot",
       portalId: 62515,

@@ -50,6 +50,11 @@ export interface ApplyContext {
   /** Small records a connector keeps per tenant (tokens, rate-limit buckets, id → parent maps). */
   connectorStore: ConnectorStore;
   /**
+   * Mirrors of this pair's side not yet delivered, this one included, as `deliver` counts them (a
+   * HubSpot deal shows it while its quote is locked). Absent where nobody counts: take 1.
+   */
+  pending?: number;
+  /**
    * Where an applier reports what it found different on the target after applying (Salesforce's
    * own Amount against the synced lines): kept as the opportunity's drift finding; an empty list
    * clears it. Optional: without it the finding is only in the result's `detail`.

@@ -346,6 +346,7 @@ export class DeliveryService {
     let attempts = state.attempts;
     let firstFailedAt = state.firstFailedAt;
     let delivered = state.deliveredSeq;
+    let deliveredNow = 0;
     for (;;) {
       const entries = await this.deps.queue.head(pair, delivered, HEAD_PAGE);
       if (entries.length === 0) return;
@@ -353,7 +354,8 @@ export class DeliveryService {
       const whole = entries.length < HEAD_PAGE;
       for (const entry of entries) {
         if (remainingMs() < DRAIN_MARGIN_MS) return;
-        const outcome = await this.applyOne(tenant, pair, entry, target);
+        const pending = Math.max(1, state.queued - deliveredNow);
+        const outcome = await this.applyOne(tenant, pair, entry, target, pending);
         target = applyTargetChanges(target, outcome.changes);
         if (outcome.kind === "delivered") {
           const at = new Date(this.now()).toISOString();
@@ -366,6 +368,7 @@ export class DeliveryService {
             audit(at, "mirror.delivered", pair, entry, outcome.detail),
           );
           delivered = entry.sequence;
+          deliveredNow++;
           attempts = 0;
           firstFailedAt = null;
           report.delivered++;
@@ -432,6 +435,7 @@ export class DeliveryService {
     pair: DeliveryPair,
     entry: QueuedMirror,
     target: TargetState,
+    pending: number,
   ): Promise<
     | { kind: "delivered"; detail?: string; changes?: ApplyResult["changes"] }
     | { kind: "waiting"; message: string; retryAfterMs: number; changes?: ApplyResult["changes"] }
@@ -464,6 +468,7 @@ export class DeliveryService {
           fetch: this.fetchImpl,
           now: this.now,
           connectorStore: this.deps.connectorStore,
+          pending,
           ...(this.deps.reportDrift
             ? {
                 reportDrift: (finding) =>

@@ -92,3 +92,21 @@ export class InvalidCursor extends Error {
     this.name = "InvalidCursor";
   }
 }
+
+/**
+ * A tenant names a HubSpot portal another tenant already serves (CONNECTORS §1): HubSpot's webhooks
+ * name the portal, not the tenant, so one portal belongs to one tenant. Nothing was written.
+ */
+export class PortalInUse extends Error {
+  constructor(
+    readonly portalId: number,
+    readonly ownerTenantId: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `HubSpot portal ${portalId} is already served by tenant ${ownerTenantId}; a portal belongs to one tenant (change or remove that tenant's HubSpot connector first)`,
+      options,
+    );
+    this.name = "PortalInUse";
+  }
+}

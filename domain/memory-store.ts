@@ -1,4 +1,4 @@
-import { ConcurrentModification, DuplicateEvent } from "./errors.js";
+import { ConcurrentModification, DuplicateEvent, PortalInUse } from "./errors.js";
 import type {
   AuditEntry,
   OpportunityAggregate,
@@ -51,6 +51,13 @@ export class InMemorySyncStore implements SyncStore {
   }
 
   async putTenant(config: TenantConfig): Promise<void> {
+    const portalId = hubSpotPortalOf(config);
+    // Checked and written without yielding: concurrent claims of one portal see each other.
+    const owner = [...this.tenants.values()].find(
+      (tenant) =>
+        portalId !== null && hubSpotPortalOf(tenant) === portalId && tenant.tenantId !== config.tenantId,
+    );
+    if (portalId !== null && owner) throw new PortalInUse(portalId, owner.tenantId);
     this.tenants.set(config.tenantId, clone(config));
   }
 

@@ -110,6 +110,20 @@ async function startFakeHubSpot(publicUrl: string): Promise<void> {
     autoFlush: true,
   });
   const url = await fake.listen(Number(process.env.FAKE_HUBSPOT_PORT ?? 0));
+  // The portal as an admin leaves it after `quotesync hubspot setup-properties`.
+  const [{ HubSpotClient }, { setupCustomProperties }, { staticToken }] = await Promise.all([
+    import("../connectors/hubspot/client.js"),
+    import("../connectors/hubspot/custom-properties.js"),
+    import("../connectors/hubspot/tokens.js"),
+  ]);
+  await setupCustomProperties(
+    new HubSpotClient({
+      baseUrl: url,
+      tokens: staticToken("pat-local"),
+      fetch,
+      budget: { take: async () => {} },
+    }),
+  );
   console.log(
     `fake HubSpot portal 62515 at ${url} (app 54321, client secret local-hubspot-app-secret, token pat-local; user edits under ${url}/_fake/)`,
   );

@@ -1,3 +1,4 @@
+import { PortalInUse } from "../domain/errors.js";
 import { maskedTenant, parseTenantRegistration } from "../domain/tenant-registration.js";
 import { runtime, setRuntime } from "../functions/lib/runtime.js";
 import type { ExtraRouteResult } from "./http-adapter.js";
@@ -30,7 +31,14 @@ export async function registerLocalTenant(tenantId: string, body: string): Promi
     const where = first?.path.length ? first.path.map(String).join(".") : "(top level)";
     return failure(422, "invalid_tenant", `not a valid tenant: ${where}: ${first?.message}`, parsed.issues);
   }
-  await runtime().store.putTenant(parsed.tenant);
+  try {
+    await runtime().store.putTenant(parsed.tenant);
+  } catch (error) {
+    if (!(error instanceof PortalInUse)) throw error;
+    return failure(409, "portal_in_use", error.message, [
+      { portalId: error.portalId, tenantId: error.ownerTenantId },
+    ]);
+  }
   // A fresh runtime: its tenant cache must not keep serving the configuration just replaced.
   setRuntime(undefined);
   return { statusCode: 200, body: JSON.stringify(maskedTenant(parsed.tenant)) };

@@ -184,7 +184,8 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-async function enableStream(bench: Bench): Promise<void> {
+/** Turns the bench table's stream on (as deployed tables have it) and waits until it is active. */
+export async function enableStream(bench: Bench): Promise<void> {
   const { Table } = await bench.client.send(new DescribeTableCommand({ TableName: bench.tableName }));
   if (Table?.StreamSpecification?.StreamEnabled) return;
   await bench.client.send(

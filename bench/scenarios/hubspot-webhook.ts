@@ -1,5 +1,8 @@
 import type { AddressInfo } from "node:net";
+import { HubSpotClient } from "../../connectors/hubspot/client.js";
+import { setupCustomProperties } from "../../connectors/hubspot/custom-properties.js";
 import { FakeHubSpot } from "../../connectors/hubspot/fake/fake-hubspot.js";
+import { staticToken } from "../../connectors/hubspot/tokens.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
@@ -34,6 +37,14 @@ export async function hubSpotWebhook(bench: Bench): Promise<HubSpotWebhookResult
     accessToken: "pat-bench",
   });
   const fakeUrl = await fake.listen();
+  await setupCustomProperties(
+    new HubSpotClient({
+      baseUrl: fakeUrl,
+      tokens: staticToken("pat-bench"),
+      fetch,
+      budget: { take: async () => {} },
+    }),
+  );
   const side = {
     kind: "hubspot",
     portalId: 7001,

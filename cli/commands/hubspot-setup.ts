@@ -1,5 +1,6 @@
 import { HubSpotClient } from "../../connectors/hubspot/client.js";
 import { setupCustomProperties } from "../../connectors/hubspot/custom-properties.js";
+import { staticToken } from "../../connectors/hubspot/tokens.js";
 import { type CliIo, CommandFailed, parseOptions, UsageError } from "../io.js";
 
 export const hubSpotSetupUsage = `Usage: npx quotesync hubspot setup-properties [--base-url <url>]
@@ -31,7 +32,7 @@ export async function hubSpotSetupCommand(argv: string[], io: CliIo, env = proce
   if (!accessToken) throw new UsageError("set HUBSPOT_ACCESS_TOKEN to the portal's access token");
   const client = new HubSpotClient({
     baseUrl: values["base-url"] ?? "https://api.hubapi.com",
-    accessToken,
+    tokens: staticToken(accessToken),
     fetch,
     budget: { take: async () => {} },
   });

@@ -1,5 +1,9 @@
+import { HubSpotRefused, HubSpotUnavailable } from "./errors.js";
 import type { Properties } from "./properties.js";
 import type { RateBudget } from "./rate-limit.js";
+import type { AccessTokens } from "./tokens.js";
+
+export { HubSpotRefused, HubSpotUnavailable };
 
 /**
  * A thin HubSpot CRM client on `fetch`, for the endpoints CONNECTORS §3 names and no others (the
@@ -13,6 +17,8 @@ export interface HubSpotObject {
   id: string;
   properties: Properties;
   archived?: boolean;
+  /** When HubSpot last changed the record (ISO time; every read answers it). */
+  updatedAt?: string;
   associations?: Record<string, { results: Array<{ id: string; type?: string }> }>;
 }
 
@@ -28,30 +34,6 @@ export interface BatchResult {
   errors: BatchError[];
 }
 
-/** HubSpot answered 429 or 5xx, or could not be reached: worth retrying after `retryAfterMs`. */
-export class HubSpotUnavailable extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly retryAfterMs: number | null,
-  ) {
-    super(message);
-    this.name = "HubSpotUnavailable";
-  }
-}
-
-/** HubSpot refused the request (validation, missing record, credentials). */
-export class HubSpotRefused extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly category: string | null,
-  ) {
-    super(message);
-    this.name = "HubSpotRefused";
-  }
-}
-
 export type ObjectType = "line_items" | "deals" | "quotes";
 
 export class HubSpotClient {
@@ -61,7 +43,8 @@ export class HubSpotClient {
   constructor(
     private readonly options: {
       baseUrl: string;
-      accessToken: string;
+      /** The bearer token: a private app's (`staticToken`) or a public app's OAuth tokens. */
+      tokens: AccessTokens;
       fetch: typeof fetch;
       budget: RateBudget;
     },
@@ -180,21 +163,11 @@ export class HubSpotClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    await this.options.budget.take(1);
-    this.calls++;
-    let response: Response;
-    try {
-      response = await this.options.fetch(new URL(path, this.options.baseUrl), {
-        method,
-        headers: {
-          authorization: `Bearer ${this.options.accessToken}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(5_000),
-      });
-    } catch (error) {
-      throw new HubSpotUnavailable(`HubSpot unreachable: ${(error as Error).message}`, 0, null);
+    let response = await this.send(method, path, body, await this.options.tokens.current());
+    if (response.status === 401) {
+      // An expired or revoked OAuth token: one fresh token, one more try.
+      const fresh = await this.options.tokens.refreshed();
+      if (fresh !== null) response = await this.send(method, path, body, fresh);
     }
     if (response.status === 204) return null;
     const text = await response.text();
@@ -211,6 +184,25 @@ export class HubSpotClient {
       response.status,
       (parsed as { category?: string } | null)?.category ?? null,
     );
+  }
+
+  /** One HTTP call, after a grant from the portal's budget. */
+  private async send(method: string, path: string, body: unknown, token: string): Promise<Response> {
+    await this.options.budget.take(1);
+    this.calls++;
+    try {
+      return await this.options.fetch(new URL(path, this.options.baseUrl), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(5_000),
+      });
+    } catch (error) {
+      throw new HubSpotUnavailable(`HubSpot unreachable: ${(error as Error).message}`, 0, null);
+    }
   }
 }
 

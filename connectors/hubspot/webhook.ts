@@ -1,8 +1,8 @@
-import type { HubSpotConnector } from "../../domain/connectors.js";
 import { hubSpotPortalOf, type TenantConfig } from "../../domain/tenant.js";
 import type { ConnectorStore } from "../applier.js";
 import { clientFor } from "./applier.js";
 import type { HubSpotClient } from "./client.js";
+import { hubSpotSide } from "./decisions.js";
 import { type InboundDeps, type InboundReport, processTenantEvents } from "./inbound.js";
 import { SIGNATURE_V3_HEADER, TIMESTAMP_HEADER, verifyV3 } from "./signature.js";
 import { HubSpotWebhookEvent, MAX_EVENTS_PER_REQUEST } from "./webhook-events.js";
@@ -40,14 +40,15 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
+const UNAUTHORIZED: WebhookAnswer = {
+  statusCode: 401,
+  body: { error: { code: "invalid_signature", message: "signature v3 refused" } },
+};
+
 export async function handleHubSpotWebhook(
   request: WebhookRequest,
   deps: WebhookDeps,
 ): Promise<WebhookAnswer> {
-  const unauthorized = {
-    statusCode: 401,
-    body: { error: { code: "invalid_signature", message: "signature v3 refused" } },
-  };
   let parsed: unknown;
   try {
     parsed = JSON.parse(request.body.toString("utf8"));
@@ -55,39 +56,14 @@ export async function handleHubSpotWebhook(
     parsed = null;
   }
   const items = Array.isArray(parsed) ? parsed : [];
-  const portals = new Set<number>();
-  for (const item of items.slice(0, MAX_EVENTS_PER_REQUEST)) {
-    const portalId = Number((item as { portalId?: unknown } | null)?.portalId);
-    if (Number.isSafeInteger(portalId) && portalId > 0) portals.add(portalId);
-  }
-  const tenants = new Map<number, TenantConfig>();
-  for (const portalId of [...portals].slice(0, 10)) {
-    const tenantId = await deps.findTenantIdByPortal(portalId);
-    const tenant = tenantId ? await deps.loadTenant(tenantId) : null;
-    if (tenant && hubSpotPortalOf(tenant) === portalId) tenants.set(portalId, tenant);
-  }
-  // The app's client secret signs every request; each known portal's tenant holds it.
-  const secrets = [...tenants.values()].flatMap((tenant) => secretsOf(tenant));
-  const verified = verifyV3({
-    secrets,
-    method: request.method,
-    uri: `${deps.publicUrl.replace(/\/+$/, "")}${WEBHOOK_PATH}${request.rawQuery ? `?${request.rawQuery}` : ""}`,
-    body: request.body,
-    signature: request.headers[SIGNATURE_V3_HEADER],
-    timestamp: request.headers[TIMESTAMP_HEADER],
-    now: deps.now(),
-  });
-  if (
-    tenants.size === 0 &&
-    verified.ok === false &&
-    verified.reason === "mismatch" &&
-    Array.isArray(parsed)
-  ) {
+  const tenants = await tenantsByPortal(items, deps);
+  const verified = verifyRequest(request, deps, tenants);
+  if (tenants.size === 0 && !verified.ok && verified.reason === "mismatch" && Array.isArray(parsed)) {
     // No portal of ours: nothing to check the signature with and nothing to do.
-    deps.log("hubspot webhook for unknown portals ignored", { portals: [...portals].slice(0, 10) });
+    deps.log("hubspot webhook for unknown portals ignored", { portals: [...portalsOf(items)].slice(0, 10) });
     return { statusCode: 200, body: { decisions: 0, ignored: items.length, echoes: 0 } };
   }
-  if (!verified.ok) return unauthorized;
+  if (!verified.ok) return UNAUTHORIZED;
   if (!Array.isArray(parsed) || parsed.length > MAX_EVENTS_PER_REQUEST) {
     return {
       statusCode: 400,
@@ -99,10 +75,52 @@ export async function handleHubSpotWebhook(
       },
     };
   }
+  return { statusCode: 200, body: { ...(await processEvents(parsed, tenants, deps)) } };
+}
 
+function portalsOf(items: unknown[]): Set<number> {
+  const portals = new Set<number>();
+  for (const item of items.slice(0, MAX_EVENTS_PER_REQUEST)) {
+    const portalId = Number((item as { portalId?: unknown } | null)?.portalId);
+    if (Number.isSafeInteger(portalId) && portalId > 0) portals.add(portalId);
+  }
+  return portals;
+}
+
+/** The tenants of the portals the events name (at most 10 portals are looked up). */
+async function tenantsByPortal(items: unknown[], deps: WebhookDeps): Promise<Map<number, TenantConfig>> {
+  const tenants = new Map<number, TenantConfig>();
+  for (const portalId of [...portalsOf(items)].slice(0, 10)) {
+    const tenantId = await deps.findTenantIdByPortal(portalId);
+    const tenant = tenantId ? await deps.loadTenant(tenantId) : null;
+    if (tenant && hubSpotPortalOf(tenant) === portalId) tenants.set(portalId, tenant);
+  }
+  return tenants;
+}
+
+/** Signature v3 over the configured public URL; the app's client secret is held by each known portal's tenant. */
+function verifyRequest(request: WebhookRequest, deps: WebhookDeps, tenants: Map<number, TenantConfig>) {
+  const secrets = [...tenants.values()].flatMap((tenant) => secretsOf(tenant));
+  return verifyV3({
+    secrets,
+    method: request.method,
+    uri: `${deps.publicUrl.replace(/\/+$/, "")}${WEBHOOK_PATH}${request.rawQuery ? `?${request.rawQuery}` : ""}`,
+    body: request.body,
+    signature: request.headers[SIGNATURE_V3_HEADER],
+    timestamp: request.headers[TIMESTAMP_HEADER],
+    now: deps.now(),
+  });
+}
+
+/** Each tenant's events through `processTenantEvents`, concurrently; the reports summed. */
+async function processEvents(
+  items: unknown[],
+  tenants: Map<number, TenantConfig>,
+  deps: WebhookDeps,
+): Promise<InboundReport> {
   const byTenant = new Map<TenantConfig, HubSpotWebhookEvent[]>();
   const total: InboundReport = { decisions: 0, ignored: 0, echoes: 0 };
-  for (const item of parsed) {
+  for (const item of items) {
     const event = HubSpotWebhookEvent.safeParse(item);
     const tenant = event.success ? tenants.get(event.data.portalId) : undefined;
     if (!event.success || !tenant) {
@@ -114,10 +132,7 @@ export async function handleHubSpotWebhook(
   }
   const reports = await Promise.all(
     [...byTenant].map(([tenant, events]) => {
-      const connector = (
-        tenant.connectors.crm.kind === "hubspot" ? tenant.connectors.crm : tenant.connectors.cpq
-      ) as HubSpotConnector;
-      const client = clientFor(connector, { ...deps, tenantId: tenant.tenantId });
+      const client = clientFor(hubSpotSide(tenant), { ...deps, tenantId: tenant.tenantId });
       deps.onClient?.(client);
       return processTenantEvents(events, { ...deps, tenant, client });
     }),
@@ -127,7 +142,7 @@ export async function handleHubSpotWebhook(
     total.ignored += report.ignored;
     total.echoes += report.echoes;
   }
-  return { statusCode: 200, body: { ...total } };
+  return total;
 }
 
 function secretsOf(tenant: TenantConfig): string[] {

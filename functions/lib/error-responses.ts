@@ -7,6 +7,7 @@ import {
   InvalidCursor,
   InvalidEvent,
   NotFound,
+  PortalInUse,
   PreconditionFailed,
   StorageBusy,
 } from "../../domain/errors.js";
@@ -80,6 +81,14 @@ export function httpResponseFor(error: unknown): {
     return {
       response: errorResponse(404, "not_found", error.message, [
         { resource: error.resource, id: error.resourceId },
+      ]),
+      expected: true,
+    };
+  }
+  if (error instanceof PortalInUse) {
+    return {
+      response: errorResponse(409, "portal_in_use", error.message, [
+        { portalId: error.portalId, tenantId: error.ownerTenantId },
       ]),
       expected: true,
     };

@@ -6,7 +6,6 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
-  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { deliversTo } from "../../domain/connectors.js";
 import type {
@@ -30,6 +29,7 @@ import { ListingHints } from "./listing-hints.js";
 import { OutboxLog, type Reservation } from "./outbox.js";
 import { beginWithReservation, ReservationPolicy, SequenceHints } from "./outbox-numbers.js";
 import { PipelineReads } from "./pipeline-reads.js";
+import { putTenantOnPortal } from "./portal-index.js";
 import { ScheduleItems } from "./schedule-items.js";
 import { ChangeSetWriter } from "./transaction.js";
 
@@ -99,20 +99,8 @@ export class DynamoSyncStore implements SyncStore {
       await guard(this.doc.send(new PutCommand({ TableName: this.tableName, Item: tenantItem })));
     } else {
       // HubSpot's webhooks name a portal, not a tenant: the index item is written with the tenant.
-      await guard(
-        this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: this.tableName, Item: tenantItem } },
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { ...keys.hubSpotPortal(portalId), tenantId: config.tenantId },
-                },
-              },
-            ],
-          }),
-        ),
+      await putTenantOnPortal(this.doc, this.tableName, tenantItem, config, portalId, (id) =>
+        this.loadTenant(id),
       );
     }
     // A side that delivers starts at the outbox's last number (connectors/dispatch.ts).

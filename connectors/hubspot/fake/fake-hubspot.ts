@@ -14,6 +14,7 @@ import {
   ObjectPatchInput,
   PropertyCreateInput,
   SearchInput,
+  TokenRequest,
 } from "./request-schemas.js";
 
 /**
@@ -63,6 +64,8 @@ export interface FakeHubSpotOptions {
   now?: () => number;
   /** Send webhooks on their own (`npm start`, the demo); tests call `flushWebhooks()` instead. */
   autoFlush?: boolean;
+  /** A public app installed on the portal: `POST /oauth/v1/token` serves access tokens for it. */
+  oauth?: { clientId: string; clientSecret: string; refreshToken: string; expiresInSeconds?: number };
 }
 
 const OBJECT_TYPE_IDS: Record<FakeObjectType, string> = { deals: "0-3", quotes: "0-14", line_items: "0-8" };
@@ -103,6 +106,8 @@ export class FakeHubSpot {
   private nextEventId = 1;
   private server: http.Server | undefined;
   private readonly grants: number[] = [];
+  /** OAuth access tokens handed out, with when each expires. */
+  private readonly issued = new Map<string, number>();
   private flushing: Promise<void> = Promise.resolve();
   url = "";
 
@@ -357,10 +362,16 @@ export class FakeHubSpot {
     if (url.pathname.startsWith("/_fake/")) return this.routeUser(method, url, raw, res);
     const record = (status: number, inputs = 0) =>
       this.calls.push({ method, path: url.pathname, status, inputs, at: this.now });
+    if (method === "POST" && url.pathname === "/oauth/v1/token") {
+      const answer = this.token(req.headers["content-type"], raw);
+      record(answer.status);
+      return send(res, answer.status, answer.body);
+    }
 
-    if (req.headers.authorization !== `Bearer ${this.options.accessToken}`) {
+    const refused = this.authenticate(req.headers.authorization);
+    if (refused) {
       record(401);
-      return send(res, 401, error("INVALID_AUTHENTICATION", "Authentication credentials not found."));
+      return send(res, 401, refused);
     }
     if (this.limited()) {
       record(429);
@@ -421,6 +432,11 @@ export class FakeHubSpot {
       if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "create") {
         const input = check(BatchCreateInput, body);
         if (!input) return;
+        const invalid = this.invalidProperties(
+          "line_items",
+          input.inputs.map((item) => item.properties),
+        );
+        if (invalid) return answer(400, invalid, input.inputs.length);
         const results = [];
         const errors = [];
         for (const item of input.inputs) {
@@ -453,6 +469,11 @@ export class FakeHubSpot {
       if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "update") {
         const input = check(BatchUpdateInput, body);
         if (!input) return;
+        const invalid = this.invalidProperties(
+          "line_items",
+          input.inputs.map((item) => item.properties),
+        );
+        if (invalid) return answer(400, invalid, input.inputs.length);
         const results = [];
         const missing: string[] = [];
         for (const item of input.inputs) {
@@ -528,6 +549,8 @@ export class FakeHubSpot {
           const input = check(ObjectPatchInput, body);
           if (!input) return;
           if (!object) return answer(404, error("OBJECT_NOT_FOUND", `${type} ${parts[4]} not found`));
+          const invalid = this.invalidProperties(type, [input.properties]);
+          if (invalid) return answer(400, invalid);
           const properties = strings(input.properties);
           if (type === "quotes" && object.properties.hs_locked === "true" && !("hs_status" in properties)) {
             return answer(
@@ -580,7 +603,7 @@ export class FakeHubSpot {
     ) {
       const input = check(PropertyCreateInput, body);
       if (!input) return;
-      const key = `${parts[3]}/${input.name}`;
+      const key = `${ALIASES[parts[3]] ?? parts[3]}/${input.name}`;
       if (this.properties.has(key))
         return answer(409, error("OBJECT_ALREADY_EXISTS", `Property ${input.name} already exists`));
       this.properties.set(key, input);
@@ -588,6 +611,98 @@ export class FakeHubSpot {
     }
     this.violations.push(`${method} ${url.pathname}: not an endpoint quotesync may use`);
     return answer(404, error("NOT_FOUND", `no such endpoint: ${method} ${url.pathname}`));
+  }
+
+  /**
+   * HubSpot refuses a write naming a property the portal does not define, or a value its type does
+   * not take (400 `VALIDATION_ERROR`, "Property values were not valid"). The fake knows the
+   * standard properties as HubSpot does; quotesync's own (`quotesync_*`) exist only once
+   * `setup-properties` created them, with the type it gave them.
+   */
+  private invalidProperties(
+    type: FakeObjectType,
+    inputs: ReadonlyArray<Record<string, string | number | boolean>>,
+  ): Record<string, unknown> | null {
+    const problems: Array<{ name: string; error: string; message: string }> = [];
+    for (const properties of inputs) {
+      for (const [name, value] of Object.entries(properties)) {
+        if (!name.startsWith("quotesync_")) continue;
+        const definition = this.properties.get(`${type}/${name}`);
+        const text = String(value);
+        if (!definition) {
+          problems.push({
+            name,
+            error: "PROPERTY_DOESNT_EXIST",
+            message: `Property "${name}" does not exist`,
+          });
+        } else if (definition.type === "number" && text !== "" && !/^-?\d+(\.\d+)?$/.test(text)) {
+          problems.push({ name, error: "INVALID_FLOAT", message: `${text} was not a valid number.` });
+        } else if (definition.type === "bool" && text !== "" && text !== "true" && text !== "false") {
+          problems.push({
+            name,
+            error: "INVALID_OPTION",
+            message: `${text} was not one of the allowed options`,
+          });
+        }
+      }
+    }
+    if (problems.length === 0) return null;
+    const detail = problems.map((problem) => ({ isValid: false, ...problem }));
+    const message = `Property values were not valid: ${JSON.stringify(detail)}`;
+    this.violations.push(`${type}: ${message}`);
+    return error("VALIDATION_ERROR", message);
+  }
+
+  /** `POST /oauth/v1/token` with `grant_type=refresh_token` (HubSpot's OAuth tokens API, v1). */
+  private token(contentType: string | undefined, raw: string): { status: number; body: unknown } {
+    const oauth = this.options.oauth;
+    if (!contentType?.startsWith("application/x-www-form-urlencoded")) {
+      this.violations.push(`POST /oauth/v1/token: content-type ${contentType ?? "none"}, not form-encoded`);
+      return { status: 400, body: { status: "BAD_REQUEST", message: "expected a form-encoded body" } };
+    }
+    const form = TokenRequest.safeParse(Object.fromEntries(new URLSearchParams(raw)));
+    if (!form.success) {
+      this.violations.push(
+        `POST /oauth/v1/token: ${form.error.issues.map((issue) => issue.message).join("; ")}`,
+      );
+      return { status: 400, body: { status: "BAD_REQUEST", message: "missing or invalid parameters" } };
+    }
+    if (!oauth || form.data.client_id !== oauth.clientId || form.data.client_secret !== oauth.clientSecret) {
+      return { status: 400, body: { status: "BAD_CLIENT_ID", message: "missing or invalid client id" } };
+    }
+    if (form.data.grant_type !== "refresh_token" || form.data.refresh_token !== oauth.refreshToken) {
+      return {
+        status: 400,
+        body: { status: "BAD_REFRESH_TOKEN", message: "missing or invalid refresh token" },
+      };
+    }
+    const expiresIn = oauth.expiresInSeconds ?? 1800;
+    const accessToken = `oat-${randomUUID()}`;
+    this.issued.set(accessToken, this.now + expiresIn * 1000);
+    return {
+      status: 200,
+      body: {
+        token_type: "bearer",
+        refresh_token: oauth.refreshToken,
+        access_token: accessToken,
+        expires_in: expiresIn,
+      },
+    };
+  }
+
+  /** null when the bearer token is the private app's or an OAuth token not yet expired; else the 401 body. */
+  private authenticate(header: string | undefined): Record<string, unknown> | null {
+    const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
+    if (token === this.options.accessToken) return null;
+    const expiresAt = this.issued.get(token);
+    if (expiresAt === undefined)
+      return error("INVALID_AUTHENTICATION", "Authentication credentials not found.");
+    if (expiresAt > this.now) return null;
+    const minutes = Math.floor((this.now - expiresAt) / 60_000);
+    return error(
+      "EXPIRED_AUTHENTICATION",
+      `The OAuth token used to make this call expired ${minutes} minute(s) ago.`,
+    );
   }
 
   private associated(from: FakeObjectType, id: string, to: FakeObjectType): string[] | null {

@@ -173,3 +173,17 @@ export const GetObjectQuery = z.strictObject({
   properties: z.string().optional(),
   propertiesWithHistory: z.string().optional(),
 });
+
+/**
+ * The form of `POST /oauth/v1/token` (HubSpot's OAuth tokens API v1, "Refresh an access token":
+ * `application/x-www-form-urlencoded` with grant_type, client_id, client_secret and, for
+ * `refresh_token`, the refresh token; `redirect_uri` and `code` belong to `authorization_code`).
+ */
+export const TokenRequest = z.strictObject({
+  grant_type: z.enum(["authorization_code", "refresh_token"]),
+  client_id: z.string().min(1),
+  client_secret: z.string().min(1),
+  refresh_token: z.string().min(1).optional(),
+  redirect_uri: z.string().optional(),
+  code: z.string().optional(),
+});

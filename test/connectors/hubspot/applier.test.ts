@@ -8,7 +8,14 @@ import {
 import { hubSpotApplier } from "../../../connectors/hubspot/applier.js";
 import { FakeHubSpot } from "../../../connectors/hubspot/fake/fake-hubspot.js";
 import type { Mirror, MirrorLine } from "../../../domain/model.js";
-import { ACCESS_TOKEN, APP_ID, CLIENT_SECRET, hubSpotTenant, PORTAL_ID } from "../../support/hubspot.js";
+import {
+  ACCESS_TOKEN,
+  APP_ID,
+  CLIENT_SECRET,
+  hubSpotTenant,
+  PORTAL_ID,
+  setUpPortal,
+} from "../../support/hubspot.js";
 
 function line(syncKey: string, overrides: Partial<MirrorLine> = {}): MirrorLine {
   return {
@@ -38,14 +45,14 @@ describe("the hubspot applier against the fake", () => {
       clientSecret: CLIENT_SECRET,
       accessToken: ACCESS_TOKEN,
     });
-    await fake.listen();
+    await setUpPortal(await fake.listen());
     store = new MemoryConnectorStore();
   });
   afterEach(async () => {
     await fake.close();
   });
 
-  async function apply(mirror: Mirror, state: TargetState = { lineIds: {}, facts: {} }) {
+  async function apply(mirror: Mirror, state: TargetState = { lineIds: {}, facts: {} }, pending?: number) {
     const tenant = hubSpotTenant(fake.url);
     return hubSpotApplier.apply(
       { tenantId: "hs", entryId: "e1", cursor: "c1", at: new Date().toISOString(), mirror },
@@ -57,6 +64,7 @@ describe("the hubspot applier against the fake", () => {
         fetch,
         now: Date.now,
         connectorStore: store,
+        ...(pending === undefined ? {} : { pending }),
       },
     );
   }
@@ -124,6 +132,83 @@ describe("the hubspot applier against the fake", () => {
     });
     expect(result).toMatchObject({ outcome: "waiting", reason: "quote locked" });
     expect(fake.lineItemsOf("quotes", quoteId)).toHaveLength(0);
+  });
+
+  it("shows the changes waiting for a locked quote on the deal, and clears them once applied", async () => {
+    const dealId = fake.createDeal({ dealname: "D" });
+    const quoteId = fake.createQuote(dealId, { hs_title: "Q" });
+    fake.update("quotes", quoteId, { hs_status: "APPROVED" });
+    const mirror: Mirror = {
+      target: "cpq",
+      opportunityId: dealId,
+      quoteId,
+      lines: { upsert: [line("k1")], delete: [] },
+      quote: { syncing: true },
+    };
+    const state = { lineIds: {}, facts: {} as Record<string, string> };
+    const waiting = await apply(mirror, state, 3);
+    expect(waiting).toMatchObject({ outcome: "waiting", changes: { facts: { hubspotPendingOnDeal: "3" } } });
+    expect(fake.objects.deals.get(dealId)?.properties.quotesync_pending_changes).toBe("3");
+    state.facts = { hubspotPendingOnDeal: "3" };
+    // Tried again while still locked, with the same count: the deal is not written again.
+    const patches = () =>
+      fake.calls.filter((call) => call.method === "PATCH" && call.path.includes("/deals/"));
+    expect(patches()).toHaveLength(1);
+    await apply(mirror, state, 3);
+    expect(patches()).toHaveLength(1);
+
+    fake.update("quotes", quoteId, { hs_status: "DRAFT" });
+    // Two of three still to go after this one: the deal keeps its count until the last is applied.
+    const first = await apply(mirror, state, 3);
+    expect(first).toMatchObject({ outcome: "delivered" });
+    expect(fake.objects.deals.get(dealId)?.properties.quotesync_pending_changes).toBe("3");
+    const last = await apply(mirror, { ...state, lineIds: first.changes?.lineIds?.set ?? {} }, 1);
+    expect(last.changes?.facts).toEqual({ hubspotPendingOnDeal: null });
+    expect(fake.objects.deals.get(dealId)?.properties.quotesync_pending_changes).toBe("0");
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("is refused by a portal whose quotesync_* properties were never created", async () => {
+    const bare = new FakeHubSpot({
+      portalId: PORTAL_ID,
+      appId: APP_ID,
+      clientSecret: CLIENT_SECRET,
+      accessToken: ACCESS_TOKEN,
+    });
+    const tenant = hubSpotTenant(await bare.listen());
+    try {
+      const dealId = bare.createDeal({ dealname: "D" });
+      const failure = await hubSpotApplier
+        .apply(
+          {
+            tenantId: "hs",
+            entryId: "e1",
+            cursor: "c1",
+            at: new Date().toISOString(),
+            mirror: {
+              target: "crm",
+              opportunityId: dealId,
+              quoteId: "q",
+              opportunity: { amount: "10.00", amountLocked: true, syncedQuoteId: "q" },
+            },
+          },
+          {
+            tenant,
+            connector: tenant.connectors.crm,
+            side: "crm",
+            state: { lineIds: {}, facts: {} },
+            fetch,
+            now: Date.now,
+            connectorStore: store,
+          },
+        )
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PermanentDeliveryError);
+      expect((failure as Error).message).toContain("PROPERTY_DOESNT_EXIST");
+      expect(bare.violations.join("\n")).toContain("quotesync_synced_quote_id");
+    } finally {
+      await bare.close();
+    }
   });
 
   it("turns 429 into a transient error with HubSpot's interval as the wait", async () => {

@@ -115,3 +115,38 @@ describe.each([
     }, 240_000);
   },
 );
+
+describe("a published HubSpot quote through deliver on DynamoDB Local and the fake", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await hubSpotHarness({ via: "deliver" });
+  });
+  afterEach(async () => {
+    expect(h.fake.violations).toEqual([]);
+    await h.dispose();
+  });
+
+  it("holds a deal edit while the quote is locked, shows it on the deal, and applies it once the quote is a draft", async () => {
+    const { dealId, quoteId } = await dealWithQuote(h, 2);
+    h.fake.update("quotes", quoteId, { quotesync_sync: "true" });
+    await h.settle();
+    h.fake.update("quotes", quoteId, { hs_status: "APPROVED" });
+    await h.settle();
+    const seat = (type: "deals" | "quotes", id: string) =>
+      h.fake.lineItemsOf(type, id).find((line) => line.properties.name === "Seat 1");
+    h.fake.update("line_items", seat("deals", dealId)?.id ?? "", { quantity: "7" });
+    await h.settle();
+    expect(seat("quotes", quoteId)?.properties.quantity).toBe("2");
+    const deal = () => h.fake.objects.deals.get(dealId)?.properties ?? {};
+    expect(Number(deal().quotesync_pending_changes)).toBeGreaterThanOrEqual(1);
+
+    h.fake.update("quotes", quoteId, { hs_status: "DRAFT" });
+    // The waiting mirror is tried again every 15 s (LOCKED_QUOTE_RETRY_MS).
+    for (let round = 0; round < 40 && seat("quotes", quoteId)?.properties.quantity !== "7"; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await h.settle();
+    expect(seat("quotes", quoteId)?.properties.quantity).toBe("7");
+    expect(deal().quotesync_pending_changes).toBe("0");
+  }, 240_000);
+});
