@@ -1,33 +1,5 @@
-import type { OpportunityAggregate, QuoteAggregate } from "../model.js";
-import { placeholderOpportunity, placeholderQuote } from "../records.js";
 import type { SyncStore } from "../store.js";
-import type { SyncedPair } from "./line-changes.js";
-import { syncModeOf } from "./pair-totals.js";
-import type { Workspace } from "./workspace.js";
-
-/** Loads a quote into the decision, or a placeholder when quotesync has not seen it yet. */
-export async function loadQuoteInto(
-  ws: Workspace,
-  store: SyncStore,
-  quoteId: string,
-): Promise<QuoteAggregate> {
-  const loaded = await store.loadQuote(ws.tenant.tenantId, quoteId);
-  return ws.attachQuote(
-    loaded ?? { header: placeholderQuote(ws.tenant.tenantId, quoteId), lines: new Map() },
-  );
-}
-
-/** Loads an opportunity into the decision, or a placeholder when quotesync has not seen it yet. */
-export async function loadOpportunityInto(
-  ws: Workspace,
-  store: SyncStore,
-  opportunityId: string,
-): Promise<OpportunityAggregate> {
-  const loaded = await store.loadOpportunity(ws.tenant.tenantId, opportunityId);
-  return ws.attachOpportunity(
-    loaded ?? { header: placeholderOpportunity(ws.tenant.tenantId, opportunityId), lines: new Map() },
-  );
-}
+import { emptySnapshot, type ReadPlan, type Snapshot } from "./snapshot.js";
 
 /** Most pairs remembered per container; beyond it the oldest guesses are dropped. */
 const PAIR_HINTS_LIMIT = 10_000;
@@ -46,84 +18,73 @@ function rememberCounterpart(key: string, counterpartId: string | null): void {
   if (pairHints.size > PAIR_HINTS_LIMIT) pairHints.delete(pairHints.keys().next().value as string);
 }
 
+/** The counterpart the side was last seen with (see `pairHints`). */
+export function counterpartHint(tenantId: string, side: "quote" | "opportunity", id: string): string | null {
+  return pairHints.get(`${tenantId}#${side === "quote" ? "Q" : "O"}#${id}`) ?? null;
+}
+
+/** Reads what `plan` names, whole (headers and every line), into a snapshot. */
+export async function loadSnapshot(store: SyncStore, tenantId: string, plan: ReadPlan): Promise<Snapshot> {
+  const snapshot = emptySnapshot(tenantId);
+  if (plan.from === "quote") await loadFromQuote(store, snapshot, plan);
+  else await loadFromOpportunity(store, snapshot, plan.opportunityId);
+  return snapshot;
+}
+
 /**
- * Loads a quote and, when it is syncing, the opportunity it names — in parallel when the
- * opportunity is known from an earlier read (see `pairHints`), else one after the other.
+ * The quote and, as the plan says, its opportunity — in parallel when the opportunity is known
+ * from an earlier read (see `pairHints`), else one after the other.
  */
-export async function loadQuoteWithOpportunity(
-  ws: Workspace,
+async function loadFromQuote(
   store: SyncStore,
-  quoteId: string,
-): Promise<{ quote: QuoteAggregate; opportunity: OpportunityAggregate | null }> {
-  const { tenantId } = ws.tenant;
+  snapshot: Snapshot,
+  plan: Extract<ReadPlan, { from: "quote" }>,
+): Promise<void> {
+  const { tenantId } = snapshot;
+  const { quoteId } = plan;
   const key = `${tenantId}#Q#${quoteId}`;
   const guess = pairHints.get(key);
-  const [loaded, guessed] = await Promise.all([
+  const [quote, guessed] = await Promise.all([
     store.loadQuote(tenantId, quoteId),
     guess ? store.loadOpportunity(tenantId, guess) : undefined,
   ]);
-  const quote = ws.attachQuote(loaded ?? { header: placeholderQuote(tenantId, quoteId), lines: new Map() });
-  const opportunityId = quote.header.syncing ? quote.header.opportunityId : null;
-  rememberCounterpart(key, opportunityId);
-  if (!opportunityId) return { quote, opportunity: null };
+  snapshot.quotes.set(quoteId, quote);
+  const syncing = quote?.header.syncing ?? false;
+  rememberCounterpart(key, syncing ? (quote?.header.opportunityId ?? null) : null);
+  const opportunityId =
+    syncing || plan.opportunity === "named" ? (quote?.header.opportunityId ?? null) : null;
+  if (!opportunityId) return;
   const opportunity =
-    guess === opportunityId
-      ? ws.attachOpportunity(
-          guessed ?? { header: placeholderOpportunity(tenantId, opportunityId), lines: new Map() },
-        )
-      : await loadOpportunityInto(ws, store, opportunityId);
-  return { quote, opportunity };
+    guess === opportunityId ? (guessed ?? null) : await store.loadOpportunity(tenantId, opportunityId);
+  snapshot.opportunities.set(opportunityId, opportunity);
+  const previousId = opportunity?.header.syncedQuoteId;
+  if (plan.previous && previousId && previousId !== quoteId) {
+    snapshot.quotes.set(previousId, await store.loadQuote(tenantId, previousId));
+  }
 }
 
 /**
- * Loads an opportunity and, when it has a synced quote, that quote — in parallel when the quote
- * is known from an earlier read (see `pairHints`), else one after the other.
+ * The opportunity and, when it names a synced quote, that quote — in parallel when the quote is
+ * known from an earlier read (see `pairHints`), else one after the other.
  */
-export async function loadOpportunityWithQuote(
-  ws: Workspace,
+async function loadFromOpportunity(
   store: SyncStore,
+  snapshot: Snapshot,
   opportunityId: string,
-): Promise<{ opportunity: OpportunityAggregate; quote: QuoteAggregate | null }> {
-  const { tenantId } = ws.tenant;
+): Promise<void> {
+  const { tenantId } = snapshot;
   const key = `${tenantId}#O#${opportunityId}`;
   const guess = pairHints.get(key);
-  const [loaded, guessed] = await Promise.all([
+  const [opportunity, guessed] = await Promise.all([
     store.loadOpportunity(tenantId, opportunityId),
     guess ? store.loadQuote(tenantId, guess) : undefined,
   ]);
-  const opportunity = ws.attachOpportunity(
-    loaded ?? { header: placeholderOpportunity(tenantId, opportunityId), lines: new Map() },
-  );
-  const quoteId = opportunity.header.syncedQuoteId;
+  snapshot.opportunities.set(opportunityId, opportunity);
+  const quoteId = opportunity?.header.syncedQuoteId ?? null;
   rememberCounterpart(key, quoteId);
-  if (!quoteId) return { opportunity, quote: null };
-  const quote =
-    guess === quoteId
-      ? ws.attachQuote(guessed ?? { header: placeholderQuote(tenantId, quoteId), lines: new Map() })
-      : await loadQuoteInto(ws, store, quoteId);
-  return { opportunity, quote };
-}
-
-/** True when this quote and opportunity are the synced pair (both headers agree). */
-export function isSyncedPair(quote: QuoteAggregate, opportunity: OpportunityAggregate): boolean {
-  return (
-    quote.header.syncing &&
-    quote.header.opportunityId === opportunity.header.id &&
-    opportunity.header.syncedQuoteId === quote.header.id
+  if (!quoteId) return;
+  snapshot.quotes.set(
+    quoteId,
+    guess === quoteId ? (guessed ?? null) : await store.loadQuote(tenantId, quoteId),
   );
-}
-
-/** The pair as seen from one side: `other` is the side that receives mirrors. */
-export function pairSeenFrom(
-  ws: Workspace,
-  sender: "crm" | "cpq",
-  quote: QuoteAggregate,
-  opportunity: OpportunityAggregate,
-): SyncedPair {
-  return {
-    opportunityId: opportunity.header.id,
-    quoteId: quote.header.id,
-    other: sender === "cpq" ? opportunity.lines : quote.lines,
-    live: syncModeOf(quote.header, ws.tenant) === "live",
-  };
 }

@@ -2,8 +2,7 @@ import { liveLines, mirrorFingerprint, subtotal } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, QuoteRecord, StoredLine } from "../model.js";
 import type { DriftIssue } from "../schedule.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
-import { isSyncedPair } from "./load.js";
-import { syncModeOf } from "./pair-totals.js";
+import { isSyncedPair, syncModeOf } from "./pair-totals.js";
 
 /** How many differing lines a finding names; the count says how many there are in all. */
 const LINES_NAMED = 5;

@@ -5,6 +5,15 @@ import type { Approval, OpportunityAggregate, QuoteAggregate, QuoteRecord } from
 import type { TenantConfig } from "../tenant.js";
 import type { Workspace } from "./workspace.js";
 
+/** True when this quote and opportunity are the synced pair (both headers agree). */
+export function isSyncedPair(quote: QuoteAggregate, opportunity: OpportunityAggregate): boolean {
+  return (
+    quote.header.syncing &&
+    quote.header.opportunityId === opportunity.header.id &&
+    opportunity.header.syncedQuoteId === quote.header.id
+  );
+}
+
 /** The quote's own mode, else the tenant's (SPEC §1.8). */
 export function syncModeOf(quote: QuoteRecord, tenant: TenantConfig): SyncMode {
   return quote.syncMode ?? tenant.policy.mode;

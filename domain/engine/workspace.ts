@@ -1,3 +1,4 @@
+import type { ChangeSet } from "../change-set.js";
 import { indexedLines } from "../line-index.js";
 import type {
   AuditEntry,
@@ -11,8 +12,9 @@ import type {
   Source,
   StoredLine,
 } from "../model.js";
-import type { ChangeSet } from "../store.js";
+import { placeholderOpportunity, placeholderQuote } from "../records.js";
 import { type FieldMapping, fieldMapping, type TenantConfig } from "../tenant.js";
+import type { Snapshot } from "./snapshot.js";
 
 /** Who and what caused a decision; stamped on audit entries. */
 export interface Cause {
@@ -54,8 +56,33 @@ export class Workspace {
     readonly tenant: TenantConfig,
     readonly cause: Cause,
     readonly now: number,
+    private readonly snapshot?: Snapshot,
   ) {
     this.mapping = fieldMapping(tenant);
+  }
+
+  /**
+   * Takes the quote from the decision's snapshot into the decision (a placeholder when it is not
+   * stored); from then on its header is written, or checked unchanged, at commit.
+   */
+  useQuote(quoteId: string): QuoteAggregate {
+    const tracked = this.quotes.get(quoteId);
+    if (tracked) return tracked.aggregate;
+    const loaded = this.snapshot?.quotes.get(quoteId);
+    if (loaded === undefined) throw new Error(`quote ${quoteId} was not read for this decision`);
+    return this.attachQuote(
+      loaded ?? { header: placeholderQuote(this.tenant.tenantId, quoteId), lines: new Map() },
+    );
+  }
+
+  /** Takes the opportunity from the decision's snapshot into the decision (see `useQuote`). */
+  useOpportunity(opportunityId: string): OpportunityAggregate {
+    if (this.opportunity?.aggregate.header.id === opportunityId) return this.opportunity.aggregate;
+    const loaded = this.snapshot?.opportunities.get(opportunityId);
+    if (loaded === undefined) throw new Error(`opportunity ${opportunityId} was not read for this decision`);
+    return this.attachOpportunity(
+      loaded ?? { header: placeholderOpportunity(this.tenant.tenantId, opportunityId), lines: new Map() },
+    );
   }
 
   get nowIso(): string {
