@@ -7,10 +7,15 @@ import type {
   SyncResponse,
 } from "./model.js";
 
-/** A side's line set as a decision left it: every line, and which of them changed. */
+/**
+ * A side's line set as a decision left it: every line, and which of them changed — or, with
+ * `partial`, only the lines the decision read by key (the changed ones among them); the others
+ * stay as stored.
+ */
 export interface LineSetChange {
   all: Map<string, StoredLine>;
   changed: Set<string>;
+  partial?: true;
 }
 
 /**

@@ -56,6 +56,15 @@ export interface SyncStore {
   loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null>;
   /** Consistent read of the quote header and its current line set. */
   loadQuote(tenantId: string, quoteId: string): Promise<QuoteAggregate | null>;
+  /**
+   * Optional: consistent reads by key of a pair's two headers and, of each side, the lines stored
+   * at `syncKeys` — in the order a whole read would give them. Null: the record is not stored.
+   * A store without it leaves decisions to whole reads.
+   */
+  loadPairLines?(
+    tenantId: string,
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[] },
+  ): Promise<{ quote: QuoteAggregate | null; opportunity: OpportunityAggregate | null }>;
   listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]>;
   findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null>;
   commit(changes: ChangeSet): Promise<void>;

@@ -2,7 +2,7 @@ import { ConcurrentModification, DuplicateEvent, StorageBusy } from "../errors.j
 import type { SyncResponse } from "../model.js";
 import type { PendingCommit, SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
-import { loadSnapshot } from "./load.js";
+import { loadSnapshot, readsByKey } from "./load.js";
 import type { Decision, DecisionContext, ReadPlan, Snapshot } from "./snapshot.js";
 import type { Cause, Workspace } from "./workspace.js";
 
@@ -63,10 +63,9 @@ export async function runDecision(
   const sleep = deps.sleep ?? defaultSleep;
   const maxAttempts = deps.maxAttempts ?? 12;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    // Begun before the reads, so the store can overlap what the commit needs with them.
-    const pending = beginCommit(deps.store, tenant.tenantId, plan.kind);
-    const read = await readForDecision(deps, tenant, plan, attempt === 0, pending);
+    const read = await readForDecision(deps, tenant, plan, attempt === 0);
     if ("replayed" in read) return read;
+    const { pending } = read;
     const context: DecisionContext = {
       tenant,
       cause: plan.cause,
@@ -95,23 +94,28 @@ export async function runDecision(
 }
 
 /**
- * The decision's reads. On the first attempt the processed-event lookup runs beside them (one
- * wave of reads): a redelivery is answered from its record; the commit's condition on that record
- * stays the real guard against a copy delivered concurrently.
+ * The decision's reads, and the commit begun beside them (so the store can overlap what the
+ * commit needs with them). On the first attempt a redelivery is answered from its processed-event
+ * record: looked up beside the reads when they are a few reads by key (one wave of reads), before
+ * them when they read whole line sets (a replayed large change then costs one read). The commit's
+ * condition on that record stays the real guard against a copy delivered concurrently.
  */
 async function readForDecision(
   deps: EngineDeps,
   tenant: TenantConfig,
   plan: DecisionPlan,
   firstAttempt: boolean,
-  pending: PendingCommit,
-): Promise<{ snapshot: Snapshot } | Outcome> {
-  const lookup =
-    firstAttempt && plan.eventKey ? deps.store.findProcessedEvent(tenant.tenantId, plan.eventKey) : null;
-  const [original, loaded] = await Promise.allSettled([
-    lookup,
-    loadSnapshot(deps.store, tenant.tenantId, plan.reads),
-  ]);
+): Promise<{ snapshot: Snapshot; pending: PendingCommit } | Outcome> {
+  const { store } = deps;
+  const eventKey = firstAttempt ? plan.eventKey : null;
+  const together = eventKey !== null && readsByKey(store, tenant.tenantId, plan.reads);
+  if (eventKey && !together) {
+    const original = await store.findProcessedEvent(tenant.tenantId, eventKey);
+    if (original) return { response: original, replayed: true };
+  }
+  const pending = beginCommit(store, tenant.tenantId, plan.kind);
+  const lookup = together && eventKey ? store.findProcessedEvent(tenant.tenantId, eventKey) : null;
+  const [original, loaded] = await Promise.allSettled([lookup, loadSnapshot(store, tenant, plan.reads)]);
   if (original.status === "fulfilled" && original.value) {
     await pending.abandon();
     return { response: original.value, replayed: true };
@@ -120,7 +124,7 @@ async function readForDecision(
     await pending.abandon();
     throw original.status === "rejected" ? original.reason : (loaded as PromiseRejectedResult).reason;
   }
-  return { snapshot: loaded.value };
+  return { snapshot: loaded.value, pending };
 }
 
 /**

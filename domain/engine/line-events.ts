@@ -1,6 +1,6 @@
 import { InvalidEvent } from "../errors.js";
 import { type CpqEvent, type CrmEvent, LIMITS, type LineInput } from "../events.js";
-import { tombstoneForUnknownLine } from "../lines.js";
+import { liveLines, tombstoneForUnknownLine } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
 import {
   applyLineDelete,
@@ -11,8 +11,15 @@ import {
   overallStatus,
   type SyncedPair,
 } from "./line-changes.js";
-import { isSyncedPair, settleSyncedHeader, syncModeOf } from "./pair-totals.js";
-import { type Decision, type DecisionContext, decided, type ReadPlan, type Snapshot } from "./snapshot.js";
+import { isSyncedPair, liveLineCount, settleSyncedHeader, syncModeOf } from "./pair-totals.js";
+import {
+  type Decision,
+  type DecisionContext,
+  decided,
+  type LineRef,
+  type ReadPlan,
+  type Snapshot,
+} from "./snapshot.js";
 import type { Workspace } from "./workspace.js";
 
 /** A line event of either system, reduced to what changes. */
@@ -72,11 +79,26 @@ export function lineChangeOf(event: CrmEvent | CpqEvent): OwnedLineChange | null
   }
 }
 
-/** What a line change reads: the owner, and its synced counterpart. */
+/** Lines an upsert or delete may name to be decided on the lines it names alone (read by key). */
+const LINES_READ_BY_KEY = 20;
+
+/**
+ * What a line change reads: the owner, and its synced counterpart. An upsert or delete of a few
+ * lines needs only those lines and their twins (the rest is summed on the headers); a snapshot
+ * (`*.lines.replaced`) needs every line.
+ */
 export function lineChangeReads(owned: OwnedLineChange): ReadPlan {
+  const { change } = owned;
+  const refs: LineRef[] | undefined =
+    change.kind === "upserted"
+      ? change.lines.map((line) => ({ id: line.id, syncKey: line.syncKey }))
+      : change.kind === "deleted"
+        ? change.lineIds.map((id) => ({ id }))
+        : undefined;
+  const lines = refs && refs.length <= LINES_READ_BY_KEY ? { lines: refs } : {};
   return owned.sender === "crm"
-    ? { from: "opportunity", opportunityId: owned.ownerId }
-    : { from: "quote", quoteId: owned.ownerId, opportunity: "if-syncing" };
+    ? { from: "opportunity", opportunityId: owned.ownerId, ...lines }
+    : { from: "quote", quoteId: owned.ownerId, opportunity: "if-syncing", ...lines };
 }
 
 /** Decides a line change of either system on the snapshot `lineChangeReads` names. */
@@ -196,7 +218,8 @@ function applyLineChange(
       }
     }
   }
-  const liveCount = [...own.values()].filter((line) => !line.deleted).length;
+  const ownAggregate = sender === "crm" ? opportunity : ownQuote;
+  const liveCount = ownAggregate ? liveLineCount(ownAggregate) : liveLines(own).length;
   if (liveCount > LIMITS.linesPerRecord) {
     throw new InvalidEvent(
       `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,

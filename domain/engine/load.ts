@@ -1,4 +1,8 @@
+import { unreadLines } from "../line-summary.js";
+import type { OpportunityAggregate, QuoteAggregate, StoredLine } from "../model.js";
 import type { SyncStore } from "../store.js";
+import type { TenantConfig } from "../tenant.js";
+import { isSyncedPair, pairCurrency } from "./pair-totals.js";
 import { emptySnapshot, type ReadPlan, type Snapshot } from "./snapshot.js";
 
 /** Most pairs remembered per container; beyond it the oldest guesses are dropped. */
@@ -23,12 +27,120 @@ export function counterpartHint(tenantId: string, side: "quote" | "opportunity",
   return pairHints.get(`${tenantId}#${side === "quote" ? "Q" : "O"}#${id}`) ?? null;
 }
 
-/** Reads what `plan` names, whole (headers and every line), into a snapshot. */
-export async function loadSnapshot(store: SyncStore, tenantId: string, plan: ReadPlan): Promise<Snapshot> {
-  const snapshot = emptySnapshot(tenantId);
+/** Most line ids remembered per container (see `lineKeyHints`). */
+const LINE_HINTS_LIMIT = 100_000;
+/**
+ * The sync key each owner's line id had when last read (`<tenant>#<Q|O>#<owner>#<line id>`), so a
+ * change naming a line by its owner's id alone can read that line by key. Only a guess: the line
+ * read must carry that id, and its header must say no other line holds it.
+ */
+const lineKeyHints = new Map<string, string>();
+
+function rememberLineKeys(
+  tenantId: string,
+  side: "Q" | "O",
+  ownerId: string,
+  lines: Map<string, StoredLine>,
+): void {
+  for (const line of lines.values()) {
+    if (line.id === null) continue;
+    const key = `${tenantId}#${side}#${ownerId}#${line.id}`;
+    lineKeyHints.delete(key);
+    lineKeyHints.set(key, line.syncKey);
+  }
+  while (lineKeyHints.size > LINE_HINTS_LIMIT)
+    lineKeyHints.delete(lineKeyHints.keys().next().value as string);
+}
+
+/**
+ * Reads what `plan` names into a snapshot: by key when the plan names a few lines of a synced
+ * pair and the headers' line summaries allow it, else whole (headers and every line).
+ */
+export async function loadSnapshot(
+  store: SyncStore,
+  tenant: TenantConfig,
+  plan: ReadPlan,
+): Promise<Snapshot> {
+  const byKey = await readByKey(store, tenant, plan);
+  if (byKey) return byKey;
+  const snapshot = emptySnapshot(tenant.tenantId);
   if (plan.from === "quote") await loadFromQuote(store, snapshot, plan);
   else await loadFromOpportunity(store, snapshot, plan.opportunityId);
+  for (const [quoteId, quote] of snapshot.quotes) {
+    if (quote) rememberLineKeys(tenant.tenantId, "Q", quoteId, quote.lines);
+  }
+  for (const [opportunityId, opportunity] of snapshot.opportunities) {
+    if (opportunity) rememberLineKeys(tenant.tenantId, "O", opportunityId, opportunity.lines);
+  }
   return snapshot;
+}
+
+/** Where a read by key would look: the pair and the sync keys, when every one is known. */
+function keyedRead(
+  tenantId: string,
+  plan: ReadPlan,
+): { quoteId: string; opportunityId: string; side: "Q" | "O"; syncKeys: string[] } | null {
+  if (!plan.lines || plan.lines.length === 0) return null;
+  const side = plan.from === "quote" ? "Q" : "O";
+  const ownerId = plan.from === "quote" ? plan.quoteId : plan.opportunityId;
+  const counterpart = pairHints.get(`${tenantId}#${side}#${ownerId}`);
+  if (!counterpart) return null;
+  const syncKeys: string[] = [];
+  for (const ref of plan.lines) {
+    const syncKey = ref.syncKey ?? lineKeyHints.get(`${tenantId}#${side}#${ownerId}#${ref.id}`);
+    if (syncKey === undefined) return null;
+    syncKeys.push(syncKey);
+  }
+  return side === "Q"
+    ? { quoteId: ownerId, opportunityId: counterpart, side, syncKeys }
+    : { quoteId: counterpart, opportunityId: ownerId, side, syncKeys };
+}
+
+/** True when `loadSnapshot` will first try a read by key for this plan (a few reads, no full sets). */
+export function readsByKey(store: SyncStore, tenantId: string, plan: ReadPlan): boolean {
+  return store.loadPairLines !== undefined && keyedRead(tenantId, plan) !== null;
+}
+
+/**
+ * The changed lines and their twins read by key, with each header's line summary standing for
+ * the lines not read — or null when that would not decide exactly as a whole read: the pair is not
+ * (or no longer) synced, a line is not where its hint says or its id may be held twice, a summary
+ * is missing or counts under another currency or discount limit, or a discount over the limit
+ * lies among the lines not read (the approval names every such line).
+ */
+async function readByKey(store: SyncStore, tenant: TenantConfig, plan: ReadPlan): Promise<Snapshot | null> {
+  const { tenantId } = tenant;
+  const where = keyedRead(tenantId, plan);
+  if (!where || !store.loadPairLines || !plan.lines) return null;
+  const { quoteId, opportunityId, side, syncKeys } = where;
+  const read = await store.loadPairLines(tenantId, {
+    quoteId,
+    opportunityId,
+    syncKeys: [...new Set(syncKeys)],
+  });
+  if (!read.quote || !read.opportunity || !isSyncedPair(read.quote, read.opportunity)) return null;
+  const limit = tenant.approvals.maxDiscountPercent;
+  const quote = withUnread(read.quote, pairCurrency(read.quote.header, read.opportunity.header), limit);
+  const opportunity = withUnread(read.opportunity, read.opportunity.header.currency ?? "USD", limit);
+  if (!quote?.unread || !opportunity?.unread || quote.unread.overLimit !== 0) return null;
+  const own = side === "Q" ? quote : opportunity;
+  const found = plan.lines.every((ref, index) => own.lines.get(syncKeys[index] as string)?.id === ref.id);
+  if (!found || !own.unread?.uniqueIds) return null;
+  const snapshot = emptySnapshot(tenantId);
+  snapshot.quotes.set(quoteId, quote);
+  snapshot.opportunities.set(opportunityId, opportunity);
+  return snapshot;
+}
+
+/** The side read by key, its summary less the lines read standing for the rest; null without one. */
+function withUnread<A extends QuoteAggregate | OpportunityAggregate>(
+  aggregate: A,
+  currency: string,
+  discountLimit: string | null,
+): A | null {
+  const summary = aggregate.header.lineSummary;
+  if (!summary || summary.currency !== currency || summary.discountLimit !== discountLimit) return null;
+  return { ...aggregate, unread: unreadLines(summary, aggregate.lines) };
 }
 
 /**

@@ -21,11 +21,24 @@ export function emptySnapshot(tenantId: string): Snapshot {
  * What a decision reads before deciding. `quote`: the quote, then the opportunity it names — only
  * while it is syncing, or always with `opportunity: "named"` — and with `previous` also the quote
  * that opportunity names as synced. `opportunity`: the opportunity, then the quote it names as
- * synced.
+ * synced. `lines`: the decision needs only these lines of the record it starts from (and their
+ * twins on the other side), so they may be read by key rather than the whole sets.
  */
 export type ReadPlan =
-  | { from: "quote"; quoteId: string; opportunity: "if-syncing" | "named"; previous?: boolean }
-  | { from: "opportunity"; opportunityId: string };
+  | {
+      from: "quote";
+      quoteId: string;
+      opportunity: "if-syncing" | "named";
+      previous?: boolean;
+      lines?: LineRef[];
+    }
+  | { from: "opportunity"; opportunityId: string; lines?: LineRef[] };
+
+/** A line as a change names it: by its owner's id, and by sync key when the change carries it. */
+export interface LineRef {
+  id: string;
+  syncKey?: string | undefined;
+}
 
 /** Everything a rule is told besides the snapshot and the change. */
 export interface DecisionContext {
