@@ -169,6 +169,11 @@ async function loadFromQuote(
   const opportunity =
     guess === opportunityId ? (guessed ?? null) : await store.loadOpportunity(tenantId, opportunityId);
   snapshot.opportunities.set(opportunityId, opportunity);
+  if (plan.previous) {
+    // A start: the pair it is about to make is the one the next change will most likely name.
+    rememberCounterpart(key, opportunityId);
+    rememberCounterpart(`${tenantId}#O#${opportunityId}`, quoteId);
+  }
   const previousId = opportunity?.header.syncedQuoteId;
   if (plan.previous && previousId && previousId !== quoteId) {
     snapshot.quotes.set(previousId, await store.loadQuote(tenantId, previousId));
