@@ -60,8 +60,12 @@ export class InMemorySyncStore implements SyncStore {
 
   async loadPairLines(
     tenantId: string,
-    pair: { quoteId: string; opportunityId: string; syncKeys: string[] },
-  ): Promise<{ quote: QuoteAggregate | null; opportunity: OpportunityAggregate | null }> {
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    processed?: SyncResponse | null;
+  }> {
     const wanted = new Set(pair.syncKeys);
     const byKey = <A extends { lines: Map<string, StoredLine> }>(stored: A | undefined): A | null =>
       stored
@@ -70,6 +74,9 @@ export class InMemorySyncStore implements SyncStore {
     return {
       quote: byKey(this.quotes.get(`${tenantId}/${pair.quoteId}`)),
       opportunity: byKey(this.opportunities.get(`${tenantId}/${pair.opportunityId}`)),
+      ...(pair.eventKey
+        ? { processed: clone(this.processed.get(`${tenantId}/${pair.eventKey}`) ?? null) }
+        : {}),
     };
   }
 

@@ -63,8 +63,13 @@ export interface SyncStore {
    */
   loadPairLines?(
     tenantId: string,
-    pair: { quoteId: string; opportunityId: string; syncKeys: string[] },
-  ): Promise<{ quote: QuoteAggregate | null; opportunity: OpportunityAggregate | null }>;
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    /** With `eventKey`: the event's processed response (as `findProcessedEvent`), read alongside. */
+    processed?: SyncResponse | null;
+  }>;
   listQuotesOfOpportunity(tenantId: string, opportunityId: string): Promise<QuoteRecord[]>;
   findProcessedEvent(tenantId: string, key: string): Promise<SyncResponse | null>;
   commit(changes: ChangeSet): Promise<void>;

@@ -108,23 +108,26 @@ async function readForDecision(
 ): Promise<{ snapshot: Snapshot; pending: PendingCommit } | Outcome> {
   const { store } = deps;
   const eventKey = firstAttempt ? plan.eventKey : null;
+  // A read by key looks the record up in its own round trip; whole reads look it up first.
   const together = eventKey !== null && readsByKey(store, tenant.tenantId, plan.reads);
   if (eventKey && !together) {
     const original = await store.findProcessedEvent(tenant.tenantId, eventKey);
     if (original) return { response: original, replayed: true };
   }
   const pending = beginCommit(store, tenant.tenantId, plan.kind);
-  const lookup = together && eventKey ? store.findProcessedEvent(tenant.tenantId, eventKey) : null;
-  const [original, loaded] = await Promise.allSettled([lookup, loadSnapshot(store, tenant, plan.reads)]);
-  if (original.status === "fulfilled" && original.value) {
+  let loaded: Awaited<ReturnType<typeof loadSnapshot>>;
+  try {
+    loaded = await loadSnapshot(store, tenant, plan.reads, together ? eventKey : null);
+  } catch (error) {
     await pending.abandon();
-    return { response: original.value, replayed: true };
+    throw error;
   }
-  if (original.status === "rejected" || loaded.status === "rejected") {
+  if (loaded.processed || !loaded.snapshot) {
     await pending.abandon();
-    throw original.status === "rejected" ? original.reason : (loaded as PromiseRejectedResult).reason;
+    if (!loaded.processed) throw new Error("nothing was read for the decision");
+    return { response: loaded.processed, replayed: true };
   }
-  return { snapshot: loaded.value, pending };
+  return { snapshot: loaded.snapshot, pending };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { unreadLines } from "../line-summary.js";
-import type { OpportunityAggregate, QuoteAggregate, StoredLine } from "../model.js";
+import type { OpportunityAggregate, QuoteAggregate, StoredLine, SyncResponse } from "../model.js";
 import type { SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
 import { isSyncedPair, pairCurrency } from "./pair-totals.js";
@@ -54,15 +54,18 @@ function rememberLineKeys(
 
 /**
  * Reads what `plan` names into a snapshot: by key when the plan names a few lines of a synced
- * pair and the headers' line summaries allow it, else whole (headers and every line).
+ * pair and the headers' line summaries allow it, else whole (headers and every line). With an
+ * `eventKey`, a read by key also looks up the event's processed record (same round trip): a
+ * `processed` response means the event was decided already, and nothing more is read.
  */
 export async function loadSnapshot(
   store: SyncStore,
   tenant: TenantConfig,
   plan: ReadPlan,
-): Promise<Snapshot> {
-  const byKey = await readByKey(store, tenant, plan);
-  if (byKey) return byKey;
+  eventKey: string | null = null,
+): Promise<{ snapshot: Snapshot | null; processed: SyncResponse | null }> {
+  const byKey = await readByKey(store, tenant, plan, eventKey);
+  if (byKey.processed || byKey.snapshot) return byKey;
   const snapshot = emptySnapshot(tenant.tenantId);
   if (plan.from === "quote") await loadFromQuote(store, snapshot, plan);
   else await loadFromOpportunity(store, snapshot, plan.opportunityId);
@@ -72,7 +75,7 @@ export async function loadSnapshot(
   for (const [opportunityId, opportunity] of snapshot.opportunities) {
     if (opportunity) rememberLineKeys(tenant.tenantId, "O", opportunityId, opportunity.lines);
   }
-  return snapshot;
+  return { snapshot, processed: null };
 }
 
 /** Where a read by key would look: the pair and the sync keys, when every one is known. */
@@ -108,28 +111,38 @@ export function readsByKey(store: SyncStore, tenantId: string, plan: ReadPlan): 
  * is missing or counts under another currency or discount limit, or a discount over the limit
  * lies among the lines not read (the approval names every such line).
  */
-async function readByKey(store: SyncStore, tenant: TenantConfig, plan: ReadPlan): Promise<Snapshot | null> {
+async function readByKey(
+  store: SyncStore,
+  tenant: TenantConfig,
+  plan: ReadPlan,
+  eventKey: string | null,
+): Promise<{ snapshot: Snapshot | null; processed: SyncResponse | null }> {
   const { tenantId } = tenant;
   const where = keyedRead(tenantId, plan);
-  if (!where || !store.loadPairLines || !plan.lines) return null;
+  if (!where || !store.loadPairLines || !plan.lines) return { snapshot: null, processed: null };
   const { quoteId, opportunityId, side, syncKeys } = where;
   const read = await store.loadPairLines(tenantId, {
     quoteId,
     opportunityId,
     syncKeys: [...new Set(syncKeys)],
+    ...(eventKey ? { eventKey } : {}),
   });
-  if (!read.quote || !read.opportunity || !isSyncedPair(read.quote, read.opportunity)) return null;
+  const processed = read.processed ?? null;
+  if (processed) return { snapshot: null, processed };
+  if (!read.quote || !read.opportunity || !isSyncedPair(read.quote, read.opportunity))
+    return { snapshot: null, processed };
   const limit = tenant.approvals.maxDiscountPercent;
   const quote = withUnread(read.quote, pairCurrency(read.quote.header, read.opportunity.header), limit);
   const opportunity = withUnread(read.opportunity, read.opportunity.header.currency ?? "USD", limit);
-  if (!quote?.unread || !opportunity?.unread || quote.unread.overLimit !== 0) return null;
+  if (!quote?.unread || !opportunity?.unread || quote.unread.overLimit !== 0)
+    return { snapshot: null, processed };
   const own = side === "Q" ? quote : opportunity;
   const found = plan.lines.every((ref, index) => own.lines.get(syncKeys[index] as string)?.id === ref.id);
-  if (!found || !own.unread?.uniqueIds) return null;
+  if (!found || !own.unread?.uniqueIds) return { snapshot: null, processed };
   const snapshot = emptySnapshot(tenantId);
   snapshot.quotes.set(quoteId, quote);
   snapshot.opportunities.set(opportunityId, opportunity);
-  return snapshot;
+  return { snapshot, processed };
 }
 
 /** The side read by key, its summary less the lines read standing for the rest; null without one. */

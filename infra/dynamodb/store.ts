@@ -154,8 +154,12 @@ export class DynamoSyncStore implements SyncStore {
    */
   async loadPairLines(
     tenantId: string,
-    pair: { quoteId: string; opportunityId: string; syncKeys: string[] },
-  ): Promise<{ quote: QuoteAggregate | null; opportunity: OpportunityAggregate | null }> {
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    processed?: SyncResponse | null;
+  }> {
     const partitions = [
       keys.quotePartition(tenantId, pair.quoteId),
       keys.opportunityPartition(tenantId, pair.opportunityId),
@@ -165,11 +169,14 @@ export class DynamoSyncStore implements SyncStore {
         ? []
         : pair.syncKeys.map((syncKey) => ({ pk: partition, sk: keys.line(generation, syncKey) }));
     const guessed = partitions.map((partition) => this.generations.get(partition));
+    const processedKey = pair.eventKey ? keys.processedEvent(tenantId, pair.eventKey) : null;
     const items = await this.batchGet(
-      partitions.flatMap((partition, index) => [
-        { pk: partition, sk: keys.header },
-        ...lineKeys(partition, guessed[index]),
-      ]),
+      (processedKey ? [processedKey as Record<string, unknown>] : []).concat(
+        partitions.flatMap((partition, index) => [
+          { pk: partition, sk: keys.header },
+          ...lineKeys(partition, guessed[index]),
+        ]),
+      ),
     );
     const headers = partitions.map((partition) =>
       this.noteHeader(
@@ -192,7 +199,11 @@ export class DynamoSyncStore implements SyncStore {
         .map((item) => item.line as StoredLine);
       return { header, lines: new Map(lines.map((line) => [line.syncKey, line])) };
     });
+    const processedItem = processedKey
+      ? items.find((item) => item.pk === processedKey.pk && item.sk === processedKey.sk)
+      : undefined;
     return {
+      ...(processedKey ? { processed: processedItem ? processedResponse(processedItem) : null } : {}),
       quote: quote ? { header: quote.header as QuoteRecord, lines: quote.lines } : null,
       opportunity: opportunity
         ? { header: opportunity.header as OpportunityRecord, lines: opportunity.lines }
@@ -353,10 +364,7 @@ export class DynamoSyncStore implements SyncStore {
         }),
       ),
     );
-    if (!result.Item) return null;
-    const body = result.Item.response;
-    const json = body instanceof Uint8Array ? gunzipSync(body).toString("utf8") : String(body);
-    return JSON.parse(json) as SyncResponse;
+    return result.Item ? processedResponse(result.Item) : null;
   }
 
   /** `reservation`: the outbox number `beginCommit` took ahead, if this commit was begun. */
@@ -463,6 +471,13 @@ export class DynamoSyncStore implements SyncStore {
   readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
     return this.schedule.readDriftReport(tenantId, cursor, limit);
   }
+}
+
+/** The response a processed-event item stores (gzip-compressed when large). */
+function processedResponse(item: Record<string, unknown>): SyncResponse {
+  const body = item.response;
+  const json = body instanceof Uint8Array ? gunzipSync(body).toString("utf8") : String(body);
+  return JSON.parse(json) as SyncResponse;
 }
 
 /** A bounded map of partition → line generation, oldest dropped first. */
