@@ -17,7 +17,7 @@ import {
   encodeOutboxCursor,
 } from "./page-cursors.js";
 import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
-import type { ChangeSet, OutboxEntry, Page, SyncStore } from "./store.js";
+import type { ChangeSet, LineSetChange, OutboxEntry, Page, SyncStore } from "./store.js";
 import { hubSpotPortalOf, type TenantConfig } from "./tenant.js";
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -76,6 +76,28 @@ export class InMemorySyncStore implements SyncStore {
     return clone(this.quotes.get(`${tenantId}/${quoteId}`) ?? null);
   }
 
+  async loadPairLines(
+    tenantId: string,
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    processed?: SyncResponse | null;
+  }> {
+    const wanted = new Set(pair.syncKeys);
+    const byKey = <A extends { lines: Map<string, StoredLine> }>(stored: A | undefined): A | null =>
+      stored
+        ? clone({ ...stored, lines: new Map([...stored.lines].filter(([syncKey]) => wanted.has(syncKey))) })
+        : null;
+    return {
+      quote: byKey(this.quotes.get(`${tenantId}/${pair.quoteId}`)),
+      opportunity: byKey(this.opportunities.get(`${tenantId}/${pair.opportunityId}`)),
+      ...(pair.eventKey
+        ? { processed: clone(this.processed.get(`${tenantId}/${pair.eventKey}`) ?? null) }
+        : {}),
+    };
+  }
+
   /**
    * Like the adapter's references, a link once committed stays: a quote that moved on is still
    * listed here, its header naming where it went (callers check `opportunityId`).
@@ -122,7 +144,7 @@ export class InMemorySyncStore implements SyncStore {
       const previous = this.opportunities.get(key);
       this.opportunities.set(key, {
         header: { ...clone(record), version: (record.version ?? 0) + 1 },
-        lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
+        lines: storedLines(previous?.lines, lines),
       });
     }
     for (const { record, lines, linked } of changes.quotes) {
@@ -134,7 +156,7 @@ export class InMemorySyncStore implements SyncStore {
       const previous = this.quotes.get(key);
       this.quotes.set(key, {
         header: { ...clone(record), version: (record.version ?? 0) + 1 },
-        lines: lines ? clone(lines.all) : (previous?.lines ?? new Map()),
+        lines: storedLines(previous?.lines, lines),
       });
     }
     const at = new Date(this.now()).toISOString();
@@ -283,6 +305,21 @@ export class InMemorySyncStore implements SyncStore {
       next: page.length === limit && last ? encodeKeyCursor(last) : null,
     };
   }
+}
+
+/** The line set after a commit: the decision's whole set, or the stored one with its changes. */
+function storedLines(
+  previous: Map<string, StoredLine> | undefined,
+  change: LineSetChange | undefined,
+): Map<string, StoredLine> {
+  if (!change) return previous ?? new Map();
+  if (!change.partial) return clone(change.all);
+  const lines = new Map(previous ?? []);
+  for (const syncKey of change.changed) {
+    const line = change.all.get(syncKey);
+    if (line) lines.set(syncKey, clone(line));
+  }
+  return lines;
 }
 
 /** A page of ids in id order after `after`, as the sparse indexes of the DynamoDB adapter give them. */

@@ -1,4 +1,5 @@
 import type { FieldValue, QuoteStatus, SyncMode } from "./events.js";
+import type { LineSummary, UnreadLines } from "./line-summary.js";
 
 /** Which system a change came from, or which system a mirror is for. */
 export type Source = "crm" | "cpq";
@@ -95,6 +96,8 @@ export interface OpportunityRecord {
   version: number | null;
   /** The generation of the stored line set (lines are written under a generation, see storage). */
   lineGeneration: string;
+  /** What its lines add up to, written with them (absent on headers stored before it existed). */
+  lineSummary?: LineSummary;
 }
 
 export interface QuoteRecord {
@@ -129,16 +132,24 @@ export interface QuoteRecord {
   linesReplacedAt?: number;
   version: number | null;
   lineGeneration: string;
+  /** What its lines add up to, written with them (absent on headers stored before it existed). */
+  lineSummary?: LineSummary;
 }
 
+/**
+ * A record and its lines: every line, or — read by key — only some of them, with `unread` saying
+ * what the others add up to.
+ */
 export interface OpportunityAggregate {
   header: OpportunityRecord;
   lines: Map<string, StoredLine>;
+  unread?: UnreadLines;
 }
 
 export interface QuoteAggregate {
   header: QuoteRecord;
   lines: Map<string, StoredLine>;
+  unread?: UnreadLines;
 }
 
 /** A line as a mirror carries it to the target system: its values under the target's id. */

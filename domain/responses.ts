@@ -206,6 +206,7 @@ export const DriftFinding = z.object({
         "lines_differ",
         "amount_mismatch",
         "milestone_pending",
+        "line_summary_mismatch",
       ]),
       detail: z.string(),
     }),

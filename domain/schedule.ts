@@ -6,7 +6,8 @@ export type DriftIssueKind =
   | "multiple_synced_quotes"
   | "lines_differ"
   | "amount_mismatch"
-  | "milestone_pending";
+  | "milestone_pending"
+  | "line_summary_mismatch";
 
 export interface DriftIssue {
   kind: DriftIssueKind;

@@ -1,3 +1,4 @@
+import type { ChangeSet } from "./change-set.js";
 import type {
   AuditEntry,
   Mirror,
@@ -5,40 +6,13 @@ import type {
   OpportunityRecord,
   QuoteAggregate,
   QuoteRecord,
-  StoredLine,
   SyncResponse,
 } from "./model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
 import type { TenantConfig } from "./tenant.js";
 
-/** A side's line set as a decision left it: every line, and which of them changed. */
-export interface LineSetChange {
-  all: Map<string, StoredLine>;
-  changed: Set<string>;
-}
-
-/**
- * Everything one decision writes, committed atomically or not at all. Each header carries the
- * version it was read at (null: it must not exist yet); a header that changed since makes the
- * whole commit fail with `ConcurrentModification`.
- */
-export interface ChangeSet {
-  tenantId: string;
-  opportunity?: { record: OpportunityRecord; lines?: LineSetChange };
-  /** `linked`: the quote is new or names another opportunity than it did (its reference moves). */
-  quotes: Array<{ record: QuoteRecord; lines?: LineSetChange; linked?: boolean }>;
-  /**
-   * Headers the decision read and relies on but does not write. The commit fails
-   * (ConcurrentModification) if any changed meanwhile: otherwise an outdated correction could
-   * reach the outbox after a newer mirror, or a change judged against an older pair be stored
-   * unmirrored.
-   */
-  unchanged?: Array<{ kind: "opportunity" | "quote"; id: string; version: number | null }>;
-  outbox: Mirror[];
-  audit: Array<{ opportunityId: string; entry: AuditEntry }>;
-  /** Marks the event processed and stores its response; fails with `DuplicateEvent` if it was. */
-  processedEvent?: { key: string; response: SyncResponse };
-}
+// What a decision writes is data of the domain (domain/change-set.ts); the port commits it.
+export type { ChangeSet, LineSetChange } from "./change-set.js";
 
 export interface OutboxEntry {
   cursor: string;
@@ -82,6 +56,20 @@ export interface SyncStore {
   loadOpportunity(tenantId: string, opportunityId: string): Promise<OpportunityAggregate | null>;
   /** Consistent read of the quote header and its current line set. */
   loadQuote(tenantId: string, quoteId: string): Promise<QuoteAggregate | null>;
+  /**
+   * Optional: consistent reads by key of a pair's two headers and, of each side, the lines stored
+   * at `syncKeys` — in the order a whole read would give them. Null: the record is not stored.
+   * A store without it leaves decisions to whole reads.
+   */
+  loadPairLines?(
+    tenantId: string,
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    /** With `eventKey`: the event's processed response (as `findProcessedEvent`), read alongside. */
+    processed?: SyncResponse | null;
+  }>;
   /**
    * Headers of the quotes committed as `linked` to the opportunity, in id order. A link stays once
    * committed: a quote that moved on is listed with its header naming where it went.

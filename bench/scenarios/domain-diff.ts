@@ -1,10 +1,8 @@
-import { applyCpqLineChange } from "../../domain/engine/line-events.js";
-import { Workspace } from "../../domain/engine/workspace.js";
+import { decideLineChange } from "../../domain/engine/line-events.js";
 import { CpqEvent } from "../../domain/events.js";
 import { storedLine } from "../../domain/lines.js";
 import type { OpportunityAggregate, QuoteAggregate, StoredLine } from "../../domain/model.js";
 import { placeholderOpportunity, placeholderQuote } from "../../domain/records.js";
-import type { SyncStore } from "../../domain/store.js";
 import { demoTenant } from "../../domain/tenant.js";
 import { linesOf, quoteLinesReplaced } from "../events.js";
 import { SECRETS } from "../harness.js";
@@ -95,26 +93,28 @@ async function timeRun(
   { lines, event }: ReturnType<typeof prepare>,
 ): Promise<{ ms: number; mirrored: number }> {
   const { quote, opportunity } = syncedPair(tenant.tenantId, lines);
-  const store = {
-    loadQuote: async () => quote,
-    loadOpportunity: async () => opportunity,
-  } as unknown as SyncStore;
-  const ws = new Workspace(
+  const snapshot = {
+    tenantId: tenant.tenantId,
+    quotes: new Map([["dq", quote]]),
+    opportunities: new Map([["do", opportunity]]),
+  };
+  const context = {
     tenant,
-    { source: "cpq", eventId: "e", at: Date.UTC(2026, 1, 1) },
-    Date.UTC(2026, 1, 1),
-  );
+    cause: { source: "cpq" as const, eventId: "e", at: Date.UTC(2026, 1, 1) },
+    now: Date.UTC(2026, 1, 1),
+    newSyncKey: () => `new-${key++}`,
+  };
   let key = 0;
   collectGarbage?.(); // the setup's garbage is not the engine's to collect
   const started = performance.now();
-  const response = await applyCpqLineChange(
-    ws,
-    store,
-    "dq",
-    { kind: "replaced", lines: event.data.lines },
-    () => `new-${key++}`,
+  const decision = decideLineChange(
+    snapshot,
+    { sender: "cpq", ownerId: "dq", change: { kind: "replaced", lines: event.data.lines } },
+    context,
   );
-  ws.toChangeSet();
+  if (decision.refused) throw decision.refused;
+  decision.changes.toChangeSet();
+  const { response } = decision;
   const ms = performance.now() - started;
   if (response.status !== "applied") throw new Error(`domain diff: ${response.status}`);
   const mirrored = response.mirrors.reduce((sum, mirror) => sum + (mirror.lines?.upsert.length ?? 0), 0);

@@ -1,14 +1,10 @@
-import {
-  ConcurrentModification,
-  DuplicateEvent,
-  Forbidden,
-  PreconditionFailed,
-  StorageBusy,
-} from "../errors.js";
+import { ConcurrentModification, DuplicateEvent, StorageBusy } from "../errors.js";
 import type { SyncResponse } from "../model.js";
 import type { PendingCommit, SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
-import { type Cause, Workspace } from "./workspace.js";
+import { loadSnapshot, readsByKey } from "./load.js";
+import type { Decision, DecisionContext, ReadPlan, Snapshot } from "./snapshot.js";
+import type { Cause, Workspace } from "./workspace.js";
 
 /** What the engine needs from the outside world, injected so tests can freeze time. */
 export interface EngineDeps {
@@ -40,62 +36,52 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.floor(random() * cap);
 }
 
+/** One decision: what it reads, and the rule that decides on what was read. */
+export interface DecisionPlan {
+  cause: Cause;
+  /** The idempotency key of the event or command; null: not idempotent (the schedule's pushes). */
+  eventKey: string | null;
+  /** The sort of decision (`crm:opportunity.lines.upserted`, `command:start`…), for the store. */
+  kind: string;
+  reads: ReadPlan;
+  /** A synchronous, pure rule: it sees only the snapshot and the context. */
+  decide: (snapshot: Snapshot, context: DecisionContext) => Decision;
+}
+
 /**
- * Runs a decision against fresh state and commits what it decided, atomically, with the event's
- * response as its idempotency record. On a conflict it reloads and decides again, a bounded
- * number of times (Castore-style optimistic concurrency). A duplicate delivery — sequential or
- * concurrent — gets the stored response of the delivery that committed.
+ * Load → decide → commit. Reads what the plan names, runs its rule on that snapshot, and commits
+ * what it decided atomically, with the event's response as its idempotency record. On a conflict
+ * it reloads and decides again, a bounded number of times (Castore-style optimistic concurrency).
+ * A duplicate delivery — sequential or concurrent — gets the stored response of the delivery that
+ * committed. This is the one place that reads and writes for a decision.
  */
 export async function runDecision(
   deps: EngineDeps,
   tenant: TenantConfig,
-  cause: Cause,
-  eventKey: string | null,
-  /** The sort of decision (`crm:opportunity.lines.upserted`, `command:start`…), for the store. */
-  kind: string,
-  decide: (ws: Workspace) => Promise<SyncResponse>,
+  plan: DecisionPlan,
 ): Promise<Outcome> {
   const sleep = deps.sleep ?? defaultSleep;
   const maxAttempts = deps.maxAttempts ?? 12;
-  if (eventKey) {
-    // A redelivery is answered from its processed-event record with one read, before any of the
-    // decision's reads and work; the commit's condition on that record stays the real guard
-    // against a copy delivered concurrently.
-    const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
-    if (original) return { response: original, replayed: true };
-  }
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const ws = new Workspace(tenant, cause, deps.clock());
-    // Begun before the reads, so the store can overlap what the commit needs with them.
-    const pending = beginCommit(deps.store, tenant.tenantId, kind);
-    let response: SyncResponse;
+    const read = await readForDecision(deps, tenant, plan, attempt === 0);
+    if ("replayed" in read) return read;
+    const { pending } = read;
+    const context: DecisionContext = {
+      tenant,
+      cause: plan.cause,
+      now: deps.clock(),
+      newSyncKey: deps.newSyncKey,
+    };
+    const decision = await decideOrAbandon(deps, tenant, plan, read.snapshot, context, pending);
+    if ("replayed" in decision) return decision;
     try {
-      response = await decide(ws);
-    } catch (error) {
-      let committed = false;
-      try {
-        if (eventKey) {
-          const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
-          if (original) return { response: original, replayed: true };
-        }
-        if (
-          (error instanceof PreconditionFailed || error instanceof Forbidden) &&
-          ws.toChangeSet().audit.length > 0
-        ) {
-          committed = true;
-          await recordRefusal(pending, ws);
-        }
-        throw error;
-      } finally {
-        if (!committed) await pending.abandon();
-      }
-    }
-    try {
-      await pending.commit(ws.toChangeSet(eventKey ? { key: eventKey, response } : undefined));
+      const { eventKey } = plan;
+      const { response } = decision;
+      await pending.commit(decision.changes.toChangeSet(eventKey ? { key: eventKey, response } : undefined));
       return { response, replayed: false };
     } catch (error) {
-      if (error instanceof DuplicateEvent && eventKey) {
-        const original = await deps.store.findProcessedEvent(tenant.tenantId, eventKey);
+      if (error instanceof DuplicateEvent && plan.eventKey) {
+        const original = await deps.store.findProcessedEvent(tenant.tenantId, plan.eventKey);
         if (original) return { response: original, replayed: true };
       } else if (!(error instanceof ConcurrentModification)) {
         throw error;
@@ -105,6 +91,80 @@ export async function runDecision(
     }
   }
   throw new StorageBusy(1);
+}
+
+/**
+ * The decision's reads, and the commit begun beside them (so the store can overlap what the
+ * commit needs with them). On the first attempt a redelivery is answered from its processed-event
+ * record: looked up beside the reads when they are a few reads by key (one wave of reads), before
+ * them when they read whole line sets (a replayed large change then costs one read). The commit's
+ * condition on that record stays the real guard against a copy delivered concurrently.
+ */
+async function readForDecision(
+  deps: EngineDeps,
+  tenant: TenantConfig,
+  plan: DecisionPlan,
+  firstAttempt: boolean,
+): Promise<{ snapshot: Snapshot; pending: PendingCommit } | Outcome> {
+  const { store } = deps;
+  const eventKey = firstAttempt ? plan.eventKey : null;
+  // A read by key looks the record up in its own round trip; whole reads look it up first.
+  const together = eventKey !== null && readsByKey(store, tenant.tenantId, plan.reads);
+  if (eventKey && !together) {
+    const original = await store.findProcessedEvent(tenant.tenantId, eventKey);
+    if (original) return { response: original, replayed: true };
+  }
+  const pending = beginCommit(store, tenant.tenantId, plan.kind);
+  let loaded: Awaited<ReturnType<typeof loadSnapshot>>;
+  try {
+    loaded = await loadSnapshot(store, tenant, plan.reads, together ? eventKey : null);
+  } catch (error) {
+    await pending.abandon();
+    throw error;
+  }
+  if (loaded.processed || !loaded.snapshot) {
+    await pending.abandon();
+    if (!loaded.processed) throw new Error("nothing was read for the decision");
+    return { response: loaded.processed, replayed: true };
+  }
+  return { snapshot: loaded.snapshot, pending };
+}
+
+/**
+ * Runs the rule. A rule that throws, or refuses, writes nothing but a refusal's audit entry; a
+ * duplicate delivery is answered from its record even then.
+ */
+async function decideOrAbandon(
+  deps: EngineDeps,
+  tenant: TenantConfig,
+  plan: DecisionPlan,
+  snapshot: Snapshot,
+  context: DecisionContext,
+  pending: PendingCommit,
+): Promise<{ response: SyncResponse; changes: Workspace } | Outcome> {
+  let decision: Decision | undefined;
+  let failure: unknown;
+  try {
+    decision = plan.decide(snapshot, context);
+    if (!decision.refused) return decision;
+  } catch (error) {
+    failure = error;
+  }
+  let committed = false;
+  try {
+    const original = plan.eventKey
+      ? await deps.store.findProcessedEvent(tenant.tenantId, plan.eventKey)
+      : null;
+    if (original) return { response: original, replayed: true };
+    if (decision?.refused) {
+      committed = true;
+      await recordRefusal(pending, decision.changes);
+      throw decision.refused;
+    }
+    throw failure;
+  } finally {
+    if (!committed) await pending.abandon();
+  }
 }
 
 function beginCommit(store: SyncStore, tenantId: string, kind: string): PendingCommit {

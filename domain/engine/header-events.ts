@@ -1,12 +1,50 @@
 import { compare, parseDecimal } from "../decimal.js";
-import type { OpportunityInput, QuoteInput } from "../events.js";
-import type { OpportunityRecord, QuoteAggregate, QuoteRecord, SyncResponse } from "../model.js";
+import type { CpqEvent, CrmEvent, OpportunityInput, QuoteInput } from "../events.js";
+import type { OpportunityRecord, QuoteRecord, SyncResponse } from "../model.js";
 import { isOlderThanRecord } from "../records.js";
-import type { SyncStore } from "../store.js";
-import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
-import { auditHeaderMirror, settleSyncedHeader } from "./pair-totals.js";
-import { stopSync } from "./sync-lifecycle.js";
+import { auditHeaderMirror, isSyncedPair, settleSyncedHeader } from "./pair-totals.js";
+import { type Decision, type DecisionContext, decided, type ReadPlan, type Snapshot } from "./snapshot.js";
+import { endSync } from "./start-stop.js";
 import type { Workspace } from "./workspace.js";
+
+/** An event that reports or deletes an opportunity or a quote (its header, not its lines). */
+export type RecordEvent =
+  | Extract<CrmEvent, { type: "opportunity.upserted" | "opportunity.deleted" }>
+  | Extract<CpqEvent, { type: "quote.upserted" | "quote.deleted" }>;
+
+/** What a record event reads: the record, and its synced counterpart. */
+export function recordEventReads(event: RecordEvent): ReadPlan {
+  switch (event.type) {
+    case "opportunity.upserted":
+      return { from: "opportunity", opportunityId: event.data.opportunity.id };
+    case "opportunity.deleted":
+      return { from: "opportunity", opportunityId: event.data.opportunityId };
+    case "quote.upserted":
+      return { from: "quote", quoteId: event.data.quote.id, opportunity: "if-syncing" };
+    case "quote.deleted":
+      return { from: "quote", quoteId: event.data.quoteId, opportunity: "if-syncing" };
+  }
+}
+
+/** Decides a record event on the snapshot `recordEventReads` names. */
+export function decideRecordEvent(
+  snapshot: Snapshot,
+  event: RecordEvent,
+  context: DecisionContext,
+): Decision {
+  return decided(context, snapshot, (ws) => {
+    switch (event.type) {
+      case "opportunity.upserted":
+        return applyOpportunityUpsert(ws, event.data.opportunity);
+      case "opportunity.deleted":
+        return applyOpportunityDelete(ws, event.data.opportunityId);
+      case "quote.upserted":
+        return applyQuoteUpsert(ws, event.data.quote);
+      case "quote.deleted":
+        return applyQuoteDelete(ws, event.data.quoteId);
+    }
+  });
+}
 
 function opportunityValues(
   input: OpportunityInput,
@@ -80,15 +118,11 @@ function restoreLockedAmount(
 }
 
 /** SPEC §1.5, §1.10, §1.11: an opportunity reported by the CRM. */
-export async function applyOpportunityUpsert(
-  ws: Workspace,
-  store: SyncStore,
-  input: OpportunityInput,
-): Promise<SyncResponse> {
-  const opportunity = await loadOpportunityInto(ws, store, input.id);
+function applyOpportunityUpsert(ws: Workspace, input: OpportunityInput): SyncResponse {
+  const opportunity = ws.useOpportunity(input.id);
   const header = opportunity.header;
   if (header.deleted) return { status: "stale", mirrors: [] };
-  const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
+  const quote = header.syncedQuoteId ? ws.useQuote(header.syncedQuoteId) : null;
   const synced = quote !== null && isSyncedPair(quote, opportunity);
   const amountReported = input.amount ?? null;
   if (header.known && isOlderThanRecord(ws.cause.at, "crm", header)) {
@@ -111,7 +145,7 @@ export async function applyOpportunityUpsert(
   const terms = changedTerms(header, next);
   ws.updateOpportunity({ ...next, known: true, changedAt: ws.cause.at, changedBy: "crm" });
   if (synced && quote && terms) {
-    stopSync(ws, quote, opportunity, `sync stopped: the opportunity's ${terms} changed`);
+    endSync(ws, quote, opportunity, `sync stopped: the opportunity's ${terms} changed`);
     return { status: "stopped", mirrors: ws.producedMirrors() };
   }
   if (synced && quote) {
@@ -130,19 +164,15 @@ export async function applyOpportunityUpsert(
 }
 
 /** SPEC §1.6: deleting the opportunity stops its sync and tells the CPQ. */
-export async function applyOpportunityDelete(
-  ws: Workspace,
-  store: SyncStore,
-  opportunityId: string,
-): Promise<SyncResponse> {
-  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+function applyOpportunityDelete(ws: Workspace, opportunityId: string): SyncResponse {
+  const opportunity = ws.useOpportunity(opportunityId);
   const header = opportunity.header;
   if (header.deleted) return { status: "no_change", mirrors: [] };
   if (header.known && isOlderThanRecord(ws.cause.at, "crm", header)) return { status: "stale", mirrors: [] };
-  const quote = header.syncedQuoteId ? await loadQuoteInto(ws, store, header.syncedQuoteId) : null;
+  const quote = header.syncedQuoteId ? ws.useQuote(header.syncedQuoteId) : null;
   ws.updateOpportunity({ deleted: true, known: true, changedAt: ws.cause.at, changedBy: "crm" });
   if (quote && isSyncedPair(quote, opportunity)) {
-    stopSync(ws, quote, opportunity, `sync stopped: opportunity ${opportunityId} was deleted`);
+    endSync(ws, quote, opportunity, `sync stopped: opportunity ${opportunityId} was deleted`);
     return { status: "stopped", mirrors: ws.producedMirrors() };
   }
   return { status: "not_synced", mirrors: [] };
@@ -169,12 +199,8 @@ function quoteValues(input: QuoteInput, current: QuoteRecord, at: number): Parti
 }
 
 /** A quote reported by the CPQ: header fields, status (approval), its opportunity. */
-export async function applyQuoteUpsert(
-  ws: Workspace,
-  store: SyncStore,
-  input: QuoteInput,
-): Promise<SyncResponse> {
-  const quote = await loadQuoteInto(ws, store, input.id);
+function applyQuoteUpsert(ws: Workspace, input: QuoteInput): SyncResponse {
+  const quote = ws.useQuote(input.id);
   const header = quote.header;
   if (header.deleted || (header.known && isOlderThanRecord(ws.cause.at, "cpq", header))) {
     return { status: "stale", mirrors: [] };
@@ -183,8 +209,7 @@ export async function applyQuoteUpsert(
   if (header.known && !differs(header, next)) return { status: "no_change", mirrors: [] };
   const previousOpportunityId = header.opportunityId;
   const wasSynced = header.syncing && previousOpportunityId !== null;
-  const opportunity =
-    wasSynced && previousOpportunityId ? await loadOpportunityInto(ws, store, previousOpportunityId) : null;
+  const opportunity = wasSynced && previousOpportunityId ? ws.useOpportunity(previousOpportunityId) : null;
   const synced = opportunity !== null && isSyncedPair(quote, opportunity);
   const moved = previousOpportunityId !== null && previousOpportunityId !== input.opportunityId;
   const terms = changedTerms(header, next);
@@ -192,7 +217,7 @@ export async function applyQuoteUpsert(
   if (synced && opportunity) {
     if (moved || terms) {
       const what = moved ? "moved to another opportunity" : `${terms} changed`;
-      stopSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
+      endSync(ws, quote, opportunity, `sync stopped: the quote's ${what}`);
       return { status: "stopped", mirrors: ws.producedMirrors() };
     }
     const changed = settleSyncedHeader(ws, opportunity, quote);
@@ -203,24 +228,18 @@ export async function applyQuoteUpsert(
 }
 
 /** SPEC §1.6: deleting the synced quote stops sync; the opportunity keeps its lines. */
-export async function applyQuoteDelete(
-  ws: Workspace,
-  store: SyncStore,
-  quoteId: string,
-): Promise<SyncResponse> {
-  const quote = await loadQuoteInto(ws, store, quoteId);
+function applyQuoteDelete(ws: Workspace, quoteId: string): SyncResponse {
+  const quote = ws.useQuote(quoteId);
   const header = quote.header;
   if (header.deleted) return { status: "no_change", mirrors: [] };
   if (header.known && isOlderThanRecord(ws.cause.at, "cpq", header)) return { status: "stale", mirrors: [] };
   ws.updateQuote(quoteId, { deleted: true, known: true, changedAt: ws.cause.at, changedBy: "cpq" });
   if (header.syncing && header.opportunityId) {
-    const opportunity = await loadOpportunityInto(ws, store, header.opportunityId);
+    const opportunity = ws.useOpportunity(header.opportunityId);
     if (isSyncedPair(quote, opportunity)) {
-      stopSync(ws, quote, opportunity, `sync stopped: quote ${quoteId} was deleted`);
+      endSync(ws, quote, opportunity, `sync stopped: quote ${quoteId} was deleted`);
       return { status: "stopped", mirrors: ws.producedMirrors() };
     }
   }
   return { status: "not_synced", mirrors: [] };
 }
-
-export type { QuoteAggregate };

@@ -104,29 +104,39 @@ function deletedUnderAnotherKey(
   return undefined;
 }
 
+/**
+ * While synced, tombstones are final: a late upsert of a deleted line is answered with the delete
+ * again. With no pair to answer through, a report made after the delete is what its owner holds
+ * now (e.g. a copy re-created by a mirror in flight at a stop): it is kept, so the next start
+ * (which replaces the opportunity's lines by the quote's) deletes or copies it.
+ */
+function upsertOverTombstone(
+  side: LineSide,
+  input: LineInput,
+  at: number,
+  tombstone: StoredLine,
+): LineOutcome {
+  const { ws, sender, pair } = side;
+  if (pair) {
+    ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
+    return "stale";
+  }
+  if (at <= tombstone.changedAt || isOlderThanLine(at, sender, tombstone)) return "stale";
+  const values = lineValuesFrom(input, undefined);
+  ws.putLine(
+    sender,
+    side.quoteId ?? "",
+    storedLine(values, { syncKey: tombstone.syncKey, id: input.id, changedAt: at, changedBy: sender }),
+  );
+  return "applied";
+}
+
 /** Applies one reported line (SPEC §1.3, §1.11, §1.12) and mirrors it when the pair is live. */
 export function applyLineUpsert(side: LineSide, input: LineInput, at: number): LineOutcome {
   const { ws, sender, own, pair } = side;
   const existing = findLine(own, input);
   if (!existing && side.replacedAt !== undefined && at < side.replacedAt) return "stale";
-  if (existing?.deleted) {
-    // While synced, tombstones are final: a late upsert of a deleted line is answered with the
-    // delete again. With no pair to answer through, a report made after the delete is what its
-    // owner holds now (e.g. a copy re-created by a mirror in flight at a stop): it is kept, so the
-    // next start (which replaces the opportunity's lines by the quote's) deletes or copies it.
-    if (pair) {
-      ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
-      return "stale";
-    }
-    if (at <= existing.changedAt || isOlderThanLine(at, sender, existing)) return "stale";
-    const values = lineValuesFrom(input, undefined);
-    ws.putLine(
-      sender,
-      side.quoteId ?? "",
-      storedLine(values, { syncKey: existing.syncKey, id: input.id, changedAt: at, changedBy: sender }),
-    );
-    return "applied";
-  }
+  if (existing?.deleted) return upsertOverTombstone(side, input, at, existing);
   if (existing && existing.id !== input.id) {
     const deletedById = deletedUnderAnotherKey(own, input.id, existing.syncKey);
     if (deletedById) {

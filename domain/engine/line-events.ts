@@ -1,8 +1,7 @@
 import { InvalidEvent } from "../errors.js";
-import { LIMITS, type LineInput } from "../events.js";
-import { tombstoneForUnknownLine } from "../lines.js";
+import { type CpqEvent, type CrmEvent, LIMITS, type LineInput } from "../events.js";
+import { liveLines, tombstoneForUnknownLine } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
-import type { SyncStore } from "../store.js";
 import {
   applyLineDelete,
   applyLineUpsert,
@@ -10,9 +9,17 @@ import {
   type LineOutcome,
   type LineSide,
   overallStatus,
+  type SyncedPair,
 } from "./line-changes.js";
-import { isSyncedPair, loadOpportunityWithQuote, loadQuoteWithOpportunity, pairSeenFrom } from "./load.js";
-import { settleSyncedHeader } from "./pair-totals.js";
+import { isSyncedPair, liveLineCount, settleSyncedHeader, syncModeOf } from "./pair-totals.js";
+import {
+  type Decision,
+  type DecisionContext,
+  decided,
+  type LineRef,
+  type ReadPlan,
+  type Snapshot,
+} from "./snapshot.js";
 import type { Workspace } from "./workspace.js";
 
 /** A line event of either system, reduced to what changes. */
@@ -21,32 +28,117 @@ export type LineChange =
   | { kind: "deleted"; lineIds: string[] }
   | { kind: "replaced"; lines: LineInput[] };
 
-/** Applies a CRM line event to the opportunity's lines (`ownerId` = opportunity id). */
-export async function applyCrmLineChange(
+/** A line change and the record whose lines it changes: the opportunity (crm) or the quote (cpq). */
+export interface OwnedLineChange {
+  sender: Source;
+  ownerId: string;
+  change: LineChange;
+}
+
+/** The line change an event carries, whichever system sent it; null for other events. */
+export function lineChangeOf(event: CrmEvent | CpqEvent): OwnedLineChange | null {
+  switch (event.type) {
+    case "opportunity.lines.upserted":
+      return {
+        sender: "crm",
+        ownerId: event.data.opportunityId,
+        change: { kind: "upserted", lines: event.data.lines },
+      };
+    case "opportunity.lines.deleted":
+      return {
+        sender: "crm",
+        ownerId: event.data.opportunityId,
+        change: { kind: "deleted", lineIds: event.data.lineIds },
+      };
+    case "opportunity.lines.replaced":
+      return {
+        sender: "crm",
+        ownerId: event.data.opportunityId,
+        change: { kind: "replaced", lines: event.data.lines },
+      };
+    case "quote.lines.upserted":
+      return {
+        sender: "cpq",
+        ownerId: event.data.quoteId,
+        change: { kind: "upserted", lines: event.data.lines },
+      };
+    case "quote.lines.deleted":
+      return {
+        sender: "cpq",
+        ownerId: event.data.quoteId,
+        change: { kind: "deleted", lineIds: event.data.lineIds },
+      };
+    case "quote.lines.replaced":
+      return {
+        sender: "cpq",
+        ownerId: event.data.quoteId,
+        change: { kind: "replaced", lines: event.data.lines },
+      };
+    default:
+      return null;
+  }
+}
+
+/** Lines an upsert or delete may name to be decided on the lines it names alone (read by key). */
+const LINES_READ_BY_KEY = 20;
+
+/**
+ * What a line change reads: the owner, and its synced counterpart. An upsert or delete of a few
+ * lines needs only those lines and their twins (the rest is summed on the headers); a snapshot
+ * (`*.lines.replaced`) needs every line.
+ */
+export function lineChangeReads(owned: OwnedLineChange): ReadPlan {
+  const { change } = owned;
+  const refs: LineRef[] | undefined =
+    change.kind === "upserted"
+      ? change.lines.map((line) => ({ id: line.id, syncKey: line.syncKey }))
+      : change.kind === "deleted"
+        ? change.lineIds.map((id) => ({ id }))
+        : undefined;
+  const lines = refs && refs.length <= LINES_READ_BY_KEY ? { lines: refs } : {};
+  return owned.sender === "crm"
+    ? { from: "opportunity", opportunityId: owned.ownerId, ...lines }
+    : { from: "quote", quoteId: owned.ownerId, opportunity: "if-syncing", ...lines };
+}
+
+/** Decides a line change of either system on the snapshot `lineChangeReads` names. */
+export function decideLineChange(
+  snapshot: Snapshot,
+  owned: OwnedLineChange,
+  context: DecisionContext,
+): Decision {
+  return decided(context, snapshot, (ws) =>
+    owned.sender === "crm"
+      ? crmLineChange(ws, owned.ownerId, owned.change, context.newSyncKey)
+      : cpqLineChange(ws, owned.ownerId, owned.change, context.newSyncKey),
+  );
+}
+
+/** A CRM line event on the opportunity's lines. */
+function crmLineChange(
   ws: Workspace,
-  store: SyncStore,
   opportunityId: string,
   change: LineChange,
   newSyncKey: () => string,
-): Promise<SyncResponse> {
-  const loaded = await loadOpportunityWithQuote(ws, store, opportunityId);
-  const opportunity = loaded.opportunity;
-  const quote = loaded.quote && isSyncedPair(loaded.quote, opportunity) ? loaded.quote : null;
+): SyncResponse {
+  const opportunity = ws.useOpportunity(opportunityId);
+  const syncedQuoteId = opportunity.header.syncedQuoteId;
+  const loadedQuote = syncedQuoteId ? ws.useQuote(syncedQuoteId) : null;
+  const quote = loadedQuote && isSyncedPair(loadedQuote, opportunity) ? loadedQuote : null;
   return applyLineChange(ws, "crm", opportunity, quote, opportunity.lines, change, newSyncKey);
 }
 
-/** Applies a CPQ line event to the quote's lines. */
-export async function applyCpqLineChange(
+/** A CPQ line event on the quote's lines. */
+function cpqLineChange(
   ws: Workspace,
-  store: SyncStore,
   quoteId: string,
   change: LineChange,
   newSyncKey: () => string,
-): Promise<SyncResponse> {
-  const loaded = await loadQuoteWithOpportunity(ws, store, quoteId);
-  const quote = loaded.quote;
-  const opportunity =
-    loaded.opportunity && isSyncedPair(quote, loaded.opportunity) ? loaded.opportunity : null;
+): SyncResponse {
+  const quote = ws.useQuote(quoteId);
+  const named = quote.header.syncing ? quote.header.opportunityId : null;
+  const loadedOpportunity = named ? ws.useOpportunity(named) : null;
+  const opportunity = loadedOpportunity && isSyncedPair(quote, loadedOpportunity) ? loadedOpportunity : null;
   return applyLineChange(
     ws,
     "cpq",
@@ -57,6 +149,21 @@ export async function applyCpqLineChange(
     newSyncKey,
     quote,
   );
+}
+
+/** The pair as seen from one side: `other` is the side that receives mirrors. */
+function pairSeenFrom(
+  ws: Workspace,
+  sender: Source,
+  quote: QuoteAggregate,
+  opportunity: OpportunityAggregate,
+): SyncedPair {
+  return {
+    opportunityId: opportunity.header.id,
+    quoteId: quote.header.id,
+    other: sender === "cpq" ? opportunity.lines : quote.lines,
+    live: syncModeOf(quote.header, ws.tenant) === "live",
+  };
 }
 
 function applyLineChange(
@@ -111,7 +218,8 @@ function applyLineChange(
       }
     }
   }
-  const liveCount = [...own.values()].filter((line) => !line.deleted).length;
+  const ownAggregate = sender === "crm" ? opportunity : ownQuote;
+  const liveCount = ownAggregate ? liveLineCount(ownAggregate) : liveLines(own).length;
   if (liveCount > LIMITS.linesPerRecord) {
     throw new InvalidEvent(
       `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,

@@ -1,9 +1,9 @@
+import { sameSummary, summarize } from "../line-summary.js";
 import { liveLines, mirrorFingerprint, subtotal } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, QuoteRecord, StoredLine } from "../model.js";
 import type { DriftIssue } from "../schedule.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
-import { isSyncedPair } from "./load.js";
-import { syncModeOf } from "./pair-totals.js";
+import { isSyncedPair, syncModeOf } from "./pair-totals.js";
 
 /** How many differing lines a finding names; the count says how many there are in all. */
 const LINES_NAMED = 5;
@@ -38,6 +38,7 @@ export function auditSyncedPair(
     });
     return issues;
   }
+  issues.push(...summaryIssues(synced, opportunity));
   if (synced.header.pendingChanges > 0) {
     const stage = header.stage;
     if (
@@ -67,6 +68,35 @@ export function auditSyncedPair(
       kind: "amount_mismatch",
       detail: `the opportunity amount is ${header.amount}${header.amountLocked ? "" : " (unlocked)"}, the quote subtotal ${expected}`,
     });
+  }
+  return issues;
+}
+
+/**
+ * A header's line summary must say what its lines add up to where decisions about a few lines
+ * trust it (the quote's subtotal, discounts over the limit, live count and id uniqueness; the
+ * opportunity's live count and id uniqueness): one that does not is drift. Headers stored before
+ * summaries have none.
+ */
+function summaryIssues(quote: QuoteAggregate, opportunity: OpportunityAggregate): DriftIssue[] {
+  const issues: DriftIssue[] = [];
+  for (const [side, aggregate] of [
+    ["quote", quote],
+    ["opportunity", opportunity],
+  ] as const) {
+    const stored = aggregate.header.lineSummary;
+    if (!stored) continue;
+    const actual = summarize(aggregate.lines, stored.currency, stored.discountLimit);
+    const agrees =
+      side === "quote"
+        ? sameSummary(stored, actual)
+        : stored.live === actual.live && stored.uniqueIds === actual.uniqueIds;
+    if (!agrees) {
+      issues.push({
+        kind: "line_summary_mismatch",
+        detail: `the ${side} header says its ${stored.live} live line(s) add up to ${stored.subtotal} ${stored.currency}; its ${actual.live} line(s) add up to ${actual.subtotal}`,
+      });
+    }
   }
   return issues;
 }

@@ -1,13 +1,54 @@
 import { compare, parseDecimal } from "../decimal.js";
 import type { SyncMode } from "../events.js";
+import { summarize, type UnreadLines } from "../line-summary.js";
 import { liveLines, pickFields, subtotal } from "../lines.js";
-import type { Approval, OpportunityAggregate, QuoteAggregate, QuoteRecord } from "../model.js";
+import type {
+  Approval,
+  OpportunityAggregate,
+  OpportunityRecord,
+  QuoteAggregate,
+  QuoteRecord,
+  StoredLine,
+} from "../model.js";
 import type { TenantConfig } from "../tenant.js";
 import type { Workspace } from "./workspace.js";
+
+/** True when this quote and opportunity are the synced pair (both headers agree). */
+export function isSyncedPair(quote: QuoteAggregate, opportunity: OpportunityAggregate): boolean {
+  return (
+    quote.header.syncing &&
+    quote.header.opportunityId === opportunity.header.id &&
+    opportunity.header.syncedQuoteId === quote.header.id
+  );
+}
 
 /** The quote's own mode, else the tenant's (SPEC §1.8). */
 export function syncModeOf(quote: QuoteRecord, tenant: TenantConfig): SyncMode {
   return quote.syncMode ?? tenant.policy.mode;
+}
+
+/**
+ * The quote's subtotal: of its lines, or — read by key — of the lines read beside what the others
+ * add up to (their currency is the one the decision's reads were checked against).
+ */
+export function subtotalOf(quote: QuoteAggregate, currency: string): string {
+  if (!quote.unread) return subtotal(quote.lines, currency);
+  if (quote.unread.currency !== currency)
+    throw new Error(`lines summed in ${quote.unread.currency}, not ${currency}`);
+  return summarize(quote.lines, currency, null, quote.unread).subtotal;
+}
+
+/** Live lines of a side: those it holds, and — read by key — those it did not read. */
+export function liveLineCount(aggregate: { lines: Map<string, StoredLine>; unread?: UnreadLines }): number {
+  return liveLines(aggregate.lines).length + (aggregate.unread?.live ?? 0);
+}
+
+/**
+ * The currency a synced pair's amount is in (the quote's, else the opportunity's): the lines read
+ * by key are summed in it.
+ */
+export function pairCurrency(quote: QuoteRecord, opportunity: OpportunityRecord): string {
+  return quote.currency ?? opportunity.currency ?? "USD";
 }
 
 /** Approval the opportunity must carry while this quote is synced (SPEC §1.9). */
@@ -47,14 +88,14 @@ export function settleSyncedHeader(
   options: { always?: boolean; stage?: string; linesPushed?: boolean } = {},
 ): HeaderChange[] {
   const header = opportunity.header;
-  const currency = quote.header.currency ?? header.currency ?? "USD";
+  const currency = pairCurrency(quote.header, header);
   const linesWaiting =
     quote.header.pendingChanges > 0 &&
     !options.always &&
     !options.linesPushed &&
     header.syncedQuoteId === quote.header.id &&
     header.amountLocked;
-  const amount = (linesWaiting ? header.amount : null) ?? subtotal(quote.lines, currency);
+  const amount = (linesWaiting ? header.amount : null) ?? subtotalOf(quote, currency);
   const approval = approvalFor(quote, ws.tenant);
   const fields = { ...header.fields, ...pickFields(quote.header.fields, ws.mapping.headers) };
   const mappedFields = pickFields(fields, ws.mapping.headers);

@@ -1,9 +1,18 @@
 import type { SyncResponse } from "../model.js";
-import type { SyncStore } from "../store.js";
-import { isSyncedPair, loadOpportunityInto, loadQuoteInto } from "./load.js";
-import { settleSyncedHeader, syncModeOf } from "./pair-totals.js";
-import { reconcilePair } from "./sync-lifecycle.js";
+import { reconcilePair } from "./pair-lines.js";
+import { isSyncedPair, settleSyncedHeader, syncModeOf } from "./pair-totals.js";
+import { type Decision, type DecisionContext, decided, type ReadPlan, type Snapshot } from "./snapshot.js";
 import type { Workspace } from "./workspace.js";
+
+/** What a scheduled push reads: the quote, and its opportunity while it is syncing. */
+export function pushReads(quoteId: string): ReadPlan {
+  return { from: "quote", quoteId, opportunity: "if-syncing" };
+}
+
+/** The scheduled push of one quote (see `pushPendingChanges`). */
+export function decidePush(snapshot: Snapshot, quoteId: string, context: DecisionContext): Decision {
+  return decided(context, snapshot, (ws) => pushPendingChanges(ws, quoteId));
+}
 
 /**
  * The scheduled push of one quote (SPEC §1.8): the pending changes of a synced pair are
@@ -11,12 +20,8 @@ import type { Workspace } from "./workspace.js";
  * approval settled. Manual-mode quotes keep their changes pending (a start or trigger pushes
  * them); a quote whose mode became `live` while changes were pending is pushed too.
  */
-export async function pushPendingChanges(
-  ws: Workspace,
-  store: SyncStore,
-  quoteId: string,
-): Promise<SyncResponse> {
-  const quote = await loadQuoteInto(ws, store, quoteId);
+function pushPendingChanges(ws: Workspace, quoteId: string): SyncResponse {
+  const quote = ws.useQuote(quoteId);
   const header = quote.header;
   const opportunityId = header.opportunityId;
   if (!header.known || header.deleted || !header.syncing || header.pendingChanges === 0 || !opportunityId) {
@@ -25,7 +30,7 @@ export async function pushPendingChanges(
   if (syncModeOf(header, ws.tenant) === "manual") {
     return { status: "pending", mirrors: [], quoteId, opportunityId };
   }
-  const opportunity = await loadOpportunityInto(ws, store, opportunityId);
+  const opportunity = ws.useOpportunity(opportunityId);
   if (!isSyncedPair(quote, opportunity)) return { status: "no_change", mirrors: [], quoteId };
   const pending = header.pendingChanges;
   const copied = reconcilePair(ws, quote, opportunity);

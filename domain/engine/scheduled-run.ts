@@ -9,7 +9,7 @@ import type { Page, SyncStore } from "../store.js";
 import type { TenantConfig } from "../tenant.js";
 import { type EngineDeps, runDecision } from "./decision.js";
 import { auditOpportunity, pruneStaleFindings, recordFinding, scheduleCause } from "./drift-report.js";
-import { pushPendingChanges } from "./scheduled-push.js";
+import { decidePush, pushReads } from "./scheduled-push.js";
 
 /** The work one run may do, per pass (push, then audit). */
 export interface ScheduledRunLimits {
@@ -99,9 +99,13 @@ export async function runScheduled(
   const push = await walkPass(walker, checkpoint.push, {
     list: (s, tenantId, after, limit) => s.listPendingQuoteIds(tenantId, after, limit),
     async visit(tenant, quoteId) {
-      const outcome = await runDecision(deps, tenant, scheduleCause(deps), null, "schedule:push", (ws) =>
-        pushPendingChanges(ws, store, quoteId),
-      );
+      const outcome = await runDecision(deps, tenant, {
+        cause: scheduleCause(deps),
+        eventKey: null,
+        kind: "schedule:push",
+        reads: pushReads(quoteId),
+        decide: (snapshot, context) => decidePush(snapshot, quoteId, context),
+      });
       if (outcome.response.status === "applied") {
         pushed.push({ tenantId: tenant.tenantId, quoteId, mirrors: outcome.response.mirrors.length });
       }

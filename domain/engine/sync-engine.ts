@@ -1,16 +1,11 @@
 import { NotFound } from "../errors.js";
 import { type Actor, type CpqEvent, type CrmEvent, eventTime, type SyncCommandInput } from "../events.js";
 import type { TenantConfig } from "../tenant.js";
-import { applyTrigger, startQuoteSync, stopQuoteSync } from "./commands.js";
-import { type EngineDeps, type Outcome, runDecision } from "./decision.js";
-import {
-  applyOpportunityDelete,
-  applyOpportunityUpsert,
-  applyQuoteDelete,
-  applyQuoteUpsert,
-} from "./header-events.js";
-import { applyCpqLineChange, applyCrmLineChange } from "./line-events.js";
+import { type DecisionPlan, type EngineDeps, type Outcome, runDecision } from "./decision.js";
+import { decideRecordEvent, recordEventReads } from "./header-events.js";
+import { decideLineChange, lineChangeOf, lineChangeReads } from "./line-events.js";
 import { runScheduled, type ScheduledRunLimits, type ScheduledRunReport } from "./scheduled-run.js";
+import { decideStart, decideStop, decideTrigger, startReads, stopReads } from "./start-stop.js";
 import { readSyncStatus, type SyncStatus } from "./status.js";
 import type { Cause } from "./workspace.js";
 
@@ -32,87 +27,23 @@ export class SyncEngine {
 
   /** Applies one CRM event and returns the mirror for the CPQ (or the correction for the CRM). */
   handleCrmEvent(tenant: TenantConfig, event: CrmEvent): Promise<Outcome> {
-    const { store, newSyncKey } = this.deps;
-    return runDecision(
-      this.deps,
-      tenant,
-      causeOf("crm", event),
-      `crm#${event.eventId}`,
-      `crm:${event.type}`,
-      (ws) => {
-        switch (event.type) {
-          case "opportunity.upserted":
-            return applyOpportunityUpsert(ws, store, event.data.opportunity);
-          case "opportunity.deleted":
-            return applyOpportunityDelete(ws, store, event.data.opportunityId);
-          case "opportunity.lines.upserted":
-            return applyCrmLineChange(
-              ws,
-              store,
-              event.data.opportunityId,
-              { kind: "upserted", lines: event.data.lines },
-              newSyncKey,
-            );
-          case "opportunity.lines.deleted":
-            return applyCrmLineChange(
-              ws,
-              store,
-              event.data.opportunityId,
-              { kind: "deleted", lineIds: event.data.lineIds },
-              newSyncKey,
-            );
-          case "opportunity.lines.replaced":
-            return applyCrmLineChange(
-              ws,
-              store,
-              event.data.opportunityId,
-              { kind: "replaced", lines: event.data.lines },
-              newSyncKey,
-            );
-        }
-      },
-    );
+    return this.handleEvent(tenant, causeOf("crm", event), `crm#${event.eventId}`, event);
   }
 
   /** Applies one CPQ event (trigger events included) and returns the mirrors it produced. */
   handleCpqEvent(tenant: TenantConfig, event: CpqEvent, channel: TriggerChannel = "cpq"): Promise<Outcome> {
-    const { store, newSyncKey } = this.deps;
     const cause = { ...causeOf("cpq", event), source: channel } as Cause;
-    return runDecision(this.deps, tenant, cause, `cpq#${event.eventId}`, `cpq:${event.type}`, (ws) => {
-      switch (event.type) {
-        case "quote.upserted":
-          return applyQuoteUpsert(ws, store, event.data.quote);
-        case "quote.deleted":
-          return applyQuoteDelete(ws, store, event.data.quoteId);
-        case "quote.lines.upserted":
-          return applyCpqLineChange(
-            ws,
-            store,
-            event.data.quoteId,
-            { kind: "upserted", lines: event.data.lines },
-            newSyncKey,
-          );
-        case "quote.lines.deleted":
-          return applyCpqLineChange(
-            ws,
-            store,
-            event.data.quoteId,
-            { kind: "deleted", lineIds: event.data.lineIds },
-            newSyncKey,
-          );
-        case "quote.lines.replaced":
-          return applyCpqLineChange(
-            ws,
-            store,
-            event.data.quoteId,
-            { kind: "replaced", lines: event.data.lines },
-            newSyncKey,
-          );
-        case "cart.finalized":
-        case "quote.accepted":
-          return applyTrigger(ws, store, event.type, event.data.quoteId, event.actor);
-      }
-    });
+    return this.handleEvent(tenant, cause, `cpq#${event.eventId}`, event);
+  }
+
+  private handleEvent(
+    tenant: TenantConfig,
+    cause: Cause,
+    eventKey: string,
+    event: CrmEvent | CpqEvent,
+  ): Promise<Outcome> {
+    const kind = `${cause.source === "crm" ? "crm" : "cpq"}:${event.type}`;
+    return runDecision(this.deps, tenant, { cause, eventKey, kind, ...eventDecision(event) });
   }
 
   /**
@@ -126,14 +57,14 @@ export class SyncEngine {
     input: SyncCommandInput,
     requestKey?: string,
   ): Promise<Outcome> {
-    const cause = commandCause(input.actor, input.eventId, this.deps.clock());
-    const key = commandKey("start", quoteId, input.eventId, requestKey);
-    return runDecision(this.deps, tenant, cause, key, "command:start", (ws) =>
-      startQuoteSync(ws, this.deps.store, quoteId, {
-        checkPermissions: true,
-        ...(input.actor ? { actor: input.actor } : {}),
-      }),
-    );
+    const command = { quoteId, ...(input.actor ? { actor: input.actor } : {}) };
+    return runDecision(this.deps, tenant, {
+      cause: commandCause(input.actor, input.eventId, this.deps.clock()),
+      eventKey: commandKey("start", quoteId, input.eventId, requestKey),
+      kind: "command:start",
+      reads: startReads(quoteId),
+      decide: (snapshot, context) => decideStart(snapshot, command, context),
+    });
   }
 
   /** The stop command (SPEC §2); idempotent like start. */
@@ -143,11 +74,14 @@ export class SyncEngine {
     input: SyncCommandInput,
     requestKey?: string,
   ): Promise<Outcome> {
-    const cause = commandCause(input.actor, input.eventId, this.deps.clock());
-    const key = commandKey("stop", quoteId, input.eventId, requestKey);
-    return runDecision(this.deps, tenant, cause, key, "command:stop", (ws) =>
-      stopQuoteSync(ws, this.deps.store, quoteId, input.actor ? { actor: input.actor } : {}),
-    );
+    const command = { quoteId, ...(input.actor ? { actor: input.actor } : {}) };
+    return runDecision(this.deps, tenant, {
+      cause: commandCause(input.actor, input.eventId, this.deps.clock()),
+      eventKey: commandKey("stop", quoteId, input.eventId, requestKey),
+      kind: "command:stop",
+      reads: stopReads(quoteId),
+      decide: (snapshot, context) => decideStop(snapshot, command, context),
+    });
   }
 
   status(tenant: TenantConfig, opportunityId: string): Promise<SyncStatus> {
@@ -200,4 +134,35 @@ function commandCause(actor: Actor | undefined, eventId: string | undefined, now
   if (actor) cause.actor = actor.userId;
   if (eventId) cause.eventId = eventId;
   return cause;
+}
+
+/** What an event reads and the rule that decides it: one line-change rule for both systems. */
+function eventDecision(event: CrmEvent | CpqEvent): Pick<DecisionPlan, "reads" | "decide"> {
+  const owned = lineChangeOf(event);
+  if (owned) {
+    return {
+      reads: lineChangeReads(owned),
+      decide: (snapshot, context) => decideLineChange(snapshot, owned, context),
+    };
+  }
+  switch (event.type) {
+    case "cart.finalized":
+    case "quote.accepted": {
+      const trigger = { type: event.type, quoteId: event.data.quoteId, actor: event.actor };
+      return {
+        reads: startReads(event.data.quoteId),
+        decide: (snapshot, context) => decideTrigger(snapshot, trigger, context),
+      };
+    }
+    case "opportunity.upserted":
+    case "opportunity.deleted":
+    case "quote.upserted":
+    case "quote.deleted":
+      return {
+        reads: recordEventReads(event),
+        decide: (snapshot, context) => decideRecordEvent(snapshot, event, context),
+      };
+    default:
+      throw new Error(`no rule for ${event.type}`);
+  }
 }

@@ -1,4 +1,6 @@
+import type { ChangeSet, LineSetChange } from "../change-set.js";
 import { indexedLines } from "../line-index.js";
+import { sameSummary, summarize, type UnreadLines } from "../line-summary.js";
 import type {
   AuditEntry,
   AuditType,
@@ -11,8 +13,9 @@ import type {
   Source,
   StoredLine,
 } from "../model.js";
-import type { ChangeSet } from "../store.js";
+import { placeholderOpportunity, placeholderQuote } from "../records.js";
 import { type FieldMapping, fieldMapping, type TenantConfig } from "../tenant.js";
+import type { Snapshot } from "./snapshot.js";
 
 /** Who and what caused a decision; stamped on audit entries. */
 export interface Cause {
@@ -54,8 +57,33 @@ export class Workspace {
     readonly tenant: TenantConfig,
     readonly cause: Cause,
     readonly now: number,
+    private readonly snapshot?: Snapshot,
   ) {
     this.mapping = fieldMapping(tenant);
+  }
+
+  /**
+   * Takes the quote from the decision's snapshot into the decision (a placeholder when it is not
+   * stored); from then on its header is written, or checked unchanged, at commit.
+   */
+  useQuote(quoteId: string): QuoteAggregate {
+    const tracked = this.quotes.get(quoteId);
+    if (tracked) return tracked.aggregate;
+    const loaded = this.snapshot?.quotes.get(quoteId);
+    if (loaded === undefined) throw new Error(`quote ${quoteId} was not read for this decision`);
+    return this.attachQuote(
+      loaded ?? { header: placeholderQuote(this.tenant.tenantId, quoteId), lines: new Map() },
+    );
+  }
+
+  /** Takes the opportunity from the decision's snapshot into the decision (see `useQuote`). */
+  useOpportunity(opportunityId: string): OpportunityAggregate {
+    if (this.opportunity?.aggregate.header.id === opportunityId) return this.opportunity.aggregate;
+    const loaded = this.snapshot?.opportunities.get(opportunityId);
+    if (loaded === undefined) throw new Error(`opportunity ${opportunityId} was not read for this decision`);
+    return this.attachOpportunity(
+      loaded ?? { header: placeholderOpportunity(this.tenant.tenantId, opportunityId), lines: new Map() },
+    );
   }
 
   get nowIso(): string {
@@ -99,6 +127,7 @@ export class Workspace {
 
   putOpportunityLine(line: StoredLine): void {
     const tracked = this.requireOpportunity();
+    noteIdChange(tracked.aggregate, line);
     tracked.aggregate.lines.set(line.syncKey, line);
     tracked.changedLines.add(line.syncKey);
     tracked.dirty = true;
@@ -106,6 +135,7 @@ export class Workspace {
 
   putQuoteLine(quoteId: string, line: StoredLine): void {
     const tracked = this.requireQuote(quoteId);
+    noteIdChange(tracked.aggregate, line);
     tracked.aggregate.lines.set(line.syncKey, line);
     tracked.changedLines.add(line.syncKey);
     tracked.dirty = true;
@@ -176,6 +206,8 @@ export class Workspace {
   }
 
   toChangeSet(processedEvent?: ChangeSet["processedEvent"]): ChangeSet {
+    if (this.opportunity) this.settleSummary(this.opportunity);
+    for (const tracked of this.quotes.values()) this.settleSummary(tracked);
     const changes: ChangeSet = {
       tenantId: this.tenant.tenantId,
       quotes: [],
@@ -185,7 +217,7 @@ export class Workspace {
     if (this.opportunity?.dirty) {
       const { aggregate, changedLines } = this.opportunity;
       changes.opportunity = { record: aggregate.header };
-      if (changedLines.size > 0) changes.opportunity.lines = { all: aggregate.lines, changed: changedLines };
+      if (changedLines.size > 0) changes.opportunity.lines = lineSetChange(aggregate, changedLines);
     }
     const unchanged: NonNullable<ChangeSet["unchanged"]> = [];
     if (this.opportunity && !this.opportunity.dirty) {
@@ -198,7 +230,7 @@ export class Workspace {
         continue;
       }
       const entry: ChangeSet["quotes"][number] = { record: aggregate.header };
-      if (changedLines.size > 0) entry.lines = { all: aggregate.lines, changed: changedLines };
+      if (changedLines.size > 0) entry.lines = lineSetChange(aggregate, changedLines);
       if (aggregate.header.opportunityId !== loadedOpportunityId) entry.linked = true;
       changes.quotes.push(entry);
     }
@@ -207,6 +239,22 @@ export class Workspace {
     if (unchanged.length > 0) changes.unchanged = unchanged;
     if (processedEvent) changes.processedEvent = processedEvent;
     return changes;
+  }
+
+  /**
+   * Keeps the header's line summary true to its lines: a header written carries the summary of
+   * the lines it is written with; a stored header read whole whose summary is missing (stored
+   * before summaries) or wrong is written with the right one.
+   */
+  private settleSummary(tracked: TrackedOpportunity | TrackedQuote): void {
+    const { aggregate } = tracked;
+    const { header } = aggregate;
+    if (!tracked.dirty && (header.version === null || aggregate.unread)) return;
+    const limit = this.tenant.approvals.maxDiscountPercent;
+    const summary = summarize(aggregate.lines, header.currency ?? "USD", limit, aggregate.unread);
+    if (!tracked.dirty && sameSummary(header.lineSummary, summary)) return;
+    header.lineSummary = summary;
+    tracked.dirty = true;
   }
 
   private requireOpportunity(): TrackedOpportunity {
@@ -219,4 +267,24 @@ export class Workspace {
     if (!tracked) throw new Error(`quote ${quoteId} is not attached to this decision`);
     return tracked;
   }
+}
+
+/** A line set read by key cannot tell whether a changed id is unique: its summary stops saying so. */
+function noteIdChange(
+  aggregate: { lines: Map<string, StoredLine>; unread?: UnreadLines },
+  line: StoredLine,
+): void {
+  if (!aggregate.unread?.uniqueIds) return;
+  const previous = aggregate.lines.get(line.syncKey);
+  const ids = (of: StoredLine | undefined) => JSON.stringify([of?.id ?? null, ...(of?.formerIds ?? [])]);
+  if (previous ? ids(previous) !== ids(line) : line.id !== null) aggregate.unread.uniqueIds = false;
+}
+
+function lineSetChange(
+  aggregate: { lines: Map<string, StoredLine>; unread?: UnreadLines },
+  changed: Set<string>,
+): LineSetChange {
+  return aggregate.unread
+    ? { all: aggregate.lines, changed, partial: true }
+    : { all: aggregate.lines, changed };
 }

@@ -144,6 +144,8 @@ function planSwitches(sides: Side[], fixedCount: number, context: PlanContext): 
   const switched: GenerationSwitch[] = [];
   for (const side of [...sides].sort((a, b) => b.lines.changed.size - a.lines.changed.size)) {
     if (fixedCount + inPlace <= TRANSACTION_LIMIT) break;
+    // A set read by key holds only some lines: it is written in place, never copied whole.
+    if (side.lines.partial) throw new Error("a line set read by key cannot switch generation");
     switched.push({
       partition: side.partition,
       from: side.record.lineGeneration,

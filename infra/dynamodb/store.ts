@@ -59,6 +59,8 @@ export class DynamoSyncStore implements SyncStore {
   private readonly hints = new SequenceHints();
   private readonly listings = new ListingHints();
   private readonly reservations = new ReservationPolicy();
+  /** The line generation each partition was last read at: where a read by key looks first. */
+  private readonly generations = new GenerationHints();
 
   constructor(options: DynamoSyncStoreOptions) {
     this.doc = options.doc;
@@ -135,6 +137,106 @@ export class DynamoSyncStore implements SyncStore {
   }
 
   /**
+   * One BatchGetItem of both headers and, under the line generation each side was last seen at,
+   * the lines at `syncKeys`: a one-line change reads a few items whatever the size of its quote.
+   * A side whose generation moved since (a large replace switched it) has its lines read again
+   * under the right one.
+   */
+  async loadPairLines(
+    tenantId: string,
+    pair: { quoteId: string; opportunityId: string; syncKeys: string[]; eventKey?: string },
+  ): Promise<{
+    quote: QuoteAggregate | null;
+    opportunity: OpportunityAggregate | null;
+    processed?: SyncResponse | null;
+  }> {
+    const partitions = [
+      keys.quotePartition(tenantId, pair.quoteId),
+      keys.opportunityPartition(tenantId, pair.opportunityId),
+    ];
+    const lineKeys = (partition: string, generation: string | undefined) =>
+      generation === undefined
+        ? []
+        : pair.syncKeys.map((syncKey) => ({ pk: partition, sk: keys.line(generation, syncKey) }));
+    const guessed = partitions.map((partition) => this.generations.get(partition));
+    const processedKey = pair.eventKey ? keys.processedEvent(tenantId, pair.eventKey) : null;
+    const items = await this.batchGet(
+      (processedKey ? [processedKey as Record<string, unknown>] : []).concat(
+        partitions.flatMap((partition, index) => [
+          { pk: partition, sk: keys.header },
+          ...lineKeys(partition, guessed[index]),
+        ]),
+      ),
+    );
+    const headers = partitions.map((partition) =>
+      this.noteHeader(
+        partition,
+        items.find((item) => item.pk === partition && item.sk === keys.header),
+      ),
+    );
+    const missed = partitions.flatMap((partition, index) => {
+      const generation = headers[index]?.lineGeneration;
+      return generation !== undefined && generation !== guessed[index] ? lineKeys(partition, generation) : [];
+    });
+    if (missed.length > 0) items.push(...(await this.batchGet(missed)));
+    const [quote, opportunity] = partitions.map((partition, index) => {
+      const header = headers[index];
+      if (!header) return null;
+      const prefix = keys.linePrefix(header.lineGeneration);
+      const lines = items
+        .filter((item) => item.pk === partition && typeof item.sk === "string" && item.sk.startsWith(prefix))
+        .sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1))
+        .map((item) => item.line as StoredLine);
+      return { header, lines: new Map(lines.map((line) => [line.syncKey, line])) };
+    });
+    const processedItem = processedKey
+      ? items.find((item) => item.pk === processedKey.pk && item.sk === processedKey.sk)
+      : undefined;
+    return {
+      ...(processedKey ? { processed: processedItem ? processedResponse(processedItem) : null } : {}),
+      quote: quote ? { header: quote.header as QuoteRecord, lines: quote.lines } : null,
+      opportunity: opportunity
+        ? { header: opportunity.header as OpportunityRecord, lines: opportunity.lines }
+        : null,
+    };
+  }
+
+  /** Consistent BatchGetItem of `keys` (any number), retrying unprocessed keys. */
+  private async batchGet(itemKeys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for (let index = 0; index < itemKeys.length; index += 100) {
+      let request = itemKeys.slice(index, index + 100);
+      for (let attempt = 0; request.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+        const result = await guard(
+          this.doc.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
+            }),
+          ),
+        );
+        items.push(...(result.Responses?.[this.tableName] ?? []));
+        request = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return items;
+  }
+
+  /** A header item as read: its record (with its version), noted for the commit that follows. */
+  private noteHeader(
+    partition: string,
+    item: Record<string, unknown> | undefined,
+  ): (OpportunityRecord | QuoteRecord) | undefined {
+    if (!item) return undefined;
+    const header = { ...(item.record as OpportunityRecord | QuoteRecord), version: item.version as number };
+    this.hints.note(partition, item.version as number, item.outboxSeq);
+    this.listings.note(partition, item.version as number, item.listing);
+    this.generations.set(partition, header.lineGeneration);
+    return header;
+  }
+
+  /**
    * One consistent Query reads the header and the lines (`sk < "M"`: `H` and `L#...`, not the
    * quote references); lines of other generations are ignored (left by an interrupted switch).
    */
@@ -178,11 +280,8 @@ export class DynamoSyncStore implements SyncStore {
       )) {
         pages++;
         for (const item of page.Items ?? []) {
-          if (item.sk === keys.header) {
-            header = { ...(item.record as R), version: item.version as number };
-            this.hints.note(partition, item.version as number, item.outboxSeq);
-            this.listings.note(partition, item.version as number, item.listing);
-          } else items.push(item);
+          if (item.sk === keys.header) header = this.noteHeader(partition, item) as R | undefined;
+          else items.push(item);
         }
       }
     } catch (error) {
@@ -255,10 +354,7 @@ export class DynamoSyncStore implements SyncStore {
         }),
       ),
     );
-    if (!result.Item) return null;
-    const body = result.Item.response;
-    const json = body instanceof Uint8Array ? gunzipSync(body).toString("utf8") : String(body);
-    return JSON.parse(json) as SyncResponse;
+    return result.Item ? processedResponse(result.Item) : null;
   }
 
   /** `reservation`: the outbox number `beginCommit` took ahead, if this commit was begun. */
@@ -364,6 +460,28 @@ export class DynamoSyncStore implements SyncStore {
 
   readDriftReport(tenantId: string, cursor: string | null, limit: number): Promise<Page<DriftFinding>> {
     return this.schedule.readDriftReport(tenantId, cursor, limit);
+  }
+}
+
+/** The response a processed-event item stores (gzip-compressed when large). */
+function processedResponse(item: Record<string, unknown>): SyncResponse {
+  const body = item.response;
+  const json = body instanceof Uint8Array ? gunzipSync(body).toString("utf8") : String(body);
+  return JSON.parse(json) as SyncResponse;
+}
+
+/** A bounded map of partition → line generation, oldest dropped first. */
+class GenerationHints {
+  private readonly known = new Map<string, string>();
+
+  get(partition: string): string | undefined {
+    return this.known.get(partition);
+  }
+
+  set(partition: string, generation: string): void {
+    this.known.delete(partition);
+    this.known.set(partition, generation);
+    if (this.known.size > 10_000) this.known.delete(this.known.keys().next().value as string);
   }
 }
 
