@@ -3,6 +3,7 @@ import { z } from "zod";
 import { Forbidden, InvalidEvent, PreconditionFailed } from "../domain/errors.js";
 import { CpqEvent } from "../domain/events.js";
 import type { SyncResponse } from "../domain/model.js";
+import { TenantId } from "../domain/tenant.js";
 import { zodDetails } from "./lib/error-responses.js";
 import { logger } from "./lib/logger.js";
 import { metrics, recordEvent } from "./lib/metrics.js";
@@ -19,7 +20,7 @@ const TriggerDelivery = z.object({
   source: z.string().min(1).max(256),
   "detail-type": z.enum(TRIGGER_TYPES),
   detail: z.looseObject({
-    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "expected a tenant id"),
+    tenantId: TenantId,
     type: z.enum(TRIGGER_TYPES).optional(),
   }),
 });

@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { TenantConfig } from "../../domain/tenant.js";
+import { isTenantId, type TenantConfig } from "../../domain/tenant.js";
 import { type Audience, authenticate } from "./authenticate.js";
 import { type ErrorBody, httpResponseFor, jsonResponse } from "./error-responses.js";
 import { RequestRejected } from "./http-errors.js";
@@ -66,7 +66,7 @@ export function httpFunction(
       try {
         const tenantId = event.pathParameters?.tenantId ?? "";
         const rt = runtime();
-        const tenant = /^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId) ? await rt.loadTenant(tenantId) : null;
+        const tenant = isTenantId(tenantId) ? await rt.loadTenant(tenantId) : null;
         if (!tenant)
           throw new RequestRejected(404, "not_found", `tenant ${tenantId.slice(0, 64)} not found`, [
             { resource: "tenant" },
