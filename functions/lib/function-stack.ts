@@ -18,6 +18,9 @@ export function functionStack<TEvent, TResult>() {
     .use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
+/** A function as Lambda invokes it; tests and the local server may leave the context out. */
+export type LambdaFunction<TEvent, TResult> = (event: TEvent, context?: Context) => Promise<TResult>;
+
 /**
  * The time the invocation has left. Tests and the local server may invoke a function without a
  * Lambda context; then there is no deadline.
