@@ -47,11 +47,11 @@ export const localExtraRoutes: ExtraRoute[] = [
   },
   {
     method: "PUT",
-    path: /^\/local\/tenants\/([^/]+)$/,
+    path: "/local/tenants/{tenantId}",
     // The same JSON and validation as `quotesync tenant put` (local stage: credentials may be inline).
-    handle: async (body, [tenantId]) => {
+    handle: async (body, { tenantId }) => {
       const { registerLocalTenant } = await import("./tenants.js");
-      return registerLocalTenant(decodeURIComponent(tenantId ?? ""), body);
+      return registerLocalTenant(tenantId ?? "", body);
     },
   },
   {
