@@ -67,7 +67,7 @@ export async function handleTrigger(
     );
   }
   const source = parsed.data.source;
-  const log = Object.assign(facts, {
+  Object.assign(facts, {
     tenantId,
     source: source.slice(0, 64),
     eventType: detailType,
@@ -76,13 +76,13 @@ export async function handleTrigger(
   logger.setCorrelationId(event.data.eventId);
   const tenant = await rt.loadTenant(tenantId);
   if (!tenant) {
-    logger.warn("trigger dropped: unknown tenant", { ...log });
+    logger.warn("trigger dropped: unknown tenant", { ...facts });
     return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
   }
   // Anyone allowed to put events on the trigger bus names the tenant in the detail: the tenant's own
   // pin of the sources that may trigger it is what keeps one sender from triggering another's quotes.
   if (!tenant.policy.triggerSources.includes(source)) {
-    logger.warn("trigger dropped: source not allowed for the tenant", { ...log });
+    logger.warn("trigger dropped: source not allowed for the tenant", { ...facts });
     recordEvent(detailType, "refused", 0);
     return {
       outcome: "dropped",
@@ -93,12 +93,12 @@ export async function handleTrigger(
   try {
     const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");
     const result = outcome.replayed ? "duplicate" : outcome.response.status;
-    logger.info("trigger", { ...log, outcome: result, mirrors: outcome.response.mirrors.length });
+    logger.info("trigger", { ...facts, outcome: result, mirrors: outcome.response.mirrors.length });
     recordEvent(detailType, result, outcome.response.mirrors.length);
     return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
   } catch (error) {
     if (error instanceof PreconditionFailed || error instanceof Forbidden) {
-      logger.warn("trigger refused", { ...log, error: error.message });
+      logger.warn("trigger refused", { ...facts, error: error.message });
       recordEvent(detailType, "refused", 0);
       return { outcome: "dropped", tenantId, reason: error.message };
     }

@@ -112,6 +112,8 @@ export interface GatewayRequest {
   requestId?: string;
   sourceIp?: string;
   protocol?: string;
+  /** The API's domain name; by default the `host` header's, else `localhost`. */
+  domainName?: string;
 }
 
 /**
@@ -154,7 +156,7 @@ function requestContext(
   headers: Record<string, string>,
 ): APIGatewayProxyEventV2["requestContext"] {
   const now = new Date();
-  const domainName = headers.host ?? "localhost";
+  const domainName = request.domainName ?? headers.host ?? "localhost";
   return {
     accountId: "000000000000",
     apiId: "local",

@@ -251,7 +251,6 @@ function eventOf(
     }
     headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
-  headers.host ??= "127.0.0.1";
   return apiGatewayEvent({
     method: input.method,
     routeKey: input.match.route.path,
@@ -264,6 +263,7 @@ function eventOf(
     requestId: input.requestId,
     sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
     protocol: `HTTP/${req.httpVersion}`,
+    domainName: headers.host ?? "127.0.0.1",
   });
 }
 
