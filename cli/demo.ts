@@ -4,6 +4,7 @@
  * whom, and the opportunity amount. Ids carry a run suffix, so the demo can run again and again.
  */
 import type { Mirror, MirrorLine, SyncResponse } from "../domain/model.js";
+import { isTenantId } from "../domain/tenant.js";
 import { sendSigned, targetUrl } from "./http-client.js";
 import { type CliIo, CommandFailed, parseOptions, processIo, UsageError } from "./io.js";
 import { runReporting } from "./main.js";
@@ -313,8 +314,7 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const tenantId = values.tenant ?? "demo";
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId))
-    throw new UsageError("--tenant must be a tenant id such as demo");
+  if (!isTenantId(tenantId)) throw new UsageError("--tenant must be a tenant id such as demo");
   await runDemo(
     {
       url,

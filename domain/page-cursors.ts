@@ -1,5 +1,6 @@
 import { InvalidCursor } from "./errors.js";
 import { EntityId } from "./events.js";
+import { TENANT_ID_PART } from "./tenant.js";
 
 /**
  * The page cursors every `SyncStore` gives out, one encoding for all of them so a cursor means
@@ -16,9 +17,12 @@ export function encodeOutboxCursor(tenantId: string, sequence: number): string {
   return toBase64Url(`o:${tenantId}:${sequence}`);
 }
 
+/** `o:<tenantId>:<sequence>`, or the older `o:<sequence>`. */
+const OUTBOX_CURSOR = new RegExp(`^o:(?:(${TENANT_ID_PART}):)?(\\d{1,15})$`);
+
 /** The sequence number an outbox cursor names; `InvalidCursor` if it is not one of `tenantId`'s. */
 export function decodeOutboxCursor(cursor: string, tenantId: string): number {
-  const match = /^o:(?:([a-z0-9][a-z0-9-]{0,63}):)?(\d{1,15})$/.exec(fromBase64Url(cursor) ?? "");
+  const match = OUTBOX_CURSOR.exec(fromBase64Url(cursor) ?? "");
   if (!match) throw new InvalidCursor(cursor);
   if (match[1] !== undefined && match[1] !== tenantId) {
     throw new InvalidCursor(cursor, "the cursor belongs to another tenant's outbox");

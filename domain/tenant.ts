@@ -36,14 +36,31 @@ export function secretsRuleForStage(tenant: TenantConfig, stage: string): string
   return null;
 }
 
+/**
+ * The one tenant-id rule: 1 to 64 lower-case letters, digits and -, not starting with -. A tenant
+ * id travels in URLs, storage keys and cursors; everything that checks or embeds one uses this.
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** The pattern without its anchors, for patterns that embed a tenant id (`T#<id>#OUTBOX`). */
+export const TENANT_ID_PART = TENANT_ID_PATTERN.source.slice(1, -1);
+
+/** True for a well-formed tenant id (whether such a tenant exists is another question). */
+export function isTenantId(value: unknown): value is string {
+  return typeof value === "string" && TENANT_ID_PATTERN.test(value);
+}
+
+/** The tenant-id rule as a schema: registrations, and the trigger's detail. */
+export const TenantId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(TENANT_ID_PATTERN, "tenant ids are lower-case letters, digits and -");
+
 /** A tenant's configuration (SPEC §6). Validated when registered; stored as this JSON. */
 export const TenantConfig = z
   .object({
-    tenantId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[a-z0-9][a-z0-9-]*$/, "tenant ids are lower-case letters, digits and -"),
+    tenantId: TenantId,
     /** The shared secrets; may be left empty when `secretsParameter` names where they live instead. */
     secrets: TenantSecrets.or(
       z.object({ crm: z.array(z.string()).max(0), cpq: z.array(z.string()).max(0) }),

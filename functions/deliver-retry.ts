@@ -1,7 +1,16 @@
-import type { Context, ScheduledEvent } from "aws-lambda";
+import type { ScheduledEvent } from "aws-lambda";
 import { type DeliveryRuntime, deliveryRuntime } from "./lib/delivery-runtime.js";
+import { functionStack, type LambdaFunction, remainingTimeOf } from "./lib/function-stack.js";
 import { logger } from "./lib/logger.js";
-import { metrics } from "./lib/metrics.js";
+import { failureLog } from "./lib/middleware/failure-log.js";
+
+/** What one retry pass did: queues looked at, mirrors delivered, retrying and parked. */
+export interface RetryPassReport {
+  queues: number;
+  delivered: number;
+  retrying: number;
+  parked: number;
+}
 
 /**
  * The retry pass (every minute): pages through the queues whose next attempt is due (a sparse
@@ -10,7 +19,7 @@ import { metrics } from "./lib/metrics.js";
 export async function retryDueDeliveries(
   remainingMs: () => number,
   rt: DeliveryRuntime = deliveryRuntime(),
-): Promise<{ queues: number; delivered: number; retrying: number; parked: number }> {
+): Promise<RetryPassReport> {
   const started = performance.now();
   const report = await rt.service.retryDue(remainingMs);
   // An idle pass (nothing due) stays out of the logs: it runs every minute.
@@ -30,7 +39,10 @@ export async function retryDueDeliveries(
   };
 }
 
-export const handler = (_event: ScheduledEvent, context?: Context) =>
-  retryDueDeliveries(() => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY).finally(() =>
-    metrics.publishStoredMetrics(),
-  );
+/** The retry pass's function, on the schedule; its delivery metrics are flushed once per invocation. */
+export const handler = functionStack<ScheduledEvent, RetryPassReport>()
+  .use(failureLog("delivery retry pass failed"))
+  .handler((_event, context) => retryDueDeliveries(remainingTimeOf(context))) as unknown as LambdaFunction<
+  ScheduledEvent,
+  RetryPassReport
+>;

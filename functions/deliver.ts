@@ -1,10 +1,8 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import middy from "@middy/core";
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { type DeliveryRuntime, deliveryRuntime, outboxInsertsOf } from "./lib/delivery-runtime.js";
+import { functionStack, remainingTimeOf } from "./lib/function-stack.js";
 import { logger } from "./lib/logger.js";
-import { metrics } from "./lib/metrics.js";
+import { failureLog } from "./lib/middleware/failure-log.js";
 
 /**
  * Takes a stream batch of outbox INSERTs: queues each mirror whose target side delivers, in its
@@ -31,7 +29,7 @@ export async function deliverBatch(
   return { batchItemFailures: [{ itemIdentifier: record?.dynamodb?.SequenceNumber ?? "" }] };
 }
 
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>()
-  .use(logMetrics(metrics))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler((event, context) => deliverBatch(event, () => context.getRemainingTimeInMillis()));
+/** The deliver function, on the outbox stream: a batch that fails is handed again by the stream. */
+export const handler = functionStack<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(failureLog("delivery batch failed; the stream will hand it again"))
+  .handler((event, context) => deliverBatch(event, remainingTimeOf(context)));

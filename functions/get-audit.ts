@@ -8,7 +8,7 @@ import { pathId } from "./lib/path-ids.js";
  * An opportunity quotesync has never heard of, with no trail, is `404 not_found` (SPEC §2); a
  * deleted one keeps its trail.
  */
-export const handler = httpFunction("either", async ({ event, tenant, runtime }) => {
+export const handler = httpFunction({ audience: "either" }, async ({ event, tenant, runtime }) => {
   const { limit, cursor } = pageQuery(event.queryStringParameters);
   const opportunityId = pathId(event, "opportunityId");
   const page = await runtime.store.readAudit(tenant.tenantId, opportunityId, cursor ?? null, limit);

@@ -4,7 +4,7 @@ import { httpFunction, jsonResponse } from "./lib/http-function.js";
 import { pathId } from "./lib/path-ids.js";
 
 /** `GET /sync/{tenantId}/opportunities/{opportunityId}`: the sync status of an opportunity. */
-export const handler = httpFunction("either", async ({ event, tenant, runtime }) => {
+export const handler = httpFunction({ audience: "either" }, async ({ event, tenant, runtime }) => {
   const opportunityId = pathId(event, "opportunityId");
   const status = await runtime.engine.status(tenant, opportunityId);
   if (deliversTo(tenant.connectors.crm) || deliversTo(tenant.connectors.cpq)) {

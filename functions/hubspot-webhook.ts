@@ -1,17 +1,13 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleHubSpotWebhook, type WebhookDeps } from "../connectors/hubspot/webhook.js";
 import { httpResponseFor, jsonResponse } from "./lib/error-responses.js";
+import { functionStack } from "./lib/function-stack.js";
 import { hubSpotDeps } from "./lib/hubspot-deps.js";
 import { logger } from "./lib/logger.js";
-import { metrics, recordRequest, recordSignatureFailure } from "./lib/metrics.js";
+import { recordRequest, recordSignatureFailure } from "./lib/metrics.js";
 
 /** `POST /connectors/hubspot`: HubSpot's app webhooks (signature v3), for every portal quotesync serves. */
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-  .use(logMetrics(metrics))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use({
     onError: async (request) => {
       const { response, expected } = httpResponseFor(request.error);

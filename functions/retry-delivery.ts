@@ -11,9 +11,9 @@ const ROUTE_BUDGET_MS = 20_000;
  * mirror again now, and the mirrors of its pair waiting behind it. 404 for an entry the tenant's
  * outbox does not have; 409 `not_parked` when that mirror is not parked (delivered, or retrying).
  */
-export const handler = httpFunction("crm", async ({ event, tenant, log }) => {
+export const handler = httpFunction({ audience: "crm" }, async ({ event, tenant, facts }) => {
   const entryId = event.pathParameters?.entryId ?? "";
-  log.eventType = "delivery.retry";
+  facts.eventType = "delivery.retry";
   const rt = deliveryRuntime();
   const entry = /^[1-9]\d{0,15}$/.test(entryId)
     ? await readOutboxEntry(rt.doc, rt.tableName, tenant.tenantId, Number(entryId))

@@ -1,7 +1,9 @@
-import type { Context, ScheduledEvent } from "aws-lambda";
+import type { ScheduledEvent } from "aws-lambda";
 import { DEFAULT_SCHEDULED_LIMITS, type ScheduledRunReport } from "../domain/engine/scheduled-run.js";
+import { functionStack, type LambdaFunction, remainingTimeOf } from "./lib/function-stack.js";
 import { logger } from "./lib/logger.js";
-import { metrics, recordScheduledRun } from "./lib/metrics.js";
+import { recordScheduledRun } from "./lib/metrics.js";
+import { failureLog } from "./lib/middleware/failure-log.js";
 import { type Runtime, runtime } from "./lib/runtime.js";
 
 /** The run stops taking new pairs when the invocation has less than this left. */
@@ -35,7 +37,8 @@ export async function runScheduledOnce(
 }
 
 /** The scheduled function; its run metrics are flushed as one EMF line per invocation, even on failure. */
-export const handler = (_event: ScheduledEvent, context?: Context): Promise<ScheduledRunReport> =>
-  runScheduledOnce(runtime(), () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY).finally(
-    () => metrics.publishStoredMetrics(),
-  );
+export const handler = functionStack<ScheduledEvent, ScheduledRunReport>()
+  .use(failureLog("scheduled run failed"))
+  .handler((_event, context) =>
+    runScheduledOnce(runtime(), remainingTimeOf(context)),
+  ) as unknown as LambdaFunction<ScheduledEvent, ScheduledRunReport>;

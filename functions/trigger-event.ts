@@ -1,11 +1,14 @@
-import type { Context, EventBridgeEvent } from "aws-lambda";
+import type { EventBridgeEvent } from "aws-lambda";
 import { z } from "zod";
 import { Forbidden, InvalidEvent, PreconditionFailed } from "../domain/errors.js";
 import { CpqEvent } from "../domain/events.js";
 import type { SyncResponse } from "../domain/model.js";
+import { TenantId } from "../domain/tenant.js";
 import { zodDetails } from "./lib/error-responses.js";
+import { functionStack, type LambdaFunction } from "./lib/function-stack.js";
 import { logger } from "./lib/logger.js";
-import { metrics, recordEvent } from "./lib/metrics.js";
+import { recordEvent } from "./lib/metrics.js";
+import { type EventFacts, failureLog } from "./lib/middleware/failure-log.js";
 import { type Runtime, runtime } from "./lib/runtime.js";
 
 const TRIGGER_TYPES = ["cart.finalized", "quote.accepted"] as const;
@@ -19,7 +22,7 @@ const TriggerDelivery = z.object({
   source: z.string().min(1).max(256),
   "detail-type": z.enum(TRIGGER_TYPES),
   detail: z.looseObject({
-    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "expected a tenant id"),
+    tenantId: TenantId,
     type: z.enum(TRIGGER_TYPES).optional(),
   }),
 });
@@ -34,9 +37,13 @@ export type TriggerResult =
  * Throws (so EventBridge retries, then dead-letters) on an invalid event, a quote or opportunity
  * not known yet, or busy storage; drops, with a log line, what no retry can change: an unknown
  * tenant, a source the tenant does not allow, a trigger refused by a precondition or permission
- * (audited by the domain).
+ * (audited by the domain). What it learns of the trigger goes into `facts`, for the failure line.
  */
-export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()): Promise<TriggerResult> {
+export async function handleTrigger(
+  delivery: unknown,
+  rt: Runtime = runtime(),
+  facts: EventFacts = {},
+): Promise<TriggerResult> {
   const parsed = TriggerDelivery.safeParse(delivery);
   if (!parsed.success) {
     throw new InvalidEvent(
@@ -60,17 +67,22 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
     );
   }
   const source = parsed.data.source;
-  const log = { tenantId, source: source.slice(0, 64), eventType: detailType, eventId: event.data.eventId };
+  Object.assign(facts, {
+    tenantId,
+    source: source.slice(0, 64),
+    eventType: detailType,
+    eventId: event.data.eventId,
+  });
   logger.setCorrelationId(event.data.eventId);
   const tenant = await rt.loadTenant(tenantId);
   if (!tenant) {
-    logger.warn("trigger dropped: unknown tenant", log);
+    logger.warn("trigger dropped: unknown tenant", { ...facts });
     return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
   }
   // Anyone allowed to put events on the trigger bus names the tenant in the detail: the tenant's own
   // pin of the sources that may trigger it is what keeps one sender from triggering another's quotes.
   if (!tenant.policy.triggerSources.includes(source)) {
-    logger.warn("trigger dropped: source not allowed for the tenant", log);
+    logger.warn("trigger dropped: source not allowed for the tenant", { ...facts });
     recordEvent(detailType, "refused", 0);
     return {
       outcome: "dropped",
@@ -81,23 +93,25 @@ export async function handleTrigger(delivery: unknown, rt: Runtime = runtime()):
   try {
     const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");
     const result = outcome.replayed ? "duplicate" : outcome.response.status;
-    logger.info("trigger", { ...log, outcome: result, mirrors: outcome.response.mirrors.length });
+    logger.info("trigger", { ...facts, outcome: result, mirrors: outcome.response.mirrors.length });
     recordEvent(detailType, result, outcome.response.mirrors.length);
     return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
   } catch (error) {
     if (error instanceof PreconditionFailed || error instanceof Forbidden) {
-      logger.warn("trigger refused", { ...log, error: error.message });
+      logger.warn("trigger refused", { ...facts, error: error.message });
       recordEvent(detailType, "refused", 0);
       return { outcome: "dropped", tenantId, reason: error.message };
     }
-    logger.error("trigger failed; EventBridge will retry", { ...log, error: error as Error });
-    recordEvent(detailType, "failed", 0);
     throw error;
   }
 }
 
+type TriggerEvent = EventBridgeEvent<(typeof TRIGGER_TYPES)[number], unknown>;
+
 /** The trigger function: `cart.finalized` and `quote.accepted` from EventBridge. */
-export const handler = (
-  event: EventBridgeEvent<(typeof TRIGGER_TYPES)[number], unknown>,
-  _context?: Context,
-): Promise<TriggerResult> => handleTrigger(event).finally(() => metrics.publishStoredMetrics());
+export const handler = functionStack<TriggerEvent, TriggerResult>()
+  .use(failureLog("trigger failed; EventBridge will retry"))
+  .handler((event, context) => handleTrigger(event, runtime(), context.facts)) as unknown as LambdaFunction<
+  TriggerEvent,
+  TriggerResult
+>;

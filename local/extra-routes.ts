@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2, ScheduledEvent } from "aws-lambda";
 import type { ExtraRoute, ExtraRouteResult } from "./http-adapter.js";
 
 /**
@@ -28,8 +28,8 @@ export const localExtraRoutes: ExtraRoute[] = [
       const delivery = parsed.value as Record<string, unknown>;
       if (typeof delivery.source === "string" && delivery.source.startsWith("aws.partner/salesforce.com/")) {
         // A change event Salesforce Event Relay puts on the partner bus (CONNECTORS §4).
-        const { handleRelayedEvent } = await import("../functions/salesforce-event.js");
-        return run(() => handleRelayedEvent(delivery));
+        const { handler } = await import("../functions/salesforce-event.js");
+        return run(() => handler(delivery));
       }
       const { handler } = await import("../functions/trigger-event.js");
       // The envelope EventBridge wraps around what the sender put: ids, time, account, region.
@@ -47,11 +47,11 @@ export const localExtraRoutes: ExtraRoute[] = [
   },
   {
     method: "PUT",
-    path: /^\/local\/tenants\/([^/]+)$/,
+    path: "/local/tenants/{tenantId}",
     // The same JSON and validation as `quotesync tenant put` (local stage: credentials may be inline).
-    handle: async (body, [tenantId]) => {
+    handle: async (body, { tenantId }) => {
       const { registerLocalTenant } = await import("./tenants.js");
-      return registerLocalTenant(decodeURIComponent(tenantId ?? ""), body);
+      return registerLocalTenant(tenantId ?? "", body);
     },
   },
   {
@@ -75,8 +75,8 @@ export const localExtraRoutes: ExtraRoute[] = [
     method: "POST",
     path: "/local/schedule",
     handle: async () => {
-      const { runScheduledOnce } = await import("../functions/scheduled.js");
-      return run(() => runScheduledOnce());
+      const { handler } = await import("../functions/scheduled.js");
+      return run(() => handler({} as ScheduledEvent));
     },
   },
 ];

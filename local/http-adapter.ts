@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import {
+  apiGatewayEvent,
+  findRoute,
+  type RouteMatch,
+  type RouteTable,
+  routesFor,
+  routeTable,
+} from "./api-gateway.js";
 import type { HttpLambda, LocalRoute } from "./routes.js";
 
 /**
@@ -21,13 +29,13 @@ export interface ExtraRouteResult {
 }
 
 /**
- * A local-only route (e.g. `POST /local/events`): exact method and path (or a path pattern whose
- * groups are handed over, e.g. `PUT /local/tenants/{tenantId}`), raw body in.
+ * A local-only route (e.g. `POST /local/events`, `PUT /local/tenants/{tenantId}`): a route
+ * template like the functions' routes, handed the raw body and the path's parameters.
  */
 export interface ExtraRoute {
   method: string;
-  path: string | RegExp;
-  handle: (body: string, params: string[]) => Promise<ExtraRouteResult>;
+  path: string;
+  handle: (body: string, pathParameters: Record<string, string>) => Promise<ExtraRouteResult>;
 }
 
 export interface LocalHttpServerOptions {
@@ -38,11 +46,13 @@ export interface LocalHttpServerOptions {
 
 /** Returns a server that is not listening yet: call `listen()` on it. */
 export function createLocalHttpServer(options: LocalHttpServerOptions): http.Server {
-  const compiled = options.routes.map(compileRoute);
-  const extraRoutes = options.extraRoutes ?? [];
-
+  const routing: Routing = {
+    routes: routeTable(options.routes),
+    extraRoutes: routeTable(options.extraRoutes ?? []),
+    handlers: new Map(),
+  };
   return http.createServer((req, res) => {
-    handleRequest(req, res, compiled, extraRoutes).catch((error: unknown) => {
+    handleRequest(req, res, routing).catch((error: unknown) => {
       console.error("local http adapter: unhandled error", error);
       if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
       else res.destroy();
@@ -52,78 +62,25 @@ export function createLocalHttpServer(options: LocalHttpServerOptions): http.Ser
 
 // --- routing ---------------------------------------------------------------------------------------
 
-interface CompiledRoute {
-  route: LocalRoute;
-  segments: Array<{ literal: string } | { param: string }>;
-  literalCount: number;
-  functionName: string;
-  handler?: Promise<HttpLambda>;
-}
-
-function compileRoute(route: LocalRoute): CompiledRoute {
-  const segments = splitPath(route.path).map((segment) => {
-    const param = /^\{([^{}]+)\}$/.exec(segment)?.[1];
-    return param ? { param } : { literal: segment };
-  });
-  const literals = segments.flatMap((segment) => ("literal" in segment ? [segment.literal] : []));
-  return {
-    route,
-    segments,
-    literalCount: literals.length,
-    functionName: `quotesync-local-${route.method.toLowerCase()}-${literals.join("-")}`,
-  };
-}
-
-function splitPath(path: string): string[] {
-  return path.split("/").filter((segment) => segment !== "");
-}
-
-/** Matches a raw (still percent-encoded) path; `undefined` if it does not fit the template. */
-function matchTemplate(compiled: CompiledRoute, rawPath: string): Record<string, string> | undefined {
-  const parts = splitPath(rawPath);
-  if (parts.length !== compiled.segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (const [index, segment] of compiled.segments.entries()) {
-    const part = parts[index] as string;
-    if ("literal" in segment) {
-      if (safeDecode(part) !== segment.literal) return undefined;
-    } else {
-      const value = safeDecode(part);
-      if (value === undefined) return undefined;
-      params[segment.param] = value;
-    }
-  }
-  return params;
-}
-
-function safeDecode(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Like API Gateway: the most specific route (most literal segments) wins. */
-function findRoutes(
-  compiled: CompiledRoute[],
-  rawPath: string,
-): Array<{ compiled: CompiledRoute; params: Record<string, string> }> {
-  return compiled
-    .flatMap((entry) => {
-      const params = matchTemplate(entry, rawPath);
-      return params ? [{ compiled: entry, params }] : [];
-    })
-    .sort((a, b) => b.compiled.literalCount - a.compiled.literalCount);
+/** `quotesync-local-post-webhooks-crm`: the local stand-in for the route's function name. */
+function functionNameOf(route: LocalRoute): string {
+  const literals = route.path.split("/").filter((segment) => segment !== "" && !segment.startsWith("{"));
+  return `quotesync-local-${route.method.toLowerCase()}-${literals.join("-")}`;
 }
 
 // --- request handling ------------------------------------------------------------------------------
 
+interface Routing {
+  routes: RouteTable<LocalRoute>;
+  extraRoutes: RouteTable<ExtraRoute>;
+  /** Each route's handler, loaded on its first request. */
+  handlers: Map<LocalRoute, Promise<HttpLambda>>;
+}
+
 async function handleRequest(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  compiled: CompiledRoute[],
-  extraRoutes: ExtraRoute[],
+  routing: Routing,
 ): Promise<void> {
   const method = (req.method ?? "GET").toUpperCase();
   const url = req.url ?? "/";
@@ -131,82 +88,75 @@ async function handleRequest(
   const rawPath = queryIndex === -1 ? url : url.slice(0, queryIndex);
   const rawQueryString = queryIndex === -1 ? "" : url.slice(queryIndex + 1);
 
-  const extra = extraRoutes.find(
-    (route) =>
-      route.method.toUpperCase() === method &&
-      (typeof route.path === "string" ? route.path === rawPath : route.path.test(rawPath)),
-  );
-  if (extra) {
-    if (rawPath.startsWith("/local/")) {
-      const refusal = localOnlyRefusal(req);
-      if (refusal) {
-        await discardBody(req);
-        sendError(res, refusal.statusCode, refusal.code, refusal.message);
-        return;
-      }
-    }
-    const body = await readBody(req, res);
-    if (body === undefined) return;
-    const params = typeof extra.path === "string" ? [] : (extra.path.exec(rawPath)?.slice(1) ?? []);
-    const result = await extra.handle(body.toString("utf8"), params);
-    res.writeHead(result.statusCode, { "content-type": "application/json", ...result.headers });
-    res.end(result.body);
-    return;
-  }
-
+  const extra = findRoute(routing.extraRoutes, method, rawPath);
+  if (extra) return answerExtraRoute(req, res, extra, rawPath);
   if (rawPath === "/health") {
-    if (method !== "GET" && method !== "HEAD") {
-      return methodNotAllowed(req, res, method, rawPath, ["GET"]);
-    }
+    if (method !== "GET" && method !== "HEAD") return methodNotAllowed(req, res, method, rawPath, ["GET"]);
     await discardBody(req);
-    sendJson(res, 200, { status: "ok" });
-    return;
+    return sendJson(res, 200, { status: "ok" });
   }
-
-  const candidates = findRoutes(compiled, rawPath);
-  const match = candidates.find((candidate) => candidate.compiled.route.method === method);
+  const candidates = routesFor(routing.routes, rawPath);
+  const match = candidates.find((candidate) => candidate.route.method === method);
   if (!match) {
     if (candidates.length > 0) {
-      const allowed = [...new Set(candidates.map((candidate) => candidate.compiled.route.method))];
+      const allowed = [...new Set(candidates.map((candidate) => candidate.route.method))];
       return methodNotAllowed(req, res, method, rawPath, allowed);
     }
     await discardBody(req);
-    sendError(res, 404, "not_found", `no route for ${method} ${rawPath}`);
-    return;
+    return sendError(res, 404, "not_found", `no route for ${method} ${rawPath}`);
   }
-
   const body = await readBody(req, res);
   if (body === undefined) return;
-
   const requestId = randomUUID();
-  const event = buildEvent(req, {
-    method,
-    route: match.compiled.route,
-    rawPath,
-    rawQueryString,
-    pathParameters: match.params,
-    body,
-    requestId,
-  });
-  const context = buildContext(match.compiled.functionName);
+  const event = eventOf(req, { method, match, rawPath, rawQueryString, body, requestId });
+  await invokeRoute(res, routing, match.route, event);
+}
 
+async function answerExtraRoute(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  extra: RouteMatch<ExtraRoute>,
+  rawPath: string,
+): Promise<void> {
+  if (rawPath.startsWith("/local/")) {
+    const refusal = localOnlyRefusal(req);
+    if (refusal) {
+      await discardBody(req);
+      return sendError(res, refusal.statusCode, refusal.code, refusal.message);
+    }
+  }
+  const body = await readBody(req, res);
+  if (body === undefined) return;
+  const result = await extra.route.handle(body.toString("utf8"), extra.pathParameters);
+  res.writeHead(result.statusCode, { "content-type": "application/json", ...result.headers });
+  res.end(result.body);
+}
+
+/** Runs the route's function on the event and writes its result; a function that throws is a 500. */
+async function invokeRoute(
+  res: http.ServerResponse,
+  routing: Routing,
+  route: LocalRoute,
+  event: APIGatewayProxyEventV2,
+): Promise<void> {
+  const requestId = event.requestContext.requestId;
   let result: unknown;
   try {
-    match.compiled.handler ??= match.compiled.route.load();
-    const handler = await match.compiled.handler.catch((error: unknown) => {
-      match.compiled.handler = undefined;
+    const loading = routing.handlers.get(route) ?? route.load();
+    routing.handlers.set(route, loading);
+    const handler = await loading.catch((error: unknown) => {
+      routing.handlers.delete(route);
       throw error;
     });
-    result = await handler(event, context);
+    result = await handler(event, buildContext(functionNameOf(route)));
   } catch (error) {
     console.error(
       `local http adapter: ${event.routeKey} threw`,
       error instanceof Error ? error.stack : error,
     );
-    sendError(res, 500, "internal_error", "the function failed; see the server's stderr", {
+    return sendError(res, 500, "internal_error", "the function failed; see the server's stderr", {
       "apigw-requestid": requestId,
     });
-    return;
   }
   writeResult(res, result, requestId);
 }
@@ -274,92 +224,47 @@ function discardBody(req: http.IncomingMessage): Promise<void> {
 
 // --- the API Gateway payload 2.0 event -------------------------------------------------------------
 
-function buildEvent(
+/**
+ * The event API Gateway would send for a node:http request. API Gateway lower-cases header names
+ * and joins repeated headers with ","; cookies move to `cookies`. rawHeaders keeps every
+ * repetition (req.headers drops some duplicates).
+ */
+function eventOf(
   req: http.IncomingMessage,
   input: {
     method: string;
-    route: LocalRoute;
+    match: RouteMatch<LocalRoute>;
     rawPath: string;
     rawQueryString: string;
-    pathParameters: Record<string, string>;
     body: Buffer;
     requestId: string;
   },
 ): APIGatewayProxyEventV2 {
-  // API Gateway lower-cases header names and joins repeated headers with ","; cookies move to
-  // `cookies`. rawHeaders keeps every repetition (req.headers drops some duplicates).
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
     const name = (req.rawHeaders[index] as string).toLowerCase();
     const value = req.rawHeaders[index + 1] as string;
     if (name === "cookie") {
-      cookies.push(
-        ...value
-          .split(";")
-          .map((cookie) => cookie.trim())
-          .filter(Boolean),
-      );
+      cookies.push(...value.split(";").flatMap((cookie) => (cookie.trim() ? [cookie.trim()] : [])));
       continue;
     }
     headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
-
-  let queryStringParameters: Record<string, string> | undefined;
-  if (input.rawQueryString !== "") {
-    queryStringParameters = {};
-    for (const [name, value] of new URLSearchParams(input.rawQueryString)) {
-      queryStringParameters[name] =
-        name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
-    }
-  }
-
-  const now = new Date();
-  const domainName = headers.host ?? "127.0.0.1";
-  const routeKey = `${input.route.method} ${input.route.path}`;
-  const event: APIGatewayProxyEventV2 = {
-    version: "2.0",
-    routeKey,
-    rawPath: input.rawPath,
-    rawQueryString: input.rawQueryString,
-    ...(cookies.length > 0 ? { cookies } : {}),
+  return apiGatewayEvent({
+    method: input.method,
+    routeKey: input.match.route.path,
+    path: input.rawPath,
+    query: input.rawQueryString,
     headers,
-    ...(queryStringParameters ? { queryStringParameters } : {}),
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      domainName,
-      domainPrefix: domainName.split(".")[0] ?? domainName,
-      http: {
-        method: input.method,
-        path: input.rawPath,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
-        userAgent: headers["user-agent"] ?? "",
-      },
-      requestId: input.requestId,
-      routeKey,
-      stage: "$default",
-      time: formatRequestTime(now),
-      timeEpoch: now.getTime(),
-    },
-    ...(Object.keys(input.pathParameters).length > 0 ? { pathParameters: input.pathParameters } : {}),
-    isBase64Encoded: false,
-  };
-  // Like API Gateway, a request without a body has no `body` property at all.
-  if (input.body.length > 0) event.body = input.body.toString("utf8");
-  return event;
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** API Gateway's `requestContext.time`, e.g. `12/Mar/2020:19:03:58 +0000`. */
-function formatRequestTime(date: Date): string {
-  const pad = (value: number): string => String(value).padStart(2, "0");
-  return (
-    `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
-  );
+    cookies,
+    body: input.body.toString("utf8"),
+    pathParameters: input.match.pathParameters,
+    requestId: input.requestId,
+    sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
+    protocol: `HTTP/${req.httpVersion}`,
+    domainName: headers.host ?? "127.0.0.1",
+  });
 }
 
 const TIMEOUT_MS = 30_000;

@@ -1,7 +1,9 @@
-import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { signRequest } from "../functions/lib/signature.js";
+import { apiGatewayEvent, findRoute, routeTable } from "./api-gateway.js";
 import { type LocalRoute, localRoutes } from "./routes.js";
+
+export { apiGatewayEvent };
 
 /** A handler's answer with its JSON body parsed. */
 export interface InvokeResponse {
@@ -11,48 +13,6 @@ export interface InvokeResponse {
   body: any;
 }
 
-/** Builds the API Gateway HTTP API (payload 2.0) event API Gateway would send for a request. */
-export function apiGatewayEvent(options: {
-  method: "GET" | "POST";
-  routeKey: string;
-  path: string;
-  query?: string;
-  body?: string;
-  headers?: Record<string, string>;
-  pathParameters: Record<string, string>;
-}): APIGatewayProxyEventV2 {
-  const query = options.query ?? "";
-  return {
-    version: "2.0",
-    routeKey: `${options.method} ${options.routeKey}`,
-    rawPath: options.path,
-    rawQueryString: query,
-    headers: { "content-type": "application/json", ...(options.headers ?? {}) },
-    ...(query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(query)) } : {}),
-    pathParameters: options.pathParameters,
-    isBase64Encoded: false,
-    ...(options.body !== undefined && options.body !== "" ? { body: options.body } : {}),
-    requestContext: {
-      accountId: "local",
-      apiId: "local",
-      domainName: "localhost",
-      domainPrefix: "localhost",
-      http: {
-        method: options.method,
-        path: options.path,
-        protocol: "HTTP/1.1",
-        sourceIp: "127.0.0.1",
-        userAgent: "quotesync-local",
-      },
-      requestId: randomUUID(),
-      routeKey: `${options.method} ${options.routeKey}`,
-      stage: "$default",
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  } as APIGatewayProxyEventV2;
-}
-
 /** The Lambda context handed to in-process invocations (the handlers read none of it). */
 export const localLambdaContext = {
   functionName: "quotesync-local",
@@ -60,30 +20,17 @@ export const localLambdaContext = {
   getRemainingTimeInMillis: () => 30_000,
 } as unknown as Context;
 
+const localRouteTable = routeTable(localRoutes);
+
 /** Finds the route (API Gateway syntax, `{name}` parameters) that serves `method path`. */
 export function matchRoute(
   method: string,
   path: string,
   routes: LocalRoute[] = localRoutes,
 ): { route: LocalRoute; pathParameters: Record<string, string> } {
-  for (const route of routes) {
-    if (route.method !== method) continue;
-    const names: string[] = [];
-    const pattern = new RegExp(
-      `^${route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-        names.push(name);
-        return "([^/]+)";
-      })}$`,
-    );
-    const match = pattern.exec(path);
-    if (match) {
-      const pathParameters = Object.fromEntries(
-        names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? "")]),
-      );
-      return { route, pathParameters };
-    }
-  }
-  throw new Error(`no route for ${method} ${path}`);
+  const found = findRoute(routes === localRoutes ? localRouteTable : routeTable(routes), method, path);
+  if (!found) throw new Error(`no route for ${method} ${path}`);
+  return found;
 }
 
 /**
@@ -98,7 +45,7 @@ export async function invokeRoute(
 ): Promise<InvokeResponse> {
   const [rawPath = path, query = ""] = path.split("?");
   const body = options.rawBody ?? "";
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  const headers: Record<string, string> = { "content-type": "application/json", ...(options.headers ?? {}) };
   if (options.signature) headers["x-quotesync-signature"] = options.signature;
   else if (options.secret)
     headers["x-quotesync-signature"] = signRequest({

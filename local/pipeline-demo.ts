@@ -15,172 +15,198 @@ export async function loadPipelineDemo(
   tenant: TenantConfig,
   now = Date.now(),
 ): Promise<string[]> {
+  const send = demoSender(rt, tenant, now);
+  for (const deal of DEMO_DEALS) await sendDeal(send, deal);
+  await tellNorthwindHistory(send, rt, tenant);
+  await tellLaterChanges(send);
+  await divergeNorthwindSeats(rt, tenant);
+  await rt.engine.runScheduled();
+  return DEMO_DEALS.map((deal) => deal.id);
+}
+
+interface DemoDeal {
+  id: string;
+  name: string;
+  stage: string;
+  quote?: { id: string; name: string; expiresInDays: number; syncMode?: string; discount?: string };
+  /** id, name, quantity, unit price. */
+  lines?: Array<[string, string, string, string]>;
+  start?: boolean;
+}
+
+const DEMO_DEALS: DemoDeal[] = [
+  {
+    id: "opp-northwind",
+    name: "Northwind — platform renewal",
+    stage: "Negotiation",
+    quote: { id: "q-northwind-2", name: "Renewal, 3 years", expiresInDays: 30 },
+    lines: [
+      ["seats", "Seats", "200", "45.00"],
+      ["support", "Premium support", "1", "4800.00"],
+      ["onboarding", "Onboarding", "1", "2500.00"],
+    ],
+    start: true,
+  },
+  {
+    id: "opp-globex",
+    name: "Globex — expansion",
+    stage: "Proposal",
+    quote: { id: "q-globex-1", name: "Expansion", expiresInDays: 20, discount: "25" },
+    lines: [
+      ["seats", "Seats", "120", "45.00"],
+      ["sso", "SSO add-on", "120", "6.00"],
+    ],
+    start: true,
+  },
+  {
+    id: "opp-initech",
+    name: "Initech — analytics",
+    stage: "Qualification",
+    quote: { id: "q-initech-1", name: "Analytics bundle", expiresInDays: 45, syncMode: "manual" },
+    lines: [["analytics", "Analytics", "50", "30.00"]],
+    start: true,
+  },
+  {
+    id: "opp-umbrella",
+    name: "Umbrella — security suite",
+    stage: "Proposal",
+    quote: { id: "q-umbrella-1", name: "Security suite", expiresInDays: 3 },
+    lines: [["suite", "Security suite", "1", "18000.00"]],
+    start: true,
+  },
+  {
+    id: "opp-acme",
+    name: "Acme — starter",
+    stage: "Closed Won",
+    quote: { id: "q-acme-1", name: "Starter", expiresInDays: 60 },
+    lines: [["seats", "Seats", "25", "45.00"]],
+    start: true,
+  },
+  {
+    id: "opp-hooli",
+    name: "Hooli — pilot",
+    stage: "Prospecting",
+    quote: { id: "q-hooli-1", name: "Pilot", expiresInDays: 15 },
+    lines: [["seats", "Seats", "10", "45.00"]],
+  },
+  { id: "opp-stark", name: "Stark — new logo", stage: "Qualification" },
+  {
+    id: "opp-wayne",
+    name: "Wayne — services",
+    stage: "Negotiation",
+    quote: { id: "q-wayne-1", name: "Services", expiresInDays: 25 },
+    lines: [
+      ["services", "Professional services", "40", "180.00"],
+      ["training", "Training day", "2", "1500.00"],
+    ],
+    start: true,
+  },
+];
+
+/** Sends the demo's events in order: event ids `pd-1`, `pd-2`, …, one second apart an hour ago. */
+interface DemoSender {
+  crm(type: string, data: unknown): Promise<unknown>;
+  cpq(type: string, data: unknown): Promise<unknown>;
+  startSync(quoteId: string): Promise<unknown>;
+  /** An ISO date `days` from now. */
+  days(days: number): string;
+}
+
+function demoSender(rt: Runtime, tenant: TenantConfig, now: number): DemoSender {
   let step = 0;
-  const at = () => new Date(now - 3_600_000 + ++step * 1000).toISOString();
-  const crm = (type: string, data: unknown) =>
-    rt.engine.handleCrmEvent(
-      tenant,
-      CrmEvent.parse({ eventId: `pd-${step + 1}`, type, occurredAt: at(), data }),
-    );
-  const cpq = (type: string, data: unknown) =>
-    rt.engine.handleCpqEvent(
-      tenant,
-      CpqEvent.parse({ eventId: `pd-${step + 1}`, type, occurredAt: at(), data }),
-    );
-  const days = (n: number) => new Date(now + n * 86_400_000).toISOString();
+  const envelope = () => {
+    step++;
+    return { eventId: `pd-${step}`, occurredAt: new Date(now - 3_600_000 + step * 1000).toISOString() };
+  };
+  return {
+    crm: (type, data) => rt.engine.handleCrmEvent(tenant, CrmEvent.parse({ ...envelope(), type, data })),
+    cpq: (type, data) => rt.engine.handleCpqEvent(tenant, CpqEvent.parse({ ...envelope(), type, data })),
+    startSync: (quoteId) =>
+      rt.engine.startSync(tenant, quoteId, {
+        eventId: envelope().eventId,
+        actor: { userId: "alex.admin" },
+      }),
+    days: (days) => new Date(now + days * 86_400_000).toISOString(),
+  };
+}
 
-  const deals: Array<{
-    id: string;
-    name: string;
-    stage: string;
-    quote?: { id: string; name: string; expiresAt: string; syncMode?: string; discount?: string };
-    lines?: Array<[string, string, string, string]>;
-    start?: boolean;
-  }> = [
-    {
-      id: "opp-northwind",
-      name: "Northwind — platform renewal",
-      stage: "Negotiation",
-      quote: { id: "q-northwind-2", name: "Renewal, 3 years", expiresAt: days(30) },
-      lines: [
-        ["seats", "Seats", "200", "45.00"],
-        ["support", "Premium support", "1", "4800.00"],
-        ["onboarding", "Onboarding", "1", "2500.00"],
-      ],
-      start: true,
+/** A deal as the CRM and the CPQ tell it: the opportunity, its quote and lines, sync started. */
+async function sendDeal(send: DemoSender, deal: DemoDeal): Promise<void> {
+  await send.crm("opportunity.upserted", {
+    opportunity: {
+      id: deal.id,
+      name: deal.name,
+      stage: deal.stage,
+      currency: "USD",
+      fields: { Region__c: "EMEA" },
     },
-    {
-      id: "opp-globex",
-      name: "Globex — expansion",
-      stage: "Proposal",
-      quote: { id: "q-globex-1", name: "Expansion", expiresAt: days(20), discount: "25" },
-      lines: [
-        ["seats", "Seats", "120", "45.00"],
-        ["sso", "SSO add-on", "120", "6.00"],
-      ],
-      start: true,
+  });
+  const { quote } = deal;
+  if (!quote) return;
+  await send.cpq("quote.upserted", {
+    quote: {
+      id: quote.id,
+      opportunityId: deal.id,
+      name: quote.name,
+      status: "draft",
+      currency: "USD",
+      expiresAt: send.days(quote.expiresInDays),
+      ...(quote.syncMode ? { syncMode: quote.syncMode } : {}),
     },
-    {
-      id: "opp-initech",
-      name: "Initech — analytics",
-      stage: "Qualification",
-      quote: { id: "q-initech-1", name: "Analytics bundle", expiresAt: days(45), syncMode: "manual" },
-      lines: [["analytics", "Analytics", "50", "30.00"]],
-      start: true,
-    },
-    {
-      id: "opp-umbrella",
-      name: "Umbrella — security suite",
-      stage: "Proposal",
-      quote: { id: "q-umbrella-1", name: "Security suite", expiresAt: days(3) },
-      lines: [["suite", "Security suite", "1", "18000.00"]],
-      start: true,
-    },
-    {
-      id: "opp-acme",
-      name: "Acme — starter",
-      stage: "Closed Won",
-      quote: { id: "q-acme-1", name: "Starter", expiresAt: days(60) },
-      lines: [["seats", "Seats", "25", "45.00"]],
-      start: true,
-    },
-    {
-      id: "opp-hooli",
-      name: "Hooli — pilot",
-      stage: "Prospecting",
-      quote: { id: "q-hooli-1", name: "Pilot", expiresAt: days(15) },
-      lines: [["seats", "Seats", "10", "45.00"]],
-    },
-    { id: "opp-stark", name: "Stark — new logo", stage: "Qualification" },
-    {
-      id: "opp-wayne",
-      name: "Wayne — services",
-      stage: "Negotiation",
-      quote: { id: "q-wayne-1", name: "Services", expiresAt: days(25) },
-      lines: [
-        ["services", "Professional services", "40", "180.00"],
-        ["training", "Training day", "2", "1500.00"],
-      ],
-      start: true,
-    },
-  ];
+  });
+  await send.cpq("quote.lines.upserted", {
+    quoteId: quote.id,
+    lines: (deal.lines ?? []).map(([id, name, quantity, unitPrice], index) => ({
+      id: `${quote.id}-${id}`,
+      productId: `prod-${id}`,
+      name,
+      quantity,
+      unitPrice,
+      position: index + 1,
+      ...(quote.discount && index === 0 ? { discountPercent: quote.discount } : {}),
+      fields: { Color__c: index === 0 ? "blue" : "grey", Term_Months__c: 36 },
+    })),
+  });
+  if (deal.start) await send.startSync(quote.id);
+}
 
-  for (const deal of deals) {
-    await crm("opportunity.upserted", {
-      opportunity: {
-        id: deal.id,
-        name: deal.name,
-        stage: deal.stage,
-        currency: "USD",
-        fields: { Region__c: "EMEA" },
-      },
-    });
-    if (!deal.quote) continue;
-    const { quote } = deal;
-    await cpq("quote.upserted", {
-      quote: {
-        id: quote.id,
-        opportunityId: deal.id,
-        name: quote.name,
-        status: "draft",
-        currency: "USD",
-        expiresAt: quote.expiresAt,
-        ...(quote.syncMode ? { syncMode: quote.syncMode } : {}),
-      },
-    });
-    await cpq("quote.lines.upserted", {
-      quoteId: quote.id,
-      lines: (deal.lines ?? []).map(([id, name, quantity, unitPrice], index) => ({
-        id: `${quote.id}-${id}`,
-        productId: `prod-${id}`,
-        name,
-        quantity,
-        unitPrice,
-        position: index + 1,
-        ...(quote.discount && index === 0 ? { discountPercent: quote.discount } : {}),
-        fields: { Color__c: index === 0 ? "blue" : "grey", Term_Months__c: 36 },
-      })),
-    });
-    if (deal.start) {
-      step++;
-      await rt.engine.startSync(tenant, quote.id, { eventId: `pd-${step}`, actor: { userId: "alex.admin" } });
-    }
-  }
-
-  // Northwind: an earlier quote the customer turned down, and a CRM edit mirrored to the CPQ.
-  await cpq("quote.upserted", {
+/** Northwind: an earlier quote the customer turned down, and a CRM edit mirrored to the CPQ. */
+async function tellNorthwindHistory(send: DemoSender, rt: Runtime, tenant: TenantConfig): Promise<void> {
+  await send.cpq("quote.upserted", {
     quote: {
       id: "q-northwind-1",
       opportunityId: "opp-northwind",
       name: "Renewal, 1 year",
       status: "rejected",
       currency: "USD",
-      expiresAt: days(-10),
+      expiresAt: send.days(-10),
     },
   });
   const northwind = await rt.store.loadOpportunity(tenant.tenantId, "opp-northwind");
   const onboarding = [...(northwind?.lines.values() ?? [])].find(
     (line) => line.productId === "prod-onboarding",
   );
-  if (onboarding) {
-    await crm("opportunity.lines.upserted", {
-      opportunityId: "opp-northwind",
-      lines: [
-        {
-          id: onboarding.id ?? "crm-onboarding",
-          syncKey: onboarding.syncKey,
-          productId: "prod-onboarding",
-          name: "Onboarding",
-          quantity: "2",
-          unitPrice: "2500.00",
-          position: 3,
-          fields: { Color__c: "grey" },
-        },
-      ],
-    });
-  }
-  // Initech reaches Negotiation with a manual-mode change not pushed yet.
-  await cpq("quote.lines.upserted", {
+  if (!onboarding) return;
+  await send.crm("opportunity.lines.upserted", {
+    opportunityId: "opp-northwind",
+    lines: [
+      {
+        id: onboarding.id ?? "crm-onboarding",
+        syncKey: onboarding.syncKey,
+        productId: "prod-onboarding",
+        name: "Onboarding",
+        quantity: "2",
+        unitPrice: "2500.00",
+        position: 3,
+        fields: { Color__c: "grey" },
+      },
+    ],
+  });
+}
+
+/** Initech reaches a milestone with a manual-mode change waiting; Umbrella's synced quote expires. */
+async function tellLaterChanges(send: DemoSender): Promise<void> {
+  await send.cpq("quote.lines.upserted", {
     quoteId: "q-initech-1",
     lines: [
       {
@@ -193,23 +219,20 @@ export async function loadPipelineDemo(
       },
     ],
   });
-  await crm("opportunity.upserted", {
+  await send.crm("opportunity.upserted", {
     opportunity: { id: "opp-initech", name: "Initech — analytics", stage: "Negotiation", currency: "USD" },
   });
-  // Umbrella's synced quote passes its expiry (the CPQ reports a date in the past).
-  await cpq("quote.upserted", {
+  // The CPQ reports an expiry date in the past.
+  await send.cpq("quote.upserted", {
     quote: {
       id: "q-umbrella-1",
       opportunityId: "opp-umbrella",
       name: "Security suite",
       status: "presented",
       currency: "USD",
-      expiresAt: days(-2),
+      expiresAt: send.days(-2),
     },
   });
-  await divergeNorthwindSeats(rt, tenant);
-  await rt.engine.runScheduled();
-  return deals.map((deal) => deal.id);
 }
 
 /** The opportunity's Seats line set to 250 in storage only: nothing mirrored, so the audit sees drift. */

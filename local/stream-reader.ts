@@ -40,103 +40,125 @@ export interface StreamReader {
 
 /** Starts reading the table's stream; resolves once every shard has an iterator. */
 export async function startStreamReader(options: StreamReaderOptions): Promise<StreamReader> {
-  const pollMs = options.pollMs ?? 200;
   const { Table } = await options.client.send(new DescribeTableCommand({ TableName: options.tableName }));
   const streamArn = Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
+  const reading: Reading = {
+    options,
+    streamArn,
+    streams: await streamsClientFor(options),
+    iterators: new Map(),
+    stopped: false,
+  };
+  await discoverShards(reading);
+  const loop = pollUntilStopped(reading);
+  return {
+    async stop() {
+      reading.stopped = true;
+      reading.wake?.();
+      await loop;
+      reading.streams.destroy();
+    },
+  };
+}
+
+/** One reader's state. */
+interface Reading {
+  options: StreamReaderOptions;
+  streamArn: string;
+  streams: DynamoDBStreamsClient;
+  /** Shard id → the iterator to read next (null: the shard is closed and read to its end). */
+  iterators: Map<string, string | null>;
+  stopped: boolean;
+  /** Ends the pause between polls early (set while pausing). */
+  wake?: () => void;
+}
+
+/** A Streams client on the table client's endpoint, region and credentials. */
+async function streamsClientFor(options: StreamReaderOptions): Promise<DynamoDBStreamsClient> {
   const endpoint = await options.client.config.endpoint?.();
-  const streams = new DynamoDBStreamsClient({
+  return new DynamoDBStreamsClient({
     region: options.region ?? (await options.client.config.region()),
     credentials: options.client.config.credentials,
     ...(endpoint
       ? { endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}` }
       : {}),
   });
-  const from = options.from ?? "LATEST";
-  /** Shard id → the iterator to read next (null: the shard is closed and read to its end). */
-  const iterators = new Map<string, string | null>();
+}
 
-  async function discoverShards(): Promise<void> {
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    for (const shard of StreamDescription?.Shards ?? []) {
-      const shardId = shard.ShardId as string;
-      if (iterators.has(shardId)) continue;
-      // A shard that appears after the reader started holds records written since: read it whole.
-      const type = iterators.size === 0 && from === "LATEST" ? "LATEST" : "TRIM_HORIZON";
-      const { ShardIterator } = await streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type }),
-      );
-      iterators.set(shardId, ShardIterator ?? null);
-    }
-  }
-
-  await discoverShards();
-  let stopped = false;
-  let wake: (() => void) | undefined;
-
-  async function pollShard(shardId: string, iterator: string): Promise<boolean> {
-    const answer = await streams.send(
-      new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
+async function discoverShards(reading: Reading): Promise<void> {
+  const { streams, streamArn, iterators } = reading;
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  for (const shard of StreamDescription?.Shards ?? []) {
+    const shardId = shard.ShardId as string;
+    if (iterators.has(shardId)) continue;
+    // A shard that appears after the reader started holds records written since: read it whole.
+    const type =
+      iterators.size === 0 && (reading.options.from ?? "LATEST") === "LATEST" ? "LATEST" : "TRIM_HORIZON";
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type }),
     );
-    const records = answer.Records ?? [];
-    let nextIterator = answer.NextShardIterator ?? null;
-    const handed = records
-      .map((record) => lambdaRecord(record, streamArn as string))
-      .filter((record) => options.filter?.(record) ?? true);
-    if (handed.length > 0) {
-      const event: DynamoDBStreamEvent = { Records: handed };
-      const result = await options.handle(event);
-      const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
-      if (failed) {
-        // Read again from the failed record, as Lambda does with ReportBatchItemFailures.
-        const { ShardIterator } = await streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: streamArn,
-            ShardId: shardId,
-            ShardIteratorType: "AT_SEQUENCE_NUMBER",
-            SequenceNumber: failed,
-          }),
-        );
-        nextIterator = ShardIterator ?? null;
-      }
-    }
-    iterators.set(shardId, nextIterator);
-    return records.length > 0;
+    iterators.set(shardId, ShardIterator ?? null);
   }
+}
 
-  const loop = (async () => {
-    let rounds = 0;
-    while (!stopped) {
-      let busy = false;
-      try {
-        if (++rounds % 25 === 0) await discoverShards();
-        for (const [shardId, iterator] of iterators) {
-          if (iterator === null || stopped) continue;
-          if (await pollShard(shardId, iterator)) busy = true;
-        }
-      } catch (error) {
-        options.onError?.(error);
-      }
-      if (!busy && !stopped) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+/** Reads one batch of a shard and hands it over; true when the shard had records. */
+async function pollShard(reading: Reading, shardId: string, iterator: string): Promise<boolean> {
+  const { streams, streamArn, options } = reading;
+  const answer = await streams.send(
+    new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
+  );
+  const records = answer.Records ?? [];
+  let nextIterator = answer.NextShardIterator ?? null;
+  const handed = records
+    .map((record) => lambdaRecord(record, streamArn))
+    .filter((record) => options.filter?.(record) ?? true);
+  if (handed.length > 0) {
+    const result = await options.handle({ Records: handed });
+    const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
+    if (failed) {
+      // Read again from the failed record, as Lambda does with ReportBatchItemFailures.
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shardId,
+          ShardIteratorType: "AT_SEQUENCE_NUMBER",
+          SequenceNumber: failed,
+        }),
+      );
+      nextIterator = ShardIterator ?? null;
     }
-  })();
+  }
+  reading.iterators.set(shardId, nextIterator);
+  return records.length > 0;
+}
 
-  return {
-    async stop() {
-      stopped = true;
-      wake?.();
-      await loop;
-      streams.destroy();
-    },
-  };
+/** Polls every open shard in turn, pausing when none had records, until stopped. */
+async function pollUntilStopped(reading: Reading): Promise<void> {
+  let rounds = 0;
+  while (!reading.stopped) {
+    let busy = false;
+    try {
+      if (++rounds % 25 === 0) await discoverShards(reading);
+      for (const [shardId, iterator] of reading.iterators) {
+        if (iterator === null || reading.stopped) continue;
+        if (await pollShard(reading, shardId, iterator)) busy = true;
+      }
+    } catch (error) {
+      reading.options.onError?.(error);
+    }
+    if (!busy && !reading.stopped) await pause(reading, reading.options.pollMs ?? 200);
+  }
+}
+
+function pause(reading: Reading, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    reading.wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
 }
 
 /** A Streams API record as Lambda hands it to a function (the same shape, plus the source ARN). */

@@ -1,4 +1,5 @@
 import { CPQ_EVENT_TYPES, CRM_EVENT_TYPES } from "../../domain/events.js";
+import { isTenantId } from "../../domain/tenant.js";
 import { sendSigned, targetUrl } from "../http-client.js";
 import { type CliIo, CommandFailed, parseOptions, readInput, readSecret, UsageError } from "../io.js";
 
@@ -129,7 +130,7 @@ export async function replayCommand(
     return 0;
   }
   if (values.url === undefined) throw new UsageError("--url is required, e.g. --url http://127.0.0.1:3000");
-  if (values.tenant === undefined || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.tenant)) {
+  if (!isTenantId(values.tenant)) {
     throw new UsageError("--tenant is required: a tenant id such as demo");
   }
   if (values.file === undefined) throw new UsageError("--file is required (JSON lines or a JSON array)");

@@ -1,3 +1,4 @@
+import { isTenantId } from "../../domain/tenant.js";
 import { MAX_VIEWER_HOURS, mintViewerToken } from "../../functions/lib/viewer-link.js";
 import { type CliIo, parseOptions, UsageError } from "../io.js";
 
@@ -43,7 +44,7 @@ export async function viewerLinkCommand(
     return 0;
   }
   const tenantId = values.tenant ?? "";
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId))
+  if (!isTenantId(tenantId))
     throw new UsageError("--tenant is required: lower-case letters, digits and -, e.g. --tenant acme");
   if (!values.secret) throw new UsageError("--secret is required (one of the tenant's secrets)");
   const hours = Number(values.hours ?? "8");

@@ -7,7 +7,7 @@ import { type BackoffPolicy, DeliveryService, type OutboxInsert } from "../../co
 import { recordTargetDrift } from "../../connectors/target-drift.js";
 import type { Mirror } from "../../domain/model.js";
 import type { SyncStore } from "../../domain/store.js";
-import type { TenantConfig } from "../../domain/tenant.js";
+import { TENANT_ID_PART, type TenantConfig } from "../../domain/tenant.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { DispatchCursors, outboxSource } from "../../infra/dynamodb/dispatch-cursor.js";
@@ -125,7 +125,7 @@ export function setDeliveryRuntime(next: DeliveryRuntime | undefined): void {
   shared = next;
 }
 
-const OUTBOX_PK = /^T#([a-z0-9][a-z0-9-]{0,63})#OUTBOX$/;
+const OUTBOX_PK = new RegExp(`^T#(${TENANT_ID_PART})#OUTBOX$`);
 
 /**
  * The outbox entries among a stream batch's records, each with the index of its record: INSERTs of

@@ -29,15 +29,13 @@ export function jsonResponse(
   };
 }
 
-function errorResponse(
-  statusCode: number,
-  code: string,
-  message: string,
-  details: unknown[] = [],
-  headers: Record<string, string> = {},
-) {
-  const body: ErrorBody = { error: { code, message, details } };
-  return jsonResponse(statusCode, body, headers);
+/** An error as the HTTP answer of SPEC §2: status, the body's code, message and details, headers. */
+interface HttpFailure {
+  statusCode: number;
+  code: string;
+  message: string;
+  details?: unknown[];
+  headers?: Record<string, string>;
 }
 
 /** zod issues as the error details of SPEC §2: where (path) and what (message). */
@@ -49,41 +47,21 @@ export function zodDetails(error: ZodError): unknown[] {
   }));
 }
 
-/**
- * The one place where errors become HTTP responses (SPEC §2 "Errors"). Anything not recognised
- * is a 500 whose details stay in the log.
- */
-export function httpResponseFor(error: unknown): {
-  response: APIGatewayProxyStructuredResultV2;
-  expected: boolean;
-} {
+/** The answer a recognised error gets; `undefined` for anything unexpected. */
+function failureOf(error: unknown): HttpFailure | undefined {
   if (error instanceof RequestRejected) {
-    return {
-      response: errorResponse(error.statusCode, error.code, error.message, error.details),
-      expected: true,
-    };
+    return { statusCode: error.statusCode, code: error.code, message: error.message, details: error.details };
   }
   if (error instanceof ZodError) {
-    return {
-      response: errorResponse(
-        422,
-        "invalid_event",
-        "the request does not match the schema",
-        zodDetails(error),
-      ),
-      expected: true,
-    };
+    const message = "the request does not match the schema";
+    return { statusCode: 422, code: "invalid_event", message, details: zodDetails(error) };
   }
   if (error instanceof InvalidEvent) {
-    return { response: errorResponse(422, "invalid_event", error.message, error.details), expected: true };
+    return { statusCode: 422, code: "invalid_event", message: error.message, details: error.details };
   }
   if (error instanceof NotFound) {
-    return {
-      response: errorResponse(404, "not_found", error.message, [
-        { resource: error.resource, id: error.resourceId },
-      ]),
-      expected: true,
-    };
+    const details = [{ resource: error.resource, id: error.resourceId }];
+    return { statusCode: 404, code: "not_found", message: error.message, details };
   }
   if (error instanceof PortalInUse) {
     return {
@@ -94,26 +72,38 @@ export function httpResponseFor(error: unknown): {
     };
   }
   if (error instanceof PreconditionFailed) {
-    return { response: errorResponse(409, error.code, error.message, error.details), expected: true };
+    return { statusCode: 409, code: error.code, message: error.message, details: error.details };
   }
-  if (error instanceof Forbidden) {
-    return { response: errorResponse(403, "forbidden", error.message), expected: true };
-  }
+  if (error instanceof Forbidden) return { statusCode: 403, code: "forbidden", message: error.message };
   if (
     error instanceof StorageBusy ||
     error instanceof ConcurrentModification ||
     error instanceof DuplicateEvent
   ) {
     const retryAfter = error instanceof StorageBusy ? error.retryAfterSeconds : 1;
-    return {
-      response: errorResponse(503, "retry_later", "storage is busy; nothing was written, retry later", [], {
-        "retry-after": String(retryAfter),
-      }),
-      expected: true,
-    };
+    const message = "storage is busy; nothing was written, retry later";
+    return { statusCode: 503, code: "retry_later", message, headers: { "retry-after": String(retryAfter) } };
   }
   if (error instanceof InvalidCursor) {
-    return { response: errorResponse(400, "invalid_cursor", error.message), expected: true };
+    return { statusCode: 400, code: "invalid_cursor", message: error.message };
   }
-  return { response: errorResponse(500, "internal_error", "internal error"), expected: false };
+  return undefined;
+}
+
+const INTERNAL_ERROR: HttpFailure = { statusCode: 500, code: "internal_error", message: "internal error" };
+
+/**
+ * The one place where errors become HTTP responses (SPEC §2 "Errors"), with the error code for
+ * the request's log line. Anything not recognised is a 500 (`expected: false`) whose details stay
+ * in the log.
+ */
+export function httpResponseFor(error: unknown): {
+  response: APIGatewayProxyStructuredResultV2 & { statusCode: number };
+  code: string;
+  expected: boolean;
+} {
+  const failure = failureOf(error);
+  const { statusCode, code, message, details = [], headers = {} } = failure ?? INTERNAL_ERROR;
+  const body: ErrorBody = { error: { code, message, details } };
+  return { response: { ...jsonResponse(statusCode, body, headers), statusCode }, code, expected: !!failure };
 }

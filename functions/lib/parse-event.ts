@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { RequestRejected } from "./http-errors.js";
+import type { RequestFacts } from "./middleware/request-log.js";
 
 /**
  * Validates an event against its source's schema. A type the source may not send is a 422 that
@@ -9,7 +10,7 @@ export function parseEvent<S extends z.ZodType>(
   schema: S,
   allowedTypes: readonly string[],
   body: unknown,
-  log: Record<string, unknown>,
+  facts: RequestFacts,
 ): z.infer<S> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new RequestRejected(422, "invalid_event", "an event is a JSON object", [
@@ -17,9 +18,9 @@ export function parseEvent<S extends z.ZodType>(
     ]);
   }
   const type = (body as { type?: unknown }).type;
-  if (typeof type === "string") log.eventType = type.slice(0, 64);
+  if (typeof type === "string") facts.eventType = type.slice(0, 64);
   const eventId = (body as { eventId?: unknown }).eventId;
-  if (typeof eventId === "string") log.eventId = eventId.slice(0, 128);
+  if (typeof eventId === "string") facts.eventId = eventId.slice(0, 128);
   if (typeof type !== "string" || !allowedTypes.includes(type)) {
     throw new RequestRejected(422, "invalid_event", `unknown event type for this endpoint`, [
       { path: ["type"], message: `expected one of ${allowedTypes.join(", ")}` },

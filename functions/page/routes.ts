@@ -3,7 +3,7 @@ import { z } from "zod";
 import { NotFound } from "../../domain/errors.js";
 import { readOpportunityView } from "../../domain/pipeline/opportunity-view.js";
 import { type PipelineQuery, readPipelinePage } from "../../domain/pipeline/read-pipeline.js";
-import { fieldMapping, type TenantConfig } from "../../domain/tenant.js";
+import { fieldMapping, isTenantId, type TenantConfig } from "../../domain/tenant.js";
 import { rawBodyOf } from "../lib/authenticate.js";
 import { logger } from "../lib/logger.js";
 import { runtime } from "../lib/runtime.js";
@@ -50,7 +50,7 @@ export async function routePage(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const tenantId = event.pathParameters?.tenantId ?? "";
   const rt = runtime();
-  const tenant = /^[a-z0-9][a-z0-9-]{0,63}$/.test(tenantId) ? await rt.loadTenant(tenantId) : null;
+  const tenant = isTenantId(tenantId) ? await rt.loadTenant(tenantId) : null;
   const nowSeconds = Math.floor(Date.now() / 1000);
   if (event.routeKey === "GET /app/{tenantId}/enter") return enter(event, tenantId, tenant, nowSeconds);
 

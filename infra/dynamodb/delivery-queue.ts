@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { TargetState, TargetStateChanges } from "../../connectors/applier.js";
 import type { AuditEntry, Mirror, Source } from "../../domain/model.js";
+import { TENANT_ID_PART } from "../../domain/tenant.js";
 import { AuditSuffixes, auditItem } from "./audit-items.js";
 import { translateStorageError } from "./errors.js";
 import { keys, outboxSortKey } from "./keys.js";
@@ -70,8 +71,10 @@ function dueKey(at: number, pair: DeliveryPair): string {
   return `${String(Math.max(0, Math.floor(at))).padStart(15, "0")}#${pair.tenantId}#${pair.side}#${pair.opportunityId}`;
 }
 
+const DUE_KEY = new RegExp(`^\\d{15}#(${TENANT_ID_PART})#(crm|cpq)#(.+)$`, "s");
+
 function parseDueKey(key: string): DeliveryPair | null {
-  const match = /^\d{15}#([a-z0-9][a-z0-9-]*)#(crm|cpq)#(.+)$/s.exec(key);
+  const match = DUE_KEY.exec(key);
   if (!match) return null;
   return { tenantId: match[1] as string, side: match[2] as Source, opportunityId: match[3] as string };
 }
