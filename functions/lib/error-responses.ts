@@ -64,12 +64,8 @@ function failureOf(error: unknown): HttpFailure | undefined {
     return { statusCode: 404, code: "not_found", message: error.message, details };
   }
   if (error instanceof PortalInUse) {
-    return {
-      response: errorResponse(409, "portal_in_use", error.message, [
-        { portalId: error.portalId, tenantId: error.ownerTenantId },
-      ]),
-      expected: true,
-    };
+    const details = [{ portalId: error.portalId, tenantId: error.ownerTenantId }];
+    return { statusCode: 409, code: "portal_in_use", message: error.message, details };
   }
   if (error instanceof PreconditionFailed) {
     return { statusCode: 409, code: error.code, message: error.message, details: error.details };
