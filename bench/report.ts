@@ -31,12 +31,28 @@ export interface Row {
   met: boolean | null;
 }
 
+/** Adds one row: a figure of a scenario, with its goal and whether it was met when it has one. */
+type AddRow = (scenario: string, figure: string, value: string, goal?: string, met?: boolean | null) => void;
+
 /** The table of issue 5: every figure beside its goal. */
 export function rowsOf(results: Results): Row[] {
   const rows: Row[] = [];
-  const add = (scenario: string, figure: string, value: string, goal = "", met: boolean | null = null) =>
+  const add: AddRow = (scenario, figure, value, goal = "", met = null) =>
     rows.push({ scenario, figure, value, goal, met });
+  oneLineRows(results, add);
+  replaceRows(results, add);
+  domainRows(results, add);
+  throughputRows(results, add);
+  hotPairRows(results, add);
+  deliveryRows(results, add);
+  hubSpotRows(results, add);
+  bundleRows(results, add);
+  pipelineRows(results, add);
+  return rows;
+}
 
+/** One-line changes from each side: round trips, capacity, latency, and WCU against the line count. */
+function oneLineRows(results: Results, add: AddRow): void {
   const one = (lines: number, side: string) =>
     results.oneLine.find((entry) => entry.lines === lines && entry.side === side) as OneLineResult;
   for (const side of ["cpq", "crm"] as const) {
@@ -61,7 +77,10 @@ export function rowsOf(results: Results): Row[] {
       ratio <= 1.2,
     );
   }
+}
 
+/** Start and replace of N lines, and what a concurrent reader saw. */
+function replaceRows(results: Results, add: AddRow): void {
   for (const entry of results.replace) {
     const scenario = `start / replace, ${entry.lines} lines`;
     for (const phase of ["start", "replace"] as const) {
@@ -88,7 +107,10 @@ export function rowsOf(results: Results): Row[] {
       entry.tornReads === 0 && entry.readerPolls > 0,
     );
   }
+}
 
+/** The pure engine at 500 and 5,000 lines. */
+function domainRows(results: Results, add: AddRow): void {
   for (const entry of results.domain.sizes) {
     add(
       `domain diff + mirror, ${entry.lines} lines`,
@@ -104,7 +126,10 @@ export function rowsOf(results: Results): Row[] {
     "≤ 12",
     ratio <= 12,
   );
+}
 
+/** End to end through the handlers against the raw transactions. */
+function throughputRows(results: Results, add: AddRow): void {
   const tp = results.throughput;
   const tpScenario = `end to end, ${tp.clients} clients over ${tp.pairs} pairs`;
   add(tpScenario, "events/s (handlers)", `${tp.eventsPerSecond} (${tp.events} events)`);
@@ -117,7 +142,10 @@ export function rowsOf(results: Results): Row[] {
     "≥ 0.7",
     tp.ratio >= 0.7,
   );
+}
 
+/** Many writers on one pair. */
+function hotPairRows(results: Results, add: AddRow): void {
   const hot = results.hotPair;
   const hotScenario = `hot pair, ${hot.writers} writers on one opportunity`;
   add(
@@ -129,7 +157,10 @@ export function rowsOf(results: Results): Row[] {
   );
   add(hotScenario, "no lost update (final state)", String(hot.noLostUpdate), "true", hot.noLostUpdate);
   add(hotScenario, "latency p50 / p99", `${hot.p50Ms} / ${hot.p99Ms} ms`);
+}
 
+/** Mirrors delivered to a webhook receiver. */
+function deliveryRows(results: Results, add: AddRow): void {
   const delivery = results.delivery;
   const deliveryScenario = `delivery to a webhook, ${delivery.writers} writers over ${delivery.pairs} pairs`;
   add(
@@ -147,7 +178,10 @@ export function rowsOf(results: Results): Row[] {
     "0",
     delivery.duplicates === 0,
   );
+}
 
+/** HubSpot's webhook with a burst of line item events. */
+function hubSpotRows(results: Results, add: AddRow): void {
   const hubspot = results.hubspotWebhook;
   if (hubspot) {
     const scenario = `HubSpot webhook, ${hubspot.events} line item events on one deal`;
@@ -166,7 +200,6 @@ export function rowsOf(results: Results): Row[] {
       hubspot.callsPerRequest <= 3,
     );
   }
-
   const edit = results.hubspotEdit;
   if (edit) {
     const scenario = `HubSpot deal line edit → quote line, end to end (${edit.edits} edits)`;
@@ -179,7 +212,10 @@ export function rowsOf(results: Results): Row[] {
     );
     add(scenario, "HubSpot calls per edit", String(edit.callsPerEdit));
   }
+}
 
+/** The deployed bundles: size and init, beside a bare handler and the SDK floor. */
+function bundleRows(results: Results, add: AddRow): void {
   const { bare, sdkFloor, sdkFloorRuntimeSdk, functions, node20, node22 } = results.bundles;
   const both = (init: { node20Ms: number; node22Ms: number }) => `${init.node20Ms} / ${init.node22Ms} ms`;
   const nodes = `Node ${node20} / ${node22}`;
@@ -212,7 +248,10 @@ export function rowsOf(results: Results): Row[] {
       `${entry.runtimeSdk.sizeKb} KB; ${both(entry.runtimeSdk.init)}`,
     );
   }
+}
 
+/** The pipeline page of a large tenant. */
+function pipelineRows(results: Results, add: AddRow): void {
   const pipeline = results.pipelinePage;
   if (pipeline) {
     const scenario = `pipeline page, ${pipeline.opportunities.toLocaleString("en")} opportunities`;
@@ -237,7 +276,6 @@ export function rowsOf(results: Results): Row[] {
     );
     add(scenario, "opportunity page, p50", `${pipeline.opportunityPageP50Ms} ms`);
   }
-  return rows;
 }
 
 function formatOperations(operations: Record<string, number>): string {

@@ -12,8 +12,29 @@ import { type CliIo, CommandFailed } from "./io.js";
 const SECRETS = { crm: "sf-demo-crm-secret", cpq: "sf-demo-cpq-secret" };
 
 export async function runSalesforceDemo(options: { url: string; run: string }, io: CliIo): Promise<void> {
-  const print = (text: string) => io.stdout(`${text}\n`);
-  const tenantId = `sf-${options.run}`;
+  const { fake, pricebookId, products } = fakeOrg(options);
+  await fake.listen();
+  const demo = new SalesforceDemo(options, io, fake, pricebookId);
+  try {
+    await demo.registerTenant();
+    const ids = await createOpportunityAndQuote(demo, products);
+    await startSync(demo, ids);
+    await editInSalesforce(demo, ids);
+    await acceptQuote(demo, ids);
+    demo.print(
+      `\nSalesforce API calls made by quotesync: ${fake.calls.length}; change events relayed: ${fake.relayed.length}.`,
+    );
+  } finally {
+    await fake.close();
+  }
+}
+
+/** A fake org relaying to the server, with a standard price book of three products. */
+function fakeOrg(options: { url: string; run: string }): {
+  fake: FakeSalesforce;
+  pricebookId: string;
+  products: string[];
+} {
   const fake = new FakeSalesforce({
     orgId: `00D${options.run.padStart(12, "0").slice(-12)}`,
     clientId: "quotesync-demo",
@@ -28,11 +49,35 @@ export async function runSalesforceDemo(options: { url: string; run: string }, i
     fake.org.addPricebookEntry({ Pricebook2Id: pricebookId, Product2Id: id, UnitPrice: "100.00" });
     return id;
   });
-  await fake.listen();
-  let step = 0;
-  const say = (who: string, text: string) => print(`\n${String(++step).padStart(2)}. ${who} — ${text}`);
-  try {
-    const registered = await fetch(targetUrl(options.url, `/local/tenants/${tenantId}`), {
+  return { fake, pricebookId, products };
+}
+
+/** One run of the story: the tenant on the fake org, numbered steps, signed requests. */
+class SalesforceDemo {
+  readonly tenantId: string;
+  private step = 0;
+
+  constructor(
+    readonly options: { url: string; run: string },
+    private readonly io: CliIo,
+    readonly fake: FakeSalesforce,
+    readonly pricebookId: string,
+  ) {
+    this.tenantId = `sf-${options.run}`;
+  }
+
+  print(text: string): void {
+    this.io.stdout(`${text}\n`);
+  }
+
+  say(who: string, text: string): void {
+    this.print(`\n${String(++this.step).padStart(2)}. ${who} — ${text}`);
+  }
+
+  /** Registers the tenant on the running server: its CRM is the fake org. */
+  async registerTenant(): Promise<void> {
+    const { tenantId, fake } = this;
+    const registered = await fetch(targetUrl(this.options.url, `/local/tenants/${tenantId}`), {
       method: "PUT",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -47,106 +92,19 @@ export async function runSalesforceDemo(options: { url: string; run: string }, i
             clientId: "quotesync-demo",
             clientSecret: "demo-client-secret",
             integrationUserId: "005000000000001AAA",
-            pricebookId,
+            pricebookId: this.pricebookId,
           },
         },
       }),
     });
     if (!registered.ok)
       throw new CommandFailed(`PUT /local/tenants answered ${registered.status}: ${await registered.text()}`);
-    print(`Tenant ${tenantId}: CRM = a fake Salesforce org at ${fake.baseUrl}, CPQ speaks SPEC.md.`);
-
-    say(
-      "Salesforce",
-      'a rep creates the opportunity "Acme renewal" (its CREATE event is relayed to quotesync)',
-    );
-    const opportunityId = fake.userEdit({
-      op: "createOpportunity",
-      values: { Name: "Acme renewal", StageName: "Prospecting", Pricebook2Id: pricebookId },
-    }) as string;
-    await fake.relayIdle();
-
-    const quoteId = `q-${options.run}`;
-    const now = () => new Date().toISOString();
-    say("CPQ", `quote ${quoteId} with 3 lines`);
-    await signed("cpq", `/webhooks/cpq/${tenantId}`, {
-      eventId: `${quoteId}-u`,
-      type: "quote.upserted",
-      occurredAt: now(),
-      data: { quote: { id: quoteId, opportunityId, currency: "USD", pricebookId } },
-    });
-    await signed("cpq", `/webhooks/cpq/${tenantId}`, {
-      eventId: `${quoteId}-l`,
-      type: "quote.lines.replaced",
-      occurredAt: now(),
-      data: {
-        quoteId,
-        lines: products.map((productId, i) => ({
-          id: `${quoteId}-${i + 1}`,
-          productId,
-          name: ["Seats", "Support", "Onboarding"][i],
-          quantity: String((i + 1) * 10),
-          unitPrice: "100",
-          discountPercent: i === 0 ? "10" : "0",
-        })),
-      },
-    });
-
-    say("Sales rep", `clicks "Synchronize with Opportunity" on ${quoteId}`);
-    await signed("crm", `/sync/${tenantId}/quotes/${quoteId}/start`, { eventId: `${quoteId}-start` });
-    await until(() => lines(opportunityId).length === 3, "the products to reach Salesforce");
-    const opportunity = () => fake.org.get("Opportunity", opportunityId);
-    for (const line of lines(opportunityId))
-      print(
-        `    Salesforce product: ${line.Description} × ${line.Quantity} at ${line.UnitPrice}, ${line.Discount}% off`,
-      );
-    print(`    Salesforce Amount (its own arithmetic, never written by quotesync): ${opportunity()?.Amount}`);
-
-    const seats = lines(opportunityId).find((line) => line.Description === "Seats") as Record<
-      string,
-      unknown
-    >;
-    say("Salesforce", "the rep changes the Seats quantity to 25 (an UPDATE event carrying only Quantity)");
-    fake.userEdit({ op: "updateLine", id: String(seats.Id), values: { Quantity: "25" } });
-    const edited = await untilMirror(
-      options.url,
-      tenantId,
-      (m) => m.target === "cpq" && (m.lines?.upsert ?? []).some((l) => l.quantity === "25"),
-    );
-    print(
-      `    → CPQ: ${edited.lines?.upsert.map((l) => `${l.name} × ${l.quantity}`).join(", ")} (quote ${quoteId})`,
-    );
-    await until(() => opportunity()?.Amount !== undefined, "Salesforce's amount");
-    print(`    Salesforce Amount: ${opportunity()?.Amount}`);
-
-    const support = lines(opportunityId).find((line) => line.Description === "Support") as Record<
-      string,
-      unknown
-    >;
-    say("Salesforce", "the rep deletes the Support product");
-    fake.userEdit({ op: "deleteLine", id: String(support.Id) });
-    await untilMirror(options.url, tenantId, (m) => m.target === "cpq" && (m.lines?.delete.length ?? 0) > 0);
-    print(`    → CPQ: delete line ${quoteId}-2`);
-
-    say("CPQ", "the customer accepts the quote (quote.accepted)");
-    await signed("cpq", `/webhooks/cpq/${tenantId}`, {
-      eventId: `${quoteId}-acc`,
-      type: "quote.accepted",
-      occurredAt: now(),
-      data: { quoteId },
-    });
-    await until(() => opportunity()?.StageName === "Closed Won", "the stage to reach Salesforce");
-    print(`    Salesforce StageName: ${opportunity()?.StageName}`);
-    print(
-      `\nSalesforce API calls made by quotesync: ${fake.calls.length}; change events relayed: ${fake.relayed.length}.`,
-    );
-  } finally {
-    await fake.close();
+    this.print(`Tenant ${tenantId}: CRM = a fake Salesforce org at ${fake.baseUrl}, CPQ speaks SPEC.md.`);
   }
 
-  async function signed(source: "crm" | "cpq", path: string, body: unknown): Promise<void> {
+  async signed(source: "crm" | "cpq", path: string, body: unknown): Promise<void> {
     const response = await sendSigned({
-      url: targetUrl(options.url, path),
+      url: targetUrl(this.options.url, path),
       method: "POST",
       secret: SECRETS[source],
       body: Buffer.from(JSON.stringify(body)),
@@ -154,12 +112,120 @@ export async function runSalesforceDemo(options: { url: string; run: string }, i
     if (!response.ok)
       throw new CommandFailed(`${path} answered ${response.status}: ${await response.text()}`);
     const answer = (await response.json()) as { status: string };
-    print(`    quotesync: ${answer.status}`);
+    this.print(`    quotesync: ${answer.status}`);
   }
 
-  function lines(opportunityId: string) {
-    return fake.org.all("OpportunityLineItem").filter((line) => line.OpportunityId === opportunityId);
+  lines(opportunityId: string) {
+    return this.fake.org.all("OpportunityLineItem").filter((line) => line.OpportunityId === opportunityId);
   }
+
+  opportunity(opportunityId: string) {
+    return this.fake.org.get("Opportunity", opportunityId);
+  }
+}
+
+interface DemoIds {
+  opportunityId: string;
+  quoteId: string;
+}
+
+const now = () => new Date().toISOString();
+
+async function createOpportunityAndQuote(demo: SalesforceDemo, products: string[]): Promise<DemoIds> {
+  const { fake, tenantId, pricebookId } = demo;
+  demo.say(
+    "Salesforce",
+    'a rep creates the opportunity "Acme renewal" (its CREATE event is relayed to quotesync)',
+  );
+  const opportunityId = fake.userEdit({
+    op: "createOpportunity",
+    values: { Name: "Acme renewal", StageName: "Prospecting", Pricebook2Id: pricebookId },
+  }) as string;
+  await fake.relayIdle();
+
+  const quoteId = `q-${demo.options.run}`;
+  demo.say("CPQ", `quote ${quoteId} with 3 lines`);
+  await demo.signed("cpq", `/webhooks/cpq/${tenantId}`, {
+    eventId: `${quoteId}-u`,
+    type: "quote.upserted",
+    occurredAt: now(),
+    data: { quote: { id: quoteId, opportunityId, currency: "USD", pricebookId } },
+  });
+  await demo.signed("cpq", `/webhooks/cpq/${tenantId}`, {
+    eventId: `${quoteId}-l`,
+    type: "quote.lines.replaced",
+    occurredAt: now(),
+    data: {
+      quoteId,
+      lines: products.map((productId, i) => ({
+        id: `${quoteId}-${i + 1}`,
+        productId,
+        name: ["Seats", "Support", "Onboarding"][i],
+        quantity: String((i + 1) * 10),
+        unitPrice: "100",
+        discountPercent: i === 0 ? "10" : "0",
+      })),
+    },
+  });
+  return { opportunityId, quoteId };
+}
+
+async function startSync(demo: SalesforceDemo, { opportunityId, quoteId }: DemoIds): Promise<void> {
+  demo.say("Sales rep", `clicks "Synchronize with Opportunity" on ${quoteId}`);
+  await demo.signed("crm", `/sync/${demo.tenantId}/quotes/${quoteId}/start`, { eventId: `${quoteId}-start` });
+  await until(() => demo.lines(opportunityId).length === 3, "the products to reach Salesforce");
+  for (const line of demo.lines(opportunityId))
+    demo.print(
+      `    Salesforce product: ${line.Description} × ${line.Quantity} at ${line.UnitPrice}, ${line.Discount}% off`,
+    );
+  demo.print(
+    `    Salesforce Amount (its own arithmetic, never written by quotesync): ${demo.opportunity(opportunityId)?.Amount}`,
+  );
+}
+
+async function editInSalesforce(demo: SalesforceDemo, { opportunityId, quoteId }: DemoIds): Promise<void> {
+  const { fake, tenantId, options } = demo;
+  const opportunity = () => demo.opportunity(opportunityId);
+  const seats = demo.lines(opportunityId).find((line) => line.Description === "Seats") as Record<
+    string,
+    unknown
+  >;
+  demo.say("Salesforce", "the rep changes the Seats quantity to 25 (an UPDATE event carrying only Quantity)");
+  fake.userEdit({ op: "updateLine", id: String(seats.Id), values: { Quantity: "25" } });
+  const edited = await untilMirror(
+    options.url,
+    tenantId,
+    (m) => m.target === "cpq" && (m.lines?.upsert ?? []).some((l) => l.quantity === "25"),
+  );
+  demo.print(
+    `    → CPQ: ${edited.lines?.upsert.map((l) => `${l.name} × ${l.quantity}`).join(", ")} (quote ${quoteId})`,
+  );
+  await until(() => opportunity()?.Amount !== undefined, "Salesforce's amount");
+  demo.print(`    Salesforce Amount: ${opportunity()?.Amount}`);
+
+  const support = demo.lines(opportunityId).find((line) => line.Description === "Support") as Record<
+    string,
+    unknown
+  >;
+  demo.say("Salesforce", "the rep deletes the Support product");
+  fake.userEdit({ op: "deleteLine", id: String(support.Id) });
+  await untilMirror(options.url, tenantId, (m) => m.target === "cpq" && (m.lines?.delete.length ?? 0) > 0);
+  demo.print(`    → CPQ: delete line ${quoteId}-2`);
+}
+
+async function acceptQuote(demo: SalesforceDemo, { opportunityId, quoteId }: DemoIds): Promise<void> {
+  demo.say("CPQ", "the customer accepts the quote (quote.accepted)");
+  await demo.signed("cpq", `/webhooks/cpq/${demo.tenantId}`, {
+    eventId: `${quoteId}-acc`,
+    type: "quote.accepted",
+    occurredAt: now(),
+    data: { quoteId },
+  });
+  await until(
+    () => demo.opportunity(opportunityId)?.StageName === "Closed Won",
+    "the stage to reach Salesforce",
+  );
+  demo.print(`    Salesforce StageName: ${demo.opportunity(opportunityId)?.StageName}`);
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {

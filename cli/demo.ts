@@ -21,24 +21,48 @@ type Line = Record<string, unknown> & { id: string };
 
 /** The demo's story; returns the final status of the opportunity. */
 export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<string, unknown>> {
-  const { tenantId, run } = options;
-  const opp = `opp-${run}`;
-  const quoteA = `q-${run}-A`;
-  const quoteB = `q-${run}-B`;
-  const startedAt = Date.now() - 60_000;
-  let step = 0;
-  let amount = "0";
+  const demo = new DemoSession(options, io);
+  demo.print(`quotesync demo against ${options.url} (tenant ${options.tenantId}, run ${options.run})`);
+  await openDeal(demo);
+  await syncAndEdit(demo);
+  await lockAndReplace(demo);
+  return finalStatus(demo);
+}
+
+/** The ids of one run's records. */
+function idsOf(run: string): { opp: string; quoteA: string; quoteB: string } {
+  return { opp: `opp-${run}`, quoteA: `q-${run}-A`, quoteB: `q-${run}-B` };
+}
+
+/** One run of the story against a server: signed requests, numbered steps, the amount as it moves. */
+class DemoSession {
+  readonly ids: { opp: string; quoteA: string; quoteB: string };
+  private readonly startedAt = Date.now() - 60_000;
+  private step = 0;
+  private amount = "0";
   /** The CRM's own ids of the lines quotesync created there, by syncKey. */
-  const crmIds = new Map<string, string>();
+  private readonly crmIds = new Map<string, string>();
 
-  const at = () => new Date(startedAt + step * 1000).toISOString();
-  const print = (text: string) => io.stdout(`${text}\n`);
+  constructor(
+    readonly options: DemoOptions,
+    private readonly io: CliIo,
+  ) {
+    this.ids = idsOf(options.run);
+  }
 
-  async function post(source: "crm" | "cpq", path: string, body: unknown): Promise<SyncResponse> {
+  print(text: string): void {
+    this.io.stdout(`${text}\n`);
+  }
+
+  private at(): string {
+    return new Date(this.startedAt + this.step * 1000).toISOString();
+  }
+
+  private async post(source: "crm" | "cpq", path: string, body: unknown): Promise<SyncResponse> {
     const response = await sendSigned({
-      url: targetUrl(options.url, path),
+      url: targetUrl(this.options.url, path),
       method: "POST",
-      secret: options.secrets[source],
+      secret: this.options.secrets[source],
       body: Buffer.from(JSON.stringify(body)),
     });
     const answer = (await response.json().catch(() => ({}))) as SyncResponse & {
@@ -52,52 +76,54 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     return answer;
   }
 
-  async function event(
-    source: "crm" | "cpq",
-    type: string,
-    data: unknown,
-    story: string,
-  ): Promise<SyncResponse> {
-    step++;
+  async event(source: "crm" | "cpq", type: string, data: unknown, story: string): Promise<SyncResponse> {
+    this.step++;
     const who = source === "crm" ? "CRM" : "CPQ";
-    print(`\n${String(step).padStart(2)}. ${who} ${type} — ${story}`);
-    const body = { eventId: `demo-${run}-${step}`, type, occurredAt: at(), data };
-    return report(await post(source, `/webhooks/${source}/${tenantId}`, body));
+    this.print(`\n${String(this.step).padStart(2)}. ${who} ${type} — ${story}`);
+    const body = { eventId: `demo-${this.options.run}-${this.step}`, type, occurredAt: this.at(), data };
+    return this.report(await this.post(source, `/webhooks/${source}/${this.options.tenantId}`, body));
   }
 
-  async function command(kind: "start" | "stop", quoteId: string, story: string): Promise<SyncResponse> {
-    step++;
-    print(
-      `\n${String(step).padStart(2)}. Sales rep clicks "${kind === "start" ? "Synchronize with Opportunity" : "Stop sync"}" on ${quoteId} — ${story}`,
+  async command(kind: "start" | "stop", quoteId: string, story: string): Promise<SyncResponse> {
+    this.step++;
+    this.print(
+      `\n${String(this.step).padStart(2)}. Sales rep clicks "${kind === "start" ? "Synchronize with Opportunity" : "Stop sync"}" on ${quoteId} — ${story}`,
     );
-    return report(
-      await post("crm", `/sync/${tenantId}/quotes/${quoteId}/${kind}`, { eventId: `demo-${run}-${step}` }),
+    return this.report(
+      await this.post("crm", `/sync/${this.options.tenantId}/quotes/${quoteId}/${kind}`, {
+        eventId: `demo-${this.options.run}-${this.step}`,
+      }),
     );
   }
 
-  function report(answer: SyncResponse): SyncResponse {
-    print(`    quotesync: ${answer.status}${answer.mirrors.length === 0 ? ", nothing to mirror" : ""}`);
+  private report(answer: SyncResponse): SyncResponse {
+    this.print(`    quotesync: ${answer.status}${answer.mirrors.length === 0 ? ", nothing to mirror" : ""}`);
     for (const mirror of answer.mirrors) {
-      print(`    → ${mirror.target.toUpperCase()}: ${describe(mirror)}`);
-      if (mirror.opportunity?.amount) amount = mirror.opportunity.amount;
+      this.print(`    → ${mirror.target.toUpperCase()}: ${describe(mirror)}`);
+      if (mirror.opportunity?.amount) this.amount = mirror.opportunity.amount;
     }
-    print(`    opportunity amount: ${amount}`);
+    this.print(`    opportunity amount: ${this.amount}`);
     return answer;
   }
 
   /** What the CRM does with a mirror: applies it, giving new lines its own ids, and reports the result back. */
-  function crmApplies(mirror: Mirror | undefined): Line[] {
+  crmApplies(mirror: Mirror | undefined): Line[] {
     return (mirror?.lines?.upsert ?? []).map((line: MirrorLine) => {
-      const id = line.id ?? crmIds.get(line.syncKey) ?? `oli-${run}-${crmIds.size + 1}`;
-      crmIds.set(line.syncKey, id);
+      const id =
+        line.id ?? this.crmIds.get(line.syncKey) ?? `oli-${this.options.run}-${this.crmIds.size + 1}`;
+      this.crmIds.set(line.syncKey, id);
       return { ...line, id };
     });
   }
-  const toCrm = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "crm");
-  const toCpq = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "cpq");
+}
 
-  print(`quotesync demo against ${options.url} (tenant ${tenantId}, run ${run})`);
-  await event(
+const toCrm = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "crm");
+const toCpq = (answer: SyncResponse) => answer.mirrors.find((mirror) => mirror.target === "cpq");
+
+/** An opportunity, two quotes for it, and two lines on quote A. */
+async function openDeal(demo: DemoSession): Promise<void> {
+  const { opp, quoteA, quoteB } = demo.ids;
+  await demo.event(
     "crm",
     "opportunity.upserted",
     {
@@ -112,7 +138,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     `a sales rep opens opportunity ${opp}`,
   );
-  await event(
+  await demo.event(
     "cpq",
     "quote.upserted",
     {
@@ -127,13 +153,18 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     `quote ${quoteA} is drafted for it`,
   );
-  await event(
+  await demo.event(
     "cpq",
     "quote.upserted",
     { quote: { id: quoteB, opportunityId: opp, name: "Option B", status: "draft", currency: "USD" } },
     `and a second quote, ${quoteB}`,
   );
-  await event(
+  await linesOnQuoteA(demo);
+}
+
+async function linesOnQuoteA(demo: DemoSession): Promise<void> {
+  const { quoteA } = demo.ids;
+  await demo.event(
     "cpq",
     "quote.lines.upserted",
     {
@@ -160,14 +191,19 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     "two lines on quote A (not synced yet: stored, nothing mirrored)",
   );
-  const finalized = await event(
+}
+
+/** cart.finalized starts sync; the CRM's echo; an edit in the CRM and the CPQ's echo; a discount. */
+async function syncAndEdit(demo: DemoSession): Promise<void> {
+  const { opp, quoteA } = demo.ids;
+  const finalized = await demo.event(
     "cpq",
     "cart.finalized",
     { quoteId: quoteA },
     "the cart of quote A is finalized: an automatic trigger starts sync",
   );
-  const created = crmApplies(toCrm(finalized));
-  await event(
+  const created = demo.crmApplies(toCrm(finalized));
+  await demo.event(
     "crm",
     "opportunity.lines.upserted",
     { opportunityId: opp, lines: created },
@@ -175,20 +211,20 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
   );
   const seat = created.find((line) => line.productId === "prod-seat");
   if (!seat) throw new CommandFailed("the CRM never received the seat line");
-  const edited = await event(
+  const edited = await demo.event(
     "crm",
     "opportunity.lines.upserted",
     { opportunityId: opp, lines: [{ ...seat, quantity: "250" }] },
     "a sales rep raises the seats to 250 in the CRM",
   );
   const cpqLines = toCpq(edited)?.lines?.upsert ?? [];
-  await event(
+  await demo.event(
     "cpq",
     "quote.lines.upserted",
     { quoteId: quoteA, lines: cpqLines.map((line) => ({ ...line, id: line.id ?? `${quoteA}-1` })) },
     "the CPQ applies that mirror and echoes it back",
   );
-  const discounted = await event(
+  const discounted = await demo.event(
     "cpq",
     "quote.lines.upserted",
     {
@@ -197,8 +233,13 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     "the deal desk gives 25 % off the seats in the CPQ (over the 20 % approval rule)",
   );
-  crmApplies(toCrm(discounted));
-  await event(
+  demo.crmApplies(toCrm(discounted));
+}
+
+/** A locked amount restored; quote B replaces quote A; the customer accepts quote B. */
+async function lockAndReplace(demo: DemoSession): Promise<void> {
+  const { opp, quoteB } = demo.ids;
+  await demo.event(
     "crm",
     "opportunity.upserted",
     {
@@ -213,7 +254,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     "the rep moves the stage to Negotiation and types an amount into the CRM: the amount is locked while synced, so it is restored",
   );
-  await event(
+  await demo.event(
     "cpq",
     "quote.lines.upserted",
     {
@@ -232,27 +273,32 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<Record<s
     },
     "quote B gets its own line: 300 seats at 28",
   );
-  const replaced = await command(
+  const replaced = await demo.command(
     "start",
     quoteB,
     "quote B replaces quote A: the opportunity's lines are replaced",
   );
-  crmApplies(toCrm(replaced));
-  await event(
+  demo.crmApplies(toCrm(replaced));
+  await demo.event(
     "cpq",
     "quote.accepted",
     { quoteId: quoteB },
     "the customer accepts quote B: sync re-runs and the stage moves on",
   );
+}
 
-  const statusUrl = targetUrl(options.url, `/sync/${tenantId}/opportunities/${opp}`);
-  const response = await sendSigned({ url: statusUrl, method: "GET", secret: options.secrets.crm });
+/** Reads the opportunity's status back and prints it, with the command for its audit trail. */
+async function finalStatus(demo: DemoSession): Promise<Record<string, unknown>> {
+  const { url, tenantId, secrets } = demo.options;
+  const { opp } = demo.ids;
+  const statusUrl = targetUrl(url, `/sync/${tenantId}/opportunities/${opp}`);
+  const response = await sendSigned({ url: statusUrl, method: "GET", secret: secrets.crm });
   const status = (await response.json()) as Record<string, unknown> & { lines?: unknown[] };
-  print(
+  demo.print(
     `\nFinal status of ${opp}: synced quote ${status.syncedQuoteId}, stage ${status.stage}, amount ${status.amount} (locked: ${status.amountLocked}), ${status.lines?.length} line${status.lines?.length === 1 ? "" : "s"}.`,
   );
-  print(
-    `Audit trail: npx quotesync send --url ${options.url} --method GET --path /sync/${tenantId}/opportunities/${opp}/audit --secret <crm secret>`,
+  demo.print(
+    `Audit trail: npx quotesync send --url ${url} --method GET --path /sync/${tenantId}/opportunities/${opp}/audit --secret <crm secret>`,
   );
   return status;
 }

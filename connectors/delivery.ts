@@ -104,6 +104,23 @@ const DRAIN_MARGIN_MS = 8_000;
  * retried with backoff when the target fails transiently, parked when it fails for good. Used by
  * the stream-fed `deliver` function, the retry pass and the retry route alike.
  */
+/** What became of one queued mirror handed to its side's applier. */
+type EntryOutcome =
+  | { kind: "delivered"; detail?: string; changes?: ApplyResult["changes"] }
+  | { kind: "waiting"; message: string; retryAfterMs: number; changes?: ApplyResult["changes"] }
+  | { kind: "transient"; message: string; retryAfterMs: number | null; changes?: ApplyResult["changes"] }
+  | { kind: "permanent"; message: string; changes?: ApplyResult["changes"] };
+
+/** Where a drain stands on one pair's queue, carried from mirror to mirror. */
+interface DrainProgress {
+  target: TargetState;
+  attempts: number;
+  firstFailedAt: number | null;
+  delivered: number;
+  /** Mirrors this drain delivered: what is left of the queue is `queued` less these. */
+  deliveredNow: number;
+}
+
 export class DeliveryService {
   private readonly now: () => number;
   private readonly random: () => number;
@@ -342,85 +359,116 @@ export class DeliveryService {
     remainingMs: () => number,
   ): Promise<void> {
     const tenant = await this.deps.loadTenant(pair.tenantId);
-    let target = state.target;
-    let attempts = state.attempts;
-    let firstFailedAt = state.firstFailedAt;
-    let delivered = state.deliveredSeq;
-    let deliveredNow = 0;
+    const progress: DrainProgress = {
+      target: state.target,
+      attempts: state.attempts,
+      firstFailedAt: state.firstFailedAt,
+      delivered: state.deliveredSeq,
+      deliveredNow: 0,
+    };
     for (;;) {
-      const entries = await this.deps.queue.head(pair, delivered, HEAD_PAGE);
+      const entries = await this.deps.queue.head(pair, progress.delivered, HEAD_PAGE);
       if (entries.length === 0) return;
       // A short page was the whole queue; mirrors queued since are seen when the lease is released.
       const whole = entries.length < HEAD_PAGE;
       for (const entry of entries) {
         if (remainingMs() < DRAIN_MARGIN_MS) return;
-        const pending = Math.max(1, state.queued - deliveredNow);
-        const outcome = await this.applyOne(tenant, pair, entry, target, pending);
-        target = applyTargetChanges(target, outcome.changes);
-        if (outcome.kind === "delivered") {
-          const at = new Date(this.now()).toISOString();
-          await this.deps.queue.markDelivered(
-            pair,
-            owner,
-            entry,
-            target,
-            at,
-            audit(at, "mirror.delivered", pair, entry, outcome.detail),
-          );
-          delivered = entry.sequence;
-          deliveredNow++;
-          attempts = 0;
-          firstFailedAt = null;
-          report.delivered++;
-          this.deps.onDelivered?.(pair, entry, this.now() - Date.parse(entry.at));
-          continue;
-        }
-        if (outcome.kind === "waiting") {
-          await this.deps.queue.markWaiting(pair, owner, {
-            attempts,
-            firstFailedAt,
-            nextAttemptAt: this.now() + outcome.retryAfterMs,
-            lastError: outcome.message,
-            target,
-          });
-          report.retrying++;
+        const pending = Math.max(1, state.queued - progress.deliveredNow);
+        const outcome = await this.applyOne(tenant, pair, entry, progress.target, pending);
+        progress.target = applyTargetChanges(progress.target, outcome.changes);
+        if (outcome.kind !== "delivered") {
+          await this.recordUndelivered(pair, owner, entry, outcome, progress, report);
           return;
         }
-        attempts++;
-        firstFailedAt ??= this.now();
-        const exhausted = this.now() - firstFailedAt >= this.backoff.windowMs;
-        if (outcome.kind === "permanent" || exhausted) {
-          const message =
-            exhausted && outcome.kind === "transient"
-              ? `retries exhausted after ${attempts} attempts: ${outcome.message}`
-              : outcome.message;
-          const at = new Date(this.now()).toISOString();
-          await this.deps.queue.markParked(
-            pair,
-            owner,
-            entry,
-            { attempts, firstFailedAt, lastError: message, target },
-            audit(at, "mirror.failed", pair, entry, message),
-          );
-          report.parked++;
-          report.lastError = message;
-          this.deps.onParked?.(pair, entry.entryId, message);
-          return;
-        }
-        await this.deps.queue.markWaiting(pair, owner, {
-          attempts,
-          firstFailedAt,
-          nextAttemptAt: this.now() + this.delayFor(attempts, outcome.retryAfterMs),
-          lastError: outcome.message,
-          target,
-        });
-        report.retrying++;
-        report.lastError = outcome.message;
-        this.deps.onRetry?.(pair, entry.entryId, outcome.message);
-        return;
+        await this.recordDelivered(pair, owner, entry, outcome.detail, progress, report);
       }
       if (whole) return;
     }
+  }
+
+  /** The head mirror was applied: the queue moves past it and the failure count starts over. */
+  private async recordDelivered(
+    pair: DeliveryPair,
+    owner: string,
+    entry: QueuedMirror,
+    detail: string | undefined,
+    progress: DrainProgress,
+    report: DrainReport,
+  ): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    await this.deps.queue.markDelivered(
+      pair,
+      owner,
+      entry,
+      progress.target,
+      at,
+      audit(at, "mirror.delivered", pair, entry, detail),
+    );
+    progress.delivered = entry.sequence;
+    progress.deliveredNow++;
+    progress.attempts = 0;
+    progress.firstFailedAt = null;
+    report.delivered++;
+    this.deps.onDelivered?.(pair, entry, this.now() - Date.parse(entry.at));
+  }
+
+  /**
+   * The head mirror was not applied: it waits (the target asked for time), is parked (a permanent
+   * failure, or transient ones past the retry window), or is tried again after a backoff.
+   */
+  private async recordUndelivered(
+    pair: DeliveryPair,
+    owner: string,
+    entry: QueuedMirror,
+    outcome: Exclude<EntryOutcome, { kind: "delivered" }>,
+    progress: DrainProgress,
+    report: DrainReport,
+  ): Promise<void> {
+    const { target } = progress;
+    if (outcome.kind === "waiting") {
+      await this.deps.queue.markWaiting(pair, owner, {
+        attempts: progress.attempts,
+        firstFailedAt: progress.firstFailedAt,
+        nextAttemptAt: this.now() + outcome.retryAfterMs,
+        lastError: outcome.message,
+        target,
+      });
+      report.retrying++;
+      return;
+    }
+    progress.attempts++;
+    const attempts = progress.attempts;
+    const firstFailedAt = progress.firstFailedAt ?? this.now();
+    progress.firstFailedAt = firstFailedAt;
+    const exhausted = this.now() - firstFailedAt >= this.backoff.windowMs;
+    if (outcome.kind === "permanent" || exhausted) {
+      const message =
+        exhausted && outcome.kind === "transient"
+          ? `retries exhausted after ${attempts} attempts: ${outcome.message}`
+          : outcome.message;
+      const at = new Date(this.now()).toISOString();
+      await this.deps.queue.markParked(
+        pair,
+        owner,
+        entry,
+        { attempts, firstFailedAt, lastError: message, target },
+        audit(at, "mirror.failed", pair, entry, message),
+      );
+      report.parked++;
+      report.lastError = message;
+      this.deps.onParked?.(pair, entry.entryId, message);
+      return;
+    }
+    await this.deps.queue.markWaiting(pair, owner, {
+      attempts,
+      firstFailedAt,
+      nextAttemptAt: this.now() + this.delayFor(attempts, outcome.retryAfterMs),
+      lastError: outcome.message,
+      target,
+    });
+    report.retrying++;
+    report.lastError = outcome.message;
+    this.deps.onRetry?.(pair, entry.entryId, outcome.message);
   }
 
   /** Full jitter (a uniform wait up to base·2^(n−1), capped), never shorter than Retry-After. */
@@ -436,12 +484,7 @@ export class DeliveryService {
     entry: QueuedMirror,
     target: TargetState,
     pending: number,
-  ): Promise<
-    | { kind: "delivered"; detail?: string; changes?: ApplyResult["changes"] }
-    | { kind: "waiting"; message: string; retryAfterMs: number; changes?: ApplyResult["changes"] }
-    | { kind: "transient"; message: string; retryAfterMs: number | null; changes?: ApplyResult["changes"] }
-    | { kind: "permanent"; message: string; changes?: ApplyResult["changes"] }
-  > {
+  ): Promise<EntryOutcome> {
     if (!tenant) return { kind: "permanent", message: `tenant ${pair.tenantId} is no longer registered` };
     const kind = applierKindFor(tenant.connectors[pair.side]);
     if (kind === null) {

@@ -3,7 +3,7 @@ import { normalizePercent, normalizeQuantity, normalizeUnitPrice, parseDecimal }
 
 /**
  * Input limits. They keep every record far below DynamoDB's 400 KB item limit and every event
- * below the 1 MiB body limit; README "Limits" documents them for integrators.
+ * below the 1 MiB body limit; docs/limits.md documents them for integrators.
  */
 export const LIMITS = {
   idLength: 128,

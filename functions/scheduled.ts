@@ -11,7 +11,7 @@ const STOP_MARGIN_MS = 10_000;
 
 /**
  * One run of the scheduled function: pushes scheduled-mode pairs, then audits synced pairs, each
- * pass bounded and resuming at its checkpoint (README "The scheduled function").
+ * pass bounded and resuming at its checkpoint (docs/scheduled.md).
  */
 export async function runScheduledOnce(
   rt: Runtime = runtime(),

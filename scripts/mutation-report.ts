@@ -53,11 +53,27 @@ const score = (t: Tally) => {
 };
 
 function main(): void {
+  const equivalents = loadEquivalents();
+  const tallies = tallyReports(equivalents);
+  writeFileSync(`${root}MUTATION.md`, renderReport(tallies, equivalents));
+  console.log(`MUTATION.md written (${tallies.survivors.length} survivors)`);
+}
+
+/** The equivalent mutants listed in `mutation/equivalent-mutants.json` (none when it is missing). */
+function loadEquivalents(): Equivalent[] {
   const equivalentsPath = `${root}mutation/equivalent-mutants.json`;
-  const notesPath = `${root}mutation/run-notes.md`;
-  const equivalents: Equivalent[] = existsSync(equivalentsPath)
-    ? JSON.parse(readFileSync(equivalentsPath, "utf8"))
-    : [];
+  return existsSync(equivalentsPath) ? JSON.parse(readFileSync(equivalentsPath, "utf8")) : [];
+}
+
+/** What the reports found, per file, with the survivors and when each report was written. */
+interface Tallies {
+  files: Map<string, Tally>;
+  survivors: Array<{ file: string; mutant: Mutant }>;
+  dates: string[];
+}
+
+/** Counts the mutants of every report that exists, per file and by status. */
+function tallyReports(equivalents: Equivalent[]): Tallies {
   const isEquivalent = (file: string, mutant: Mutant) =>
     equivalents.some(
       (e) =>
@@ -90,34 +106,26 @@ function main(): void {
       files.set(file, tally);
     }
   }
-  const add = (a: Tally, b: Tally): Tally => ({
-    killed: a.killed + b.killed,
-    survived: a.survived + b.survived,
-    noCoverage: a.noCoverage + b.noCoverage,
-    equivalent: a.equivalent + b.equivalent,
-    other: a.other + b.other,
-  });
-  const row = (name: string, t: Tally) =>
-    `| ${name} | ${score(t)} | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${t.equivalent} | ${t.other} |`;
-  const header = [
-    "| file | score | killed | survived | no coverage | equivalent | errors, ignored |",
-    "|---|---|---|---|---|---|---|",
-  ];
-  const groupRows = GROUPS.map((group) => {
-    const inGroup = [...files].filter(
-      ([file]) => file.startsWith(group) && (group !== "domain/" || !file.startsWith("domain/engine/")),
-    );
-    return row(
-      group === "domain/" ? "domain/ (outside engine/)" : group,
-      inGroup.reduce((t, [, f]) => add(t, f), empty()),
-    );
-  });
-  const byMutator = new Map<string, number>();
-  for (const { file, mutant } of survivors) {
-    const group = GROUPS.find((g) => file.startsWith(g)) ?? "other";
-    const key = `${group} ${mutant.mutatorName}`;
-    byMutator.set(key, (byMutator.get(key) ?? 0) + 1);
-  }
+  return { files, survivors, dates };
+}
+
+const add = (a: Tally, b: Tally): Tally => ({
+  killed: a.killed + b.killed,
+  survived: a.survived + b.survived,
+  noCoverage: a.noCoverage + b.noCoverage,
+  equivalent: a.equivalent + b.equivalent,
+  other: a.other + b.other,
+});
+const row = (name: string, t: Tally) =>
+  `| ${name} | ${score(t)} | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${t.equivalent} | ${t.other} |`;
+const HEADER = [
+  "| file | score | killed | survived | no coverage | equivalent | errors, ignored |",
+  "|---|---|---|---|---|---|---|",
+];
+
+/** MUTATION.md: the run, the scores by group and by file, the equivalent mutants, what survives. */
+function renderReport({ files, survivors, dates }: Tallies, equivalents: Equivalent[]): string {
+  const notesPath = `${root}mutation/run-notes.md`;
   const lines = [
     "# Mutation testing",
     "",
@@ -130,32 +138,23 @@ function main(): void {
     "",
     "## By group",
     "",
-    ...header,
-    ...groupRows,
+    ...HEADER,
+    ...groupRows(files),
     "",
     "## By file",
     "",
-    ...header,
+    ...HEADER,
     ...[...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, t]) => row(`\`${file}\``, t)),
     "",
     "## Equivalent mutants",
     "",
-    equivalents.length === 0
-      ? "None listed yet."
-      : [
-          "| file | line | mutator | replacement | why it is equivalent |",
-          "|---|---|---|---|---|",
-          ...equivalents.map(
-            (e) =>
-              `| \`${e.file}\` | ${e.line} | ${e.mutator} | \`${e.replacement.replaceAll("|", "\\|")}\` | ${e.why} |`,
-          ),
-        ].join("\n"),
+    equivalentsTable(equivalents),
     "",
     "## What survives, by mutator",
     "",
     "| group, mutator | survivors (incl. no coverage) |",
     "|---|---|",
-    ...[...byMutator].sort((a, b) => b[1] - a[1]).map(([key, count]) => `| ${key} | ${count} |`),
+    ...survivorsByMutator(survivors),
     "",
     "Each survivor, with its line and replacement: the HTML reports `reports/mutation/domain.html` and",
     "`reports/mutation/dynamodb.html` written by the same run (not committed).",
@@ -164,8 +163,44 @@ function main(): void {
     // changed since): kept in its own file, so regenerating the tables does not lose it.
     ...(existsSync(notesPath) ? [readFileSync(notesPath, "utf8").trimEnd(), ""] : []),
   ];
-  writeFileSync(`${root}MUTATION.md`, lines.join("\n"));
-  console.log(`MUTATION.md written (${survivors.length} survivors)`);
+  return lines.join("\n");
+}
+
+/** One row per group of files (`domain/` without `domain/engine/`). */
+function groupRows(files: Map<string, Tally>): string[] {
+  return GROUPS.map((group) => {
+    const inGroup = [...files].filter(
+      ([file]) => file.startsWith(group) && (group !== "domain/" || !file.startsWith("domain/engine/")),
+    );
+    return row(
+      group === "domain/" ? "domain/ (outside engine/)" : group,
+      inGroup.reduce((t, [, f]) => add(t, f), empty()),
+    );
+  });
+}
+
+function equivalentsTable(equivalents: Equivalent[]): string {
+  return equivalents.length === 0
+    ? "None listed yet."
+    : [
+        "| file | line | mutator | replacement | why it is equivalent |",
+        "|---|---|---|---|---|",
+        ...equivalents.map(
+          (e) =>
+            `| \`${e.file}\` | ${e.line} | ${e.mutator} | \`${e.replacement.replaceAll("|", "\\|")}\` | ${e.why} |`,
+        ),
+      ].join("\n");
+}
+
+/** Survivors counted by group and mutator, most first. */
+function survivorsByMutator(survivors: Array<{ file: string; mutant: Mutant }>): string[] {
+  const byMutator = new Map<string, number>();
+  for (const { file, mutant } of survivors) {
+    const group = GROUPS.find((g) => file.startsWith(g)) ?? "other";
+    const key = `${group} ${mutant.mutatorName}`;
+    byMutator.set(key, (byMutator.get(key) ?? 0) + 1);
+  }
+  return [...byMutator].sort((a, b) => b[1] - a[1]).map(([key, count]) => `| ${key} | ${count} |`);
 }
 
 main();

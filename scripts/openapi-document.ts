@@ -285,7 +285,291 @@ function htmlPage(
 
 /** The whole document; `examplesDir` holds the sample events used as request examples. */
 export function buildOpenApiDocument(options: { version: string; examplesDir: string }): Json {
-  const errorComponents = Object.fromEntries(
+  return {
+    openapi: "3.1.0",
+    info: info(options.version),
+    servers: [
+      { url: "http://127.0.0.1:3000", description: "npm start (local, DynamoDB Local, tenant demo)" },
+    ],
+    security: [{ quotesyncSignature: [] }],
+    tags: TAGS,
+    paths: {
+      "/webhooks/crm/{tenantId}": webhook("crm", CRM_EVENT_TYPES, options.examplesDir),
+      "/webhooks/cpq/{tenantId}": webhook("cpq", CPQ_EVENT_TYPES, options.examplesDir),
+      ...commandAndReadPaths(),
+      "/connectors/hubspot": hubSpotWebhookPath(),
+      "/sync/{tenantId}/deliveries/{entryId}/retry": retryDeliveryPath(),
+      "/sync/{tenantId}/drift": driftPath(),
+      ...pagePaths(),
+    },
+    webhooks: mirrorDeliveryWebhooks(),
+    components: {
+      schemas: componentSchemas(),
+      responses: errorComponents(),
+      securitySchemes: securitySchemes(),
+    },
+  };
+}
+
+function info(version: string): Json {
+  return {
+    title: "quotesync",
+    version,
+    summary: "Keeps a CPQ quote and its CRM opportunity in step.",
+    description:
+      "Webhooks from the CRM and the CPQ answer with the mirrored payload: the changes the other system must apply so that both records agree. " +
+      "Trigger events (`cart.finalized`, `quote.accepted`) also arrive from Amazon EventBridge (source `cpq`); their mirrors go to the outbox. " +
+      "Money, quantities and percents are exact decimals, accepted as strings or numbers and always answered as canonical strings. " +
+      "Generated from the zod schemas by `npm run openapi`: do not edit by hand.",
+  };
+}
+
+const TAGS: Json[] = [
+  { name: "webhooks", description: "Events from the CRM and the CPQ." },
+  { name: "sync", description: "Commands and reads." },
+  { name: "pages", description: "The pipeline page for people (HTML), opened with a viewer link." },
+  {
+    name: "delivery",
+    description: "Mirrors delivered to the sides that have a connector (docs/delivery.md).",
+  },
+];
+
+/** Start and stop, and the signed reads: status, audit trail, outbox. */
+function commandAndReadPaths(): Record<string, Json> {
+  return {
+    "/sync/{tenantId}/quotes/{quoteId}/start": command("start"),
+    "/sync/{tenantId}/quotes/{quoteId}/stop": command("stop"),
+    "/sync/{tenantId}/opportunities/{opportunityId}": read(
+      "getStatus",
+      "Sync status of an opportunity",
+      [tenantId, opportunityId],
+      "SyncStatus",
+    ),
+    "/sync/{tenantId}/opportunities/{opportunityId}/audit": read(
+      "getAudit",
+      "Audit trail of an opportunity, newest first",
+      [
+        tenantId,
+        opportunityId,
+        {
+          name: "cursor",
+          in: "query",
+          required: false,
+          description: "`next` of the previous page.",
+          schema: { type: "string" },
+        },
+        limit,
+      ],
+      "AuditPage",
+    ),
+    "/sync/{tenantId}/outbox": read(
+      "getOutbox",
+      "Every mirror produced, oldest first",
+      [
+        tenantId,
+        {
+          name: "after",
+          in: "query",
+          required: false,
+          description: "`next` of the previous page; omitted: from the beginning.",
+          schema: { type: "string" },
+        },
+        limit,
+      ],
+      "OutboxPage",
+      "For connectors that pull instead of reading webhook responses. Apply each mirror as an external-id upsert on `syncKey`.",
+    ),
+  };
+}
+
+function hubSpotWebhookPath(): Json {
+  return {
+    post: {
+      operationId: "hubSpotWebhook",
+      tags: ["connectors"],
+      summary: "HubSpot's app webhooks",
+      description:
+        "Called by HubSpot, not by integrators (docs/hubspot.md): an array of at most 100 events of one app, verified with signature v3 " +
+        "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`, the app's client secret, the configured public URL). " +
+        "Events of unknown portals, objects or types are answered 200 and logged, since HubSpot retries every 4xx and 5xx.",
+      parameters: [
+        { name: "x-hubspot-signature-v3", in: "header", required: true, schema: { type: "string" } },
+        { name: "x-hubspot-request-timestamp", in: "header", required: true, schema: { type: "string" } },
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: {
+              type: "array",
+              maxItems: 100,
+              items: { type: "object", additionalProperties: true },
+            },
+          },
+        },
+      },
+      responses: {
+        "200": {
+          description:
+            "Taken: how many decisions the events became, how many were ignored or quotesync's own echoes.",
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                properties: {
+                  decisions: { type: "integer" },
+                  ignored: { type: "integer" },
+                  echoes: { type: "integer" },
+                },
+                required: ["decisions", "ignored", "echoes"],
+              },
+            },
+          },
+        },
+        ...errors("400", "401", "500"),
+      },
+    },
+  };
+}
+
+function retryDeliveryPath(): Json {
+  return {
+    post: {
+      operationId: "retryDelivery",
+      tags: ["delivery"],
+      summary: "Send a parked mirror again",
+      description:
+        "For a side whose connector delivers mirrors (docs/delivery.md): sends the parked mirror now, then the pair's mirrors waiting behind it, in order. Signed with the tenant's CRM secret. " +
+        "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked.",
+      parameters: [
+        tenantId,
+        pathParameter(
+          "entryId",
+          "The parked mirror's entry id (`delivery.<side>.parkedEntryId` of the status).",
+        ),
+      ],
+      responses: {
+        "200": { description: "What became of the mirror.", ...json(ref("DeliveryRetryResponse")) },
+        ...errors("401", "404", "409", "500", "503"),
+      },
+    },
+  };
+}
+
+function driftPath(): Json {
+  return read(
+    "getDrift",
+    "Drift findings of the scheduled audit",
+    [
+      tenantId,
+      {
+        name: "cursor",
+        in: "query",
+        required: false,
+        description: "`next` of the previous page.",
+        schema: { type: "string" },
+      },
+      limit,
+    ],
+    "DriftPage",
+    "Synced pairs whose lines or amount disagree, opportunities with more than one synced quote, and manual-mode pairs with pending changes at a milestone stage.",
+  );
+}
+
+/** The pipeline page's routes (HTML, for people). */
+function pagePaths(): Record<string, Json> {
+  return {
+    "/app/{tenantId}/enter": htmlPage(
+      "get",
+      "enterPipelinePage",
+      "Exchange a viewer link for a session",
+      [
+        tenantId,
+        {
+          name: "link",
+          in: "query",
+          required: true,
+          description: "The token `npx quotesync viewer-link` prints.",
+          schema: { type: "string" },
+        },
+      ],
+      "Sets the session cookie (HttpOnly, SameSite=Strict, Secure but on loopback http) and opens the pipeline.",
+      { status: "200", description: "A page that opens the pipeline." },
+      [],
+    ),
+    "/app/{tenantId}": htmlPage(
+      "get",
+      "pipelinePage",
+      "The tenant's pipeline",
+      [
+        tenantId,
+        {
+          name: "view",
+          in: "query",
+          required: false,
+          schema: { type: "string", enum: ["attention", "all"] },
+        },
+        { name: "stage", in: "query", required: false, schema: { type: "string" } },
+        {
+          name: "after",
+          in: "query",
+          required: false,
+          description: "The last opportunity id of the previous page.",
+          schema: { type: "string" },
+        },
+      ],
+      "Every opportunity with its sync state, or those needing attention first.",
+      { status: "200", description: "The pipeline page." },
+    ),
+    "/app/{tenantId}/opportunities/{opportunityId}": htmlPage(
+      "get",
+      "opportunityPage",
+      "One opportunity",
+      [tenantId, opportunityId],
+      "Lines side by side, other quotes, the field mapping and the timeline.",
+      { status: "200", description: "The opportunity page." },
+    ),
+    "/app/{tenantId}/opportunities/{opportunityId}/actions": htmlPage(
+      "post",
+      "opportunityPageAction",
+      "Start, stop or re-sync from the page",
+      [tenantId, opportunityId],
+      "Runs through the start and stop functions, audited with the viewer as the actor; needs a link with actions.",
+      { status: "303", description: "Back to the opportunity page, with the outcome." },
+    ),
+  };
+}
+
+/** What quotesync calls: a mirror POSTed to a tenant's delivery URL. */
+function mirrorDeliveryWebhooks(): Json {
+  return {
+    mirrorDelivery: {
+      post: {
+        operationId: "deliverMirror",
+        tags: ["delivery"],
+        summary: "A mirror POSTed to a tenant's webhook delivery URL",
+        description:
+          "quotesync calls the `connectors.<side>.delivery.url` of a `native` side (`Tenant`) once per mirror, at least once and in commit order per pair. " +
+          "`x-quotesync-signature` is made as for requests to quotesync, with the delivery secret, over the URL's path and query. " +
+          "2xx: applied. 429, 5xx, or no answer within 5 s: retried with backoff (honouring `Retry-After`) for up to 24 h. Any other status parks the mirror.",
+        requestBody: { required: true, ...json(ref("DeliveredMirror")) },
+        responses: {
+          "200": { description: "Applied (any 2xx)." },
+          "429": { description: "Retried later, after `Retry-After` if given." },
+          "400": {
+            description:
+              "Refused: the mirror is parked until `POST /sync/{tenantId}/deliveries/{entryId}/retry`.",
+          },
+          "503": { description: "Retried later." },
+        },
+      },
+    },
+  };
+}
+
+/** One response component per error status; 503 carries `Retry-After`. */
+function errorComponents(): Json {
+  return Object.fromEntries(
     Object.entries(errorResponses).map(([code, { description }]) => [
       `Error${code}`,
       {
@@ -297,262 +581,23 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
       },
     ]),
   );
+}
+
+function securitySchemes(): Json {
   return {
-    openapi: "3.1.0",
-    info: {
-      title: "quotesync",
-      version: options.version,
-      summary: "Keeps a CPQ quote and its CRM opportunity in step.",
+    viewerSession: {
+      type: "apiKey",
+      in: "cookie",
+      name: "qs_view",
+      description: "Set by `/app/{tenantId}/enter` from a viewer link (`npx quotesync viewer-link`).",
+    },
+    quotesyncSignature: {
+      type: "apiKey",
+      in: "header",
+      name: "x-quotesync-signature",
       description:
-        "Webhooks from the CRM and the CPQ answer with the mirrored payload: the changes the other system must apply so that both records agree. " +
-        "Trigger events (`cart.finalized`, `quote.accepted`) also arrive from Amazon EventBridge (source `cpq`); their mirrors go to the outbox. " +
-        "Money, quantities and percents are exact decimals, accepted as strings or numbers and always answered as canonical strings. " +
-        "Generated from the zod schemas by `npm run openapi`: do not edit by hand.",
-    },
-    servers: [
-      { url: "http://127.0.0.1:3000", description: "npm start (local, DynamoDB Local, tenant demo)" },
-    ],
-    security: [{ quotesyncSignature: [] }],
-    tags: [
-      { name: "webhooks", description: "Events from the CRM and the CPQ." },
-      { name: "sync", description: "Commands and reads." },
-      { name: "pages", description: "The pipeline page for people (HTML), opened with a viewer link." },
-      {
-        name: "delivery",
-        description: "Mirrors delivered to the sides that have a connector (docs/delivery.md).",
-      },
-    ],
-    paths: {
-      "/webhooks/crm/{tenantId}": webhook("crm", CRM_EVENT_TYPES, options.examplesDir),
-      "/webhooks/cpq/{tenantId}": webhook("cpq", CPQ_EVENT_TYPES, options.examplesDir),
-      "/sync/{tenantId}/quotes/{quoteId}/start": command("start"),
-      "/sync/{tenantId}/quotes/{quoteId}/stop": command("stop"),
-      "/sync/{tenantId}/opportunities/{opportunityId}": read(
-        "getStatus",
-        "Sync status of an opportunity",
-        [tenantId, opportunityId],
-        "SyncStatus",
-      ),
-      "/sync/{tenantId}/opportunities/{opportunityId}/audit": read(
-        "getAudit",
-        "Audit trail of an opportunity, newest first",
-        [
-          tenantId,
-          opportunityId,
-          {
-            name: "cursor",
-            in: "query",
-            required: false,
-            description: "`next` of the previous page.",
-            schema: { type: "string" },
-          },
-          limit,
-        ],
-        "AuditPage",
-      ),
-      "/sync/{tenantId}/outbox": read(
-        "getOutbox",
-        "Every mirror produced, oldest first",
-        [
-          tenantId,
-          {
-            name: "after",
-            in: "query",
-            required: false,
-            description: "`next` of the previous page; omitted: from the beginning.",
-            schema: { type: "string" },
-          },
-          limit,
-        ],
-        "OutboxPage",
-        "For connectors that pull instead of reading webhook responses. Apply each mirror as an external-id upsert on `syncKey`.",
-      ),
-      "/connectors/hubspot": {
-        post: {
-          operationId: "hubSpotWebhook",
-          tags: ["connectors"],
-          summary: "HubSpot's app webhooks",
-          description:
-            "Called by HubSpot, not by integrators (docs/hubspot.md): an array of at most 100 events of one app, verified with signature v3 " +
-            "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`, the app's client secret, the configured public URL). " +
-            "Events of unknown portals, objects or types are answered 200 and logged, since HubSpot retries every 4xx and 5xx.",
-          parameters: [
-            { name: "x-hubspot-signature-v3", in: "header", required: true, schema: { type: "string" } },
-            { name: "x-hubspot-request-timestamp", in: "header", required: true, schema: { type: "string" } },
-          ],
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: {
-                  type: "array",
-                  maxItems: 100,
-                  items: { type: "object", additionalProperties: true },
-                },
-              },
-            },
-          },
-          responses: {
-            "200": {
-              description:
-                "Taken: how many decisions the events became, how many were ignored or quotesync's own echoes.",
-              content: {
-                "application/json": {
-                  schema: {
-                    type: "object",
-                    properties: {
-                      decisions: { type: "integer" },
-                      ignored: { type: "integer" },
-                      echoes: { type: "integer" },
-                    },
-                    required: ["decisions", "ignored", "echoes"],
-                  },
-                },
-              },
-            },
-            ...errors("400", "401", "500"),
-          },
-        },
-      },
-      "/sync/{tenantId}/deliveries/{entryId}/retry": {
-        post: {
-          operationId: "retryDelivery",
-          tags: ["delivery"],
-          summary: "Send a parked mirror again",
-          description:
-            "For a side whose connector delivers mirrors (docs/delivery.md): sends the parked mirror now, then the pair's mirrors waiting behind it, in order. Signed with the tenant's CRM secret. " +
-            "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked.",
-          parameters: [
-            tenantId,
-            pathParameter(
-              "entryId",
-              "The parked mirror's entry id (`delivery.<side>.parkedEntryId` of the status).",
-            ),
-          ],
-          responses: {
-            "200": { description: "What became of the mirror.", ...json(ref("DeliveryRetryResponse")) },
-            ...errors("401", "404", "409", "500", "503"),
-          },
-        },
-      },
-      "/sync/{tenantId}/drift": read(
-        "getDrift",
-        "Drift findings of the scheduled audit",
-        [
-          tenantId,
-          {
-            name: "cursor",
-            in: "query",
-            required: false,
-            description: "`next` of the previous page.",
-            schema: { type: "string" },
-          },
-          limit,
-        ],
-        "DriftPage",
-        "Synced pairs whose lines or amount disagree, opportunities with more than one synced quote, and manual-mode pairs with pending changes at a milestone stage.",
-      ),
-      "/app/{tenantId}/enter": htmlPage(
-        "get",
-        "enterPipelinePage",
-        "Exchange a viewer link for a session",
-        [
-          tenantId,
-          {
-            name: "link",
-            in: "query",
-            required: true,
-            description: "The token `npx quotesync viewer-link` prints.",
-            schema: { type: "string" },
-          },
-        ],
-        "Sets the session cookie (HttpOnly, SameSite=Strict, Secure but on loopback http) and opens the pipeline.",
-        { status: "200", description: "A page that opens the pipeline." },
-        [],
-      ),
-      "/app/{tenantId}": htmlPage(
-        "get",
-        "pipelinePage",
-        "The tenant's pipeline",
-        [
-          tenantId,
-          {
-            name: "view",
-            in: "query",
-            required: false,
-            schema: { type: "string", enum: ["attention", "all"] },
-          },
-          { name: "stage", in: "query", required: false, schema: { type: "string" } },
-          {
-            name: "after",
-            in: "query",
-            required: false,
-            description: "The last opportunity id of the previous page.",
-            schema: { type: "string" },
-          },
-        ],
-        "Every opportunity with its sync state, or those needing attention first.",
-        { status: "200", description: "The pipeline page." },
-      ),
-      "/app/{tenantId}/opportunities/{opportunityId}": htmlPage(
-        "get",
-        "opportunityPage",
-        "One opportunity",
-        [tenantId, opportunityId],
-        "Lines side by side, other quotes, the field mapping and the timeline.",
-        { status: "200", description: "The opportunity page." },
-      ),
-      "/app/{tenantId}/opportunities/{opportunityId}/actions": htmlPage(
-        "post",
-        "opportunityPageAction",
-        "Start, stop or re-sync from the page",
-        [tenantId, opportunityId],
-        "Runs through the start and stop functions, audited with the viewer as the actor; needs a link with actions.",
-        { status: "303", description: "Back to the opportunity page, with the outcome." },
-      ),
-    },
-    webhooks: {
-      mirrorDelivery: {
-        post: {
-          operationId: "deliverMirror",
-          tags: ["delivery"],
-          summary: "A mirror POSTed to a tenant's webhook delivery URL",
-          description:
-            "quotesync calls the `connectors.<side>.delivery.url` of a `native` side (`Tenant`) once per mirror, at least once and in commit order per pair. " +
-            "`x-quotesync-signature` is made as for requests to quotesync, with the delivery secret, over the URL's path and query. " +
-            "2xx: applied. 429, 5xx, or no answer within 5 s: retried with backoff (honouring `Retry-After`) for up to 24 h. Any other status parks the mirror.",
-          requestBody: { required: true, ...json(ref("DeliveredMirror")) },
-          responses: {
-            "200": { description: "Applied (any 2xx)." },
-            "429": { description: "Retried later, after `Retry-After` if given." },
-            "400": {
-              description:
-                "Refused: the mirror is parked until `POST /sync/{tenantId}/deliveries/{entryId}/retry`.",
-            },
-            "503": { description: "Retried later." },
-          },
-        },
-      },
-    },
-    components: {
-      schemas: componentSchemas(),
-      responses: errorComponents,
-      securitySchemes: {
-        viewerSession: {
-          type: "apiKey",
-          in: "cookie",
-          name: "qs_view",
-          description: "Set by `/app/{tenantId}/enter` from a viewer link (`npx quotesync viewer-link`).",
-        },
-        quotesyncSignature: {
-          type: "apiKey",
-          in: "header",
-          name: "x-quotesync-signature",
-          description:
-            '`t=<unix seconds>,v1=<hex>` where `v1 = hex(HMAC-SHA256(secret, "<t>.<METHOD>.<path with query>.<raw body>"))`; ' +
-            "several `v1=` values may be present (rotation); `|now - t| <= 300 s`. `/webhooks/crm/*` takes the CRM secret, `/webhooks/cpq/*` the CPQ secret, `/sync/*` either. `npx quotesync sign` prints one.",
-        },
-      },
+        '`t=<unix seconds>,v1=<hex>` where `v1 = hex(HMAC-SHA256(secret, "<t>.<METHOD>.<path with query>.<raw body>"))`; ' +
+        "several `v1=` values may be present (rotation); `|now - t| <= 300 s`. `/webhooks/crm/*` takes the CRM secret, `/webhooks/cpq/*` the CPQ secret, `/sync/*` either. `npx quotesync sign` prints one.",
     },
   };
 }

@@ -73,99 +73,139 @@ export async function bundleSizes(): Promise<BundleResults> {
   await mkdir(cache, { recursive: true });
   const inside = await mkdtemp(path.join(cache, "quotesync-bench-bundles-"));
   try {
-    const packaged = path.join(outside, "package");
-    await packageService(packaged, "bench");
-    const deployed = packagedFunctions(packaged).map((fn) => {
-      const taskRoot = path.join(outside, "task", fn.name);
-      unzip(fn.artifact, taskRoot);
-      const entry = fn.handler.slice(0, fn.handler.lastIndexOf("."));
-      return {
-        name: path.basename(entry),
-        file: path.join(taskRoot, `${entry}.mjs`),
-        zip: fn.artifact,
-        entry,
-      };
-    });
-
-    const common: BuildOptions = {
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      banner: { js: BANNER },
-      logLevel: "silent",
-      absWorkingDir: ROOT,
-    };
-    const sdkBundled: BuildOptions = { ...common, mainFields: ["module", "main"], plugins: esbuildPlugins };
-    const sdkOutside: BuildOptions = {
-      ...common,
-      external: ["@aws-sdk/*"],
-      plugins: [...esbuildPlugins, esbuildPlugins.awsSdkRequire],
-    };
-    const runtimeSdk = new Map<string, string>();
-    for (const { name, entry } of deployed) {
-      const outfile = path.join(inside, `${name}.mjs`);
-      await build({ ...sdkOutside, entryPoints: [path.join(ROOT, `${entry}.ts`)], outfile });
-      runtimeSdk.set(name, outfile);
-    }
-    const bareFile = path.join(outside, "bare-middy.mjs");
-    const floorFile = path.join(outside, "sdk-floor.mjs");
-    const floorRuntimeFile = path.join(inside, "sdk-floor.mjs");
-    for (const [options, contents, outfile] of [
-      [sdkBundled, BARE_MIDDY, bareFile],
-      [sdkBundled, SDK_FLOOR, floorFile],
-      [sdkOutside, SDK_FLOOR, floorRuntimeFile],
-    ] as const) {
-      await build({ ...options, stdin: { contents, resolveDir: ROOT, loader: "ts" }, outfile });
-    }
-
+    const deployed = await unpackDeployed(outside);
+    const built = await buildComparisons(deployed, outside, inside);
     // Interleaved, so every bundle sees the same machine state.
     const files = new Map<string, string>([
-      ["bare", bareFile],
-      ["floor", floorFile],
-      ["floor-runtime", floorRuntimeFile],
+      ["bare", built.bareFile],
+      ["floor", built.floorFile],
+      ["floor-runtime", built.floorRuntimeFile],
       ...deployed.map(({ name, file }) => [name, file] as [string, string]),
-      ...[...runtimeSdk].map(([name, file]) => [`${name}-runtime`, file] as [string, string]),
+      ...[...built.runtimeSdk].map(([name, file]) => [`${name}-runtime`, file] as [string, string]),
     ]);
-    const samples = new Map<string, { node20: number[]; node22: number[] }>(
-      [...files.keys()].map((key) => [key, { node20: [], node22: [] }]),
-    );
-    for (let rep = 0; rep < INIT_REPETITIONS; rep++) {
-      for (const [key, file] of files) {
-        samples.get(key)?.node20.push(await importTime(process.execPath, file));
-        samples.get(key)?.node22.push(await importTime(node22, file));
-      }
-    }
-    const init = (key: string): InitTimes => {
-      const sample = samples.get(key) ?? { node20: [], node22: [] };
-      return { node20Ms: round(median(sample.node20), 1), node22Ms: round(median(sample.node22), 1) };
-    };
-    const bare = init("bare");
-    const floor = init("floor");
-    return {
-      node20: process.version,
-      node22: nodeVersion(node22),
-      bare: { sizeKb: kb(bareFile), init: bare },
-      sdkFloor: { sizeKb: kb(floorFile), init: floor, initRatio: round(floor.node20Ms / bare.node20Ms, 2) },
-      sdkFloorRuntimeSdk: { sizeKb: kb(floorRuntimeFile), init: init("floor-runtime") },
-      functions: deployed.map(({ name, file, zip }) => {
-        const times = init(name);
-        return {
-          name,
-          sizeKb: kb(file),
-          zipKb: kb(zip),
-          init: times,
-          initRatio: round(times.node20Ms / bare.node20Ms, 2),
-          floorRatio: round(times.node20Ms / floor.node20Ms, 2),
-          runtimeSdk: { sizeKb: kb(runtimeSdk.get(name) ?? ""), init: init(`${name}-runtime`) },
-        };
-      }),
-    };
+    const init = await measureInit(files, node22);
+    return summarize(deployed, built, init, nodeVersion(node22));
   } finally {
     await rm(outside, { recursive: true, force: true });
     await rm(inside, { recursive: true, force: true });
   }
+}
+
+/** A deployed function: its name, its handler file unpacked from its zip, the zip, its entry. */
+interface Deployed {
+  name: string;
+  file: string;
+  zip: string;
+  entry: string;
+}
+
+/** The bundles the deployed ones are compared with. */
+interface Comparisons {
+  /** Each function bundled with the SDK left to the runtime, by name. */
+  runtimeSdk: Map<string, string>;
+  bareFile: string;
+  floorFile: string;
+  floorRuntimeFile: string;
+}
+
+/** `serverless package`, then each function's zip unpacked alone, as Lambda unpacks it. */
+async function unpackDeployed(outside: string): Promise<Deployed[]> {
+  const packaged = path.join(outside, "package");
+  await packageService(packaged, "bench");
+  return packagedFunctions(packaged).map((fn) => {
+    const taskRoot = path.join(outside, "task", fn.name);
+    unzip(fn.artifact, taskRoot);
+    const entry = fn.handler.slice(0, fn.handler.lastIndexOf("."));
+    return {
+      name: path.basename(entry),
+      file: path.join(taskRoot, `${entry}.mjs`),
+      zip: fn.artifact,
+      entry,
+    };
+  });
+}
+
+/** Each function with the SDK left to the runtime, the bare middy handler and the SDK floor. */
+async function buildComparisons(deployed: Deployed[], outside: string, inside: string): Promise<Comparisons> {
+  const common: BuildOptions = {
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    banner: { js: BANNER },
+    logLevel: "silent",
+    absWorkingDir: ROOT,
+  };
+  const sdkBundled: BuildOptions = { ...common, mainFields: ["module", "main"], plugins: esbuildPlugins };
+  const sdkOutside: BuildOptions = {
+    ...common,
+    external: ["@aws-sdk/*"],
+    plugins: [...esbuildPlugins, esbuildPlugins.awsSdkRequire],
+  };
+  const runtimeSdk = new Map<string, string>();
+  for (const { name, entry } of deployed) {
+    const outfile = path.join(inside, `${name}.mjs`);
+    await build({ ...sdkOutside, entryPoints: [path.join(ROOT, `${entry}.ts`)], outfile });
+    runtimeSdk.set(name, outfile);
+  }
+  const bareFile = path.join(outside, "bare-middy.mjs");
+  const floorFile = path.join(outside, "sdk-floor.mjs");
+  const floorRuntimeFile = path.join(inside, "sdk-floor.mjs");
+  for (const [options, contents, outfile] of [
+    [sdkBundled, BARE_MIDDY, bareFile],
+    [sdkBundled, SDK_FLOOR, floorFile],
+    [sdkOutside, SDK_FLOOR, floorRuntimeFile],
+  ] as const) {
+    await build({ ...options, stdin: { contents, resolveDir: ROOT, loader: "ts" }, outfile });
+  }
+  return { runtimeSdk, bareFile, floorFile, floorRuntimeFile };
+}
+
+/** Import times of every file under both Nodes, interleaved; the median per file and Node. */
+async function measureInit(files: Map<string, string>, node22: string): Promise<(key: string) => InitTimes> {
+  const samples = new Map<string, { node20: number[]; node22: number[] }>(
+    [...files.keys()].map((key) => [key, { node20: [], node22: [] }]),
+  );
+  for (let rep = 0; rep < INIT_REPETITIONS; rep++) {
+    for (const [key, file] of files) {
+      samples.get(key)?.node20.push(await importTime(process.execPath, file));
+      samples.get(key)?.node22.push(await importTime(node22, file));
+    }
+  }
+  return (key: string): InitTimes => {
+    const sample = samples.get(key) ?? { node20: [], node22: [] };
+    return { node20Ms: round(median(sample.node20), 1), node22Ms: round(median(sample.node22), 1) };
+  };
+}
+
+function summarize(
+  deployed: Deployed[],
+  { runtimeSdk, bareFile, floorFile, floorRuntimeFile }: Comparisons,
+  init: (key: string) => InitTimes,
+  node22Version: string,
+): BundleResults {
+  const bare = init("bare");
+  const floor = init("floor");
+  return {
+    node20: process.version,
+    node22: node22Version,
+    bare: { sizeKb: kb(bareFile), init: bare },
+    sdkFloor: { sizeKb: kb(floorFile), init: floor, initRatio: round(floor.node20Ms / bare.node20Ms, 2) },
+    sdkFloorRuntimeSdk: { sizeKb: kb(floorRuntimeFile), init: init("floor-runtime") },
+    functions: deployed.map(({ name, file, zip }) => {
+      const times = init(name);
+      return {
+        name,
+        sizeKb: kb(file),
+        zipKb: kb(zip),
+        init: times,
+        initRatio: round(times.node20Ms / bare.node20Ms, 2),
+        floorRatio: round(times.node20Ms / floor.node20Ms, 2),
+        runtimeSdk: { sizeKb: kb(runtimeSdk.get(name) ?? ""), init: init(`${name}-runtime`) },
+      };
+    }),
+  };
 }
 
 const kb = (file: string): number => round(statSync(file).size / 1024, 1);

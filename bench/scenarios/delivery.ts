@@ -46,42 +46,94 @@ const DELIVERY_SECRET = "bench-delivery-secret-0123456789";
  * other change sets, so the receiver can match each mirror to the webhook answer that committed it.
  */
 export async function deliveryLag(bench: Bench): Promise<DeliveryResult> {
-  const received = new Map<number, number>();
-  const entries = new Set<string>();
-  let duplicates = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const at = performance.now();
-      const raw = Buffer.concat(chunks);
-      const verified = verifySignature({
-        header: req.headers["x-quotesync-signature"] as string | undefined,
-        secrets: [DELIVERY_SECRET],
-        method: "POST",
-        pathWithQuery: req.url ?? "/",
-        rawBody: raw,
-        nowSeconds: Math.floor(Date.now() / 1000),
+  const receiver = await startReceiver();
+  await registerDeliveringTenant(bench, receiver.port);
+  const delivery = await startDelivery(bench);
+  try {
+    await setUpPairs(receiver);
+    const { answered, started } = await makeChanges();
+    const expected = [...answered.keys()];
+    const { received } = receiver;
+    await waitFor(() => expected.every((value) => received.has(value)), 60_000, "every change's mirror");
+    const lags = expected.map((value) => (received.get(value) as number) - (answered.get(value) as number));
+    const lastReceived = Math.max(...expected.map((value) => received.get(value) as number));
+    return {
+      writers: WRITERS,
+      pairs: PAIRS,
+      mirrors: expected.length,
+      lagP50Ms: round(median(lags)),
+      lagP99Ms: round(p99(lags)),
+      deliveredPerSecond: round((expected.length / (lastReceived - started)) * 1000),
+      duplicates: receiver.duplicates,
+    };
+  } finally {
+    await delivery.reader.stop();
+    await delivery.retries.stop();
+    receiver.server.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
+  }
+}
+
+/** The receiving endpoint: when each quantity first arrived, the entries seen, and repeats. */
+interface Receiver {
+  server: http.Server;
+  port: number;
+  received: Map<number, number>;
+  entries: Set<string>;
+  duplicates: number;
+}
+
+/** A receiver on 127.0.0.1 that checks each mirror's signature, as an integrator's would. */
+async function startReceiver(): Promise<Receiver> {
+  const receiver: Receiver = {
+    server: http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        const at = performance.now();
+        const raw = Buffer.concat(chunks);
+        const verified = verifySignature({
+          header: req.headers["x-quotesync-signature"] as string | undefined,
+          secrets: [DELIVERY_SECRET],
+          method: "POST",
+          pathWithQuery: req.url ?? "/",
+          rawBody: raw,
+          nowSeconds: Math.floor(Date.now() / 1000),
+        });
+        if (!verified.ok) {
+          res.writeHead(401).end();
+          return;
+        }
+        receive(receiver, raw, at);
+        res.writeHead(204).end();
       });
-      if (!verified.ok) {
-        res.writeHead(401).end();
-        return;
-      }
-      const { entryId, mirror } = JSON.parse(raw.toString("utf8")) as {
-        entryId: string;
-        mirror: { lines?: { upsert: Array<{ quantity: string }> } };
-      };
-      if (entries.has(entryId)) duplicates++;
-      entries.add(entryId);
-      for (const line of mirror.lines?.upsert ?? []) {
-        const quantity = Number(line.quantity);
-        if (!received.has(quantity)) received.set(quantity, at);
-      }
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
+    }),
+    port: 0,
+    received: new Map(),
+    entries: new Set(),
+    duplicates: 0,
+  };
+  await new Promise<void>((resolve) => receiver.server.listen(0, "127.0.0.1", () => resolve()));
+  receiver.port = (receiver.server.address() as AddressInfo).port;
+  return receiver;
+}
+
+/** Records a verified mirror: its entry (a repeat counts as a duplicate) and its lines' quantities. */
+function receive(receiver: Receiver, raw: Buffer, at: number): void {
+  const { entryId, mirror } = JSON.parse(raw.toString("utf8")) as {
+    entryId: string;
+    mirror: { lines?: { upsert: Array<{ quantity: string }> } };
+  };
+  if (receiver.entries.has(entryId)) receiver.duplicates++;
+  receiver.entries.add(entryId);
+  for (const line of mirror.lines?.upsert ?? []) {
+    const quantity = Number(line.quantity);
+    if (!receiver.received.has(quantity)) receiver.received.set(quantity, at);
+  }
+}
+
+/** The bench tenant, its CRM side delivering to the receiver. */
+async function registerDeliveringTenant(bench: Bench, port: number): Promise<void> {
   await bench.store.putTenant(
     TenantConfig.parse({
       ...demoTenant(SECRETS),
@@ -94,6 +146,12 @@ export async function deliveryLag(bench: Bench): Promise<DeliveryResult> {
       },
     }),
   );
+}
+
+/** The stream reader into the deliver handler, and the retry pass, as `npm start` runs them. */
+async function startDelivery(
+  bench: Bench,
+): Promise<{ reader: { stop(): Promise<void> }; retries: { stop(): Promise<void> } }> {
   const rt = createDeliveryRuntime({
     doc: bench.doc,
     tableName: bench.tableName,
@@ -111,69 +169,58 @@ export async function deliveryLag(bench: Bench): Promise<DeliveryResult> {
     handle: (event) => deliverBatch(event, budget, rt),
   });
   const retries = startRetryTimer(() => retryDueDeliveries(budget, rt), 1_000);
-  const post = (source: "crm" | "cpq", body: unknown) =>
-    invokeRoute("POST", `/webhooks/${source}/${TENANT}`, {
-      rawBody: JSON.stringify(body),
-      secret: SECRETS[source],
-    });
+  return { reader, retries };
+}
 
-  try {
-    for (let pair = 0; pair < PAIRS; pair++) {
-      const quoteId = `dl-q-${pair}`;
-      expectOk(await post("crm", opportunityUpserted(`dl-o-${pair}`)), "delivery: opportunity");
-      expectOk(await post("cpq", quoteUpserted(quoteId, `dl-o-${pair}`)), "delivery: quote");
-      // Quantities below 10,000 belong to the setup; each change's quantity is unique above it.
-      expectOk(
-        await post("cpq", quoteLinesReplaced(quoteId, linesOf(quoteId, 2, String(pair + 1)))),
-        "delivery: lines",
-      );
-      expectOk(
-        await invokeRoute("POST", `/sync/${TENANT}/quotes/${quoteId}/start`, {
-          rawBody: "{}",
-          secret: SECRETS.cpq,
-        }),
-        "delivery: start",
-      );
-    }
-    await waitFor(() => entries.size >= PAIRS, 30_000, "the setup's mirrors");
+const post = (source: "crm" | "cpq", body: unknown) =>
+  invokeRoute("POST", `/webhooks/${source}/${TENANT}`, {
+    rawBody: JSON.stringify(body),
+    secret: SECRETS[source],
+  });
 
-    const answered = new Map<number, number>();
-    let quantity = 10_000;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: WRITERS }, async (_, writer) => {
-        for (let change = 0; change < CHANGES_PER_WRITER; change++) {
-          const pair = writer + WRITERS * (change % (PAIRS / WRITERS));
-          const quoteId = `dl-q-${pair}`;
-          const value = ++quantity;
-          const response = await post(
-            "cpq",
-            quoteLinesUpserted(quoteId, [benchLine(quoteId, 0, String(value))]),
-          );
-          expectOk(response, "delivery: change");
-          answered.set(value, performance.now());
-        }
-      }),
+/** Every pair synced, and the receiver holding each start's mirror. */
+async function setUpPairs(receiver: Receiver): Promise<void> {
+  for (let pair = 0; pair < PAIRS; pair++) {
+    const quoteId = `dl-q-${pair}`;
+    expectOk(await post("crm", opportunityUpserted(`dl-o-${pair}`)), "delivery: opportunity");
+    expectOk(await post("cpq", quoteUpserted(quoteId, `dl-o-${pair}`)), "delivery: quote");
+    // Quantities below 10,000 belong to the setup; each change's quantity is unique above it.
+    expectOk(
+      await post("cpq", quoteLinesReplaced(quoteId, linesOf(quoteId, 2, String(pair + 1)))),
+      "delivery: lines",
     );
-    const expected = [...answered.keys()];
-    await waitFor(() => expected.every((value) => received.has(value)), 60_000, "every change's mirror");
-    const lags = expected.map((value) => (received.get(value) as number) - (answered.get(value) as number));
-    const lastReceived = Math.max(...expected.map((value) => received.get(value) as number));
-    return {
-      writers: WRITERS,
-      pairs: PAIRS,
-      mirrors: expected.length,
-      lagP50Ms: round(median(lags)),
-      lagP99Ms: round(p99(lags)),
-      deliveredPerSecond: round((expected.length / (lastReceived - started)) * 1000),
-      duplicates,
-    };
-  } finally {
-    await reader.stop();
-    await retries.stop();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expectOk(
+      await invokeRoute("POST", `/sync/${TENANT}/quotes/${quoteId}/start`, {
+        rawBody: "{}",
+        secret: SECRETS.cpq,
+      }),
+      "delivery: start",
+    );
   }
+  await waitFor(() => receiver.entries.size >= PAIRS, 30_000, "the setup's mirrors");
+}
+
+/** The writers' one-line changes, each with its own quantity; when each was answered. */
+async function makeChanges(): Promise<{ answered: Map<number, number>; started: number }> {
+  const answered = new Map<number, number>();
+  let quantity = 10_000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, writer) => {
+      for (let change = 0; change < CHANGES_PER_WRITER; change++) {
+        const pair = writer + WRITERS * (change % (PAIRS / WRITERS));
+        const quoteId = `dl-q-${pair}`;
+        const value = ++quantity;
+        const response = await post(
+          "cpq",
+          quoteLinesUpserted(quoteId, [benchLine(quoteId, 0, String(value))]),
+        );
+        expectOk(response, "delivery: change");
+        answered.set(value, performance.now());
+      }
+    }),
+  );
+  return { answered, started };
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -46,51 +46,23 @@ export async function endToEndThroughput(bench: Bench): Promise<ThroughputResult
   const rawLatencies: number[] = [];
   /** Each round's handlers ÷ raw rate: the machine's load changes less within a pair of rounds. */
   const roundRatios: number[] = [];
-  // Every event sets a quantity its line never had: each one is a change (none is a no-op repeat).
-  let quantity = 10;
   // Client c owns pairs c, c + 16, … below 200, and cycles through them: no two clients race on one pair.
   const owned = Array.from({ length: CLIENTS }, (_, client) =>
     Array.from({ length: PAIRS }, (_, pair) => pair).filter((pair) => pair % CLIENTS === client),
   );
+  // Every event sets a quantity its line never had: each one is a change (none is a no-op repeat).
+  const next = { quantity: 10 };
   for (let round = 0; round < ROUNDS; round++) {
     const work = owned.map((pairs) =>
       Array.from({ length: EVENTS_PER_ROUND / CLIENTS }, (_, index) => pairs[index % pairs.length] as number),
     );
-    bench.meter.captured = [];
-    const started = performance.now();
-    await Promise.all(
-      work.map(async (pairs) => {
-        for (const pair of pairs) {
-          const quoteId = `tp-q-${pair}`;
-          const begin = performance.now();
-          quantity++;
-          const response = await bench.cpq(
-            quoteLinesUpserted(quoteId, [benchLine(quoteId, 0, String(quantity))]),
-          );
-          latencies.push(performance.now() - begin);
-          expectOk(response, "throughput event");
-          if (response.body.status !== "applied")
-            throw new Error(`throughput event: ${response.body.status}`);
-        }
-      }),
-    );
-    const roundEventMs = performance.now() - started;
-    eventMs += roundEventMs;
+    const handlers = await handlersRound(bench, work, next, latencies);
+    eventMs += handlers.ms;
     events += EVENTS_PER_ROUND;
-    const captured = bench.meter.captured;
-    bench.meter.captured = null;
-
-    const transactions = captured.map((items) => items.map((item) => unconditional(item, rawTable)));
-    rawCount += transactions.length;
-    const rawStarted = performance.now();
-    await runPool(transactions, CLIENTS, async (items) => {
-      const begin = performance.now();
-      await bench.doc.send(new TransactWriteCommand({ TransactItems: items }));
-      rawLatencies.push(performance.now() - begin);
-    });
-    const roundRawMs = performance.now() - rawStarted;
-    rawMs += roundRawMs;
-    roundRatios.push(EVENTS_PER_ROUND / roundEventMs / (transactions.length / roundRawMs));
+    const raw = await rawRound(bench, handlers.captured, rawTable, rawLatencies);
+    rawCount += raw.transactions;
+    rawMs += raw.ms;
+    roundRatios.push(EVENTS_PER_ROUND / handlers.ms / (raw.transactions / raw.ms));
   }
   const eventsPerSecond = (events / eventMs) * 1000;
   const rawPerSecond = (rawCount / rawMs) * 1000;
@@ -108,6 +80,56 @@ export async function endToEndThroughput(bench: Bench): Promise<ThroughputResult
     overallRatio: round(eventsPerSecond / rawPerSecond, 2),
     roundRatios: roundRatios.map((value) => round(value, 2)),
   };
+}
+
+/**
+ * One round through the handlers: each client sends its one-line changes in turn. Returns the
+ * round's time and the transactions the handlers committed (captured by the meter).
+ */
+async function handlersRound(
+  bench: Bench,
+  work: number[][],
+  next: { quantity: number },
+  latencies: number[],
+): Promise<{ ms: number; captured: Array<Array<Record<string, unknown>>> }> {
+  bench.meter.captured = [];
+  const started = performance.now();
+  await Promise.all(
+    work.map(async (pairs) => {
+      for (const pair of pairs) {
+        const quoteId = `tp-q-${pair}`;
+        const begin = performance.now();
+        next.quantity++;
+        const response = await bench.cpq(
+          quoteLinesUpserted(quoteId, [benchLine(quoteId, 0, String(next.quantity))]),
+        );
+        latencies.push(performance.now() - begin);
+        expectOk(response, "throughput event");
+        if (response.body.status !== "applied") throw new Error(`throughput event: ${response.body.status}`);
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  const captured = bench.meter.captured;
+  bench.meter.captured = null;
+  return { ms, captured };
+}
+
+/** The same transactions sent straight to the baseline table, as many at a time as there are clients. */
+async function rawRound(
+  bench: Bench,
+  captured: Array<Array<Record<string, unknown>>>,
+  rawTable: string,
+  rawLatencies: number[],
+): Promise<{ ms: number; transactions: number }> {
+  const transactions = captured.map((items) => items.map((item) => unconditional(item, rawTable)));
+  const rawStarted = performance.now();
+  await runPool(transactions, CLIENTS, async (items) => {
+    const begin = performance.now();
+    await bench.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    rawLatencies.push(performance.now() - begin);
+  });
+  return { ms: performance.now() - rawStarted, transactions: transactions.length };
 }
 
 /** The same item, into the baseline table, without its condition. */

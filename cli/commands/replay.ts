@@ -143,51 +143,63 @@ export async function replayCommand(
   const events = parseEventFile((await readInput(io, values.file, "--file")).toString("utf8"));
 
   let refused = 0;
-  for (const [index, { event, tenantId }] of events.entries()) {
-    const { type, eventId } = (typeof event === "object" && event !== null ? event : {}) as Record<
-      string,
-      unknown
-    >;
-    const label = `#${index + 1} ${String(type ?? "?")} ${String(eventId ?? "?")}`;
-    const source = sourceOf(type);
-    const secret = source ? secrets[source] : undefined;
-    if (tenantId !== undefined && tenantId !== values.tenant) {
-      refused++;
-      io.stdout(`${label}: skipped: an event of tenant ${tenantId}, not ${values.tenant}\n`);
-      if (values["stop-on-error"]) break;
-      continue;
-    }
-    if (!source || !secret) {
-      refused++;
-      io.stdout(`${label}: skipped: ${source ? `no --${source}-secret` : "not a quotesync event type"}\n`);
-      if (values["stop-on-error"]) break;
-      continue;
-    }
-    const url = targetUrl(base, `/webhooks/${source}/${values.tenant}`);
-    const response = await sendSigned({
-      url,
-      method: "POST",
-      secret,
-      body: Buffer.from(JSON.stringify(event)),
-    });
-    const answer = (await response.json().catch(() => ({}))) as {
-      status?: string;
-      mirrors?: unknown[];
-      error?: { code?: string; message?: string };
-    };
-    if (response.ok) {
-      const replayed = response.headers.get("x-quotesync-replayed") === "true" ? ", replayed" : "";
-      io.stdout(
-        `${label} -> ${source}: ${response.status} ${answer.status} (${answer.mirrors?.length ?? 0} mirrors${replayed})\n`,
-      );
-    } else {
-      refused++;
-      io.stdout(
-        `${label} -> ${source}: ${response.status} ${answer.error?.code ?? ""} ${answer.error?.message ?? ""}\n`,
-      );
-      if (values["stop-on-error"]) break;
-    }
+  for (const [index, wrapped] of events.entries()) {
+    const accepted = await replayOne(io, wrapped, index, { base, tenant: values.tenant, secrets });
+    if (accepted) continue;
+    refused++;
+    if (values["stop-on-error"]) break;
   }
   io.stderr(`${events.length} events, ${events.length - refused} accepted, ${refused} refused or skipped\n`);
   return refused === 0 ? 0 : 1;
+}
+
+/**
+ * Sends one event of the file to its webhook, signed with its source's secret, and prints one line
+ * about it. False when it was skipped (another tenant's, no secret, not a quotesync event type) or
+ * refused.
+ */
+async function replayOne(
+  io: CliIo,
+  { event, tenantId }: Wrapped,
+  index: number,
+  target: { base: string; tenant: string; secrets: { crm: string | undefined; cpq: string | undefined } },
+): Promise<boolean> {
+  const { type, eventId } = (typeof event === "object" && event !== null ? event : {}) as Record<
+    string,
+    unknown
+  >;
+  const label = `#${index + 1} ${String(type ?? "?")} ${String(eventId ?? "?")}`;
+  const source = sourceOf(type);
+  const secret = source ? target.secrets[source] : undefined;
+  if (tenantId !== undefined && tenantId !== target.tenant) {
+    io.stdout(`${label}: skipped: an event of tenant ${tenantId}, not ${target.tenant}\n`);
+    return false;
+  }
+  if (!source || !secret) {
+    io.stdout(`${label}: skipped: ${source ? `no --${source}-secret` : "not a quotesync event type"}\n`);
+    return false;
+  }
+  const url = targetUrl(target.base, `/webhooks/${source}/${target.tenant}`);
+  const response = await sendSigned({
+    url,
+    method: "POST",
+    secret,
+    body: Buffer.from(JSON.stringify(event)),
+  });
+  const answer = (await response.json().catch(() => ({}))) as {
+    status?: string;
+    mirrors?: unknown[];
+    error?: { code?: string; message?: string };
+  };
+  if (!response.ok) {
+    io.stdout(
+      `${label} -> ${source}: ${response.status} ${answer.error?.code ?? ""} ${answer.error?.message ?? ""}\n`,
+    );
+    return false;
+  }
+  const replayed = response.headers.get("x-quotesync-replayed") === "true" ? ", replayed" : "";
+  io.stdout(
+    `${label} -> ${source}: ${response.status} ${answer.status} (${answer.mirrors?.length ?? 0} mirrors${replayed})\n`,
+  );
+  return true;
 }

@@ -10,8 +10,8 @@ export const tenantPutUsage = (
 ) => `Usage: ${invokedAs} --file <tenant.json> --table <table name> [--stage <stage>] [--endpoint <url>] [--region <region>]
 
 Registers a tenant, or replaces its configuration, from a JSON file validated against the tenant
-schema (README "Tenants"; examples/tenant.json is a complete one). Prints the stored configuration
-with its secrets and connector credentials masked.
+schema (docs/deploy.md "Tenants and their secrets"; examples/tenant.json is a complete one). Prints
+the stored configuration with its secrets and connector credentials masked.
 
 Connectors (docs/delivery.md): outside the local stage, connector credentials (a webhook delivery's
 secret, API tokens, client secrets) must live in SSM Parameter Store under /quotesync/, named by the

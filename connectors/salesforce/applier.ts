@@ -111,7 +111,27 @@ class MirrorRun {
         .map((line) => line.syncKey),
       ...deletes.filter((id) => !LINE_ID.test(id) && !this.lineIds.has(id)),
     ]);
+    const deleted = await this.deleteLines(deletes);
 
+    const updates: Array<{ line: MirrorLine; id: string }> = [];
+    const creates: MirrorLine[] = [];
+    for (const line of upserts) {
+      const id = line.id ?? this.lineIds.get(line.syncKey) ?? null;
+      if (id && deleted.has(id)) continue;
+      if (id) updates.push({ line, id });
+      else creates.push(line);
+    }
+    await this.updateLines(updates);
+    if (creates.length === 0) return;
+    await this.createLines(creates, opportunity);
+  }
+
+  /**
+   * Deletes lines named by Salesforce id or by syncKey (a line a mirror created whose id quotesync
+   * had not learned); a line already gone counts as deleted. Returns the ids sent for deletion,
+   * each with its syncKey when known.
+   */
+  private async deleteLines(deletes: string[]): Promise<Map<string, string | null>> {
     const deleteIds = new Map<string, string | null>();
     for (const target of deletes) {
       if (LINE_ID.test(target)) {
@@ -132,15 +152,11 @@ class MirrorRun {
         } else this.recordFailure(result, `delete of line ${id}`);
       });
     }
+    return deleteIds;
+  }
 
-    const updates: Array<{ line: MirrorLine; id: string }> = [];
-    const creates: MirrorLine[] = [];
-    for (const line of upserts) {
-      const id = line.id ?? this.lineIds.get(line.syncKey) ?? null;
-      if (id && deleteIds.has(id)) continue;
-      if (id) updates.push({ line, id });
-      else creates.push(line);
-    }
+  /** Updates lines whose Salesforce id is known (without the create-only fields). */
+  private async updateLines(updates: Array<{ line: MirrorLine; id: string }>): Promise<void> {
     for (const batch of chunks(updates, COLLECTION_LIMIT)) {
       const records = batch.map(({ line, id }) => ({
         attributes: { type: "OpportunityLineItem" },
@@ -157,7 +173,13 @@ class MirrorRun {
         } else this.recordFailure(result, `update of line ${line.syncKey}`);
       });
     }
-    if (creates.length === 0) return;
+  }
+
+  /** Creates lines on the opportunity through the price book entries of their products. */
+  private async createLines(
+    creates: MirrorLine[],
+    opportunity: { pricebookId: string | null; currency: string },
+  ): Promise<void> {
     const pricebookId = opportunity.pricebookId ?? this.connector.pricebookId ?? null;
     if (!pricebookId) {
       throw new PermanentDeliveryError(

@@ -29,83 +29,120 @@ export async function reconcileTenant(
   client: SalesforceClient,
   key: string,
 ): Promise<{ fed: InboundResult["fed"]; opportunities: number }> {
-  const fed: InboundResult["fed"] = [];
+  const run: Reconciliation = { tenant, connector, deps, client, key, fed: [] };
   let opportunities = 0;
-  const feed = async (event: Record<string, unknown>) => {
-    const parsed = CrmEvent.safeParse(event);
-    if (!parsed.success) {
-      deps.warn?.("reconcile skipped a record quotesync refuses", {
-        tenantId: tenant.tenantId,
-        eventId: event.eventId,
-      });
-      return;
-    }
-    const outcome = await deps.engine.handleCrmEvent(tenant, parsed.data);
-    fed.push({
-      type: parsed.data.type,
-      eventId: parsed.data.eventId,
-      status: outcome.response.status,
-      replayed: outcome.replayed,
-    });
-  };
   let after: string | null = null;
   do {
     const page = await deps.store.listSyncedOpportunityIds(tenant.tenantId, after, PAGE);
     after = page.next;
     for (const batch of chunks(page.entries, PAGE)) {
       opportunities += batch.length;
-      const list = batch.map(soqlString).join(", ");
-      const headers = await client.query(
-        `SELECT ${opportunitySelect(connector, tenant).join(", ")} FROM Opportunity WHERE Id IN (${list})`,
-      );
-      const lines = await client.query(
-        `SELECT ${lineSelect(connector, tenant).join(", ")} FROM OpportunityLineItem WHERE OpportunityId IN (${list})`,
-      );
-      await rememberLineOwners(
-        deps.connectorStore,
-        tenant.tenantId,
-        new Map(lines.map((line) => [String(line.Id), String(line.OpportunityId)])),
-      );
-      const found = new Map(headers.map((record) => [String(record.Id), record]));
-      for (const opportunityId of batch) {
-        const record = found.get(opportunityId);
-        const at = deps.now();
-        if (!record) {
-          await feed({
-            eventId: `${key}.${opportunityId}.gone`,
-            type: "opportunity.deleted",
-            occurredAt: new Date(at).toISOString(),
-            data: { opportunityId },
-          });
-          continue;
-        }
-        const own = lines.filter((line) => line.OpportunityId === opportunityId);
-        const headerAt = timeValue(record.LastModifiedDate) ?? at;
-        await feed({
-          eventId: `${key}.${opportunityId}.h`,
-          type: "opportunity.upserted",
-          occurredAt: new Date(headerAt).toISOString(),
-          data: {
-            opportunity: withoutAssignedPricebook(
-              opportunityInputFrom(record, connector, tenant, { includeAmount: false }),
-              (await deps.store.loadOpportunity(tenant.tenantId, opportunityId))?.header.pricebookId,
-              connector,
-            ),
-          },
-        });
-        await feed({
-          eventId: `${key}.${opportunityId}.l`,
-          type: "opportunity.lines.replaced",
-          occurredAt: new Date(snapshotTime(record, own)).toISOString(),
-          data: {
-            opportunityId,
-            lines: own.map((line): LineInput => lineInputFrom(line, String(line.Id), connector, tenant)),
-          },
-        });
-      }
+      await reconcileBatch(run, batch);
     }
   } while (after !== null);
-  return { fed, opportunities };
+  return { fed: run.fed, opportunities };
+}
+
+/** One reconciliation of a tenant: what it reads with, and what it has fed to the engine so far. */
+interface Reconciliation {
+  tenant: TenantConfig;
+  connector: SalesforceConnector;
+  deps: InboundDeps;
+  client: SalesforceClient;
+  /** The prefix of the event ids it feeds. */
+  key: string;
+  fed: InboundResult["fed"];
+}
+
+/** Reads a batch of synced opportunities and their lines from Salesforce, and feeds each pair. */
+async function reconcileBatch(run: Reconciliation, batch: string[]): Promise<void> {
+  const { tenant, connector, deps, client } = run;
+  const list = batch.map(soqlString).join(", ");
+  const headers = await client.query(
+    `SELECT ${opportunitySelect(connector, tenant).join(", ")} FROM Opportunity WHERE Id IN (${list})`,
+  );
+  const lines = await client.query(
+    `SELECT ${lineSelect(connector, tenant).join(", ")} FROM OpportunityLineItem WHERE OpportunityId IN (${list})`,
+  );
+  await rememberLineOwners(
+    deps.connectorStore,
+    tenant.tenantId,
+    new Map(lines.map((line) => [String(line.Id), String(line.OpportunityId)])),
+  );
+  const found = new Map(headers.map((record) => [String(record.Id), record]));
+  for (const opportunityId of batch) {
+    await reconcileOpportunity(
+      run,
+      opportunityId,
+      found.get(opportunityId),
+      lines.filter((line) => line.OpportunityId === opportunityId),
+    );
+  }
+}
+
+/**
+ * Feeds one pair as Salesforce holds it: the opportunity and a snapshot of its lines, or its
+ * deletion when Salesforce no longer has it.
+ */
+async function reconcileOpportunity(
+  run: Reconciliation,
+  opportunityId: string,
+  record: SfRecord | undefined,
+  own: SfRecord[],
+): Promise<void> {
+  const { tenant, connector, deps, key } = run;
+  const at = deps.now();
+  if (!record) {
+    await feed(run, {
+      eventId: `${key}.${opportunityId}.gone`,
+      type: "opportunity.deleted",
+      occurredAt: new Date(at).toISOString(),
+      data: { opportunityId },
+    });
+    return;
+  }
+  const headerAt = timeValue(record.LastModifiedDate) ?? at;
+  await feed(run, {
+    eventId: `${key}.${opportunityId}.h`,
+    type: "opportunity.upserted",
+    occurredAt: new Date(headerAt).toISOString(),
+    data: {
+      opportunity: withoutAssignedPricebook(
+        opportunityInputFrom(record, connector, tenant, { includeAmount: false }),
+        (await deps.store.loadOpportunity(tenant.tenantId, opportunityId))?.header.pricebookId,
+        connector,
+      ),
+    },
+  });
+  await feed(run, {
+    eventId: `${key}.${opportunityId}.l`,
+    type: "opportunity.lines.replaced",
+    occurredAt: new Date(snapshotTime(record, own)).toISOString(),
+    data: {
+      opportunityId,
+      lines: own.map((line): LineInput => lineInputFrom(line, String(line.Id), connector, tenant)),
+    },
+  });
+}
+
+/** Hands one CRM event to the engine, skipping (with a warning) one quotesync would refuse. */
+async function feed(run: Reconciliation, event: Record<string, unknown>): Promise<void> {
+  const { tenant, deps } = run;
+  const parsed = CrmEvent.safeParse(event);
+  if (!parsed.success) {
+    deps.warn?.("reconcile skipped a record quotesync refuses", {
+      tenantId: tenant.tenantId,
+      eventId: event.eventId,
+    });
+    return;
+  }
+  const outcome = await deps.engine.handleCrmEvent(tenant, parsed.data);
+  run.fed.push({
+    type: parsed.data.type,
+    eventId: parsed.data.eventId,
+    status: outcome.response.status,
+    replayed: outcome.replayed,
+  });
 }
 
 /**

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * The README as a newcomer runs it: its fenced shell blocks, top to bottom, in a fresh clone of
- * the current commit, with `npm start` in the background; then the tree must be as cloned and the
- * test command's checks must pass.
+ * the current commit, with `npm start` in the background — then those of the docs files that hold
+ * what the README used to (the API, deploying), against the same server; then the tree must be as
+ * cloned and the test command's checks must pass.
  *
  * What differs from a newcomer, and why:
  * - `npm ci` becomes a hard-linked copy of this checkout's node_modules (installed by `npm ci`
@@ -27,7 +28,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Commands of README that are not run here, and why. */
+/** The README first, then the docs files the README links for the commands it no longer shows. */
+const DOCUMENTS = ["README.md", "docs/api.md", "docs/deploy.md"];
+
+/** Commands of these documents that are not run here, and why. */
 const SKIPPED: Array<{ pattern: RegExp; reason: string }> = [
   { pattern: /^npx serverless deploy\b/, reason: "deploys to an AWS account" },
   { pattern: /^npx serverless package\b/, reason: "test/deploy/ runs it and checks its output" },
@@ -36,7 +40,8 @@ const SKIPPED: Array<{ pattern: RegExp; reason: string }> = [
 ];
 
 interface Block {
-  /** Line of README where the block starts. */
+  /** The document, and the line of it where the block starts. */
+  file: string;
   line: number;
   /** Commands to run, in order, in one shell (continuations and here-documents kept whole). */
   script: string[];
@@ -47,13 +52,14 @@ interface Block {
   skipped: Array<{ command: string; reason: string }>;
 }
 
-/** The README's ```sh blocks, each split into what to run, what to skip and what it must print. */
-function shellBlocks(markdown: string): Block[] {
+/** A document's ```sh blocks, each split into what to run, what to skip and what it must print. */
+function shellBlocks(file: string, markdown: string): Block[] {
   const lines = markdown.split("\n");
   const blocks: Block[] = [];
   for (let index = 0; index < lines.length; index++) {
     if (!/^```(sh|bash|shell)\s*$/.test(lines[index] ?? "")) continue;
     const block: Block = {
+      file,
       line: index + 1,
       script: [],
       expected: [],
@@ -134,7 +140,7 @@ beforeAll(async () => {
   const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
   execFileSync("git", ["clone", "--quiet", "--no-checkout", ROOT, clone]);
   execFileSync("git", ["checkout", "--quiet", "--detach", commit], { cwd: clone });
-  blocks = shellBlocks(readFileSync(join(clone, "README.md"), "utf8"));
+  blocks = DOCUMENTS.flatMap((file) => shellBlocks(file, readFileSync(join(clone, file), "utf8")));
   const port = await freePort();
   env.PORT = String(port);
   for (const block of blocks) {
@@ -152,9 +158,11 @@ afterAll(async () => {
 });
 
 describe("README, run top to bottom in a fresh clone", () => {
-  it("has shell blocks to run, one of them starting the server and one running the tests", () => {
-    expect(blocks.filter((block) => block.startsServer)).toHaveLength(1);
-    expect(blocks.filter((block) => block.runsTests)).toHaveLength(1);
+  it("has shell blocks to run, one of the README's starting the server and one running the tests", () => {
+    const readme = blocks.filter((block) => block.file === "README.md");
+    expect(readme.filter((block) => block.startsServer)).toHaveLength(1);
+    expect(readme.filter((block) => block.runsTests)).toHaveLength(1);
+    expect(blocks.filter((block) => block.startsServer || block.runsTests)).toHaveLength(2);
     expect(blocks.flatMap((block) => block.script).length).toBeGreaterThan(2);
   });
 
@@ -195,9 +203,9 @@ describe("README, run top to bottom in a fresh clone", () => {
       if (block.script.length === 0) continue;
       const script = block.script.join("\n");
       const result = await run(script, clone, env);
-      expect(result.code, `README line ${block.line}:\n${script}\n${result.out}`).toBe(0);
+      expect(result.code, `${block.file} line ${block.line}:\n${script}\n${result.out}`).toBe(0);
       for (const expected of block.expected) {
-        expect(result.out, `README line ${block.line}:\n${script}`).toContain(expected);
+        expect(result.out, `${block.file} line ${block.line}:\n${script}`).toContain(expected);
       }
     }
   }, 300_000);
