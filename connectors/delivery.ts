@@ -251,13 +251,23 @@ export class DeliveryService {
     tenantId: string,
     entry: { sequence: number; mirror: Mirror; entryId: string },
     remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+    /** Who asked (audited with the retry): a user id, `viewer:<name>` from the pipeline page. */
+    actor?: string,
   ): Promise<{ report: DrainReport; status: SideDeliveryStatus } | null> {
     const pair: DeliveryPair = {
       tenantId,
       opportunityId: entry.mirror.opportunityId,
       side: entry.mirror.target,
     };
-    if (!(await this.deps.queue.unpark(pair, entry.entryId, this.now()))) return null;
+    const retried: AuditEntry = {
+      at: new Date(this.now()).toISOString(),
+      type: "mirror.retried",
+      source: "command",
+      quoteId: entry.mirror.quoteId,
+      ...(actor ? { actor } : {}),
+      summary: `parked mirror ${entry.entryId} to ${pair.side} sent again`,
+    };
+    if (!(await this.deps.queue.unpark(pair, entry.entryId, this.now(), retried))) return null;
     const report = await this.drain(pair, remainingMs);
     return { report, status: statusOf(await this.deps.queue.state(pair)) };
   }
@@ -364,6 +374,7 @@ export class DeliveryService {
             target,
             at,
             audit(at, "mirror.delivered", pair, entry, outcome.detail),
+            attempts > 0 || firstFailedAt !== null,
           );
           delivered = entry.sequence;
           attempts = 0;

@@ -421,7 +421,8 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
           summary: "Send a parked mirror again",
           description:
             "For a side whose connector delivers mirrors (docs/delivery.md): sends the parked mirror now, then the pair's mirrors waiting behind it, in order. Signed with the tenant's CRM secret. " +
-            "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked.",
+            "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked. " +
+            'An optional body `{"actor": {"userId"}}` names who asked: the audit\'s `mirror.retried` entry records it.',
           parameters: [
             tenantId,
             pathParameter(
@@ -429,6 +430,7 @@ export function buildOpenApiDocument(options: { version: string; examplesDir: st
               "The parked mirror's entry id (`delivery.<side>.parkedEntryId` of the status).",
             ),
           ],
+          requestBody: { required: false, ...json(ref("SyncCommand")) },
           responses: {
             "200": { description: "What became of the mirror.", ...json(ref("DeliveryRetryResponse")) },
             ...errors("401", "404", "409", "500", "503"),

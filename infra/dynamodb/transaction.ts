@@ -276,8 +276,8 @@ export class ChangeSetWriter {
   /**
    * The opportunity's entry in the tenant's pipeline list, kept in the same transaction as its
    * header (so the list never names an opportunity that was not committed): present while the
-   * opportunity is known and not deleted, with a `gsi1` entry under its stage. Written when the
-   * listing changes (see `ListingHints`).
+   * opportunity is known and not deleted, with a `gsi1` entry under its stage and the values the
+   * page sorts by. Written when the listing changes (see `ListingHints`).
    */
   private pipelineEntry(record: OpportunityRecord): TransactItem {
     const Key = { pk: keys.opportunitiesPartition(record.tenantId), sk: record.id };
@@ -285,12 +285,7 @@ export class ChangeSetWriter {
     return {
       Put: {
         TableName: this.tableName,
-        Item: {
-          ...Key,
-          ...(record.stage
-            ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
-            : {}),
-        },
+        Item: pipelineEntryItem(record),
       },
     };
   }
@@ -338,4 +333,23 @@ export function auditItem(
   auditSequence = (auditSequence + 1) % 1_000_000;
   const suffix = `${String(auditSequence).padStart(6, "0")}${Math.random().toString(36).slice(2, 8)}`;
   return { pk: keys.auditPartition(tenantId, opportunityId), sk: `${entry.at}#${suffix}`, entry };
+}
+
+/**
+ * The pipeline list item of a known, undeleted opportunity: its id, stage (with the sparse `gsi1`
+ * entry by stage), amount, currency and last change — what the page filters and sorts by.
+ */
+export function pipelineEntryItem(record: OpportunityRecord): Record<string, unknown> {
+  return {
+    pk: keys.opportunitiesPartition(record.tenantId),
+    sk: record.id,
+    ...(record.stage
+      ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
+      : {}),
+    stage: record.stage,
+    amount: record.amount,
+    currency: record.currency,
+    changedAt: record.changedAt,
+    listing: listingOf(record),
+  };
 }
