@@ -138,7 +138,7 @@ function parkedDeliveries(
   if (parked.length === 0) return html``;
   return html`<h2>Parked delivery</h2>${parked.map(
     ({ side, entryId, state }) =>
-      html`<div class="parked"><p>Mirror ${entryId} to ${systemName(side)} is parked${state.pending > 1 ? `, with ${state.pending - 1} more waiting behind it` : ""}.${state.lastError ? html` The target answered: <q>${state.lastError}</q>` : ""}</p>
+      html`<div class="parked"><p>Mirror ${entryId} to ${systemName(side)} is parked${state.pending > 1 ? `, with ${state.pending - 1} more waiting behind it` : ""}.${state.lastError ? html` Last error: <q>${state.lastError}</q>` : ""}</p>
 <p class="muted">Fix the cause first (the missing product, the endpoint's validation), then send it again.</p>
 ${input.canAct ? actionForm(base, input.csrf, "retry", entryId, `Retry parked delivery to ${systemName(side).replace(/^the /, "")}`, "primary", "entryId") : html`<p class="muted">This link is read only: ask for a link with actions to retry it.</p>`}</div>`,
   )}`;

@@ -21,7 +21,9 @@ export function timelineSentence(
     entry.changes && entry.changes.length > 0 ? valueSentence(entry) : humanize(entry.summary, lineNames);
   const by: string[] = [];
   if (entry.actor) by.push(`by ${entry.actor.replace(/^viewer:/, "")}`);
-  else if (entry.source && SOURCES[entry.source]) by.push(SOURCES[entry.source] as string);
+  // A delivery entry's source is the side delivered to, which the summary names already.
+  else if (entry.source && SOURCES[entry.source] && !entry.type.startsWith("mirror."))
+    by.push(SOURCES[entry.source] as string);
   return `${text}${text.endsWith(".") ? "" : "."}${by.length > 0 ? ` (${by.join(", ")})` : ""}`;
 }
 
