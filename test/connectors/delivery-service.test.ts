@@ -81,7 +81,8 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
     cursors = new DispatchCursors(doc, table.tableName);
     // Registered with their delivery before anything was committed (as `putTenant` starts them).
-    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"]) await cursors.startAtCounter(tenantId);
+    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"])
+      await cursors.startAtCounter(tenantId);
   });
   afterAll(async () => {
     await table.dispose();
@@ -94,7 +95,9 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     outbox: OutboxSource = fakeOutbox,
   ) {
     const received: Array<{ entryId: string; opportunityId: string; status: number }> = [];
-    const tenants = new Map(["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"].map((id) => [id, tenantFor(id)]));
+    const tenants = new Map(
+      ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"].map((id) => [id, tenantFor(id)]),
+    );
     const deliveries = new DeliveryService({
       queue: new DeliveryQueue(doc, table.tableName),
       outbox,
