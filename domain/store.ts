@@ -132,9 +132,14 @@ export interface SyncStore {
   /**
    * Every entry of the tenant's pipeline list (or of those at `stage`) with what the page sorts on,
    * in id order: one Query of the list, never a scan. Entries written before the list carried the
-   * sort values have only `id` and `stage`.
+   * sort values have only `id` and `stage`. `only`: the one sort value the caller needs (others may
+   * be left out).
    */
-  listPipelineEntries(tenantId: string, stage?: string): Promise<PipelineEntry[]>;
+  listPipelineEntries(
+    tenantId: string,
+    stage?: string,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]>;
   /** Headers (no lines) of the opportunities that exist among `ids`, for display; any order. */
   loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]>;
   /** Headers (no lines) of the quotes that exist among `ids`, for display; any order. */

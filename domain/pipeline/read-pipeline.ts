@@ -211,7 +211,11 @@ async function sortedPage(
   reads: DeliveryReads | undefined,
 ): Promise<PipelinePage> {
   const cursor = decodeSortCursor(query.after);
-  const entries = await store.listPipelineEntries(tenant.tenantId, query.stage);
+  const entries = await store.listPipelineEntries(
+    tenant.tenantId,
+    query.stage,
+    sort.by === "changed" ? "changedAt" : sort.by,
+  );
   // Entries written before the list carried sort values take them from their headers.
   const old = entries.filter((entry) => entry.changedAt === undefined);
   if (old.length > 0) {

@@ -47,8 +47,24 @@ export class PipelineReads {
     return { entries, next: result.LastEvaluatedKey ? (entries.at(-1) ?? null) : null };
   }
 
-  /** Every list entry (or those at `stage`) with its sort values: one Query, paged through. */
-  async pipelineEntries(tenantId: string, stage: string | undefined): Promise<PipelineEntry[]> {
+  /**
+   * Every list entry (or those at `stage`) with its sort values: one Query, paged through. `only`
+   * names the one sort value wanted (less to read back); `changedAt` always comes, absent only on
+   * entries written before the list carried sort values.
+   */
+  async pipelineEntries(
+    tenantId: string,
+    stage: string | undefined,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]> {
+    const wanted =
+      only === undefined
+        ? ["#stage", "amount", "currency"]
+        : only === "stage"
+          ? ["#stage"]
+          : only === "amount"
+            ? ["amount"]
+            : [];
     const entries: PipelineEntry[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -58,8 +74,10 @@ export class PipelineReads {
             TableName: this.tableName,
             KeyConditionExpression: "pk = :pk",
             ...(stage === undefined ? {} : { FilterExpression: "#stage = :stage" }),
-            ProjectionExpression: "sk, #stage, amount, currency, changedAt",
-            ExpressionAttributeNames: { "#stage": "stage" },
+            ProjectionExpression: ["sk", "changedAt", ...wanted].join(", "),
+            ...(stage !== undefined || wanted.includes("#stage")
+              ? { ExpressionAttributeNames: { "#stage": "stage" } }
+              : {}),
             ExpressionAttributeValues: {
               ":pk": keys.opportunitiesPartition(tenantId),
               ...(stage === undefined ? {} : { ":stage": stage }),
@@ -71,7 +89,7 @@ export class PipelineReads {
       for (const item of result.Items ?? []) {
         entries.push({
           id: String(item.sk),
-          stage: typeof item.stage === "string" ? item.stage : null,
+          stage: typeof item.stage === "string" ? item.stage : (stage ?? null),
           ...("amount" in item ? { amount: typeof item.amount === "string" ? item.amount : null } : {}),
           ...("currency" in item
             ? { currency: typeof item.currency === "string" ? item.currency : null }

@@ -347,8 +347,12 @@ export class DynamoSyncStore implements SyncStore {
     return this.pipeline.opportunityIds(tenantId, after, limit, stage);
   }
 
-  listPipelineEntries(tenantId: string, stage?: string): Promise<PipelineEntry[]> {
-    return this.pipeline.pipelineEntries(tenantId, stage);
+  listPipelineEntries(
+    tenantId: string,
+    stage?: string,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]> {
+    return this.pipeline.pipelineEntries(tenantId, stage, only);
   }
 
   loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {

@@ -350,6 +350,5 @@ export function pipelineEntryItem(record: OpportunityRecord): Record<string, unk
     amount: record.amount,
     currency: record.currency,
     changedAt: record.changedAt,
-    listing: listingOf(record),
   };
 }

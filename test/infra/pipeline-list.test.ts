@@ -251,7 +251,7 @@ for (const kind of ["dynamodb", "memory"] as const) {
             currency: "USD",
           }),
         ]);
-        // Small: the keys, the sort values and the listing fingerprint, nothing of the header else.
+        // Small: the keys and the sort values, nothing of the header else.
         for (const item of items)
           expect(Object.keys(item).sort()).toEqual([
             "amount",
