@@ -259,7 +259,6 @@ for (const kind of ["dynamodb", "memory"] as const) {
             "currency",
             "gsi1pk",
             "gsi1sk",
-            "listing",
             "pk",
             "sk",
             "stage",
