@@ -17,12 +17,13 @@ export function timelineSentence(
   entry: AuditEntry,
   lineNames: ReadonlyMap<string, string> = new Map(),
 ): string {
-  const text =
-    entry.changes && entry.changes.length > 0 ? valueSentence(entry) : humanize(entry.summary, lineNames);
+  const withValues = entry.changes !== undefined && entry.changes.length > 0;
+  const text = withValues ? valueSentence(entry) : humanize(entry.summary, lineNames);
   const by: string[] = [];
   if (entry.actor) by.push(`by ${entry.actor.replace(/^viewer:/, "")}`);
-  // A delivery entry's source is the side delivered to, which the summary names already.
-  else if (entry.source && SOURCES[entry.source] && !entry.type.startsWith("mirror."))
+  // A delivery entry's source is the side delivered to, which the summary names already; a
+  // sentence with values names the system it came from itself.
+  else if (entry.source && SOURCES[entry.source] && !entry.type.startsWith("mirror.") && !withValues)
     by.push(SOURCES[entry.source] as string);
   return `${text}${text.endsWith(".") ? "" : "."}${by.length > 0 ? ` (${by.join(", ")})` : ""}`;
 }
