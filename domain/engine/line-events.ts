@@ -146,7 +146,7 @@ function applyLineChange(
     syncedQuote?.header.id ?? ownQuote?.header.id,
     outcomes,
     status,
-    [...lineValueChanges(before, own, ws.mapping.lines)],
+    lineValueChanges(before, own, ws.mapping.lines),
   );
   return { status, mirrors: ws.producedMirrors() };
 }
