@@ -2,6 +2,7 @@ import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -382,19 +383,18 @@ export class DeliveryQueue {
         ":owner": owner,
       },
     };
-    // A head that has failed (attempts > 0) is in the tenant's failing index, written with it; a
-    // target that only asked to wait is not failing.
-    await this.sendUnderLease(
-      pair,
-      update.attempts > 0
-        ? new TransactWriteCommand({
-            TransactItems: [
-              { Update: state },
-              { Put: { TableName: this.tableName, Item: this.failingItem(pair) } },
-            ],
-          })
-        : new UpdateCommand(state),
-    );
+    // A head that has failed (attempts > 0) is in the tenant's failing index (a target that only
+    // asked to wait is not failing). Put first, on its own: the queue's state keeps its single
+    // conditioned write, and an index item whose write was followed by a lost lease only costs
+    // the page a read of a state that says "not failing".
+    if (update.attempts > 0) {
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.failingItem(pair) }));
+      } catch (error) {
+        throw translateStorageError(error);
+      }
+    }
+    await this.sendUnderLease(pair, new UpdateCommand(state));
   }
 
   /** The queue's item in the tenant's failing index. */
