@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { hubSpotSetupCommand } from "./commands/hubspot-setup.js";
+import { pipelineBackfillCommand } from "./commands/pipeline-backfill.js";
 import { reconcileCommand } from "./commands/reconcile.js";
 import { replayCommand } from "./commands/replay.js";
 import { sendCommand } from "./commands/send.js";
@@ -21,6 +22,8 @@ Commands:
   replay       re-send events from a file (JSON lines or an array), signed, for support
   viewer-link  print a signed, expiring link to a tenant's pipeline page
   reconcile    read a Salesforce tenant's synced pairs back from Salesforce and correct them
+  pipeline backfill
+               put a tenant's opportunities stored before the pipeline page's list into it
   hubspot setup-properties
                create the quotesync_* custom properties in a HubSpot portal
 
@@ -42,6 +45,9 @@ function commandOf(argv: string[]): { name: string; run: Command; rest: string[]
     return { name: "hubspot setup-properties", run: hubSpotSetupCommand, rest };
   }
   if (first === "tenant" && second === "put") return { name: "tenant put", run: tenantPutCommand, rest };
+  if (first === "pipeline" && second === "backfill") {
+    return { name: "pipeline backfill", run: pipelineBackfillCommand, rest };
+  }
   // `tenant` has one subcommand: `tenant --help` is its help.
   if (first === "tenant" && (second === "--help" || second === "-h")) {
     return { name: "tenant put", run: tenantPutCommand, rest: ["--help"] };

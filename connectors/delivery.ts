@@ -268,13 +268,23 @@ export class DeliveryService {
     tenantId: string,
     entry: { sequence: number; mirror: Mirror; entryId: string },
     remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+    /** Who asked (audited with the retry): a user id, `viewer:<name>` from the pipeline page. */
+    actor?: string,
   ): Promise<{ report: DrainReport; status: SideDeliveryStatus } | null> {
     const pair: DeliveryPair = {
       tenantId,
       opportunityId: entry.mirror.opportunityId,
       side: entry.mirror.target,
     };
-    if (!(await this.deps.queue.unpark(pair, entry.entryId, this.now()))) return null;
+    const retried: AuditEntry = {
+      at: new Date(this.now()).toISOString(),
+      type: "mirror.retried",
+      source: "command",
+      quoteId: entry.mirror.quoteId,
+      ...(actor ? { actor } : {}),
+      summary: `parked mirror ${entry.entryId} to ${pair.side} sent again`,
+    };
+    if (!(await this.deps.queue.unpark(pair, entry.entryId, this.now(), retried))) return null;
     const report = await this.drain(pair, remainingMs);
     return { report, status: statusOf(await this.deps.queue.state(pair)) };
   }
@@ -403,6 +413,7 @@ export class DeliveryService {
       progress.target,
       at,
       audit(at, "mirror.delivered", pair, entry, detail),
+      progress.attempts > 0 || progress.firstFailedAt !== null,
     );
     progress.delivered = entry.sequence;
     progress.deliveredNow++;

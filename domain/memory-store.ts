@@ -17,7 +17,7 @@ import {
   encodeOutboxCursor,
 } from "./page-cursors.js";
 import type { DriftFinding, ScheduleCheckpoint } from "./schedule.js";
-import type { ChangeSet, LineSetChange, OutboxEntry, Page, SyncStore } from "./store.js";
+import type { ChangeSet, LineSetChange, OutboxEntry, Page, PipelineEntry, SyncStore } from "./store.js";
 import { hubSpotPortalOf, type TenantConfig } from "./tenant.js";
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -245,6 +245,21 @@ export class InMemorySyncStore implements SyncStore {
       .filter((o) => stage === undefined || o.stage === stage)
       .map((o) => o.id);
     return idPage(ids, after, limit);
+  }
+
+  async listPipelineEntries(tenantId: string, stage?: string): Promise<PipelineEntry[]> {
+    return [...this.opportunities.values()]
+      .map((opportunity) => opportunity.header)
+      .filter((o) => o.tenantId === tenantId && o.known && !o.deleted)
+      .filter((o) => stage === undefined || o.stage === stage)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((o) => ({
+        id: o.id,
+        stage: o.stage,
+        amount: o.amount,
+        currency: o.currency,
+        changedAt: o.changedAt,
+      }));
   }
 
   async loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {

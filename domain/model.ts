@@ -210,7 +210,18 @@ export type AuditType =
   | "audit.drift"
   | "audit.milestone_pending"
   | "mirror.delivered"
-  | "mirror.failed";
+  | "mirror.failed"
+  | "mirror.retried";
+
+/** One field of one line as a change set it: what the timeline shows as "quantity 200 → 250". */
+export interface AuditValueChange {
+  /** The line's name (or product id) as recorded when it changed. */
+  line: string;
+  field: string;
+  /** Null: the line was added (`from`) or deleted (`to`). */
+  from: string | null;
+  to: string | null;
+}
 
 export interface AuditEntry {
   at: string;
@@ -220,4 +231,6 @@ export interface AuditEntry {
   actor?: string;
   quoteId?: string;
   summary: string;
+  /** Values before and after, where the entry records them (line changes); absent on older entries. */
+  changes?: AuditValueChange[];
 }

@@ -171,6 +171,7 @@ export const AuditType = z.enum([
   "audit.milestone_pending",
   "mirror.delivered",
   "mirror.failed",
+  "mirror.retried",
 ]);
 
 export const AuditEntry = z.object({
@@ -181,6 +182,19 @@ export const AuditEntry = z.object({
   actor: z.string().optional(),
   quoteId: z.string().optional(),
   summary: z.string(),
+  changes: z
+    .array(
+      z.object({
+        line: z.string(),
+        field: z.string(),
+        from: z.string().nullable(),
+        to: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .describe(
+      "Values before and after, for line changes (absent on entries written before it was recorded). `from` is null for an added line, `to` for a deleted one.",
+    ),
 });
 
 const Cursor = z.string().describe("Opaque: pass it back as is.");

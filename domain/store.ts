@@ -45,6 +45,17 @@ export interface PendingCommit {
   abandon(): Promise<void>;
 }
 
+/** One opportunity of the pipeline list with the values the page sorts by. */
+export interface PipelineEntry {
+  id: string;
+  stage: string | null;
+  /** Absent on entries written before the list carried it (the header has it). */
+  amount?: string | null;
+  currency?: string | null;
+  /** The header's `changedAt` (epoch ms) when the entry was written. */
+  changedAt?: number;
+}
+
 /** The storage port of the sync domain. DynamoDB implements it; so does an in-memory fake. */
 export interface SyncStore {
   loadTenant(tenantId: string): Promise<TenantConfig | null>;
@@ -116,6 +127,17 @@ export interface SyncStore {
     limit: number,
     stage?: string,
   ): Promise<Page<string>>;
+  /**
+   * Every entry of the tenant's pipeline list (or of those at `stage`) with what the page sorts on,
+   * in id order: one Query of the list, never a scan. Entries written before the list carried the
+   * sort values have only `id` and `stage`. `only`: the one sort value the caller needs (others may
+   * be left out).
+   */
+  listPipelineEntries(
+    tenantId: string,
+    stage?: string,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]>;
   /** Headers (no lines) of the opportunities that exist among `ids`, for display; any order. */
   loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]>;
   /** Headers (no lines) of the quotes that exist among `ids`, for display; any order. */

@@ -440,7 +440,8 @@ function retryDeliveryPath(): Json {
       summary: "Send a parked mirror again",
       description:
         "For a side whose connector delivers mirrors (docs/delivery.md): sends the parked mirror now, then the pair's mirrors waiting behind it, in order. Signed with the tenant's CRM secret. " +
-        "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked.",
+        "`404` when the tenant's outbox has no such entry, `409 not_parked` when that mirror is not parked. " +
+        'An optional body `{"actor": {"userId"}}` names who asked: the audit\'s `mirror.retried` entry records it.',
       parameters: [
         tenantId,
         pathParameter(
@@ -448,6 +449,7 @@ function retryDeliveryPath(): Json {
           "The parked mirror's entry id (`delivery.<side>.parkedEntryId` of the status).",
         ),
       ],
+      requestBody: { required: false, ...json(ref("SyncCommand")) },
       responses: {
         "200": { description: "What became of the mirror.", ...json(ref("DeliveryRetryResponse")) },
         ...errors("401", "404", "409", "500", "503"),

@@ -7,15 +7,16 @@ export const viewerLinkUsage = (
 ) => `Usage: ${invokedAs} --tenant <id> --secret <secret> [--hours 8] [--actions] [--viewer <name>] [--url <base>]
 
 Prints a signed, expiring link to the tenant's pipeline page (docs/pipeline-page.md). Whoever holds
-the link sees the tenant's pipeline until it expires; with --actions they may also start, stop and
-re-sync, audited under --viewer. The link carries an HMAC under a key derived from the secret,
+the link sees the tenant's pipeline until it expires; with --actions they may also start, stop,
+re-sync and retry a parked delivery, audited under --viewer. The link carries an HMAC under a key derived from the secret,
 never the secret itself; rotating the tenant's secrets revokes every link minted with the old one.
 
 Options:
   --tenant <id>       tenant id, e.g. acme
   --secret <secret>   one of the tenant's secrets (CRM or CPQ), e.g. demo-crm-secret
   --hours <n>         how long the link works (default 8, at most ${MAX_VIEWER_HOURS})
-  --actions           allow start, stop and re-sync from the page (default: read only)
+  --actions           allow start, stop, re-sync and retrying a parked delivery from the page
+                      (default: read only)
   --viewer <name>     who the link is for; recorded as the actor of their actions (default viewer)
   --url <base>        the API's base URL (default http://127.0.0.1:3000)
   -h, --help          show this help

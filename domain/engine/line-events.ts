@@ -1,7 +1,15 @@
+import { lineValueChanges, snapshotLines } from "../audit-values.js";
 import { InvalidEvent } from "../errors.js";
 import { type CpqEvent, type CrmEvent, LIMITS, type LineInput } from "../events.js";
 import { liveLines, tombstoneForUnknownLine } from "../lines.js";
-import type { OpportunityAggregate, QuoteAggregate, Source, StoredLine, SyncResponse } from "../model.js";
+import type {
+  AuditValueChange,
+  OpportunityAggregate,
+  QuoteAggregate,
+  Source,
+  StoredLine,
+  SyncResponse,
+} from "../model.js";
 import {
   applyLineDelete,
   applyLineUpsert,
@@ -189,6 +197,7 @@ function applyLineChange(
     snapshot: change.kind === "replaced",
     replacedAt: ownHeader?.linesReplacedAt,
   };
+  const before = snapshotLines(own, ws.mapping.lines);
   const outcomes: LineOutcome[] = [];
   if (change.kind === "deleted") {
     for (const lineId of change.lineIds) {
@@ -238,7 +247,15 @@ function applyLineChange(
     settleSyncedHeader(ws, opportunity, syncedQuote);
   }
   const status = overallStatus(outcomes, pair !== null);
-  auditLineChange(ws, sender, opportunityId, syncedQuote?.header.id ?? ownQuote?.header.id, outcomes, status);
+  auditLineChange(
+    ws,
+    sender,
+    opportunityId,
+    syncedQuote?.header.id ?? ownQuote?.header.id,
+    outcomes,
+    status,
+    lineValueChanges(before, own, ws.mapping.lines),
+  );
   return { status, mirrors: ws.producedMirrors() };
 }
 
@@ -249,6 +266,7 @@ function auditLineChange(
   quoteId: string | undefined,
   outcomes: LineOutcome[],
   status: string,
+  changes: AuditValueChange[],
 ): void {
   const count = (kind: LineOutcome) => outcomes.filter((outcome) => outcome === kind).length;
   const target = sender === "crm" ? "cpq" : "crm";
@@ -264,6 +282,7 @@ function auditLineChange(
       "change.mirrored",
       `${count("applied")} line change(s) from ${sender} mirrored to ${target}`,
       quoteId,
+      changes,
     );
   } else if (status === "applied") {
     ws.audit(
@@ -271,6 +290,7 @@ function auditLineChange(
       "change.applied",
       `${count("applied")} line change(s) from ${sender} applied; nothing to mirror to ${target}`,
       quoteId,
+      changes,
     );
   } else if (status === "pending") {
     ws.audit(
@@ -278,6 +298,7 @@ function auditLineChange(
       "change.pending",
       `${count("pending")} line change(s) from ${sender} pending`,
       quoteId,
+      changes,
     );
   }
   if (count("stale") > 0) {

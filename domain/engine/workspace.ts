@@ -4,6 +4,7 @@ import { sameSummary, summarize, type UnreadLines } from "../line-summary.js";
 import type {
   AuditEntry,
   AuditType,
+  AuditValueChange,
   Mirror,
   MirrorLine,
   OpportunityAggregate,
@@ -184,12 +185,19 @@ export class Workspace {
     deleted.add(targetLineId);
   }
 
-  audit(opportunityId: string | null, type: AuditType, summary: string, quoteId?: string): void {
+  audit(
+    opportunityId: string | null,
+    type: AuditType,
+    summary: string,
+    quoteId?: string,
+    changes?: AuditValueChange[],
+  ): void {
     if (!opportunityId) return;
     const entry: AuditEntry = { at: this.nowIso, type, source: this.cause.source, summary };
     if (this.cause.eventId) entry.eventId = this.cause.eventId;
     if (this.cause.actor) entry.actor = this.cause.actor;
     if (quoteId) entry.quoteId = quoteId;
+    if (changes && changes.length > 0) entry.changes = changes;
     this.auditEntries.push({ opportunityId, entry });
   }
 

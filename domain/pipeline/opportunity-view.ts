@@ -12,7 +12,8 @@ import type { DriftFinding } from "../schedule.js";
 import type { SyncStore } from "../store.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
 import { type FieldReportEntry, fieldMappingReport } from "./field-report.js";
-import { type PipelineRow, pipelineRow } from "./rows.js";
+import type { DeliveryReads } from "./read-pipeline.js";
+import { type DeliveryState, type PipelineRow, pipelineRow } from "./rows.js";
 
 /** The standard line fields compared side by side (custom fields: those that map). */
 const STANDARD_FIELDS = [
@@ -56,12 +57,16 @@ export async function readOpportunityView(
   opportunityId: string,
   now: number,
   auditLimit = 50,
+  delivery?: DeliveryReads,
 ): Promise<OpportunityView> {
-  const [opportunity, quotes, audit, drift] = await Promise.all([
+  const [opportunity, quotes, audit, drift, deliveryStates] = await Promise.all([
     store.loadOpportunity(tenant.tenantId, opportunityId),
     store.listQuotesOfOpportunity(tenant.tenantId, opportunityId),
     store.readAudit(tenant.tenantId, opportunityId, null, auditLimit),
     store.loadDriftFinding(tenant.tenantId, opportunityId),
+    delivery && delivery.sides.length > 0
+      ? delivery.deliveryStates(tenant.tenantId, [opportunityId])
+      : Promise.resolve(new Map<string, DeliveryState>()),
   ]);
   if (!opportunity?.header.known || opportunity.header.deleted)
     throw new NotFound("opportunity", opportunityId);
@@ -75,7 +80,7 @@ export async function readOpportunityView(
     ? ((await store.loadQuote(tenant.tenantId, shown.id))?.lines ?? new Map())
     : new Map();
   return {
-    row: pipelineRow(tenant, header, shown, drift, now),
+    row: pipelineRow(tenant, header, shown, drift, now, deliveryStates.get(opportunityId) ?? null),
     opportunity: header,
     shownQuote: shown,
     pairs: pairLines(shownLines, opportunity.lines, fieldMapping(tenant).lines),

@@ -1,17 +1,13 @@
+import type { SideDeliveryStatus } from "../engine/status.js";
 import type { SyncMode } from "../events.js";
 import type { Approval, OpportunityRecord, QuoteRecord } from "../model.js";
 import type { DriftFinding } from "../schedule.js";
 import type { TenantConfig } from "../tenant.js";
 
-/** Delivery of mirrors to one side, when the tenant delivers them (a connector or a webhook). */
-export interface SideDelivery {
-  pending: number;
-  failing: boolean;
-  lastDeliveredAt?: string | null;
-  lastError?: string | null;
-}
+/** Delivery of mirrors to one side, as its delivery queue stands (the status's `delivery.<side>`). */
+export type SideDelivery = SideDeliveryStatus;
 
-/** Delivery state of an opportunity's mirrors, per target system; absent while nothing reports it. */
+/** Delivery state of an opportunity's mirrors, per target system that delivers; null for none. */
 export interface DeliveryState {
   crm?: SideDelivery;
   cpq?: SideDelivery;
@@ -68,11 +64,12 @@ export function pipelineRow(
   syncedQuote: QuoteRecord | null,
   drift: DriftFinding | null,
   now: number,
+  /** The opportunity's delivery queues (sides that deliver); null when none delivers or none was read. */
+  delivery: DeliveryState | null = null,
 ): PipelineRow {
   const quote = syncedQuote && syncedQuote.id === opportunity.syncedQuoteId ? syncedQuote : null;
   const mode = quote ? (quote.syncMode ?? tenant.policy.mode) : null;
   const pendingChanges = quote?.syncing ? quote.pendingChanges : 0;
-  const delivery = deliveryOf(opportunity);
   const attention: Attention[] = [];
   // Findings are about synced pairs: once sync stops, one left until the audit's next pass is stale.
   const finding = opportunity.syncedQuoteId ? drift : null;
@@ -86,7 +83,9 @@ export function pipelineRow(
     if (state?.failing)
       attention.push({
         kind: "delivery_failing",
-        text: `delivery to the ${side.toUpperCase()} failing${state.lastError ? `: ${state.lastError}` : ""}`,
+        text: state.parkedEntryId
+          ? `mirror ${state.parkedEntryId} to ${side} parked${state.lastError ? `: ${state.lastError}` : ""}`
+          : `delivery to ${side} failing, retried${state.nextAttemptAt ? ` at ${state.nextAttemptAt.slice(11, 16)} UTC` : ""}${state.lastError ? `: ${state.lastError}` : ""}`,
       });
   }
   if (opportunity.approval.required)
@@ -123,13 +122,4 @@ export function pipelineRow(
     changedAt: new Date(opportunity.changedAt).toISOString(),
     attention,
   };
-}
-
-/**
- * The delivery state, where delivery records it on the opportunity (`delivery` beside the header
- * fields); null until then.
- */
-export function deliveryOf(record: object): DeliveryState | null {
-  const value = (record as { delivery?: unknown }).delivery;
-  return value && typeof value === "object" ? (value as DeliveryState) : null;
 }

@@ -18,7 +18,7 @@ export function layout(frame: PageFrame): string {
 <style>${rawStyles()}</style></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <header class="top"><strong>quotesync</strong><nav aria-label="Site"><a href="/app/${segment(frame.tenantId)}">Pipeline</a></nav>
-<span class="who">Tenant ${frame.tenantId} · ${frame.viewer} · ${frame.canAct ? "may start and stop sync" : "read only"}</span></header>
+<span class="who">Tenant ${frame.tenantId} · ${frame.viewer} · ${frame.canAct ? "may act: sync, delivery retries" : "read only"}</span></header>
 <main id="main">${frame.body}</main></body></html>`.value
   }`;
 }

@@ -1,7 +1,7 @@
 import type { FieldValue } from "../../domain/events.js";
 import type { StoredLine } from "../../domain/model.js";
 import type { LinePair, OpportunityView } from "../../domain/pipeline/opportunity-view.js";
-import { money, when } from "./format.js";
+import { money, systemName, when } from "./format.js";
 import { type Html, html, segment } from "./html.js";
 import { ATTENTION_LABEL, deliveryCell } from "./pipeline-html.js";
 import { humanize, timelineLabel, timelineSentence } from "./timeline.js";
@@ -21,6 +21,16 @@ export const NOTICES: Record<string, { text: string; ok: boolean }> = {
     ok: false,
   },
   quote_expired: { text: "Not started: the quote has expired.", ok: false },
+  retry_delivered: { text: "Delivery retried: the parked mirror was delivered.", ok: true },
+  retry_retrying: {
+    text: "Delivery retried: the target failed again for now; quotesync keeps retrying.",
+    ok: false,
+  },
+  retry_parked: {
+    text: "Delivery retried: the target refused the mirror again, so it is parked.",
+    ok: false,
+  },
+  not_parked: { text: "Nothing to retry: that mirror is no longer parked.", ok: true },
   forbidden: { text: "Refused: your access does not include this action.", ok: false },
   not_found: { text: "Not found: the quote or the opportunity is gone.", ok: false },
   retry_later: { text: "Storage is busy: try again in a moment.", ok: false },
@@ -65,6 +75,7 @@ ${notice ? html`<p class="notice ${notice.ok ? "ok" : "bad"}" role="status">${no
   <div class="card"><div class="k">Delivery</div><div class="v">${deliveryCell(row)}</div></div>
 </section>
 ${row.attention.length > 0 ? html`<h2>Needs attention</h2><ul>${row.attention.map((item) => html`<li><strong>${ATTENTION_LABEL[item.kind]}:</strong> ${humanize(item.text, lineNames)}</li>`)}</ul>` : ""}
+${parkedDeliveries(base, input)}
 ${actions(base, input, synced)}
 <h2>Lines side by side${shownQuote ? html` <span class="muted">— quote ${shownQuote.id}${synced ? "" : " (not synced)"} and the opportunity</span>` : ""}</h2>
 ${linesTable(view.pairs, input.mappedLineFields)}
@@ -114,6 +125,25 @@ function actions(
   }</div>`;
 }
 
+/** Each side's parked mirror, what the target answered, and the button that sends it again. */
+function parkedDeliveries(
+  base: string,
+  input: { canAct: boolean; csrf: string; view: OpportunityView },
+): Html {
+  const delivery = input.view.row.delivery;
+  const parked = (["crm", "cpq"] as const).flatMap((side) => {
+    const state = delivery?.[side];
+    return state?.parkedEntryId ? [{ side, entryId: state.parkedEntryId, state }] : [];
+  });
+  if (parked.length === 0) return html``;
+  return html`<h2>Parked delivery</h2>${parked.map(
+    ({ side, entryId, state }) =>
+      html`<div class="parked"><p>Mirror ${entryId} to ${systemName(side)} is parked${state.pending > 1 ? `, with ${state.pending - 1} more waiting behind it` : ""}.${state.lastError ? html` Last error: <q>${state.lastError}</q>` : ""}</p>
+<p class="muted">Fix the cause first (the missing product, the endpoint's validation), then send it again.</p>
+${input.canAct ? actionForm(base, input.csrf, "retry", entryId, `Retry parked delivery to ${systemName(side).replace(/^the /, "")}`, "primary", "entryId") : html`<p class="muted">This link is read only: ask for a link with actions to retry it.</p>`}</div>`,
+  )}`;
+}
+
 function actionForm(
   base: string,
   csrf: string,
@@ -121,8 +151,9 @@ function actionForm(
   quoteId: string,
   label: string,
   tone: string,
+  field: "quoteId" | "entryId" = "quoteId",
 ): Html {
-  return html`<form method="post" action="${base}/actions"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="quoteId" value="${quoteId}"><button type="submit"${tone ? html` class="${tone}"` : ""}>${label}</button></form>`;
+  return html`<form method="post" action="${base}/actions"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="${field}" value="${quoteId}"><button type="submit"${tone ? html` class="${tone}"` : ""}>${label}</button></form>`;
 }
 
 function linesTable(pairs: LinePair[], mapped: string[]): Html {

@@ -1,4 +1,9 @@
-import type { PipelinePage, PipelineQuery } from "../../domain/pipeline/read-pipeline.js";
+import type {
+  PipelinePage,
+  PipelineQuery,
+  PipelineSort,
+  SortDirection,
+} from "../../domain/pipeline/read-pipeline.js";
 import type { Attention, PipelineRow } from "../../domain/pipeline/rows.js";
 import { money, when } from "./format.js";
 import { type Html, html, segment } from "./html.js";
@@ -20,7 +25,25 @@ export const ATTENTION_LABEL: Record<Attention["kind"], string> = {
   quote_expired: "Quote expired",
 };
 
-/** The pipeline page's body: view tabs, stage filter, the table and paging. */
+/** The sort orders offered, as the `sort` parameter names them. */
+export const SORTS = {
+  "stage-asc": { by: "stage", direction: "asc", label: "Stage, A to Z" },
+  "stage-desc": { by: "stage", direction: "desc", label: "Stage, Z to A" },
+  "amount-desc": { by: "amount", direction: "desc", label: "Amount, largest first" },
+  "amount-asc": { by: "amount", direction: "asc", label: "Amount, smallest first" },
+  "changed-desc": { by: "changed", direction: "desc", label: "Last change, newest first" },
+  "changed-asc": { by: "changed", direction: "asc", label: "Last change, oldest first" },
+} as const satisfies Record<string, { by: PipelineSort; direction: SortDirection; label: string }>;
+export type SortName = keyof typeof SORTS;
+
+/** A column's first click: stages A to Z, amounts and changes largest/newest first. */
+const FIRST_DIRECTION: Record<PipelineSort, SortDirection> = {
+  stage: "asc",
+  amount: "desc",
+  changed: "desc",
+};
+
+/** The pipeline page's body: view tabs, stage filter and sort, the table and paging. */
 export function pipelineBody(input: {
   tenantId: string;
   query: PipelineQuery;
@@ -29,11 +52,22 @@ export function pipelineBody(input: {
 }): Html {
   const { tenantId, query, page } = input;
   const base = `/app/${segment(tenantId)}`;
-  const link = (view: string, stage: string | undefined, after: string | null) => {
+  const sortName = query.sort ? (`${query.sort.by}-${query.sort.direction}` as SortName) : undefined;
+  const link = (view: string, stage: string | undefined, after: string | null, sort = sortName) => {
     const params = new URLSearchParams({ view });
     if (stage) params.set("stage", stage);
+    if (sort && view === "all") params.set("sort", sort);
     if (after) params.set("after", after);
     return `${base}?${params.toString()}`;
+  };
+  const sortable = query.view === "all";
+  const header = (by: PipelineSort, label: string, numeric = false): Html => {
+    const cls = numeric ? html` class="num"` : "";
+    if (!sortable) return html`<th scope="col"${cls}>${label}</th>`;
+    const current = query.sort?.by === by ? query.sort.direction : undefined;
+    const next: SortDirection = current ? (current === "asc" ? "desc" : "asc") : FIRST_DIRECTION[by];
+    const state = current === "asc" ? "ascending" : current === "desc" ? "descending" : undefined;
+    return html`<th scope="col"${cls}${state ? html` aria-sort="${state}"` : ""}><a class="sort" href="${link("all", query.stage, null, `${by}-${next}` as SortName)}">${label}<span class="visually-hidden">, sort ${SORTS[`${by}-${next}` as SortName].label.toLowerCase()}</span></a>${current ? html` <span aria-hidden="true">${current === "asc" ? "▲" : "▼"}</span>` : ""}</th>`;
   };
   const title = query.view === "attention" ? "Needs attention" : "All opportunities";
   return html`<h1>${title}</h1>
@@ -49,19 +83,33 @@ export function pipelineBody(input: {
       <option value="">Any stage</option>
       ${input.stages.map((stage) => html`<option${stage === query.stage ? html` selected` : ""}>${stage}</option>`)}
     </select>
-    <button type="submit">Filter</button>
+    ${
+      sortable
+        ? html`<label for="sort">Sort</label>
+    <select id="sort" name="sort">
+      <option value="">Opportunity id</option>
+      ${(Object.keys(SORTS) as SortName[]).map((name) => html`<option value="${name}"${name === sortName ? html` selected` : ""}>${SORTS[name].label}</option>`)}
+    </select>`
+        : ""
+    }
+    <button type="submit">${sortable ? "Apply" : "Filter"}</button>
   </form>
 </div>
-${page.rows.length === 0 ? html`<p class="empty">${query.view === "attention" ? "Nothing needs attention" : "No opportunities"}${query.stage ? ` at stage ${query.stage}` : ""}${page.searchedUpTo ? " among the opportunities searched so far" : ""}.</p>` : pipelineTable(base, page.rows)}
+${page.rows.length === 0 ? html`<p class="empty">${query.view === "attention" ? "Nothing needs attention" : "No opportunities"}${query.stage ? ` at stage ${query.stage}` : ""}${page.searchedUpTo ? " among the opportunities searched so far" : ""}.</p>` : pipelineTable(base, page.rows, header, query.sort ? SORTS[sortName as SortName].label : null)}
 <nav class="pager" aria-label="Pages">
   ${query.after ? html`<a href="${link(query.view, query.stage, null)}">First page</a>` : ""}
   ${page.next ? html`<a href="${link(query.view, query.stage, page.next)}" rel="next">Next page</a>` : ""}
 </nav>`;
 }
 
-function pipelineTable(base: string, rows: PipelineRow[]): Html {
-  return html`<table class="stack" aria-label="Opportunities">
-<thead><tr><th scope="col">Opportunity</th><th scope="col">Stage</th><th scope="col" class="num">Amount</th><th scope="col">Synced quote</th><th scope="col">Mode</th><th scope="col" class="num">Pending</th><th scope="col">Attention</th><th scope="col">Delivery</th><th scope="col">Last change</th></tr></thead>
+function pipelineTable(
+  base: string,
+  rows: PipelineRow[],
+  header: (by: PipelineSort, label: string, numeric?: boolean) => Html,
+  sortedBy: string | null,
+): Html {
+  return html`<table class="stack" aria-label="Opportunities">${sortedBy ? html`<caption class="visually-hidden">Sorted by ${sortedBy.toLowerCase()}</caption>` : ""}
+<thead><tr><th scope="col">Opportunity</th>${header("stage", "Stage")}${header("amount", "Amount", true)}<th scope="col">Synced quote</th><th scope="col">Mode</th><th scope="col" class="num">Pending</th><th scope="col">Attention</th><th scope="col">Delivery</th>${header("changed", "Last change")}</tr></thead>
 <tbody>${rows.map((row) => pipelineRowHtml(base, row))}</tbody></table>`;
 }
 
@@ -79,14 +127,15 @@ function pipelineRowHtml(base: string, row: PipelineRow): Html {
 </tr>`;
 }
 
-/** Delivery per side once delivery reports it; a dash until then. */
+/** Delivery per side that delivers, from its queue; a dash for a tenant whose sides do not deliver. */
 export function deliveryCell(row: Pick<PipelineRow, "delivery">): Html {
   if (!row.delivery) return html`<span class="muted">—</span>`;
   const sides = (["crm", "cpq"] as const).flatMap((side) => {
     const state = row.delivery?.[side];
     if (!state) return [];
     const label = side.toUpperCase();
-    if (state.failing) return [html`<span class="tag bad">${label} failing</span>`];
+    if (state.parkedEntryId) return [html`<span class="tag bad">${label} parked</span>`];
+    if (state.failing) return [html`<span class="tag bad">${label} failing, retrying</span>`];
     if (state.pending > 0) return [html`<span class="tag warn">${label} ${state.pending} waiting</span>`];
     return [html`<span class="tag ok">${label} delivered</span>`];
   });

@@ -2,17 +2,22 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { z } from "zod";
 import { NotFound } from "../../domain/errors.js";
 import { readOpportunityView } from "../../domain/pipeline/opportunity-view.js";
-import { type PipelineQuery, readPipelinePage } from "../../domain/pipeline/read-pipeline.js";
+import {
+  InvalidPipelineCursor,
+  type PipelineQuery,
+  readPipelinePage,
+} from "../../domain/pipeline/read-pipeline.js";
 import { fieldMapping, isTenantId, type TenantConfig } from "../../domain/tenant.js";
 import { rawBodyOf } from "../lib/authenticate.js";
 import { logger } from "../lib/logger.js";
 import { runtime } from "../lib/runtime.js";
 import { csrfToken, type ViewerGrant, verifyCsrfToken, verifyViewerToken } from "../lib/viewer-link.js";
 import { checkSession, refusalFor, sameOrigin, sessionCookie, viewerSecrets } from "./access.js";
+import { pageDeliveryReads } from "./delivery-reads.js";
 import { html, segment } from "./html.js";
 import { layout } from "./layout.js";
 import { NOTICES, opportunityBody } from "./opportunity-html.js";
-import { pipelineBody } from "./pipeline-html.js";
+import { pipelineBody, SORTS, type SortName } from "./pipeline-html.js";
 import { htmlResponse, redirect, refusal } from "./responses.js";
 import { callSignedApi, type PageAction } from "./signed-call.js";
 
@@ -29,14 +34,23 @@ const COMMON_STAGES = [
 const PipelineParams = z.object({
   view: z.enum(["attention", "all"]).default("attention"),
   stage: z.string().min(1).max(120).optional(),
-  after: z.string().min(1).max(256).optional(),
+  sort: z.enum(Object.keys(SORTS) as [SortName, ...SortName[]]).optional(),
+  after: z.string().min(1).max(600).optional(),
 });
 
-const ActionForm = z.object({
-  csrf: z.string().min(1).max(200),
-  action: z.enum(["start", "stop", "resync"]),
-  quoteId: z.string().min(1).max(256),
-});
+const ActionForm = z.discriminatedUnion("action", [
+  z.object({
+    csrf: z.string().min(1).max(200),
+    action: z.enum(["start", "stop", "resync"]),
+    quoteId: z.string().min(1).max(256),
+  }),
+  z.object({
+    csrf: z.string().min(1).max(200),
+    action: z.literal("retry"),
+    /** The parked mirror's outbox entry id. */
+    entryId: z.string().regex(/^[1-9]\d{0,15}$/),
+  }),
+]);
 
 interface Viewing {
   tenant: TenantConfig;
@@ -110,13 +124,22 @@ function enter(
 async function pipeline(event: APIGatewayProxyEventV2, { tenant, grant }: Viewing) {
   const params = PipelineParams.safeParse(nonEmpty(event.queryStringParameters));
   if (!params.success) return refusal(400, "Bad request", "The page's parameters are not valid.");
+  const sort = params.data.view === "all" && params.data.sort ? SORTS[params.data.sort] : undefined;
   const query: PipelineQuery = {
     view: params.data.view,
     after: params.data.after ?? null,
     limit: PAGE_SIZE,
     ...(params.data.stage ? { stage: params.data.stage } : {}),
+    ...(sort ? { sort: { by: sort.by, direction: sort.direction } } : {}),
   };
-  const page = await readPipelinePage(runtime().store, tenant, query, Date.now());
+  let page: Awaited<ReturnType<typeof readPipelinePage>>;
+  try {
+    page = await readPipelinePage(runtime().store, tenant, query, Date.now(), pageDeliveryReads(tenant));
+  } catch (error) {
+    if (error instanceof InvalidPipelineCursor)
+      return refusal(400, "Bad request", "The page's parameters are not valid.");
+    throw error;
+  }
   const stages = [
     ...new Set([
       ...COMMON_STAGES,
@@ -142,7 +165,14 @@ async function opportunity(event: APIGatewayProxyEventV2, { tenant, grant }: Vie
   const opportunityId = event.pathParameters?.opportunityId ?? "";
   let view: Awaited<ReturnType<typeof readOpportunityView>>;
   try {
-    view = await readOpportunityView(runtime().store, tenant, opportunityId, Date.now());
+    view = await readOpportunityView(
+      runtime().store,
+      tenant,
+      opportunityId,
+      Date.now(),
+      50,
+      pageDeliveryReads(tenant),
+    );
   } catch (error) {
     if (error instanceof NotFound) return refusal(404, "Not found", "quotesync has no such opportunity.");
     throw error;
@@ -171,7 +201,7 @@ async function opportunity(event: APIGatewayProxyEventV2, { tenant, grant }: Vie
 async function action(event: APIGatewayProxyEventV2, { tenant, grant }: Viewing, context: Context) {
   const opportunityId = event.pathParameters?.opportunityId ?? "";
   if (!grant.actions)
-    return refusal(403, "Read-only link", "This link does not allow starting or stopping sync.");
+    return refusal(403, "Read-only link", "This link does not allow actions (sync, delivery retries).");
   const form = ActionForm.safeParse(
     Object.fromEntries(new URLSearchParams(rawBodyOf(event).toString("utf8"))),
   );
@@ -179,8 +209,9 @@ async function action(event: APIGatewayProxyEventV2, { tenant, grant }: Viewing,
     logger.info("page action refused", { reason: "csrf" });
     return refusal(403, "Refused", "The form was not sent from this page. Reload the page and try again.");
   }
-  const { action: name, quoteId } = form.data;
-  const answer = await callSignedApi(tenant, name as PageAction, quoteId, grant.viewer, context);
+  const name = form.data.action;
+  const target = form.data.action === "retry" ? form.data.entryId : form.data.quoteId;
+  const answer = await callSignedApi(tenant, name as PageAction, target, grant.viewer, context);
   const code = answer.statusCode === 200 ? noticeOfSuccess(name, answer.body) : errorCode(answer.body);
   logger.info("page action", { action: name, status: answer.statusCode, viewer: grant.viewer });
   return redirect(
@@ -189,6 +220,12 @@ async function action(event: APIGatewayProxyEventV2, { tenant, grant }: Viewing,
 }
 
 function noticeOfSuccess(action: string, body: Record<string, unknown>): string {
+  if (action === "retry")
+    return body.status === "delivered"
+      ? "retry_delivered"
+      : body.status === "retrying"
+        ? "retry_retrying"
+        : "retry_parked";
   if (body.status === "no_change") return "no_change";
   if (action === "resync") return "resynced";
   return action === "stop" ? "stopped" : "started";

@@ -5,6 +5,8 @@ export const STYLES = `
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
 a{color:var(--accent)}
 a:focus-visible,button:focus-visible,select:focus-visible,summary:focus-visible{outline:3px solid #f5a524;outline-offset:2px}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+th a.sort{color:inherit}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:6px 10px;z-index:2}
 header.top{background:#14213d;color:#fff;padding:10px 20px;display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}
 header.top a{color:#fff}
@@ -43,6 +45,8 @@ ol.timeline{list-style:none;margin:0;padding:0;background:var(--card);border:1px
 ol.timeline li{padding:8px 12px;border-bottom:1px solid var(--line)}
 ol.timeline li:last-child{border-bottom:0}
 ol.timeline time{display:block;font-size:12.5px;color:var(--muted)}
+.parked{background:var(--bad-bg);border:1px solid #f0a9a9;border-radius:8px;padding:4px 12px 10px;margin:8px 0}
+.parked p{margin:8px 0}
 .empty{padding:18px;background:var(--card);border:1px dashed var(--line);border-radius:8px}
 @media (max-width:720px){
  main{padding:12px}

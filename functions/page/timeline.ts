@@ -17,11 +17,56 @@ export function timelineSentence(
   entry: AuditEntry,
   lineNames: ReadonlyMap<string, string> = new Map(),
 ): string {
-  const text = humanize(entry.summary, lineNames);
+  const withValues = entry.changes !== undefined && entry.changes.length > 0;
+  const text = withValues ? valueSentence(entry) : humanize(entry.summary, lineNames);
   const by: string[] = [];
   if (entry.actor) by.push(`by ${entry.actor.replace(/^viewer:/, "")}`);
-  else if (entry.source && SOURCES[entry.source]) by.push(SOURCES[entry.source] as string);
+  // A delivery entry's source is the side delivered to, which the summary names already; a
+  // sentence with values names the system it came from itself.
+  else if (entry.source && SOURCES[entry.source] && !entry.type.startsWith("mirror.") && !withValues)
+    by.push(SOURCES[entry.source] as string);
   return `${text}${text.endsWith(".") ? "" : "."}${by.length > 0 ? ` (${by.join(", ")})` : ""}`;
+}
+
+const FIELD_NAMES: Record<string, string> = {
+  productId: "product",
+  name: "name",
+  quantity: "quantity",
+  unitPrice: "unit price",
+  discountPercent: "discount %",
+  billing: "billing",
+  billingPeriod: "billing period",
+  serviceDate: "service date",
+};
+
+/**
+ * A line change with its values: "Line Seats: quantity 200 → 250, from the CRM, mirrored to the
+ * CPQ" — each changed line once, its fields in order; an added line with its quantity × price.
+ */
+function valueSentence(entry: AuditEntry): string {
+  const byLine = new Map<string, string[]>();
+  for (const change of entry.changes ?? []) {
+    const parts = byLine.get(change.line) ?? [];
+    if (change.field === "line")
+      parts.push(change.from === null ? `added (${change.to})` : `deleted (was ${change.from})`);
+    else {
+      const field = FIELD_NAMES[change.field] ?? change.field.replace(/^fields\./, "");
+      parts.push(`${field} ${change.from ?? "(none)"} → ${change.to ?? "(none)"}`);
+    }
+    byLine.set(change.line, parts);
+  }
+  const lines = [...byLine].map(([line, parts]) => `Line ${line}: ${parts.join(", ")}`).join("; ");
+  const source = entry.source === "crm" || entry.source === "cpq" ? entry.source : null;
+  const other = source === "crm" ? "cpq" : "crm";
+  const how =
+    entry.type === "change.mirrored" && source
+      ? `, from ${systemName(source)}, mirrored to ${systemName(other)}`
+      : entry.type === "change.pending" && source
+        ? `, from ${systemName(source)}, pending until pushed`
+        : entry.type === "change.applied" && source
+          ? `, from ${systemName(source)}; nothing to mirror to ${systemName(other)}`
+          : "";
+  return `${lines}${how}`;
 }
 
 /**
@@ -67,6 +112,9 @@ export function timelineLabel(entry: AuditEntry): { text: string; tone: "bad" | 
     "approval.changed": { text: "Approval", tone: "warn" },
     "audit.drift": { text: "Drift found", tone: "bad" },
     "audit.milestone_pending": { text: "Pending at milestone", tone: "bad" },
+    "mirror.delivered": { text: "Delivered", tone: "ok" },
+    "mirror.failed": { text: "Delivery parked", tone: "bad" },
+    "mirror.retried": { text: "Delivery retried", tone: "warn" },
   };
   return map[entry.type] ?? { text: entry.type, tone: "plain" };
 }

@@ -250,16 +250,31 @@ function quoteIndex(record: QuoteRecord): Record<string, string> {
 /**
  * The opportunity's entry in the tenant's pipeline list, kept in the same transaction as its
  * header (so the list never names an opportunity that was not committed): present while the
- * opportunity is known and not deleted, with a `gsi1` entry under its stage. Written when the
- * listing changes (see `ListingHints`).
+ * opportunity is known and not deleted, with a `gsi1` entry under its stage and the values the
+ * page sorts by. Written when the listing changes (see `ListingHints`).
  */
 function pipelineEntry(context: PlanContext, record: OpportunityRecord): TransactItem {
   const Key = { pk: keys.opportunitiesPartition(record.tenantId), sk: record.id };
   if (!record.known || record.deleted) return { Delete: { TableName: context.tableName, Key } };
-  const stage = record.stage
-    ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
-    : {};
-  return put(context, { ...Key, ...stage });
+  return put(context, pipelineEntryItem(record));
+}
+
+/**
+ * The pipeline list item of a known, undeleted opportunity: its id, stage (with the sparse `gsi1`
+ * entry by stage), amount, currency and last change — what the page filters and sorts by.
+ */
+export function pipelineEntryItem(record: OpportunityRecord): Record<string, unknown> {
+  return {
+    pk: keys.opportunitiesPartition(record.tenantId),
+    sk: record.id,
+    ...(record.stage
+      ? { gsi1pk: keys.opportunitiesByStageIndex(record.tenantId, record.stage), gsi1sk: record.id }
+      : {}),
+    stage: record.stage,
+    amount: record.amount,
+    currency: record.currency,
+    changedAt: record.changedAt,
+  };
 }
 
 /**

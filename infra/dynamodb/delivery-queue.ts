@@ -1,6 +1,8 @@
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -307,12 +309,15 @@ export class DeliveryQueue {
     target: TargetState,
     at: string,
     audit: AuditEntry,
+    /** The head was failing before this delivery: the queue leaves the tenant's failing index. */
+    endsFailure = false,
   ): Promise<void> {
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
     await this.sendUnderLease(
       pair,
       new TransactWriteCommand({
         TransactItems: [
+          ...(endsFailure ? [{ Delete: { TableName: this.tableName, Key: this.failingKey(pair) } }] : []),
           {
             // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
             // a delivered mirror finds it and is a no-op, and one that never came is told apart.
@@ -371,26 +376,121 @@ export class DeliveryQueue {
       target: TargetState;
     },
   ): Promise<void> {
-    await this.sendUnderLease(
-      pair,
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.stateKey(pair),
-        UpdateExpression:
-          "SET attempts = :attempts, firstFailedAt = :firstFailedAt, nextAttemptAt = :next, lastError = :error, target = :target, gsi1pk = :due, gsi1sk = :lookAt",
-        ConditionExpression: "leaseOwner = :owner",
-        ExpressionAttributeValues: {
-          ":attempts": update.attempts,
-          ":firstFailedAt": update.firstFailedAt,
-          ":next": update.nextAttemptAt,
-          ":error": update.lastError,
-          ":target": update.target,
-          ":due": keys.deliveriesDueIndex,
-          ":lookAt": dueKey(update.nextAttemptAt, pair),
-          ":owner": owner,
-        },
-      }),
-    );
+    const state = {
+      TableName: this.tableName,
+      Key: this.stateKey(pair),
+      UpdateExpression:
+        "SET attempts = :attempts, firstFailedAt = :firstFailedAt, nextAttemptAt = :next, lastError = :error, target = :target, gsi1pk = :due, gsi1sk = :lookAt",
+      ConditionExpression: "leaseOwner = :owner",
+      ExpressionAttributeValues: {
+        ":attempts": update.attempts,
+        ":firstFailedAt": update.firstFailedAt,
+        ":next": update.nextAttemptAt,
+        ":error": update.lastError,
+        ":target": update.target,
+        ":due": keys.deliveriesDueIndex,
+        ":lookAt": dueKey(update.nextAttemptAt, pair),
+        ":owner": owner,
+      },
+    };
+    // A head that has failed (attempts > 0) is in the tenant's failing index (a target that only
+    // asked to wait is not failing). Put first, on its own: the queue's state keeps its single
+    // conditioned write, and an index item whose write was followed by a lost lease only costs
+    // the page a read of a state that says "not failing".
+    if (update.attempts > 0) {
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.failingItem(pair) }));
+      } catch (error) {
+        throw translateStorageError(error);
+      }
+    }
+    await this.sendUnderLease(pair, new UpdateCommand(state));
+  }
+
+  /** The queue's item in the tenant's failing index. */
+  private failingKey(pair: DeliveryPair) {
+    return {
+      pk: keys.deliveriesFailingPartition(pair.tenantId),
+      sk: keys.deliveryFailing(pair.opportunityId, pair.side),
+    };
+  }
+
+  private failingItem(pair: DeliveryPair): Record<string, unknown> {
+    return { ...this.failingKey(pair), opportunityId: pair.opportunityId, side: pair.side };
+  }
+
+  /**
+   * The tenant's failing delivery queues (a head retrying or parked), from its failing index: one
+   * Query of a small partition, never a read of every queue. Eventually consistent (for display).
+   */
+  async failing(tenantId: string, limit = 1_000): Promise<DeliveryPair[]> {
+    const pairs: DeliveryPair[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const result = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": keys.deliveriesFailingPartition(tenantId) },
+            ProjectionExpression: "opportunityId, side",
+            Limit: limit - pairs.length,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const item of result.Items ?? []) {
+          if (typeof item.opportunityId !== "string" || (item.side !== "crm" && item.side !== "cpq"))
+            continue;
+          pairs.push({ tenantId, opportunityId: item.opportunityId, side: item.side });
+        }
+        startKey = result.LastEvaluatedKey;
+      } while (startKey && pairs.length < limit);
+      return pairs;
+    } catch (error) {
+      throw translateStorageError(error);
+    }
+  }
+
+  /**
+   * The states of many queues (those never used are left out), batched and without their target
+   * state: for display. Eventually consistent.
+   */
+  async states(pairs: DeliveryPair[]): Promise<Array<{ pair: DeliveryPair; state: DeliveryState }>> {
+    const unique = [...new Map(pairs.map((pair) => [pairId(pair), pair])).values()];
+    const found: Array<{ pair: DeliveryPair; state: DeliveryState }> = [];
+    const byKey = new Map(unique.map((pair) => [this.stateKey(pair).pk, pair]));
+    const chunks: DeliveryPair[][] = [];
+    for (let index = 0; index < unique.length; index += 100) chunks.push(unique.slice(index, index + 100));
+    try {
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          let request: Record<string, unknown>[] = chunk.map((pair) => this.stateKey(pair));
+          for (let attempt = 0; request.length > 0; attempt++) {
+            if (attempt > 0)
+              await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 6)));
+            const result = await this.doc.send(
+              new BatchGetCommand({
+                RequestItems: {
+                  [this.tableName]: {
+                    Keys: request,
+                    ProjectionExpression:
+                      "pk, deliveredSeq, queued, attempts, firstFailedAt, nextAttemptAt, parked, lastDeliveredAt, lastError",
+                  },
+                },
+              }),
+            );
+            for (const item of result.Responses?.[this.tableName] ?? []) {
+              const pair = byKey.get(String(item.pk));
+              if (pair) found.push({ pair, state: stateOf(item) });
+            }
+            request = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+          }
+        }),
+      );
+      return found;
+    } catch (error) {
+      throw translateStorageError(error);
+    }
   }
 
   /**
@@ -426,6 +526,7 @@ export class DeliveryQueue {
               },
             },
           },
+          { Put: { TableName: this.tableName, Item: this.failingItem(pair) } },
           {
             Put: {
               TableName: this.tableName,
@@ -439,23 +540,37 @@ export class DeliveryQueue {
 
   /**
    * Sends a parked mirror again: unparks it (only if `entryId` is the parked one), with a fresh
-   * retry window, due now. Returns false when that entry is not the pair's parked mirror.
+   * retry window, due now, out of the tenant's failing index until it fails again, with an audit
+   * entry naming who asked. Returns false when that entry is not the pair's parked mirror.
    */
-  async unpark(pair: DeliveryPair, entryId: string, now: number): Promise<boolean> {
+  async unpark(pair: DeliveryPair, entryId: string, now: number, audit: AuditEntry): Promise<boolean> {
     try {
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.stateKey(pair),
-          UpdateExpression:
-            "SET attempts = :zero, gsi1pk = :due, gsi1sk = :lookAt REMOVE parked, firstFailedAt, nextAttemptAt",
-          ConditionExpression: "parked = :entryId",
-          ExpressionAttributeValues: {
-            ":zero": 0,
-            ":due": keys.deliveriesDueIndex,
-            ":lookAt": dueKey(now, pair),
-            ":entryId": entryId,
-          },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: this.stateKey(pair),
+                UpdateExpression:
+                  "SET attempts = :zero, gsi1pk = :due, gsi1sk = :lookAt REMOVE parked, firstFailedAt, nextAttemptAt",
+                ConditionExpression: "parked = :entryId",
+                ExpressionAttributeValues: {
+                  ":zero": 0,
+                  ":due": keys.deliveriesDueIndex,
+                  ":lookAt": dueKey(now, pair),
+                  ":entryId": entryId,
+                },
+              },
+            },
+            { Delete: { TableName: this.tableName, Key: this.failingKey(pair) } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: auditItem(pair.tenantId, pair.opportunityId, audit, this.auditSuffixes.next()),
+              },
+            },
+          ],
         }),
       );
       return true;
@@ -622,4 +737,8 @@ export async function readOutboxEntry(
   } catch (error) {
     throw translateStorageError(error);
   }
+}
+
+function pairId(pair: DeliveryPair): string {
+  return `${pair.tenantId}\u0000${pair.side}\u0000${pair.opportunityId}`;
 }

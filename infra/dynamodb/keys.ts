@@ -41,6 +41,12 @@ export const keys = {
   deliveryEntryPrefix: "Q#",
   /** Sparse index partition of delivery queues to look at (waiting, or not drained yet). */
   deliveriesDueIndex: "DELIVERIES#DUE",
+  /**
+   * A tenant's failing delivery queues (retrying or parked): one small item per queue, written and
+   * removed with the queue's state, so the pipeline page finds them without reading every queue.
+   */
+  deliveriesFailingPartition: (tenantId: string) => `T#${tenantId}#D#FAILING`,
+  deliveryFailing: (opportunityId: string, side: string) => `${side}#${opportunityId}`,
 } as const;
 
 /** Outbox sort keys are zero-padded sequence numbers, so string order is numeric order. */

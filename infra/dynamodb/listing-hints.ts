@@ -3,10 +3,21 @@ const HINTS_KEPT = 2_000;
 
 /**
  * What the tenant's pipeline list holds for an opportunity, as its header records it (attribute
- * `listing`, written with the header): `S#<stage>` while listed, absent while not.
+ * `listing`, written with the header): its stage and the values the page sorts by (amount,
+ * currency, last change) while listed, absent while not. A header written before the list carried
+ * the sort values records `S#<stage>`, which never matches: its entry is rewritten with them.
  */
-export function listingOf(record: { known: boolean; deleted: boolean; stage: string | null }): string | null {
-  return record.known && !record.deleted ? `S#${record.stage ?? ""}` : null;
+export function listingOf(record: {
+  known: boolean;
+  deleted: boolean;
+  stage: string | null;
+  amount: string | null;
+  currency: string | null;
+  changedAt: number;
+}): string | null {
+  return record.known && !record.deleted
+    ? `L2${JSON.stringify([record.stage, record.amount, record.currency, record.changedAt])}`
+    : null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { OpportunityRecord, QuoteRecord } from "../../domain/model.js";
 import type { DriftFinding } from "../../domain/schedule.js";
-import type { Page } from "../../domain/store.js";
+import type { Page, PipelineEntry } from "../../domain/store.js";
 import { translateStorageError } from "./errors.js";
 import { keys } from "./keys.js";
 
@@ -45,6 +45,61 @@ export class PipelineReads {
     );
     const entries = (result.Items ?? []).map((item) => String(item[skName]));
     return { entries, next: result.LastEvaluatedKey ? (entries.at(-1) ?? null) : null };
+  }
+
+  /**
+   * Every list entry (or those at `stage`) with its sort values: one Query, paged through. `only`
+   * names the one sort value wanted (less to read back); `changedAt` always comes, absent only on
+   * entries written before the list carried sort values.
+   */
+  async pipelineEntries(
+    tenantId: string,
+    stage: string | undefined,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]> {
+    const wanted =
+      only === undefined
+        ? ["#stage", "amount", "currency"]
+        : only === "stage"
+          ? ["#stage"]
+          : only === "amount"
+            ? ["amount"]
+            : [];
+    const entries: PipelineEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await guard(
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ...(stage === undefined ? {} : { FilterExpression: "#stage = :stage" }),
+            ProjectionExpression: ["sk", "changedAt", ...wanted].join(", "),
+            ...(stage !== undefined || wanted.includes("#stage")
+              ? { ExpressionAttributeNames: { "#stage": "stage" } }
+              : {}),
+            ExpressionAttributeValues: {
+              ":pk": keys.opportunitiesPartition(tenantId),
+              ...(stage === undefined ? {} : { ":stage": stage }),
+            },
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of result.Items ?? []) {
+        entries.push({
+          id: String(item.sk),
+          stage: typeof item.stage === "string" ? item.stage : (stage ?? null),
+          ...("amount" in item ? { amount: typeof item.amount === "string" ? item.amount : null } : {}),
+          ...("currency" in item
+            ? { currency: typeof item.currency === "string" ? item.currency : null }
+            : {}),
+          ...(typeof item.changedAt === "number" ? { changedAt: item.changedAt } : {}),
+        });
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
   }
 
   async opportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {

@@ -18,7 +18,14 @@ import type {
   SyncResponse,
 } from "../../domain/model.js";
 import type { DriftFinding, ScheduleCheckpoint } from "../../domain/schedule.js";
-import type { ChangeSet, OutboxEntry, Page, PendingCommit, SyncStore } from "../../domain/store.js";
+import type {
+  ChangeSet,
+  OutboxEntry,
+  Page,
+  PendingCommit,
+  PipelineEntry,
+  SyncStore,
+} from "../../domain/store.js";
 import { hubSpotPortalOf, TenantConfig } from "../../domain/tenant.js";
 import { type CapacityReport, reportConsumedCapacity } from "./capacity.js";
 import { decodeAuditCursor, encodeKeyCursor } from "./cursors.js";
@@ -424,6 +431,14 @@ export class DynamoSyncStore implements SyncStore {
     stage?: string,
   ): Promise<Page<string>> {
     return this.pipeline.opportunityIds(tenantId, after, limit, stage);
+  }
+
+  listPipelineEntries(
+    tenantId: string,
+    stage?: string,
+    only?: "stage" | "amount" | "changedAt",
+  ): Promise<PipelineEntry[]> {
+    return this.pipeline.pipelineEntries(tenantId, stage, only);
   }
 
   loadOpportunityHeaders(tenantId: string, ids: string[]): Promise<OpportunityRecord[]> {

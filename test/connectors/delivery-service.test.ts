@@ -8,6 +8,7 @@ import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { DispatchCursors } from "../../infra/dynamodb/dispatch-cursor.js";
 import { encodeCursor } from "../../infra/dynamodb/outbox.js";
+import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
 const SECRET = "service-delivery-secret-0123456789";
@@ -80,7 +81,8 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
     cursors = new DispatchCursors(doc, table.tableName);
     // Registered with their delivery before anything was committed (as `putTenant` starts them).
-    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f"]) await cursors.startAtCounter(tenantId);
+    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"])
+      await cursors.startAtCounter(tenantId);
   });
   afterAll(async () => {
     await table.dispose();
@@ -93,7 +95,9 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     outbox: OutboxSource = fakeOutbox,
   ) {
     const received: Array<{ entryId: string; opportunityId: string; status: number }> = [];
-    const tenants = new Map(["t-a", "t-b", "t-c", "t-d", "t-e", "t-f"].map((id) => [id, tenantFor(id)]));
+    const tenants = new Map(
+      ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"].map((id) => [id, tenantFor(id)]),
+    );
     const deliveries = new DeliveryService({
       queue: new DeliveryQueue(doc, table.tableName),
       outbox,
@@ -305,5 +309,61 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
       lastError: "the receiver answered HTTP 422: unknown product p-9",
     });
     expect(status.cpq).toBeUndefined();
+  });
+
+  it("keeps the tenant's failing index with its queues: in while retrying or parked, out once delivered or sent again; a retry is audited with who asked", async () => {
+    let answer = 503;
+    const { deliveries } = service(() => new Response("nope", { status: answer }));
+    const queue = new DeliveryQueue(doc, table.tableName);
+    const ids = async () => (await queue.failing("t-g")).map((pair) => `${pair.side}:${pair.opportunityId}`);
+    expect(await ids()).toEqual([]);
+
+    // Retrying (a 503): in the index. Delivered at the next attempt: out again.
+    await deliveries.handleInserts([insert("t-g", 1, "flaky")], forever);
+    expect(await ids()).toEqual(["crm:flaky"]);
+    answer = 200;
+    now += 3_600_000;
+    await deliveries.retryDue(forever);
+    expect((await queue.state({ tenantId: "t-g", opportunityId: "flaky", side: "crm" })).deliveredSeq).toBe(
+      1,
+    );
+    expect(await ids()).toEqual([]);
+
+    // Parked (a 400): in the index, with its state readable in one batch.
+    answer = 400;
+    await deliveries.handleInserts([insert("t-g", 2, "parked"), insert("t-g", 3, "fine")], forever);
+    expect(await ids()).toEqual(["crm:parked", "crm:fine"].sort());
+    answer = 200;
+    const states = await queue.states([
+      { tenantId: "t-g", opportunityId: "parked", side: "crm" },
+      { tenantId: "t-g", opportunityId: "never-queued", side: "crm" },
+    ]);
+    expect(states).toHaveLength(1);
+    expect(states[0]?.state).toMatchObject({
+      parked: "2",
+      queued: 1,
+      lastError: expect.stringMatching(/HTTP 400/),
+    });
+
+    // Sent again: out of the index at once (in again only if it fails again), audited with the actor.
+    const retried = await deliveries.retryParked(
+      "t-g",
+      { sequence: 2, entryId: "2", mirror: insert("t-g", 2, "parked").mirror },
+      forever,
+      "viewer:maria",
+    );
+    expect(retried?.status.failing).toBe(false);
+    expect(await ids()).toEqual(["crm:fine"]);
+    const audit = await new DynamoSyncStore({ doc, tableName: table.tableName }).readAudit(
+      "t-g",
+      "parked",
+      null,
+      10,
+    );
+    expect(audit.entries.map((entry) => [entry.type, entry.actor ?? null])).toEqual([
+      ["mirror.delivered", null],
+      ["mirror.retried", "viewer:maria"],
+      ["mirror.failed", null],
+    ]);
   });
 });

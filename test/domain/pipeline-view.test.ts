@@ -94,13 +94,10 @@ describe("pipeline rows", () => {
   it("names every reason, most serious first", () => {
     const row = pipelineRow(
       tenant,
-      Object.assign(
-        opportunity({
-          stage: "Negotiation",
-          approval: { required: true, reasons: ["discount 25% over 20%"] },
-        }),
-        { delivery: { crm: { pending: 2, failing: true, lastError: "HTTP 503" } } },
-      ),
+      opportunity({
+        stage: "Negotiation",
+        approval: { required: true, reasons: ["discount 25% over 20%"] },
+      }),
       quote({ pendingChanges: 2, syncMode: "manual", expiresAt: new Date(NOW - 86_400_000).toISOString() }),
       {
         opportunityId: "o-1",
@@ -112,15 +109,38 @@ describe("pipeline rows", () => {
         checkedAt: "",
       },
       NOW,
+      {
+        crm: {
+          pending: 2,
+          failing: true,
+          parkedEntryId: null,
+          nextAttemptAt: "2026-11-30T04:05:00.000Z",
+          lastDeliveredAt: null,
+          lastError: "HTTP 503",
+        },
+        cpq: {
+          pending: 1,
+          failing: true,
+          parkedEntryId: "1042",
+          nextAttemptAt: null,
+          lastDeliveredAt: null,
+          lastError: "the receiver answered HTTP 400: unknown product",
+        },
+      },
     );
     expect(row.attention.map((item) => item.kind)).toEqual([
       "drift",
+      "delivery_failing",
       "delivery_failing",
       "approval_required",
       "milestone_pending",
       "quote_expired",
     ]);
-    expect(row.attention[1]?.text).toBe("delivery to the CRM failing: HTTP 503");
+    expect(row.attention[1]?.text).toBe("delivery to crm failing, retried at 04:05 UTC: HTTP 503");
+    expect(row.attention[2]?.text).toBe(
+      "mirror 1042 to cpq parked: the receiver answered HTTP 400: unknown product",
+    );
+    expect(row.delivery?.cpq?.parkedEntryId).toBe("1042");
     expect(row.mode).toBe("manual");
   });
 

@@ -5,6 +5,7 @@ import type { Mirror, StoredLine } from "../../domain/model.js";
 import { placeholderOpportunity, placeholderQuote } from "../../domain/records.js";
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { type PlanContext, planCommit } from "../../infra/dynamodb/commit-plan.js";
+import { listingOf } from "../../infra/dynamodb/listing-hints.js";
 
 const NOW = Date.UTC(2026, 2, 1, 9);
 
@@ -101,9 +102,12 @@ describe("planCommit (pure: the items a commit writes, before any I/O)", () => {
       outbox: [],
       audit: [],
     };
-    const same = planCommit(changes, context({ listingAt: () => "S#Prospecting" }));
+    const same = planCommit(changes, context({ listingAt: () => listingOf(read) }));
     expect(same.items).toEqual([]);
-    const moved = planCommit(changes, context({ listingAt: () => "S#Negotiation" }));
+    const moved = planCommit(
+      changes,
+      context({ listingAt: () => listingOf({ ...read, stage: "Negotiation" }) }),
+    );
     expect(moved.items).toHaveLength(1);
   });
 

@@ -306,9 +306,9 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     await queue.dropFromDue(pair);
     expect(await isDue(pair, 2_000)).toBe(false);
     // The retry route.
-    expect(await queue.unpark(pair, "9", 3_000)).toBe(false);
+    expect(await queue.unpark(pair, "9", 3_000, audit("mirror.retried", "again"))).toBe(false);
     expect((await queue.state(pair)).parked).toBe("8");
-    expect(await queue.unpark(pair, "8", 3_000)).toBe(true);
+    expect(await queue.unpark(pair, "8", 3_000, audit("mirror.retried", "again"))).toBe(true);
     expect(await queue.state(pair)).toMatchObject({
       parked: null,
       attempts: 0,
@@ -317,7 +317,7 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     });
     expect(await isDue(pair, 2_999)).toBe(false);
     expect(await isDue(pair, 3_000)).toBe(true);
-    expect(await queue.unpark(pair, "8", 3_000)).toBe(false);
+    expect(await queue.unpark(pair, "8", 3_000, audit("mirror.retried", "again"))).toBe(false);
   });
 
   it("a queue leaves the due index only when empty and not being drained; dueAgainAt only with mirrors left", async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
-import { readPipelinePage } from "../../domain/pipeline/read-pipeline.js";
+import { InvalidPipelineCursor, readPipelinePage } from "../../domain/pipeline/read-pipeline.js";
 import type { SyncStore } from "../../domain/store.js";
 import { demoTenant } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
@@ -108,6 +108,79 @@ for (const kind of ["dynamodb", "memory"] as const) {
       ).toEqual([["o-c", ["approval_required"]]]);
     });
 
+    it("sorts by stage, amount and last change, ties by id, and pages a sorted view by its cursor", async () => {
+      const other = { ...tenant, tenantId: "sorting" };
+      await store.putTenant(other);
+      const deals: Array<[string, string, string | null, number]> = [
+        ["s-1", "Proposal", "1200.50", 31],
+        ["s-2", "Negotiation", "99.99", 32],
+        ["s-3", "Proposal", null, 33],
+        ["s-4", "Closed Won", "1200.50", 34],
+        ["s-5", "Negotiation", "15000", 35],
+      ];
+      for (const [id, stage, amount, minute] of deals) {
+        await engine.handleCrmEvent(
+          other,
+          CrmEvent.parse(opportunityUpserted(id, { stage, amount }, { occurredAt: at(minute) })),
+        );
+      }
+      const order = async (by: "stage" | "amount" | "changed", direction: "asc" | "desc", stage?: string) => {
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await readPipelinePage(
+            store,
+            other,
+            { view: "all", after, limit: 2, sort: { by, direction }, ...(stage ? { stage } : {}) },
+            Date.parse(at(40)),
+          );
+          seen.push(...page.rows.map((row) => row.opportunityId));
+          if (page.next === null) return seen;
+          after = page.next;
+        }
+        throw new Error("paging did not end");
+      };
+      // Exact decimals (15000 > 1200.50 > 99.99), a missing amount last either way, ties by id.
+      expect(await order("amount", "desc")).toEqual(["s-5", "s-1", "s-4", "s-2", "s-3"]);
+      expect(await order("amount", "asc")).toEqual(["s-2", "s-1", "s-4", "s-5", "s-3"]);
+      expect(await order("stage", "asc")).toEqual(["s-4", "s-2", "s-5", "s-1", "s-3"]);
+      expect(await order("changed", "desc")).toEqual(["s-5", "s-4", "s-3", "s-2", "s-1"]);
+      expect(await order("amount", "desc", "Proposal")).toEqual(["s-1", "s-3"]);
+      // A row that moves while paging keeps the pages apart: the cursor holds the value, not a position.
+      const first = await readPipelinePage(
+        store,
+        other,
+        { view: "all", after: null, limit: 2, sort: { by: "amount", direction: "desc" } },
+        Date.parse(at(40)),
+      );
+      await engine.handleCrmEvent(
+        other,
+        CrmEvent.parse(
+          opportunityUpserted("s-2", { stage: "Negotiation", amount: "20000" }, { occurredAt: at(41) }),
+        ),
+      );
+      const second = await readPipelinePage(
+        store,
+        other,
+        { view: "all", after: first.next, limit: 10, sort: { by: "amount", direction: "desc" } },
+        Date.parse(at(42)),
+      );
+      expect([...first.rows, ...second.rows].map((row) => row.opportunityId)).toEqual([
+        "s-5",
+        "s-1",
+        "s-4",
+        "s-3",
+      ]);
+      await expect(
+        readPipelinePage(
+          store,
+          other,
+          { view: "all", after: "s-1", limit: 2, sort: { by: "amount", direction: "desc" } },
+          Date.parse(at(40)),
+        ),
+      ).rejects.toBeInstanceOf(InvalidPipelineCursor);
+    });
+
     if (kind === "dynamodb") {
       it("writes the list item only when the listing changes, and for headers written before the list", async () => {
         const listWrites: unknown[] = [];
@@ -127,10 +200,14 @@ for (const kind of ["dynamodb", "memory"] as const) {
           },
           { step: "initialize", name: "listWrites" },
         );
+        // The list carries the last change (what the page sorts by): a rename rewrites it.
         await crm(opportunityUpserted("o-b", { stage: "Proposal", name: "Renamed" }, { occurredAt: at(20) }));
-        expect(listWrites).toEqual([]);
-        await crm(opportunityUpserted("o-b", { stage: "Closed Won" }, { occurredAt: at(21) }));
         expect(listWrites).toHaveLength(1);
+        expect((await store.listPipelineEntries("demo")).find((entry) => entry.id === "o-b")?.changedAt).toBe(
+          Date.parse(at(20)),
+        );
+        await crm(opportunityUpserted("o-b", { stage: "Closed Won" }, { occurredAt: at(21) }));
+        expect(listWrites).toHaveLength(2);
         expect(await ids("Closed Won")).toEqual(["o-b"]);
 
         // A header from before the list: no `listing`, no list item. Its next write lists it.
@@ -148,7 +225,7 @@ for (const kind of ["dynamodb", "memory"] as const) {
         expect(await ids()).toEqual(["o-c"]);
         await crm(opportunityUpserted("o-b", { stage: "Closed Won", name: "Again" }, { occurredAt: at(22) }));
         expect(await ids()).toEqual(["o-b", "o-c"]);
-        expect(listWrites).toHaveLength(2);
+        expect(listWrites).toHaveLength(3);
         await crm(opportunityUpserted("o-b", { stage: "Proposal" }, { occurredAt: at(23) }));
         expect(await ids("Proposal")).toEqual(["o-b"]);
       });
@@ -156,9 +233,36 @@ for (const kind of ["dynamodb", "memory"] as const) {
       it("keeps one small list item per listed opportunity, with a gsi1 entry under its stage", async () => {
         const items = (await scanAll(table?.tableName ?? "")).filter((item) => item.pk === "T#demo#OPPS");
         expect(items).toEqual([
-          { pk: "T#demo#OPPS", sk: "o-b", gsi1pk: "T#demo#STAGE#Proposal", gsi1sk: "o-b" },
-          { pk: "T#demo#OPPS", sk: "o-c", gsi1pk: "T#demo#STAGE#Negotiation", gsi1sk: "o-c" },
+          expect.objectContaining({
+            pk: "T#demo#OPPS",
+            sk: "o-b",
+            gsi1pk: "T#demo#STAGE#Proposal",
+            gsi1sk: "o-b",
+            stage: "Proposal",
+            changedAt: Date.parse(at(23)),
+          }),
+          expect.objectContaining({
+            pk: "T#demo#OPPS",
+            sk: "o-c",
+            gsi1pk: "T#demo#STAGE#Negotiation",
+            gsi1sk: "o-c",
+            stage: "Negotiation",
+            amount: "70.00",
+            currency: "USD",
+          }),
         ]);
+        // Small: the keys and the sort values, nothing of the header else.
+        for (const item of items)
+          expect(Object.keys(item).sort()).toEqual([
+            "amount",
+            "changedAt",
+            "currency",
+            "gsi1pk",
+            "gsi1sk",
+            "pk",
+            "sk",
+            "stage",
+          ]);
       });
     }
   });

@@ -1,6 +1,9 @@
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
+import { createDeliveryRuntime, setDeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
+import { runtime } from "../../functions/lib/runtime.js";
 import { csrfToken, mintViewerToken, verifyViewerToken } from "../../functions/lib/viewer-link.js";
 import { apiGatewayEvent, localLambdaContext, matchRoute } from "../../local/invoke.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
@@ -209,6 +212,56 @@ describe("pipeline page access (viewer links on DynamoDB Local)", () => {
       expect(answer.statusCode).toBe(403);
     }
     expect((await h.status("opp-1")).body.syncedQuoteId).toBe("q-1");
+  });
+
+  it("refuses a delivery retry to a read-only link, without the CSRF token, or naming no entry; sends a granted one through the retry route", async () => {
+    setDeliveryRuntime(
+      createDeliveryRuntime({
+        doc: h.doc,
+        tableName: h.table.tableName,
+        loadTenant: (tenantId) => runtime().loadTenant(tenantId),
+      }),
+    );
+    try {
+      const readOnly = link({ actions: false });
+      const token = link({ actions: true });
+      const refused = [
+        { token: readOnly, body: form({ csrf: csrfFor(readOnly), action: "retry", entryId: "1" }) },
+        { token, body: form({ action: "retry", entryId: "1" }) },
+        { token, body: form({ csrf: csrfFor(token), action: "retry" }) },
+        { token, body: form({ csrf: csrfFor(token), action: "retry", entryId: "1; drop" }) },
+        { token, body: form({ csrf: csrfFor(token), action: "retry", quoteId: "q-1" }) },
+      ];
+      for (const attempt of refused) {
+        const answer = await page("POST", "/app/demo/opportunities/opp-1/actions", attempt);
+        expect(answer.statusCode).toBe(403);
+      }
+      // Granted: the signed retry route answers, and its answer comes back as a notice. The
+      // tenant's first outbox entry (the start's mirror) exists but is not parked; 999999 does not.
+      const { Items } = await h.doc.send(
+        new QueryCommand({
+          TableName: h.table.tableName,
+          KeyConditionExpression: "pk = :pk",
+          FilterExpression: "attribute_exists(mirror)",
+          ExpressionAttributeValues: { ":pk": "T#demo#OUTBOX" },
+        }),
+      );
+      const entryId = String(Number(Items?.[0]?.sk));
+      expect(entryId).toMatch(/^[1-9]\d*$/);
+      const notParked = await page("POST", "/app/demo/opportunities/opp-1/actions", {
+        token,
+        body: form({ csrf: csrfFor(token), action: "retry", entryId }),
+      });
+      expect(notParked.statusCode).toBe(303);
+      expect(notParked.headers.location).toBe("/app/demo/opportunities/opp-1?notice=not_parked");
+      const unknown = await page("POST", "/app/demo/opportunities/opp-1/actions", {
+        token,
+        body: form({ csrf: csrfFor(token), action: "retry", entryId: "999999" }),
+      });
+      expect(unknown.headers.location).toBe("/app/demo/opportunities/opp-1?notice=not_found");
+    } finally {
+      setDeliveryRuntime(undefined);
+    }
   });
 
   it("runs a granted action through the signed API and audits it with the viewer as the actor", async () => {
