@@ -54,83 +54,8 @@ const PARKED_EVERY = 100;
  * every page reads the delivery queues of its rows.
  */
 export async function pipelinePage(bench: Bench): Promise<PipelinePageResult> {
-  // The CRM side delivers its mirrors (docs/delivery.md): the page reads the delivery queues.
-  const tenant = TenantConfig.parse({
-    tenantId: TENANT,
-    secrets: { crm: [SECRETS.crm], cpq: [SECRETS.cpq] },
-    connectors: {
-      crm: {
-        kind: "native",
-        delivery: {
-          kind: "webhook",
-          url: "http://127.0.0.1:9/quotesync",
-          secret: "pipeline-delivery-secret-0123",
-        },
-      },
-    },
-  });
-  await bench.store.putTenant(tenant);
-  const post = (path: string, body: unknown, secret: string) =>
-    invokeRoute("POST", path, { rawBody: JSON.stringify(body), secret });
-  const ids = Array.from({ length: OPPORTUNITIES }, (_, index) => index);
-  await runPool(ids, 16, async (index) => {
-    const opportunityId = `pp-o-${String(index).padStart(5, "0")}`;
-    expectOk(
-      await post(`/webhooks/crm/${TENANT}`, opportunityUpserted(opportunityId), SECRETS.crm),
-      opportunityId,
-    );
-    if (index % SYNCED_EVERY !== 0) return;
-    const quoteId = `pp-q-${index}`;
-    expectOk(
-      await post(`/webhooks/cpq/${TENANT}`, quoteUpserted(quoteId, opportunityId), SECRETS.cpq),
-      quoteId,
-    );
-    const lines = [0, 1, 2].map((line) => benchLine(quoteId, line));
-    expectOk(await post(`/webhooks/cpq/${TENANT}`, quoteLinesReplaced(quoteId, lines), SECRETS.cpq), quoteId);
-    expectOk(await post(`/sync/${TENANT}/quotes/${quoteId}/start`, {}, SECRETS.cpq), `start ${quoteId}`);
-  });
-
-  // Delivery queues as the deliver function leaves them: each synced pair's mirror delivered, and
-  // one opportunity in 100 (synced or not) with a mirror the target refused, parked.
-  const queue = new DeliveryQueue(bench.doc, bench.tableName);
-  const seeded = ids.filter((index) => index % SYNCED_EVERY === 0 || index % PARKED_EVERY === 7);
-  let sequence = 0;
-  await runPool(seeded, 16, async (index) => {
-    const opportunityId = `pp-o-${String(index).padStart(5, "0")}`;
-    const pair = { tenantId: TENANT, opportunityId, side: "crm" as const };
-    const entry = {
-      sequence: ++sequence,
-      entryId: String(sequence),
-      cursor: `c${sequence}`,
-      at: new Date().toISOString(),
-      mirror: { target: "crm" as const, opportunityId, quoteId: `pp-q-${index}`, quote: { syncing: true } },
-    };
-    await queue.enqueue(pair, entry, Date.now());
-    const owner = `bench-${index}`;
-    await queue.acquire(pair, owner, Date.now(), Date.now() + 60_000);
-    const at = new Date().toISOString();
-    const audit = { at, type: "mirror.failed" as const, source: "crm" as const, summary: "seeded" };
-    if (index % PARKED_EVERY === 7) {
-      await queue.markParked(
-        pair,
-        owner,
-        entry,
-        {
-          attempts: 1,
-          firstFailedAt: Date.now(),
-          lastError: "the receiver answered HTTP 422: unknown product",
-          target: { lineIds: {}, facts: {} },
-        },
-        audit,
-      );
-    } else {
-      await queue.markDelivered(pair, owner, entry, { lineIds: {}, facts: {} }, at, {
-        ...audit,
-        type: "mirror.delivered",
-      });
-    }
-    await queue.release(pair, owner);
-  });
+  const ids = await loadPipeline(bench);
+  const seeded = await seedDeliveryQueues(bench, ids);
   setDeliveryRuntime(
     createDeliveryRuntime({
       doc: bench.doc,
@@ -141,23 +66,7 @@ export async function pipelinePage(bench: Bench): Promise<PipelinePageResult> {
 
   const token = mintViewerToken(SECRETS.crm, { tenantId: TENANT, viewer: "bench", hours: 1, actions: false });
   const handler = await matchRoute("GET", `/app/${TENANT}`).route.load();
-  const get = async (path: string): Promise<{ ms: number; body: string }> => {
-    const [rawPath = path, query = ""] = path.split("?");
-    const { route, pathParameters } = matchRoute("GET", rawPath);
-    const event = apiGatewayEvent({
-      method: "GET",
-      routeKey: route.path,
-      path: rawPath,
-      query,
-      pathParameters,
-    });
-    event.cookies = [`qs_view=${token}`];
-    const started = performance.now();
-    const result = (await handler(event, localLambdaContext)) as APIGatewayProxyStructuredResultV2;
-    const ms = performance.now() - started;
-    if (result.statusCode !== 200) throw new Error(`${path}: HTTP ${result.statusCode}`);
-    return { ms, body: String(result.body) };
-  };
+  const get = pageGetter(handler, token);
 
   // Cold: a fresh runtime, as in a new Lambda container (the tenant is not cached yet).
   setRuntime(createRuntime(bench.store, { tenantCacheMs: 10 * 60_000 }));
@@ -202,5 +111,117 @@ export async function pipelinePage(bench: Bench): Promise<PipelinePageResult> {
     opportunityPageP50Ms: round(median(opportunity.times)),
     scans,
     rows,
+  };
+}
+
+/** The tenant (its CRM side delivers) and its 5,000 opportunities, one in ten synced, through the handlers. */
+async function loadPipeline(bench: Bench): Promise<number[]> {
+  // The CRM side delivers its mirrors (docs/delivery.md): the page reads the delivery queues.
+  const tenant = TenantConfig.parse({
+    tenantId: TENANT,
+    secrets: { crm: [SECRETS.crm], cpq: [SECRETS.cpq] },
+    connectors: {
+      crm: {
+        kind: "native",
+        delivery: {
+          kind: "webhook",
+          url: "http://127.0.0.1:9/quotesync",
+          secret: "pipeline-delivery-secret-0123",
+        },
+      },
+    },
+  });
+  await bench.store.putTenant(tenant);
+  const post = (path: string, body: unknown, secret: string) =>
+    invokeRoute("POST", path, { rawBody: JSON.stringify(body), secret });
+  const ids = Array.from({ length: OPPORTUNITIES }, (_, index) => index);
+  await runPool(ids, 16, async (index) => {
+    const opportunityId = `pp-o-${String(index).padStart(5, "0")}`;
+    expectOk(
+      await post(`/webhooks/crm/${TENANT}`, opportunityUpserted(opportunityId), SECRETS.crm),
+      opportunityId,
+    );
+    if (index % SYNCED_EVERY !== 0) return;
+    const quoteId = `pp-q-${index}`;
+    expectOk(
+      await post(`/webhooks/cpq/${TENANT}`, quoteUpserted(quoteId, opportunityId), SECRETS.cpq),
+      quoteId,
+    );
+    const lines = [0, 1, 2].map((line) => benchLine(quoteId, line));
+    expectOk(await post(`/webhooks/cpq/${TENANT}`, quoteLinesReplaced(quoteId, lines), SECRETS.cpq), quoteId);
+    expectOk(await post(`/sync/${TENANT}/quotes/${quoteId}/start`, {}, SECRETS.cpq), `start ${quoteId}`);
+  });
+
+  return ids;
+}
+
+/**
+ * Delivery queues as the deliver function leaves them: each synced pair's mirror delivered, and
+ * one opportunity in 100 (synced or not) with a mirror the target refused, parked. The seeded ids.
+ */
+async function seedDeliveryQueues(bench: Bench, ids: number[]): Promise<number[]> {
+  const queue = new DeliveryQueue(bench.doc, bench.tableName);
+  const seeded = ids.filter((index) => index % SYNCED_EVERY === 0 || index % PARKED_EVERY === 7);
+  let sequence = 0;
+  await runPool(seeded, 16, async (index) => {
+    const opportunityId = `pp-o-${String(index).padStart(5, "0")}`;
+    const pair = { tenantId: TENANT, opportunityId, side: "crm" as const };
+    const entry = {
+      sequence: ++sequence,
+      entryId: String(sequence),
+      cursor: `c${sequence}`,
+      at: new Date().toISOString(),
+      mirror: { target: "crm" as const, opportunityId, quoteId: `pp-q-${index}`, quote: { syncing: true } },
+    };
+    await queue.enqueue(pair, entry, Date.now());
+    const owner = `bench-${index}`;
+    await queue.acquire(pair, owner, Date.now(), Date.now() + 60_000);
+    const at = new Date().toISOString();
+    const audit = { at, type: "mirror.failed" as const, source: "crm" as const, summary: "seeded" };
+    if (index % PARKED_EVERY === 7) {
+      await queue.markParked(
+        pair,
+        owner,
+        entry,
+        {
+          attempts: 1,
+          firstFailedAt: Date.now(),
+          lastError: "the receiver answered HTTP 422: unknown product",
+          target: { lineIds: {}, facts: {} },
+        },
+        audit,
+      );
+    } else {
+      await queue.markDelivered(pair, owner, entry, { lineIds: {}, facts: {} }, at, {
+        ...audit,
+        type: "mirror.delivered",
+      });
+    }
+    await queue.release(pair, owner);
+  });
+  return seeded;
+}
+
+/** GETs a page through the page function with the viewer's session: its own time and body. */
+function pageGetter(
+  handler: Awaited<ReturnType<ReturnType<typeof matchRoute>["route"]["load"]>>,
+  token: string,
+): (path: string) => Promise<{ ms: number; body: string }> {
+  return async (path: string): Promise<{ ms: number; body: string }> => {
+    const [rawPath = path, query = ""] = path.split("?");
+    const { route, pathParameters } = matchRoute("GET", rawPath);
+    const event = apiGatewayEvent({
+      method: "GET",
+      routeKey: route.path,
+      path: rawPath,
+      query,
+      pathParameters,
+    });
+    event.cookies = [`qs_view=${token}`];
+    const started = performance.now();
+    const result = (await handler(event, localLambdaContext)) as APIGatewayProxyStructuredResultV2;
+    const ms = performance.now() - started;
+    if (result.statusCode !== 200) throw new Error(`${path}: HTTP ${result.statusCode}`);
+    return { ms, body: String(result.body) };
   };
 }
