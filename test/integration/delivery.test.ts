@@ -333,9 +333,19 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
       30_000,
       "several failed attempts",
     );
-    const status = await h.status(opportunityId, "acme");
+    // The four changes reach the queue through the stream: the status is read once all of them
+    // are queued (the failed attempts can start on the first before the others arrive).
     const queued = (await crmEntriesByOpportunity()).get(opportunityId) ?? [];
     expect(queued.length).toBeGreaterThanOrEqual(3);
+    let status = await h.status(opportunityId, "acme");
+    await eventually(
+      async () => {
+        status = await h.status(opportunityId, "acme");
+        return status.body.delivery.crm.pending === queued.length;
+      },
+      30_000,
+      "every change queued",
+    );
     expect(status.body.delivery.crm).toMatchObject({
       pending: queued.length,
       failing: true,

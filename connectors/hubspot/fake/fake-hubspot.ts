@@ -215,8 +215,11 @@ export class FakeHubSpot {
   async flushWebhooks(): Promise<number> {
     let sent = 0;
     const run = async () => {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, 100);
+      // What is pending now: events its answers cause (quotesync's writes) wait for the next flush,
+      // as they would for HubSpot's next webhook request.
+      const due = this.pending.splice(0);
+      while (due.length > 0) {
+        const batch = due.splice(0, 100);
         sent += batch.length;
         // HubSpot retries a request that got no 2xx (up to 10 times, facts A1), as attemptNumber 1…
         for (let attempt = 0; attempt <= 10; attempt++) {
