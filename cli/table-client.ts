@@ -1,7 +1,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { UsageError } from "./io.js";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { TenantConfig } from "../domain/tenant.js";
+import { DynamoSyncStore } from "../infra/dynamodb/store.js";
+import { CommandFailed, UsageError } from "./io.js";
 
-/** The options of a command that works on a quotesync table directly (`tenant put`, `reconcile`). */
+/** The options of a command that works on a quotesync table directly (`tenant put`, `reconcile`, `pipeline backfill`). */
 export interface TableOptions {
   table?: string | undefined;
   endpoint?: string | undefined;
@@ -32,4 +35,40 @@ export function tableClient(
     ...localCredentials,
   });
   return { table, client };
+}
+
+/** A registered tenant's table, opened for a command: its clients, store and configuration. */
+export interface TenantTable {
+  table: string;
+  doc: DynamoDBDocumentClient;
+  store: DynamoSyncStore;
+  tenant: TenantConfig;
+}
+
+/**
+ * Runs `work` on a registered tenant's table (`--table`, `--endpoint`, `--region` as
+ * `tableClient` reads them), then closes the client. An unknown tenant, and any failure that is
+ * not already a `CommandFailed`, ends the command as `cannot <verb> <tenant>: <reason>`.
+ */
+export async function withTenantTable<T>(
+  values: TableOptions,
+  env: NodeJS.ProcessEnv,
+  tenantId: string,
+  verb: string,
+  work: (opened: TenantTable) => Promise<T>,
+): Promise<T> {
+  const { table, client } = tableClient(values, env);
+  try {
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const store = new DynamoSyncStore({ doc, tableName: table });
+    const tenant = await store.loadTenant(tenantId);
+    if (!tenant) throw new CommandFailed(`no tenant ${tenantId} in ${table}`);
+    return await work({ table, doc, store, tenant });
+  } catch (error) {
+    if (error instanceof CommandFailed) throw error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new CommandFailed(`cannot ${verb} ${tenantId}: ${reason.split("\n")[0]}`, { cause: error });
+  } finally {
+    client.destroy();
+  }
 }

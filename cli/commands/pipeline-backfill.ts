@@ -1,8 +1,6 @@
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { backfillPipelineList } from "../../infra/dynamodb/pipeline-backfill.js";
-import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { type CliIo, CommandFailed, parseOptions, UsageError } from "../io.js";
-import { tableClient } from "../table-client.js";
+import { type CliIo, parseOptions, UsageError } from "../io.js";
+import { withTenantTable } from "../table-client.js";
 
 export const pipelineBackfillUsage = (
   invokedAs: string,
@@ -43,13 +41,8 @@ export async function pipelineBackfillCommand(
   }
   const tenantId = values.tenant;
   if (!tenantId) throw new UsageError("--tenant is required");
-  const { table, client } = tableClient(values, io.env);
-  try {
-    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    if (!(await new DynamoSyncStore({ doc, tableName: table }).loadTenant(tenantId))) {
-      throw new CommandFailed(`no tenant ${tenantId} in ${table}`);
-    }
-    const dryRun = values["dry-run"] === true;
+  const dryRun = values["dry-run"] === true;
+  return withTenantTable(values, io.env, tenantId, "backfill", async ({ doc, table }) => {
     const report = await backfillPipelineList(doc, table, tenantId, {
       dryRun,
       onPage: (so) => io.stderr(`scanned ${so.scanned} item(s), ${so.headers} opportunity header(s)\n`),
@@ -60,11 +53,5 @@ export async function pipelineBackfillCommand(
         `${report.skipped > 0 ? `, ${report.skipped} changed meanwhile (their commit listed them)` : ""}\n`,
     );
     return 0;
-  } catch (error) {
-    if (error instanceof CommandFailed) throw error;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new CommandFailed(`cannot backfill ${tenantId}: ${reason.split("\n")[0]}`, { cause: error });
-  } finally {
-    client.destroy();
-  }
+  });
 }

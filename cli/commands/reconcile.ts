@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { hubSpotPortalOf, type TenantConfig } from "../../domain/tenant.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
-import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
+import type { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { type CliIo, CommandFailed, parseOptions, UsageError } from "../io.js";
-import { tableClient } from "../table-client.js";
+import { withTenantTable } from "../table-client.js";
 
 export const reconcileUsage = (
   invokedAs: string,
@@ -47,12 +47,7 @@ export async function reconcileCommand(
   }
   const tenantId = values.tenant;
   if (!tenantId) throw new UsageError("--tenant is required");
-  const { table, client } = tableClient(values, io.env);
-  try {
-    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    const store = new DynamoSyncStore({ doc, tableName: table });
-    const tenant = await store.loadTenant(tenantId);
-    if (!tenant) throw new CommandFailed(`no tenant ${tenantId} in ${table}`);
+  return withTenantTable(values, io.env, tenantId, "reconcile", async ({ table, doc, store, tenant }) => {
     const crm = tenant.connectors.crm;
     if (hubSpotPortalOf(tenant) !== null) {
       return await reconcileHubSpot(tenant, doc, store, table, io);
@@ -80,13 +75,7 @@ export async function reconcileCommand(
       `tenant ${tenantId}: ${result.fed.length} event(s) fed from Salesforce, ${result.apiCalls} Salesforce call(s)\n`,
     );
     return 0;
-  } catch (error) {
-    if (error instanceof CommandFailed) throw error;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new CommandFailed(`cannot reconcile ${tenantId}: ${reason.split("\n")[0]}`, { cause: error });
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
 /** A HubSpot tenant's synced pairs read back from HubSpot and corrected (connectors/hubspot/reconcile.ts). */
