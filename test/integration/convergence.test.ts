@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import type { Mirror } from "../../domain/model.js";
-import { play, type Quotesync, scenario } from "../support/convergence.js";
+import { convergenceSeed, play, type Quotesync, scenario } from "../support/convergence.js";
 import { at, opportunityUpserted, quoteUpserted } from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
@@ -60,7 +60,7 @@ describe("convergence of a synced pair on DynamoDB Local through the handlers", 
         }),
         {
           numRuns: DYNAMO_RUNS,
-          ...(process.env.CONVERGENCE_SEED ? { seed: Number(process.env.CONVERGENCE_SEED) } : {}),
+          ...convergenceSeed(),
         },
       );
     }, 900_000);

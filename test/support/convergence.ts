@@ -292,3 +292,13 @@ export async function play(
   expect({ amount: crmAmount, locked: crm.amountLocked }).toEqual({ amount: subtotal, locked: true });
   return steps;
 }
+
+/**
+ * The property runs' seed: fixed by default, so every test run plays the same cases and a failure
+ * replays; `CONVERGENCE_SEED=random` explores new cases, a number replays that seed.
+ */
+export function convergenceSeed(): { seed?: number } {
+  const value = process.env.CONVERGENCE_SEED;
+  if (value === "random") return {};
+  return { seed: value ? Number(value) : 1 };
+}
