@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { signRequest } from "../functions/lib/signature.js";
 import { apiGatewayEvent, findRoute, routeTable } from "./api-gateway.js";
-import { type LocalRoute, localRoutes } from "./routes.js";
+import { type HttpLambda, type LocalRoute, localRoutes } from "./routes.js";
 
 export { apiGatewayEvent };
 
@@ -33,6 +33,19 @@ export function matchRoute(
   return found;
 }
 
+/** Each route's handler, imported once (as a Lambda container keeps its module). */
+const loadedHandlers = new Map<LocalRoute, Promise<HttpLambda>>();
+
+function loadHandler(route: LocalRoute): Promise<HttpLambda> {
+  let loading = loadedHandlers.get(route);
+  if (!loading) {
+    loading = route.load();
+    loadedHandlers.set(route, loading);
+    loading.catch(() => loadedHandlers.delete(route));
+  }
+  return loading;
+}
+
 /**
  * Runs the Lambda handler of a route in-process on the event API Gateway would build, signed
  * with `secret` unless a `signature` header value is given. The handlers use the container's
@@ -55,7 +68,7 @@ export async function invokeRoute(
       body,
     });
   const { route, pathParameters } = matchRoute(method, rawPath);
-  const handler = await route.load();
+  const handler = await loadHandler(route);
   const event = apiGatewayEvent({
     method,
     routeKey: route.path,

@@ -9,6 +9,8 @@ import { keys } from "./keys.js";
 
 const BATCH_SIZE = 25;
 const PARALLEL_BATCHES = 4;
+/** Items `batchWrite` sends in one wave of parallel batches. */
+export const LINES_PER_WAVE = BATCH_SIZE * PARALLEL_BATCHES;
 
 export function lineItem(partition: string, generation: string, line: StoredLine): Record<string, unknown> {
   return { pk: partition, sk: keys.line(generation, line.syncKey), line };
@@ -30,8 +32,9 @@ export async function batchWrite(
   for (let index = 0; index < requests.length; index += BATCH_SIZE)
     batches.push(requests.slice(index, index + BATCH_SIZE));
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < batches.length) {
+    while (next < batches.length && !failed) {
       const batch = batches[next++] ?? [];
       let pending = batch;
       for (let attempt = 0; pending.length > 0; attempt++) {
@@ -51,7 +54,18 @@ export async function batchWrite(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_BATCHES, batches.length) }, worker));
+  // After a failure no new batch starts, and the call returns once the batches in flight have
+  // ended: a caller cleaning up what was written must not race a write still under way.
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: Math.min(PARALLEL_BATCHES, batches.length) }, () =>
+      worker().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
+  const failure = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failure) throw failure.reason;
 }
 
 /** Deletes every item of one generation of a line set (best effort, after it was switched away). */

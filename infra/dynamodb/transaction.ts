@@ -6,7 +6,7 @@ import { AuditSuffixes } from "./audit-items.js";
 import { type CommitPlan, type GenerationSwitch, planCommit, type TransactItem } from "./commit-plan.js";
 import { isAmbiguousWriteFailure, type TransactionRole, translateTransactionError } from "./errors.js";
 import { headerWrite, onlyOrderRefused } from "./header-writes.js";
-import { batchWrite, deleteGeneration, lineItem } from "./line-sets.js";
+import { batchWrite, deleteGeneration, LINES_PER_WAVE, lineItem } from "./line-sets.js";
 import type { ListingHints } from "./listing-hints.js";
 import type { Numbering, OutboxLog, Reservation } from "./outbox.js";
 import type { SequenceHints } from "./outbox-numbers.js";
@@ -65,20 +65,38 @@ export class ChangeSetWriter {
    * (the only retry loop of a commit), then the cleanup of the generation left behind.
    */
   async commit(plan: CommitPlan, reservation?: Reservation): Promise<void> {
-    // Line batches can take a while: reserved numbers held through them would stall every reader
-    // of the tenant's outbox. They are voided alongside; the entries are numbered after the batches.
-    const released =
-      plan.switched.length > 0 && reservation ? this.outboxLog.release(reservation) : undefined;
     const floor = this.hints.floor(plan.headers);
+    // Reserved numbers held through line batches would stall every reader of the tenant's outbox
+    // while they run. Batches that go in one wave are short: the entries are numbered beside them.
+    // Longer ones void the reservation alongside and number the entries after the batches.
+    const early =
+      plan.switched.length > 0 && inOneWave(plan.switched)
+        ? this.outboxLog.number(plan.tenantId, plan.entries.length, reservation, floor)
+        : undefined;
+    // Awaited below; a failed allocation must not go unhandled while the batches run.
+    early?.catch(() => {});
+    const released =
+      plan.switched.length > 0 && !early && reservation ? this.outboxLog.release(reservation) : undefined;
     // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
     // generations, so they must not be deleted.
     let outcomeUnknown = false;
+    // True once an attempt has the early numbers: it writes them or voids them itself.
+    let earlyTaken = false;
     try {
       await this.writeSwitchedLines(plan.switched);
       await released;
       for (let attempt = 1; ; attempt++) {
-        const numbers = attempt === 1 && !released ? reservation : undefined;
-        const numbering = await this.outboxLog.number(plan.tenantId, plan.entries.length, numbers, floor);
+        const numbering =
+          attempt === 1 && early
+            ? await early.finally(() => {
+                earlyTaken = true;
+              })
+            : await this.outboxLog.number(
+                plan.tenantId,
+                plan.entries.length,
+                attempt === 1 && plan.switched.length === 0 ? reservation : undefined,
+                floor,
+              );
         const result = await this.attempt(plan, numbering);
         if (result.outcome === "written") break;
         if (result.outcome === "failed") {
@@ -88,7 +106,7 @@ export class ChangeSetWriter {
         if (attempt >= NUMBERING_ATTEMPTS) throw exhausted(result);
       }
     } catch (error) {
-      await released;
+      await Promise.all([released, early && !earlyTaken && voidUnused(this.outboxLog, early)]);
       if (!outcomeUnknown) await this.dropGenerations(plan.switched, "to");
       throw error;
     }
@@ -147,15 +165,15 @@ export class ChangeSetWriter {
 
   /** The line sets too large for the transaction, under generations no reader looks at yet. */
   private async writeSwitchedLines(switched: GenerationSwitch[]): Promise<void> {
-    for (const entry of switched) {
-      await batchWrite(
-        this.doc,
-        this.tableName,
+    await batchWrite(
+      this.doc,
+      this.tableName,
+      switched.flatMap((entry) =>
         [...entry.lines.all.values()].map((line) => ({
           PutRequest: { Item: lineItem(entry.partition, entry.to, line) },
         })),
-      );
-    }
+      ),
+    );
   }
 
   /** Deletes the generations no header names (best effort: readers ignore them anyway). */
@@ -174,6 +192,18 @@ function rolesOf(plan: CommitPlan): TransactionRole[] {
     ...plan.headers.map((header): TransactionRole => ({ kind: "header", label: header.label })),
     ...plan.roles,
   ];
+}
+
+/** Line sets whose batches all go at once (see `batchWrite`). */
+function inOneWave(switched: GenerationSwitch[]): boolean {
+  return switched.reduce((sum, entry) => sum + entry.lines.all.size, 0) <= LINES_PER_WAVE;
+}
+
+/** Voids numbers taken beside line batches that failed: no attempt took them in charge. */
+async function voidUnused(outboxLog: OutboxLog, early: Promise<Numbering>): Promise<void> {
+  const numbering = await early.catch(() => null);
+  if (!numbering) return;
+  await Promise.all([outboxLog.voidAll(numbering.tenantId, numbering.sequences), numbering.spareVoided]);
 }
 
 /** The error of a commit whose every numbering failed. */

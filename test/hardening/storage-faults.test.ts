@@ -300,34 +300,38 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(12 + 1); // 12 refused, then the retry
   });
 
-  describe("a line set too large for one transaction (written under a new generation by BatchWriteItem)", () => {
-    const LINES = 120;
-    for (const name of THROTTLES) {
-      it(`${name} on BatchWriteItem → 503, the opportunity keeps its old lines, the retry has one effect`, async () => {
-        const { first } = await underFault("BatchWriteItem", [rejects(ERRORS[name])], { lines: LINES });
+  // 60 lines: one set switches, its batches go in one wave and the outbox numbers are taken beside
+  // them; 120: both sets switch, in more than one wave, and the numbers are taken after them.
+  describe.each([60, 120])(
+    "a line set too large for one transaction (%i lines, written under a new generation by BatchWriteItem)",
+    (LINES) => {
+      for (const name of THROTTLES) {
+        it(`${name} on BatchWriteItem → 503, the opportunity keeps its old lines, the retry has one effect`, async () => {
+          const { first } = await underFault("BatchWriteItem", [rejects(ERRORS[name])], { lines: LINES });
+          expect(first.statusCode).toBe(503);
+        });
+      }
+
+      it("a timeout after a successful BatchWriteItem → 503, nothing switched, the retry has one effect", async () => {
+        const { first } = await underFault("BatchWriteItem", [succeedsThenTimesOut], { lines: LINES });
         expect(first.statusCode).toBe(503);
       });
-    }
 
-    it("a timeout after a successful BatchWriteItem → 503, nothing switched, the retry has one effect", async () => {
-      const { first } = await underFault("BatchWriteItem", [succeedsThenTimesOut], { lines: LINES });
-      expect(first.statusCode).toBe(503);
-    });
-
-    it("timeouts after a successful switch on every attempt → 503 without deleting the live lines; the retry is replayed", async () => {
-      const { first, afterRetry } = await underFault(
-        "TransactWriteItems",
-        [succeedsThenTimesOut, succeedsThenTimesOut, succeedsThenTimesOut],
-        { lines: LINES, outcomeUnknown: true },
-      );
-      expect(first.statusCode).toBe(503);
-      expect(afterRetry.oppLines).toBe(LINES);
-      const status = (await h.status("o-f")).body;
-      expect(
-        status.lines.filter((l: { productId: string }) => l.productId.includes(`f${scenario}-l`)),
-      ).toHaveLength(LINES);
-    });
-  });
+      it("timeouts after a successful switch on every attempt → 503 without deleting the live lines; the retry is replayed", async () => {
+        const { first, afterRetry } = await underFault(
+          "TransactWriteItems",
+          [succeedsThenTimesOut, succeedsThenTimesOut, succeedsThenTimesOut],
+          { lines: LINES, outcomeUnknown: true },
+        );
+        expect(first.statusCode).toBe(503);
+        expect(afterRetry.oppLines).toBe(LINES);
+        const status = (await h.status("o-f")).body;
+        expect(
+          status.lines.filter((l: { productId: string }) => l.productId.includes(`f${scenario}-l`)),
+        ).toHaveLength(LINES);
+      });
+    },
+  );
 
   describe("faults during start, replace and stop (the opportunity's header and amount checked)", () => {
     const QUOTES = {
