@@ -47,28 +47,16 @@ export interface OwnedLineChange {
 export function lineChangeOf(event: CrmEvent | CpqEvent): OwnedLineChange | null {
   switch (event.type) {
     case "opportunity.lines.upserted":
-      return {
-        sender: "crm",
-        ownerId: event.data.opportunityId,
-        change: { kind: "upserted", lines: event.data.lines },
-      };
+    case "opportunity.lines.replaced":
+      return { sender: "crm", ownerId: event.data.opportunityId, change: linesOf(event) };
+    case "quote.lines.upserted":
+    case "quote.lines.replaced":
+      return { sender: "cpq", ownerId: event.data.quoteId, change: linesOf(event) };
     case "opportunity.lines.deleted":
       return {
         sender: "crm",
         ownerId: event.data.opportunityId,
         change: { kind: "deleted", lineIds: event.data.lineIds },
-      };
-    case "opportunity.lines.replaced":
-      return {
-        sender: "crm",
-        ownerId: event.data.opportunityId,
-        change: { kind: "replaced", lines: event.data.lines },
-      };
-    case "quote.lines.upserted":
-      return {
-        sender: "cpq",
-        ownerId: event.data.quoteId,
-        change: { kind: "upserted", lines: event.data.lines },
       };
     case "quote.lines.deleted":
       return {
@@ -76,15 +64,17 @@ export function lineChangeOf(event: CrmEvent | CpqEvent): OwnedLineChange | null
         ownerId: event.data.quoteId,
         change: { kind: "deleted", lineIds: event.data.lineIds },
       };
-    case "quote.lines.replaced":
-      return {
-        sender: "cpq",
-        ownerId: event.data.quoteId,
-        change: { kind: "replaced", lines: event.data.lines },
-      };
     default:
       return null;
   }
+}
+
+/** An upsert or a snapshot of lines, from either system. */
+function linesOf(event: {
+  type: `${string}.lines.${"upserted" | "replaced"}`;
+  data: { lines: LineInput[] };
+}): LineChange {
+  return { kind: event.type.endsWith(".upserted") ? "upserted" : "replaced", lines: event.data.lines };
 }
 
 /** Lines an upsert or delete may name to be decided on the lines it names alone (read by key). */

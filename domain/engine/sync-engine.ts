@@ -57,14 +57,7 @@ export class SyncEngine {
     input: SyncCommandInput,
     requestKey?: string,
   ): Promise<Outcome> {
-    const command = { quoteId, ...(input.actor ? { actor: input.actor } : {}) };
-    return runDecision(this.deps, tenant, {
-      cause: commandCause(input.actor, input.eventId, this.deps.clock()),
-      eventKey: commandKey("start", quoteId, input.eventId, requestKey),
-      kind: "command:start",
-      reads: startReads(quoteId),
-      decide: (snapshot, context) => decideStart(snapshot, command, context),
-    });
+    return this.command("start", tenant, quoteId, input, requestKey);
   }
 
   /** The stop command (SPEC §2); idempotent like start. */
@@ -74,13 +67,24 @@ export class SyncEngine {
     input: SyncCommandInput,
     requestKey?: string,
   ): Promise<Outcome> {
+    return this.command("stop", tenant, quoteId, input, requestKey);
+  }
+
+  private command(
+    name: "start" | "stop",
+    tenant: TenantConfig,
+    quoteId: string,
+    input: SyncCommandInput,
+    requestKey?: string,
+  ): Promise<Outcome> {
     const command = { quoteId, ...(input.actor ? { actor: input.actor } : {}) };
     return runDecision(this.deps, tenant, {
       cause: commandCause(input.actor, input.eventId, this.deps.clock()),
-      eventKey: commandKey("stop", quoteId, input.eventId, requestKey),
-      kind: "command:stop",
-      reads: stopReads(quoteId),
-      decide: (snapshot, context) => decideStop(snapshot, command, context),
+      eventKey: commandKey(name, quoteId, input.eventId, requestKey),
+      kind: `command:${name}`,
+      reads: name === "start" ? startReads(quoteId) : stopReads(quoteId),
+      decide: (snapshot, context) =>
+        name === "start" ? decideStart(snapshot, command, context) : decideStop(snapshot, command, context),
     });
   }
 
