@@ -268,3 +268,83 @@ describe("snapshots (`*.lines.replaced`)", () => {
     expect(status.amount).toBe("12.00");
   });
 });
+
+describe("a line its owner reports under a new id (SPEC §1.11: lines are matched by sync key)", () => {
+  const crmLine = (id: string, seconds: number, values: { quantity?: string } = {}) =>
+    opportunityLinesUpserted("opp", [line(id, { productId: "prod-q1", syncKey: "sk-1", ...values })], {
+      occurredAt: afterStart(seconds),
+    });
+
+  it("takes the new id, keeps the old one: an older report under it is stale, a delete by it deletes the line", async () => {
+    const h = await livePair();
+    // The CRM re-created its line as c2 (same values, same sync key): nothing to mirror.
+    const renamed = await h.crm(crmLine("c2", 5));
+    expect(renamed.response).toMatchObject({ status: "no_change", mirrors: [] });
+    const stored = (await h.store.loadOpportunity("demo", "opp"))?.lines.get("sk-1");
+    expect(stored).toMatchObject({ id: "c2", formerIds: ["c1"], deleted: false });
+    expect((await h.status("opp")).lines).toEqual([expect.objectContaining({ id: "c2" })]);
+
+    // An older report under an id the line had before that: remembered, the current id kept.
+    const older = await h.crm(crmLine("c0", 4));
+    expect(older.response.status).toBe("no_change");
+    expect((await h.store.loadOpportunity("demo", "opp"))?.lines.get("sk-1")).toMatchObject({
+      id: "c2",
+      formerIds: ["c1", "c0"],
+    });
+
+    // A late edit made under the old id, before the rename: stale, answered under the id it named.
+    const late = await h.crm(
+      opportunityLinesUpserted("opp", [line("c1", { productId: "prod-q1", quantity: "7" })], {
+        occurredAt: afterStart(3),
+      }),
+    );
+    expect(late.response.status).toBe("stale");
+    expect(late.response.mirrors).toEqual([
+      expect.objectContaining({
+        target: "crm",
+        lines: {
+          upsert: [expect.objectContaining({ id: "c1", syncKey: "sk-1", quantity: "1" })],
+          delete: [],
+        },
+      }),
+    ]);
+
+    // A delete naming the old id finds the line: the quote line goes, and the CRM is told to
+    // delete the line under its other ids too.
+    const deleted = await h.crm(
+      crmEvent(
+        "opportunity.lines.deleted",
+        { opportunityId: "opp", lineIds: ["c1"] },
+        { occurredAt: afterStart(10) },
+      ),
+    );
+    expect(deleted.response.status).toBe("applied");
+    expect(deleted.response.mirrors).toEqual([
+      expect.objectContaining({
+        target: "crm",
+        lines: { upsert: [], delete: expect.arrayContaining(["c2", "c0"]) },
+      }),
+      expect.objectContaining({ target: "cpq", lines: { upsert: [], delete: ["q1"] } }),
+    ]);
+    expect((await h.status("opp")).lines).toEqual([]);
+  });
+
+  it("a changed line reported under a new id is applied and mirrored, and keeps the old id", async () => {
+    const h = await livePair();
+    const changed = await h.crm(crmLine("c2", 5, { quantity: "3" }));
+    expect(changed.response.status).toBe("applied");
+    expect(changed.response.mirrors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          target: "cpq",
+          lines: { upsert: [expect.objectContaining({ id: "q1", quantity: "3" })], delete: [] },
+        }),
+      ]),
+    );
+    expect((await h.store.loadOpportunity("demo", "opp"))?.lines.get("sk-1")).toMatchObject({
+      id: "c2",
+      formerIds: ["c1"],
+      quantity: "3",
+    });
+  });
+});
