@@ -222,3 +222,30 @@ describe("backoffDelay", () => {
     }
   });
 });
+
+describe("records a decision read but did not change", () => {
+  it("are checked at their versions: changed meanwhile, the commit loses and the decision is made again", async () => {
+    const s = setup();
+    await pairReady(s);
+    await s.cpq(quoteUpserted("q", "opp", { syncMode: "manual" }, { occurredAt: at(4) }));
+    await s.engine.startSync(s.tenant, "q", {});
+    s.store.committed = [];
+    // A manual-mode line change holds its change on the quote: the opportunity is read, not changed.
+    s.store.failures = [
+      async () => {
+        // Meanwhile the CRM changes the opportunity (a stage change), committed first.
+        s.store.failures = [];
+        await s.crm(opportunityUpserted("opp", { stage: "Negotiation" }, { occurredAt: at(5) }));
+      },
+    ];
+    const outcome = await s.cpq(
+      quoteLinesUpserted("q", [line("q1", { quantity: "2" })], { occurredAt: at(6) }),
+    );
+    expect(outcome.response.status).toBe("pending");
+    const lineChange = s.store.committed.find((changes) => changes.quotes.some((quote) => quote.lines));
+    expect(lineChange?.unchanged).toEqual([expect.objectContaining({ kind: "opportunity", id: "opp" })]);
+    // The first attempt was refused (the opportunity's version had moved), the second committed.
+    expect(s.conflicts).toEqual([{ attempt: 1, retrying: true }]);
+    expect(s.store.committed.filter((changes) => changes === lineChange)).toHaveLength(1);
+  });
+});
