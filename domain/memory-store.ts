@@ -337,9 +337,13 @@ function storedLines(
   return lines;
 }
 
-/** A page of ids in id order after `after`, as the sparse indexes of the DynamoDB adapter give them. */
+/**
+ * A page of ids in id order after `after`, as the sparse indexes of the DynamoDB adapter give
+ * them: a full page names its last id as `next` (DynamoDB's LastEvaluatedKey), even when no id
+ * follows; the next page is then empty.
+ */
 function idPage(ids: string[], after: string | null, limit: number): Page<string> {
   const sorted = ids.filter((id) => after === null || id > after).sort();
   const entries = sorted.slice(0, limit);
-  return { entries, next: sorted.length > limit ? (entries.at(-1) ?? null) : null };
+  return { entries, next: entries.length === limit ? (entries.at(-1) ?? null) : null };
 }

@@ -169,7 +169,10 @@ export function syncStoreContract(name: string, factory: StoreFactory): void {
         }
         const first = await store.listTenantIds(null, 2);
         expect(first).toEqual({ entries: ["t-a", "t-b"], next: "t-b" });
-        expect((await store.listTenantIds(first.next, 2)).entries).toEqual(["t-c"]);
+        expect(await store.listTenantIds(first.next, 2)).toEqual({ entries: ["t-c"], next: null });
+        // A full page names its last id (DynamoDB's LastEvaluatedKey) even when none follows.
+        expect(await store.listTenantIds("t-b", 1)).toEqual({ entries: ["t-c"], next: "t-c" });
+        expect(await store.listTenantIds("t-c", 1)).toEqual({ entries: [], next: null });
       });
     });
 

@@ -1,4 +1,5 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { InMemorySyncStore } from "../../domain/memory-store.js";
 import { demoTenant, type TenantConfig } from "../../domain/tenant.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
@@ -24,7 +25,34 @@ export async function handlerHarness(
   const store = new DynamoSyncStore({ doc, tableName: table.tableName });
   for (const tenant of options.tenants ?? [demoTenant(DEMO_SECRETS)]) await store.putTenant(tenant);
   setRuntime(createRuntime(store, { tenantCacheMs: 0, ...(options.clock ? { clock: options.clock } : {}) }));
+  return {
+    table,
+    store,
+    doc,
+    ...signedRequests(),
+    async dispose() {
+      setRuntime(undefined);
+      await table.dispose();
+    },
+  };
+}
 
+/** The same handlers over the in-memory store: for tests of the engine's rules through the functions. */
+export async function memoryHandlerHarness(options: { tenants?: TenantConfig[]; clock?: () => number } = {}) {
+  const store = new InMemorySyncStore(options.clock);
+  for (const tenant of options.tenants ?? [demoTenant(DEMO_SECRETS)]) await store.putTenant(tenant);
+  setRuntime(createRuntime(store, { tenantCacheMs: 0, ...(options.clock ? { clock: options.clock } : {}) }));
+  return {
+    store,
+    ...signedRequests(),
+    async dispose() {
+      setRuntime(undefined);
+    },
+  };
+}
+
+/** Requests to the handlers, signed like a real CRM/CPQ would sign them. */
+function signedRequests() {
   async function request(
     method: "GET" | "POST",
     path: string,
@@ -52,9 +80,6 @@ export async function handlerHarness(
   }
 
   return {
-    table,
-    store,
-    doc,
     request,
     crm: (event: unknown, tenantId = "demo") => request("POST", `/webhooks/crm/${tenantId}`, { body: event }),
     cpq: (event: unknown, tenantId = "demo") => request("POST", `/webhooks/cpq/${tenantId}`, { body: event }),
@@ -66,9 +91,5 @@ export async function handlerHarness(
       request("POST", `/sync/${tenantId}/quotes/${encodeURIComponent(quoteId)}/stop`, { body }),
     status: (opportunityId: string, tenantId = "demo") =>
       request("GET", `/sync/${tenantId}/opportunities/${encodeURIComponent(opportunityId)}`),
-    async dispose() {
-      setRuntime(undefined);
-      await table.dispose();
-    },
   };
 }

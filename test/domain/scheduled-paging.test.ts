@@ -1,0 +1,3 @@
+import { scheduledPagingSuite } from "../support/scheduled-paging.js";
+
+scheduledPagingSuite("in memory");
