@@ -14,6 +14,7 @@ import { createDeliveryRuntime, setDeliveryRuntime } from "../../functions/lib/d
 import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
 import { createRuntime, runtime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
+import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
@@ -24,6 +25,8 @@ export const PORTAL_ID = 62515;
 export const APP_ID = 54321;
 export const CLIENT_SECRET = "hubspot-app-client-secret";
 export const ACCESS_TOKEN = "pat-na1-test-token";
+/** Deliver mode: a queue due this soon is waited for before the harness calls delivery quiet. */
+const DUE_HORIZON_MS = 2_500;
 
 /** `quotesync hubspot setup-properties` against a (fake) portal: the custom properties quotesync writes. */
 export async function setUpPortal(
@@ -118,6 +121,10 @@ export async function hubSpotHarness(
   fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
 
   let stopDelivery = async () => {};
+  /** Resolves once `deliver` has nothing to do before `DUE_HORIZON_MS` from now (deliver mode). */
+  let deliveryIdle = async () => {};
+  /** How far the delivery functions' clock is ahead of the wall clock (see `skipAhead`). */
+  let deliveryClockAhead = 0;
   if (options.via === "deliver") {
     const rt = createDeliveryRuntime({
       doc,
@@ -126,6 +133,7 @@ export async function hubSpotHarness(
       connectorStore,
       backoff: { baseMs: 20, capMs: 500, windowMs: 600_000 },
       leaseMs: 10_000,
+      now: () => (options.now ?? Date.now)() + deliveryClockAhead,
     });
     setDeliveryRuntime(rt);
     const reader = await startStreamReader({
@@ -135,7 +143,28 @@ export async function hubSpotHarness(
       handle: (event) => deliverBatch(event, () => Number.POSITIVE_INFINITY, rt),
       onError: (error) => console.error("stream reader", error),
     });
-    const retries = startRetryTimer(() => retryDueDeliveries(() => Number.POSITIVE_INFINITY, rt), 100);
+    // The retry pass in progress, if any (a pass that finds a queue due drains it: calls to the fake).
+    let pass: Promise<unknown> | null = null;
+    const retries = startRetryTimer(() => {
+      const current = retryDueDeliveries(() => Number.POSITIVE_INFINITY, rt);
+      pass = current;
+      return current.finally(() => {
+        if (pass === current) pass = null;
+      });
+    }, 100);
+    const queue = new DeliveryQueue(doc, table.tableName);
+    deliveryIdle = async () => {
+      for (;;) {
+        // Every record written so far handed to deliver and handled, the retry pass not running…
+        await reader.caughtUp();
+        await pass?.catch(() => {});
+        // …and no queue due soon: a retry after a transient failure (backoff capped at 500 ms) is
+        // waited for; a target that asked for longer (a locked quote: 15 s) is not.
+        const soon = await queue.due((options.now ?? Date.now)() + deliveryClockAhead + DUE_HORIZON_MS, 1);
+        if (soon.pairs.length === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
     stopDelivery = async () => {
       await reader.stop();
       await retries.stop();
@@ -194,18 +223,20 @@ export async function hubSpotHarness(
     }
   }
 
-  /** Waits until the fake sees no new API call for a while (deliver works in the background). */
+  /**
+   * Waits until delivery is done (deliver works in the background): nothing left for it to do soon,
+   * twice in a row with no new API call to the fake nor webhook queued by it in between.
+   */
   async function waitQuiet(): Promise<void> {
     if (options.via !== "deliver") {
       await deliver();
       return;
     }
     let seen = -1;
-    let stable = 0;
-    while (stable < 25) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    for (;;) {
+      await deliveryIdle();
       const now = fake.calls.length + fake.queuedEvents.length * 1_000_000;
-      stable = now === seen ? stable + 1 : 0;
+      if (now === seen) return;
       seen = now;
     }
   }
@@ -232,6 +263,13 @@ export async function hubSpotHarness(
     deliver,
     waitQuiet,
     settle,
+    /**
+     * Moves the delivery functions' clock `ms` ahead (deliver mode): what is due within `ms` — a
+     * mirror waiting for a published quote, say — is due now for the retry pass.
+     */
+    skipAhead(ms: number): void {
+      deliveryClockAhead += ms;
+    },
     get transactions() {
       return transactions;
     },
