@@ -8,25 +8,20 @@ import { FakeHubSpot, type FakeHubSpotOptions } from "../../connectors/hubspot/f
 import { portalBudget, type RateBudget } from "../../connectors/hubspot/rate-limit.js";
 import { staticToken } from "../../connectors/hubspot/tokens.js";
 import { TenantConfig } from "../../domain/tenant.js";
-import { deliverBatch } from "../../functions/deliver.js";
-import { retryDueDeliveries } from "../../functions/deliver-retry.js";
 import { createDeliveryRuntime, setDeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
 import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
 import { createRuntime, runtime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
-import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
-import { startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { startStreamDelivery } from "./delivery.js";
 import { createTestTable } from "./dynamo.js";
 
 export const PORTAL_ID = 62515;
 export const APP_ID = 54321;
 export const CLIENT_SECRET = "hubspot-app-client-secret";
 export const ACCESS_TOKEN = "pat-na1-test-token";
-/** Deliver mode: a queue due this soon is waited for before the harness calls delivery quiet. */
-const DUE_HORIZON_MS = 2_500;
 
 /** `quotesync hubspot setup-properties` against a (fake) portal: the custom properties quotesync writes. */
 export async function setUpPortal(
@@ -121,11 +116,12 @@ export async function hubSpotHarness(
   fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
 
   let stopDelivery = async () => {};
-  /** Resolves once `deliver` has nothing to do before `DUE_HORIZON_MS` from now (deliver mode). */
+  /** Resolves once `deliver` has nothing to do soon (deliver mode). */
   let deliveryIdle = async () => {};
   /** How far the delivery functions' clock is ahead of the wall clock (see `skipAhead`). */
   let deliveryClockAhead = 0;
   if (options.via === "deliver") {
+    const deliveryNow = () => (options.now ?? Date.now)() + deliveryClockAhead;
     const rt = createDeliveryRuntime({
       doc,
       tableName: table.tableName,
@@ -133,41 +129,13 @@ export async function hubSpotHarness(
       connectorStore,
       backoff: { baseMs: 20, capMs: 500, windowMs: 600_000 },
       leaseMs: 10_000,
-      now: () => (options.now ?? Date.now)() + deliveryClockAhead,
+      now: deliveryNow,
     });
     setDeliveryRuntime(rt);
-    const reader = await startStreamReader({
-      client: table.client,
-      tableName: table.tableName,
-      pollMs: 30,
-      handle: (event) => deliverBatch(event, () => Number.POSITIVE_INFINITY, rt),
-      onError: (error) => console.error("stream reader", error),
-    });
-    // The retry pass in progress, if any (a pass that finds a queue due drains it: calls to the fake).
-    let pass: Promise<unknown> | null = null;
-    const retries = startRetryTimer(() => {
-      const current = retryDueDeliveries(() => Number.POSITIVE_INFINITY, rt);
-      pass = current;
-      return current.finally(() => {
-        if (pass === current) pass = null;
-      });
-    }, 100);
-    const queue = new DeliveryQueue(doc, table.tableName);
-    deliveryIdle = async () => {
-      for (;;) {
-        // Every record written so far handed to deliver and handled, the retry pass not running…
-        await reader.caughtUp();
-        await pass?.catch(() => {});
-        // …and no queue due soon: a retry after a transient failure (backoff capped at 500 ms) is
-        // waited for; a target that asked for longer (a locked quote: 15 s) is not.
-        const soon = await queue.due((options.now ?? Date.now)() + deliveryClockAhead + DUE_HORIZON_MS, 1);
-        if (soon.pairs.length === 0) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    const delivery = await startStreamDelivery({ client: table.client, rt, now: deliveryNow, pollMs: 30 });
+    deliveryIdle = () => delivery.idle();
     stopDelivery = async () => {
-      await reader.stop();
-      await retries.stop();
+      await delivery.stop();
       setDeliveryRuntime(undefined);
     };
   }
