@@ -72,7 +72,9 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
       if (reading.stopped) return Promise.resolve();
       return new Promise<void>((resolve) => {
         reading.waiters.push({ after: reading.rounds, resolve });
-        // No need to sit out the pause between polls: start the next round now.
+        // No need to sit out the pause between polls: the next round starts now (or as soon as the
+        // round in progress ends).
+        reading.hurry = true;
         reading.wake?.();
       });
     },
@@ -89,6 +91,8 @@ interface Reading {
   stopped: boolean;
   /** Ends the pause between polls early (set while pausing). */
   wake?: () => void;
+  /** Skip the next pause between polls (a `caughtUp()` caller is waiting for a round). */
+  hurry?: boolean;
   /** Rounds of polls begun so far. */
   rounds: number;
   /** `caughtUp()` callers: each waits for an idle round numbered above `after`. */
@@ -180,6 +184,10 @@ async function pollUntilStopped(reading: Reading): Promise<void> {
 }
 
 function pause(reading: Reading, ms: number): Promise<void> {
+  if (reading.hurry) {
+    reading.hurry = false;
+    return Promise.resolve();
+  }
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
     reading.wake = () => {
