@@ -10,17 +10,17 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  */
 export const SLOWEST_FILES = [
   "test/connectors/hubspot/load.test.ts",
-  "test/integration/salesforce.test.ts",
   "test/integration/race.test.ts",
   "test/readme/walkthrough.test.ts",
-  "test/integration/delivery.test.ts",
-  "test/hardening/storage-faults.test.ts",
+  "test/integration/salesforce.test.ts",
   "test/integration/big-quotes.test.ts",
   "test/connectors/hubspot/end-to-end.test.ts",
+  "test/browser/pipeline-page.test.ts",
   "test/integration/convergence.test.ts",
   "test/connectors/salesforce/end-to-end.test.ts",
+  "test/integration/delivery.test.ts",
+  "test/hardening/storage-faults.test.ts",
   "test/tools/sign-cli.test.ts",
-  "test/browser/pipeline-page.test.ts",
 ];
 
 /** Vitest's order (failed first, then by the timings of earlier runs, then by size), the slowest files first. */
