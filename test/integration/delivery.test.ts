@@ -10,6 +10,7 @@ import {
 } from "../../functions/lib/delivery-runtime.js";
 import { runtime } from "../../functions/lib/runtime.js";
 import { outboxInsertFilter, startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { STREAM_POLL_MS } from "../support/delivery.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, type HandlerResponse, handlerHarness } from "../support/handlers.js";
 import { eventually, type Receiver, startReceiver } from "../support/receiver.js";
@@ -55,7 +56,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     const reader = await startStreamReader({
       client: h.table.client,
       tableName: h.table.tableName,
-      pollMs: 50,
+      pollMs: STREAM_POLL_MS,
       filter: outboxInsertFilter,
       handle: (event) => {
         streamEvents.push(event);

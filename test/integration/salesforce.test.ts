@@ -65,7 +65,7 @@ describe("Salesforce under load: shuffled, duplicated CDC events and rate limits
       leaseMs: 10_000,
     });
     setDeliveryRuntime(delivery);
-    streamDelivery = await startStreamDelivery({ client: h.table.client, rt: delivery, pollMs: 50 });
+    streamDelivery = await startStreamDelivery({ client: h.table.client, rt: delivery });
   }, 60_000);
 
   afterAll(async () => {

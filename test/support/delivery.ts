@@ -6,6 +6,14 @@ import type { DeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
 import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
 
+/**
+ * How often an idle shard is read: Lambda's rate for a stream (four times a second). Not less: on
+ * DynamoDB Local each GetRecords costs CPU in proportion to every stream record of the run (kept
+ * after their tables are deleted; ~15 ms at 10,000), on its one SQLite thread that every test file
+ * shares. A test that waits for delivery calls `idle()`, which polls at once instead.
+ */
+export const STREAM_POLL_MS = 250;
+
 /** A queue due this soon is waited for before delivery counts as idle (backoffs in tests are shorter). */
 export const DUE_HORIZON_MS = 2_500;
 
@@ -40,7 +48,7 @@ export async function startStreamDelivery(options: {
   const reader = await startStreamReader({
     client: options.client,
     tableName: rt.tableName,
-    pollMs: options.pollMs ?? 30,
+    pollMs: options.pollMs ?? STREAM_POLL_MS,
     ...(options.filter ? { filter: options.filter } : {}),
     handle: (event) => {
       options.onBatch?.(event);
@@ -69,7 +77,8 @@ export async function startStreamDelivery(options: {
         await pass?.catch(() => {});
         const soon = await queue.due(now() + horizonMs, 1);
         if (soon.pairs.length === 0) return;
-        await new Promise((resolve) => setTimeout(resolve, 25));
+        // A retry is due soon: look again once the retry pass had a chance to run.
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
   };

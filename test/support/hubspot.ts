@@ -132,7 +132,7 @@ export async function hubSpotHarness(
       now: deliveryNow,
     });
     setDeliveryRuntime(rt);
-    const delivery = await startStreamDelivery({ client: table.client, rt, now: deliveryNow, pollMs: 30 });
+    const delivery = await startStreamDelivery({ client: table.client, rt, now: deliveryNow });
     deliveryIdle = () => delivery.idle();
     stopDelivery = async () => {
       await delivery.stop();
