@@ -179,7 +179,10 @@ async function pollUntilStopped(reading: Reading): Promise<void> {
       reading.waiters = waiting.filter((waiter) => waiter.after >= round);
       for (const waiter of waiting) if (waiter.after < round) waiter.resolve();
     }
-    if (!busy && !reading.stopped) await pause(reading, reading.options.pollMs ?? 200);
+    // Someone waits for an idle round (after a failed one, say): poll again soon.
+    const pollMs = reading.options.pollMs ?? 200;
+    if (!busy && !reading.stopped)
+      await pause(reading, reading.waiters.length > 0 ? Math.min(pollMs, 100) : pollMs);
   }
 }
 

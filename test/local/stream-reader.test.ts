@@ -15,8 +15,8 @@ describe("the local stream reader's caughtUp()", () => {
     reader = await startStreamReader({
       client: table.client,
       tableName: table.tableName,
-      // Longer than the test waits for anything: caughtUp() does not sit out the pause between polls.
-      pollMs: 60_000,
+      // Longer than a prompt answer takes: caughtUp() does not sit out the pause between polls.
+      pollMs: 10_000,
       batchSize: 2,
       handle: async (event) => {
         // A slow handler: caughtUp() waits for it to return, not only for the records to be read.
@@ -24,6 +24,7 @@ describe("the local stream reader's caughtUp()", () => {
         for (const record of event.Records) handled.push(String(record.dynamodb?.Keys?.sk?.S));
         return { batchItemFailures: [] };
       },
+      onError: (error) => console.error("stream reader", error),
     });
   });
   afterAll(async () => {
