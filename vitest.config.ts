@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
+import SlowestFirst from "./test/sequencer.js";
 
 export default defineConfig({
   // Vitest loads globalSetup files through its internal `__vitest__` Vite environment, which resolves
@@ -13,6 +14,8 @@ export default defineConfig({
     allowOnly: false,
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
+    // The slowest files start first (a fresh clone has no timings for Vitest to order by).
+    sequence: { sequencer: SlowestFirst },
     // Vitest's default is one worker fewer than the cores: one file at a time on the 2-core CI
     // machine, while most files spend much of their time waiting (DynamoDB Local, child processes,
     // the browser, background delivery). Three run side by side there.

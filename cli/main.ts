@@ -3,14 +3,6 @@
  * engineers and support. Exit codes: 0 done, 1 the command failed, 2 bad usage.
  */
 import { fileURLToPath } from "node:url";
-import { hubSpotSetupCommand } from "./commands/hubspot-setup.js";
-import { pipelineBackfillCommand } from "./commands/pipeline-backfill.js";
-import { reconcileCommand } from "./commands/reconcile.js";
-import { replayCommand } from "./commands/replay.js";
-import { sendCommand } from "./commands/send.js";
-import { signCommand } from "./commands/sign.js";
-import { tenantPutCommand } from "./commands/tenant-put.js";
-import { viewerLinkCommand } from "./commands/viewer-link.js";
 import { type CliIo, CommandFailed, processIo, UsageError } from "./io.js";
 
 export const USAGE = `Usage: npx quotesync <command> [options]
@@ -33,6 +25,23 @@ Exit codes: 0 done, 1 the command failed (an error answer, an unreachable server
 `;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+// Each command's module is loaded when it runs: `sign` and `send` start without loading the AWS SDK
+// that `tenant put`, `reconcile` and `pipeline backfill` need.
+const signCommand: Command = async (argv, io) => (await import("./commands/sign.js")).signCommand(argv, io);
+const sendCommand: Command = async (argv, io) => (await import("./commands/send.js")).sendCommand(argv, io);
+const replayCommand: Command = async (argv, io) =>
+  (await import("./commands/replay.js")).replayCommand(argv, io);
+const reconcileCommand: Command = async (argv, io) =>
+  (await import("./commands/reconcile.js")).reconcileCommand(argv, io);
+const viewerLinkCommand: Command = async (argv, io) =>
+  (await import("./commands/viewer-link.js")).viewerLinkCommand(argv, io);
+const hubSpotSetupCommand: Command = async (argv, io) =>
+  (await import("./commands/hubspot-setup.js")).hubSpotSetupCommand(argv, io);
+const tenantPutCommand: Command = async (argv, io) =>
+  (await import("./commands/tenant-put.js")).tenantPutCommand(argv, io);
+const pipelineBackfillCommand: Command = async (argv, io) =>
+  (await import("./commands/pipeline-backfill.js")).pipelineBackfillCommand(argv, io);
 
 function commandOf(argv: string[]): { name: string; run: Command; rest: string[] } | null {
   const [first, second, ...rest] = argv;

@@ -36,6 +36,12 @@ export interface StreamReaderOptions {
 export interface StreamReader {
   /** Stops polling and waits for the batch in progress. */
   stop(): Promise<void>;
+  /**
+   * Resolves once a round of polls that began after the call found no record in any shard: every
+   * record written before the call has been handed to the handler, and the handler has returned.
+   * (Resolves at once when the reader is stopped.)
+   */
+  caughtUp(): Promise<void>;
 }
 
 /** Starts reading the table's stream; resolves once every shard has an iterator. */
@@ -49,6 +55,8 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
     streams: await streamsClientFor(options),
     iterators: new Map(),
     stopped: false,
+    rounds: 0,
+    waiters: [],
   };
   await discoverShards(reading);
   const loop = pollUntilStopped(reading);
@@ -58,6 +66,17 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
       reading.wake?.();
       await loop;
       reading.streams.destroy();
+      for (const waiter of reading.waiters.splice(0)) waiter.resolve();
+    },
+    caughtUp() {
+      if (reading.stopped) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        reading.waiters.push({ after: reading.rounds, resolve });
+        // No need to sit out the pause between polls: the next round starts now (or as soon as the
+        // round in progress ends).
+        reading.hurry = true;
+        reading.wake?.();
+      });
     },
   };
 }
@@ -72,6 +91,12 @@ interface Reading {
   stopped: boolean;
   /** Ends the pause between polls early (set while pausing). */
   wake?: () => void;
+  /** Skip the next pause between polls (a `caughtUp()` caller is waiting for a round). */
+  hurry?: boolean;
+  /** Rounds of polls begun so far. */
+  rounds: number;
+  /** `caughtUp()` callers: each waits for an idle round numbered above `after`. */
+  waiters: Array<{ after: number; resolve: () => void }>;
 }
 
 /** A Streams client on the table client's endpoint, region and credentials. */
@@ -135,23 +160,37 @@ async function pollShard(reading: Reading, shardId: string, iterator: string): P
 
 /** Polls every open shard in turn, pausing when none had records, until stopped. */
 async function pollUntilStopped(reading: Reading): Promise<void> {
-  let rounds = 0;
   while (!reading.stopped) {
     let busy = false;
+    let failed = false;
+    const round = ++reading.rounds;
     try {
-      if (++rounds % 25 === 0) await discoverShards(reading);
+      if (round % 25 === 0) await discoverShards(reading);
       for (const [shardId, iterator] of reading.iterators) {
         if (iterator === null || reading.stopped) continue;
         if (await pollShard(reading, shardId, iterator)) busy = true;
       }
     } catch (error) {
+      failed = true;
       reading.options.onError?.(error);
     }
-    if (!busy && !reading.stopped) await pause(reading, reading.options.pollMs ?? 200);
+    if (!busy && !failed) {
+      const waiting = reading.waiters;
+      reading.waiters = waiting.filter((waiter) => waiter.after >= round);
+      for (const waiter of waiting) if (waiter.after < round) waiter.resolve();
+    }
+    // Someone waits for an idle round (after a failed one, say): poll again soon.
+    const pollMs = reading.options.pollMs ?? 200;
+    if (!busy && !reading.stopped)
+      await pause(reading, reading.waiters.length > 0 ? Math.min(pollMs, 100) : pollMs);
   }
 }
 
 function pause(reading: Reading, ms: number): Promise<void> {
+  if (reading.hurry) {
+    reading.hurry = false;
+    return Promise.resolve();
+  }
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
     reading.wake = () => {

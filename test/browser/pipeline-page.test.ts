@@ -19,6 +19,7 @@ import { localExtraRoutes } from "../../local/extra-routes.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
 import { outboxInsertFilter, startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { STREAM_POLL_MS } from "../support/delivery.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 import { eventually, type Receiver, startReceiver } from "../support/receiver.js";
 
@@ -111,7 +112,7 @@ describe("pipeline page in Chromium", () => {
     const reader = await startStreamReader({
       client: h.table.client,
       tableName: h.table.tableName,
-      pollMs: 50,
+      pollMs: STREAM_POLL_MS,
       filter: outboxInsertFilter,
       handle: (event) => deliverBatch(event, () => Number.POSITIVE_INFINITY, delivery),
       onError: (error) => console.error("stream reader", error),

@@ -22,7 +22,7 @@ import { demoTenant } from "../../domain/tenant.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, outboxGaps, scanState, type TestTable } from "../support/dynamo.js";
+import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -134,7 +134,14 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
 
   /** What the table holds of one event: never half of it. */
   async function effectOf(eventId: string, tag: string) {
-    const items = await scanState(table.tableName);
+    // The partitions an event on the pair writes to, read whole (not the whole table: it grows).
+    const items = (
+      await Promise.all(
+        ["T#demo#O#o-f", "T#demo#Q#q-f", "T#demo#OUTBOX", `T#demo#E#cpq#${eventId}`].map((pk) =>
+          partition(table.tableName, pk),
+        ),
+      )
+    ).flat();
     const header = items.find((item) => item.pk === "T#demo#O#o-f" && item.sk === "H") as {
       record: { lineGeneration: string };
     };

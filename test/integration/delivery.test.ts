@@ -10,6 +10,7 @@ import {
 } from "../../functions/lib/delivery-runtime.js";
 import { runtime } from "../../functions/lib/runtime.js";
 import { outboxInsertFilter, startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { STREAM_POLL_MS } from "../support/delivery.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, type HandlerResponse, handlerHarness } from "../support/handlers.js";
 import { eventually, type Receiver, startReceiver } from "../support/receiver.js";
@@ -55,7 +56,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     const reader = await startStreamReader({
       client: h.table.client,
       tableName: h.table.tableName,
-      pollMs: 50,
+      pollMs: STREAM_POLL_MS,
       filter: outboxInsertFilter,
       handle: (event) => {
         streamEvents.push(event);
@@ -147,10 +148,19 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     return byOpportunity;
   }
 
-  async function allDelivered(opportunityIds: string[]): Promise<boolean> {
+  /**
+   * Waits until the receiver has applied as many mirrors of each pair as the outbox holds for the
+   * CRM. The outbox is read once: every webhook that wrote to it has been answered already.
+   */
+  async function allDelivered(opportunityIds: string[], timeoutMs: number, what: string): Promise<void> {
     const expected = await crmEntriesByOpportunity();
-    return opportunityIds.every(
-      (id) => (receiver.applied.get(id) ?? []).length === (expected.get(id) ?? []).length,
+    await eventually(
+      () =>
+        opportunityIds.every(
+          (id) => (receiver.applied.get(id) ?? []).length === (expected.get(id) ?? []).length,
+        ),
+      timeoutMs,
+      what,
     );
   }
 
@@ -177,7 +187,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
       ({ quoteId }) => changePrice(quoteId),
     );
     const ids = pairs.map((pair) => pair.opportunityId);
-    await eventually(() => allDelivered(ids), 60_000, "every mirror delivered");
+    await allDelivered(ids, 60_000, "every mirror delivered");
 
     const expected = await crmEntriesByOpportunity();
     let total = 0;
@@ -267,7 +277,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     });
     expect(retried.statusCode).toBe(200);
     expect(retried.body).toMatchObject({ entryId: parkedEntry, status: "delivered" });
-    await eventually(() => allDelivered([opportunityId]), 30_000, "the parked pair delivered");
+    await allDelivered([opportunityId], 30_000, "the parked pair delivered");
     expect(receiver.applied.get(opportunityId)).toEqual((await crmEntriesByOpportunity()).get(opportunityId));
     const after = await h.status(opportunityId, "acme");
     expect(after.body.delivery.crm).toMatchObject({
@@ -305,7 +315,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     );
     await syncedPair(opportunityId, quoteId);
     await changePrice(quoteId);
-    await eventually(() => allDelivered([opportunityId]), 30_000, "the throttled pair delivered");
+    await allDelivered([opportunityId], 30_000, "the throttled pair delivered");
     const calls = receiver.calls.filter((call) => call.opportunityId === opportunityId);
     const throttled = calls.find((call) => call.status === 429);
     expect(throttled).toBeDefined();
@@ -353,7 +363,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
     });
     expect(status.body.delivery.crm.nextAttemptAt).toEqual(expect.any(String));
     down = false;
-    await eventually(() => allDelivered([opportunityId]), 30_000, "the pair delivered after the outage");
+    await allDelivered([opportunityId], 30_000, "the pair delivered after the outage");
     expect(receiver.applied.get(opportunityId)).toEqual((await crmEntriesByOpportunity()).get(opportunityId));
     expect(receiver.duplicates).toBe(0);
   }, 60_000);

@@ -8,8 +8,6 @@ import { FakeHubSpot, type FakeHubSpotOptions } from "../../connectors/hubspot/f
 import { portalBudget, type RateBudget } from "../../connectors/hubspot/rate-limit.js";
 import { staticToken } from "../../connectors/hubspot/tokens.js";
 import { TenantConfig } from "../../domain/tenant.js";
-import { deliverBatch } from "../../functions/deliver.js";
-import { retryDueDeliveries } from "../../functions/deliver-retry.js";
 import { createDeliveryRuntime, setDeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
 import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
 import { createRuntime, runtime, setRuntime } from "../../functions/lib/runtime.js";
@@ -17,7 +15,7 @@ import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
-import { startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
+import { startStreamDelivery } from "./delivery.js";
 import { createTestTable } from "./dynamo.js";
 
 export const PORTAL_ID = 62515;
@@ -118,7 +116,12 @@ export async function hubSpotHarness(
   fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
 
   let stopDelivery = async () => {};
+  /** Resolves once `deliver` has nothing to do soon (deliver mode). */
+  let deliveryIdle = async () => {};
+  /** How far the delivery functions' clock is ahead of the wall clock (see `skipAhead`). */
+  let deliveryClockAhead = 0;
   if (options.via === "deliver") {
+    const deliveryNow = () => (options.now ?? Date.now)() + deliveryClockAhead;
     const rt = createDeliveryRuntime({
       doc,
       tableName: table.tableName,
@@ -126,19 +129,13 @@ export async function hubSpotHarness(
       connectorStore,
       backoff: { baseMs: 20, capMs: 500, windowMs: 600_000 },
       leaseMs: 10_000,
+      now: deliveryNow,
     });
     setDeliveryRuntime(rt);
-    const reader = await startStreamReader({
-      client: table.client,
-      tableName: table.tableName,
-      pollMs: 30,
-      handle: (event) => deliverBatch(event, () => Number.POSITIVE_INFINITY, rt),
-      onError: (error) => console.error("stream reader", error),
-    });
-    const retries = startRetryTimer(() => retryDueDeliveries(() => Number.POSITIVE_INFINITY, rt), 100);
+    const delivery = await startStreamDelivery({ client: table.client, rt, now: deliveryNow });
+    deliveryIdle = () => delivery.idle();
     stopDelivery = async () => {
-      await reader.stop();
-      await retries.stop();
+      await delivery.stop();
       setDeliveryRuntime(undefined);
     };
   }
@@ -194,18 +191,20 @@ export async function hubSpotHarness(
     }
   }
 
-  /** Waits until the fake sees no new API call for a while (deliver works in the background). */
+  /**
+   * Waits until delivery is done (deliver works in the background): nothing left for it to do soon,
+   * twice in a row with no new API call to the fake nor webhook queued by it in between.
+   */
   async function waitQuiet(): Promise<void> {
     if (options.via !== "deliver") {
       await deliver();
       return;
     }
     let seen = -1;
-    let stable = 0;
-    while (stable < 25) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    for (;;) {
+      await deliveryIdle();
       const now = fake.calls.length + fake.queuedEvents.length * 1_000_000;
-      stable = now === seen ? stable + 1 : 0;
+      if (now === seen) return;
       seen = now;
     }
   }
@@ -232,6 +231,13 @@ export async function hubSpotHarness(
     deliver,
     waitQuiet,
     settle,
+    /**
+     * Moves the delivery functions' clock `ms` ahead (deliver mode): what is due within `ms` — a
+     * mirror waiting for a published quote, say — is due now for the retry pass.
+     */
+    skipAhead(ms: number): void {
+      deliveryClockAhead += ms;
+    },
     get transactions() {
       return transactions;
     },

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LOCKED_QUOTE_RETRY_MS } from "../../../connectors/hubspot/applier.js";
 import { hubSpotHarness } from "../../support/hubspot.js";
 
 type Harness = Awaited<ReturnType<typeof hubSpotHarness>>;
@@ -142,10 +143,10 @@ describe("a published HubSpot quote through deliver on DynamoDB Local and the fa
     expect(Number(deal().quotesync_pending_changes)).toBeGreaterThanOrEqual(1);
 
     h.fake.update("quotes", quoteId, { hs_status: "DRAFT" });
-    // The waiting mirror is tried again every 15 s (LOCKED_QUOTE_RETRY_MS).
-    for (let round = 0; round < 40 && seat("quotes", quoteId)?.properties.quantity !== "7"; round++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await h.settle();
+    // The waiting mirror is tried again LOCKED_QUOTE_RETRY_MS (15 s) after the quote refused it: by
+    // the retry pass, with delivery's clock moved past the wait instead of waiting it out.
+    h.skipAhead(LOCKED_QUOTE_RETRY_MS);
     await h.settle();
     expect(seat("quotes", quoteId)?.properties.quantity).toBe("7");
     expect(deal().quotesync_pending_changes).toBe("0");
