@@ -218,7 +218,15 @@ export function applyLineDelete(
   deletedId: string | null = line?.id ?? null,
 ): LineOutcome {
   const { ws, sender, pair } = side;
-  if (!line || line.deleted) return "no_change";
+  if (!line) return "no_change";
+  if (line.deleted) {
+    // A delete of a line already deleted (by a mirror in flight, a snapshot of the other side)
+    // still tells where the owner stood at `at`: a report it made before then, delivered later
+    // (a snapshot still holding the line), must not bring the line back once no pair answers it.
+    if (at > line.changedAt)
+      ws.putLine(sender, side.quoteId ?? "", { ...line, changedAt: at, changedBy: sender });
+    return "no_change";
+  }
   if (isOlderReport(side, at, line)) {
     if (pair)
       ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));

@@ -121,3 +121,50 @@ describe("a line re-created by a mirror in flight across a stop (SPEC §1.2, §1
     expect((await h.status("opp")).lines.map((held) => held.productId)).toEqual(["prod-q1"]);
   });
 });
+
+describe("a line its owner deleted again after quotesync had deleted it (SPEC §1.11)", () => {
+  it("is not brought back by the owner's older snapshot once the pair has moved to another quote", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("qa", "opp", {}, { occurredAt: at(2) }));
+    await h.cpq(quoteUpserted("qb", "opp", {}, { occurredAt: at(3) }));
+    await h.cpq(quoteLinesUpserted("qa", [line("a1")], { occurredAt: at(4) }));
+    await h.start("qa");
+    // The CRM's snapshot at +10 s, taken before the start's copy of a1 arrived, is empty: a1 is
+    // deleted on both sides, and the delete to the CPQ is in flight.
+    const emptied = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        { opportunityId: "opp", lines: [] },
+        { occurredAt: afterStart(10) },
+      ),
+    );
+    expect(emptied.response.mirrors.find((mirror) => mirror.target === "cpq")?.lines?.delete).toEqual(["a1"]);
+    // The pair moves to quote qb.
+    h.advance(20_000);
+    expect((await h.start("qb")).response.status).toBe("started");
+    // Still holding a1, the CPQ reports qa's lines at +30 s; its user deletes a1 at +40 s. The
+    // delete arrives first: quotesync had deleted a1 already.
+    const snapshot = cpqEvent(
+      "quote.lines.replaced",
+      { quoteId: "qa", lines: [line("a1")] },
+      { occurredAt: afterStart(30) },
+    );
+    const deleted = await h.cpq(
+      cpqEvent("quote.lines.deleted", { quoteId: "qa", lineIds: ["a1"] }, { occurredAt: afterStart(40) }),
+    );
+    expect(deleted.response.status).toBe("no_change");
+    // The older snapshot, delivered late, held a line its owner has deleted since: it is stale.
+    const late = await h.cpq(snapshot);
+    expect(late.response.status).toBe("stale");
+    const quote = await h.store.loadQuote("demo", "qa");
+    expect([...(quote?.lines.values() ?? [])].filter((held) => !held.deleted)).toEqual([]);
+    // Back on qa, the opportunity gets no copy of a1: both sides hold no lines.
+    h.advance(30_000);
+    const started = await h.start("qa");
+    expect(started.response.mirrors.flatMap((mirror) => mirror.lines?.upsert ?? [])).toEqual([]);
+    expect((await h.status("opp")).lines).toEqual([]);
+    expect((await h.status("opp")).amount).toBe("0.00");
+  });
+});
