@@ -168,3 +168,69 @@ describe("a line its owner deleted again after quotesync had deleted it (SPEC §
     expect((await h.status("opp")).amount).toBe("0.00");
   });
 });
+
+describe("a CRM line a start deleted, then re-created under the same sync key by a later start (SPEC §1.2, §1.11)", () => {
+  it("is not added again by the CRM's snapshot from before the delete, which named it by its CRM id alone", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("qa", "opp", {}, { occurredAt: at(2) }));
+    await h.cpq(quoteUpserted("qb", "opp", {}, { occurredAt: at(3) }));
+    await h.start("qa");
+    // The CRM adds crm-1 at +10 s; quotesync copies it to quote qa.
+    const added = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-1")], { occurredAt: afterStart(10) }),
+    );
+    expect(added.response.status).toBe("applied");
+    // A start of qb at +20 s deletes crm-1 (qb has no lines); the delete to the CRM is in flight.
+    h.advance(20_000);
+    const replaced = await h.start("qb");
+    expect(replaced.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.delete).toEqual([
+      "crm-1",
+    ]);
+    // Back on qa at +30 s: its copy of the line goes to the opportunity again, as a new CRM line.
+    h.advance(10_000);
+    const back = await h.start("qa");
+    const copy = back.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.upsert[0];
+    expect(copy).toMatchObject({ id: null, productId: "prod-crm-1" });
+    // The CRM's snapshot taken at +15 s (it still held crm-1, without a sync key) arrives now.
+    const snapshot = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        { opportunityId: "opp", lines: [line("crm-1")] },
+        { occurredAt: afterStart(15) },
+      ),
+    );
+    expect(
+      snapshot.response.mirrors.flatMap((mirror) =>
+        mirror.target === "cpq" ? (mirror.lines?.upsert ?? []) : [],
+      ),
+    ).toEqual([]);
+    const held = async () => {
+      const quote = await h.store.loadQuote("demo", "qa");
+      return {
+        opportunity: (await h.status("opp")).lines.map((line) => line.productId),
+        quote: [...(quote?.lines.values() ?? [])]
+          .filter((line) => !line.deleted)
+          .map((line) => line.productId),
+      };
+    };
+    expect(await held()).toEqual({ opportunity: ["prod-crm-1"], quote: ["prod-crm-1"] });
+    // The CRM then applies the delete (+40 s) and creates the start's copy as crm-2 (+41 s).
+    await h.crm(
+      crmEvent(
+        "opportunity.lines.deleted",
+        { opportunityId: "opp", lineIds: ["crm-1"] },
+        { occurredAt: afterStart(40) },
+      ),
+    );
+    const created = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-2", { productId: "prod-crm-1", syncKey: copy?.syncKey })], {
+        occurredAt: afterStart(41),
+      }),
+    );
+    expect(created.response.mirrors).toEqual([]);
+    expect(await held()).toEqual({ opportunity: ["prod-crm-1"], quote: ["prod-crm-1"] });
+    expect((await h.status("opp")).amount).toBe("100.00");
+  });
+});
