@@ -234,3 +234,57 @@ describe("a CRM line a start deleted, then re-created under the same sync key by
     expect((await h.status("opp")).amount).toBe("100.00");
   });
 });
+
+describe("a CRM line a start deleted by another id than the one the CRM reports it under (SPEC §1.2, §1.6)", () => {
+  it("is kept while stopped and deleted by the next start, when the CRM re-created it from a duplicate mirror", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("qa", "opp", {}, { occurredAt: at(2) }));
+    await h.cpq(quoteUpserted("qb", "opp", {}, { occurredAt: at(3) }));
+    await h.cpq(quoteLinesUpserted("qa", [line("a1")], { occurredAt: at(4) }));
+    const started = await h.start("qa");
+    const syncKey = started.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.upsert[0]
+      ?.syncKey as string;
+    // The pair moves to qb (no lines) at +1 s: the copy is deleted by its sync key; stopped at +2 s.
+    h.advance(1_000);
+    await h.start("qb");
+    h.advance(1_000);
+    await h.stop("qb");
+    // The CRM had created the copy as crm-1; its snapshot at +3 s, taken before the delete
+    // arrived, holds it. With no pair, a report made after the tombstone is kept.
+    const snapshot = await h.crm(
+      crmEvent(
+        "opportunity.lines.replaced",
+        { opportunityId: "opp", lines: [line("crm-1", { productId: "prod-a1", syncKey })] },
+        { occurredAt: afterStart(3) },
+      ),
+    );
+    expect(snapshot.response.status).toBe("not_synced");
+    // The delete then reaches the CRM, and a second delivery of the start's copy creates crm-2.
+    // A start and a stop of qb at +5 s and +6 s delete crm-1, the id quotesync holds.
+    h.advance(3_000);
+    const replaced = await h.start("qb");
+    expect(replaced.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.delete).toEqual([
+      "crm-1",
+    ]);
+    h.advance(1_000);
+    await h.stop("qb");
+    // The CRM's report of crm-2 (made at +4 s) arrives: no delete has named crm-2, so it is what
+    // the CRM holds, and the opportunity holds it again.
+    const report = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-2", { productId: "prod-a1", syncKey })], {
+        occurredAt: afterStart(4),
+      }),
+    );
+    expect(report.response.status).toBe("not_synced");
+    expect((await h.status("opp")).lines.map((held) => held.id)).toEqual(["crm-2"]);
+    // The next start of qb replaces the opportunity's lines by qb's: crm-2 goes.
+    h.advance(4_000);
+    const again = await h.start("qb");
+    expect(again.response.mirrors.find((mirror) => mirror.target === "crm")?.lines?.delete).toEqual([
+      "crm-2",
+    ]);
+    expect((await h.status("opp")).lines).toEqual([]);
+  });
+});
