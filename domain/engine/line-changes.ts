@@ -108,8 +108,9 @@ function deletedUnderAnotherKey(
  * While synced, tombstones are final: a late upsert of a deleted line is answered with the delete
  * again. With no pair to answer through, a report made after the delete is what its owner holds
  * now (e.g. a copy re-created by a mirror in flight at a stop): it is kept, so the next start
- * (which replaces the opportunity's lines by the quote's) deletes or copies it. So is a report,
- * however old, of an owner's line the delete did not name (see below).
+ * (which replaces the opportunity's lines by the quote's) deletes or copies it. So is an older
+ * report of an owner's line the delete did not name (see below). Neither is kept when made before
+ * the owner's last snapshot (`replacedAt`), which left the line out.
  */
 function upsertOverTombstone(
   side: LineSide,
@@ -122,13 +123,13 @@ function upsertOverTombstone(
     ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
     return "stale";
   }
+  // A snapshot of the owner's since, which left the line out: the line was gone by then.
+  if (side.replacedAt !== undefined && at < side.replacedAt) return "stale";
   // The delete named the owner's line by the tombstone's ids (or by sync key, before the owner's id
   // was known). A line reported under another id (the owner re-created it from a second delivery
-  // of a mirror) was never named: it is what its owner holds, unless its snapshot since left it out.
+  // of a mirror) was never named: it is what its owner holds, unless the owner deleted that id since.
   const named = tombstone.id === null || tombstone.id === input.id || tombstone.formerIds?.includes(input.id);
   if (!named) {
-    if (side.replacedAt !== undefined && at < side.replacedAt) return "stale";
-    // ...nor deleted it by that id since.
     const deletedById = deletedUnderAnotherKey(side.own, input.id, tombstone.syncKey);
     if (deletedById && deletedById.changedAt >= at) return "stale";
   } else if (at <= tombstone.changedAt || isOlderThanLine(at, sender, tombstone)) return "stale";

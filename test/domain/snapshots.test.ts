@@ -288,3 +288,34 @@ describe("a CRM line a start deleted by another id than the one the CRM reports 
     expect((await h.status("opp")).lines).toEqual([]);
   });
 });
+
+describe("a line report older than its owner's snapshot that left the line out (SPEC §1.11)", () => {
+  it("does not bring back a deleted line while stopped, though made after the line's tombstone", async () => {
+    const { h } = await pair();
+    // The CRM deletes its copy at +10 s: q1 is deleted on both sides, the delete to the CPQ in flight.
+    const deleted = await h.crm(
+      crmEvent(
+        "opportunity.lines.deleted",
+        { opportunityId: "opp", lineIds: ["crm-1"] },
+        { occurredAt: afterStart(10) },
+      ),
+    );
+    expect(deleted.response.status).toBe("applied");
+    // The CPQ, still holding q1, edits it at +20 s; the report is held up.
+    const edit = quoteLinesUpserted("q", [line("q1", { quantity: "2" })], { occurredAt: afterStart(20) });
+    h.advance(30_000);
+    await h.stop("q");
+    // The CPQ's user then replaces its lines by none at +40 s: q1 was gone by then.
+    const replaced = await h.cpq(
+      cpqEvent("quote.lines.replaced", { quoteId: "q", lines: [] }, { occurredAt: afterStart(40) }),
+    );
+    expect(replaced.response.status).toBe("no_change");
+    const late = await h.cpq(edit);
+    expect(late.response.status).toBe("stale");
+    // The next start copies no line to the CRM: both sides hold none.
+    h.advance(20_000);
+    const started = await h.start("q");
+    expect(started.response.mirrors.flatMap((mirror) => mirror.lines?.upsert ?? [])).toEqual([]);
+    expect((await h.status("opp")).lines).toEqual([]);
+  });
+});
