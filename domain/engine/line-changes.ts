@@ -168,7 +168,10 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (existing && (isOlderReport(side, at, existing) || isOutdatedMirror(existing, fingerprint))) {
+  // A late echo of a mirror quotesync has moved past is answered with the winner while synced; with
+  // no pair to answer through, a report that is not older is what the system holds now (it applied
+  // the mirror over its user's newer change), so it is kept, and the next start copies it.
+  if (existing && (isOlderReport(side, at, existing) || (pair && isOutdatedMirror(existing, fingerprint)))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) {
       const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };

@@ -319,3 +319,37 @@ describe("a line report older than its owner's snapshot that left the line out (
     expect((await h.status("opp")).lines).toEqual([]);
   });
 });
+
+describe("a late mirror a system applied over its user's newer change, reported while stopped (SPEC §1.6, §1.11)", () => {
+  it("is what the system holds: the quote line takes its values, and the next start copies them to the CRM", async () => {
+    const { h, syncKey } = await pair();
+    // The CRM changes the price at +10 s; the mirror to the CPQ is in flight.
+    const edited = await h.crm(
+      opportunityLinesUpserted("opp", [line("crm-1", { productId: "prod-q1", unitPrice: "150", syncKey })], {
+        occurredAt: afterStart(10),
+      }),
+    );
+    expect(edited.response.status).toBe("applied");
+    // The CPQ's user sets another price at +20 s, before the mirror arrives; the report is held up.
+    const userEdit = quoteLinesUpserted("q", [line("q1", { unitPrice: "120" })], {
+      occurredAt: afterStart(20),
+    });
+    h.advance(30_000);
+    await h.stop("q");
+    // The mirror then reaches the CPQ, which applies it over its user's price and reports it (+40 s).
+    expect((await h.cpq(userEdit)).response.status).toBe("not_synced");
+    const echo = await h.cpq(
+      quoteLinesUpserted("q", [line("q1", { unitPrice: "150", syncKey })], { occurredAt: afterStart(40) }),
+    );
+    expect(echo.response.status).toBe("not_synced");
+    const quote = await h.store.loadQuote("demo", "q");
+    expect([...(quote?.lines.values() ?? [])].map((held) => held.unitPrice)).toEqual(["150"]);
+    // The next start copies the quote's line as the CPQ holds it.
+    h.advance(20_000);
+    const started = await h.start("q");
+    expect(
+      started.response.mirrors.flatMap((mirror) => mirror.lines?.upsert ?? []).map((copy) => copy.unitPrice),
+    ).toEqual(["150"]);
+    expect((await h.status("opp")).amount).toBe("150.00");
+  });
+});

@@ -106,4 +106,40 @@ export const counterexamples: Array<{ seed: number; story: string; example: Scen
       drainOrder: [0],
     },
   },
+  {
+    seed: 343813024,
+    story:
+      "a late mirror the CPQ applied over its user's newer price, reported while stopped, is what the quote holds",
+    example: {
+      initial: [{ productId: "p-a", quantity: "1", unitPrice: "10", discountPercent: "0" }],
+      other: [],
+      actions: [
+        { kind: "burst", index: 0, count: 2 },
+        {
+          kind: "edit",
+          side: "crm",
+          quote: 0,
+          tie: false,
+          index: 0,
+          values: { productId: "p-a", quantity: "1", unitPrice: "19.99", discountPercent: "0" },
+        },
+        { kind: "burst", index: 0, count: 2 },
+        {
+          kind: "edit",
+          side: "cpq",
+          quote: 0,
+          tie: false,
+          index: 0,
+          values: { productId: "p-a", quantity: "1", unitPrice: "10", discountPercent: "0" },
+        },
+        { kind: "stop" },
+        { kind: "burst", index: 0, count: 2 },
+        { kind: "burst", index: 15, count: 2 },
+        { kind: "deliver", index: 47 },
+        { kind: "snapshot", side: "crm", quote: 0, tie: false },
+        { kind: "snapshot", side: "crm", quote: 0, tie: false },
+      ],
+      drainOrder: [0],
+    },
+  },
 ];
