@@ -173,15 +173,7 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
   // the mirror over its user's newer change), so it is kept, and the next start copies it.
   if (existing && (isOlderReport(side, at, existing) || (pair && isOutdatedMirror(existing, fingerprint)))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
-    if (pair) {
-      const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
-      ws.mirrorLineUpsert(
-        sender,
-        pair.opportunityId,
-        pair.quoteId,
-        toMirrorLine(corrected, ws.mapping.lines),
-      );
-    }
+    if (pair) answerWithLine(side, pair, existing, input.id);
     return "stale";
   }
   const syncKey = existing?.syncKey ?? input.syncKey ?? side.newSyncKey();
@@ -200,6 +192,18 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
   if (!pair.live) return "pending";
   mirrorLineToOtherSide(side, pair, line);
   return "applied";
+}
+
+/**
+ * Answers an older report of the owner's with the line as quotesync holds it (SPEC §1.11), under
+ * the id the owner reported. The values are now in flight to the owner: marked, so that once
+ * overwritten their echo is known for one (`sentToOwner`).
+ */
+function answerWithLine(side: LineSide, pair: SyncedPair, line: StoredLine, id: string | null): void {
+  const { ws, sender } = side;
+  const answer = id === null || line.id === id ? line : { ...line, id };
+  ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(answer, ws.mapping.lines));
+  if (!line.sentToOwner) ws.putLine(sender, side.quoteId ?? "", { ...line, sentToOwner: true });
 }
 
 /** Copies a line to the other side of a synced pair and mirrors it there. */
@@ -242,8 +246,7 @@ export function applyLineDelete(
     return "no_change";
   }
   if (isOlderReport(side, at, line)) {
-    if (pair)
-      ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
+    if (pair) answerWithLine(side, pair, line, line.id);
     return "stale";
   }
   const tombstone: StoredLine = {

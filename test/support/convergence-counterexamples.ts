@@ -142,4 +142,43 @@ export const counterexamples: Array<{ seed: number; story: string; example: Scen
       drainOrder: [0],
     },
   },
+  {
+    seed: 336250253,
+    story:
+      "the echo of a stale answer, arriving after the other side's newer change, is no new change (no echo loop)",
+    example: {
+      initial: [{ productId: "p-a", quantity: "1", unitPrice: "10", discountPercent: "0" }],
+      other: [],
+      actions: [
+        { kind: "duplicate", index: 0 },
+        {
+          kind: "add",
+          side: "crm",
+          quote: 0,
+          tie: false,
+          values: { productId: "p-a", quantity: "1", unitPrice: "10", discountPercent: "0" },
+        },
+        {
+          kind: "edit",
+          side: "crm",
+          quote: 0,
+          tie: false,
+          index: 0,
+          values: { productId: "p-a", quantity: "1", unitPrice: "133.33", discountPercent: "0" },
+        },
+        { kind: "burst", index: 0, count: 2 },
+        { kind: "remove", side: "crm", quote: 0, tie: false, index: 1 },
+        {
+          kind: "edit",
+          side: "cpq",
+          quote: 0,
+          tie: false,
+          index: 0,
+          values: { productId: "p-a", quantity: "1", unitPrice: "10", discountPercent: "0" },
+        },
+        { kind: "snapshot", side: "crm", quote: 0, tie: false },
+      ],
+      drainOrder: [0],
+    },
+  },
 ];
