@@ -211,7 +211,8 @@ export function subtotal(lines: Map<string, StoredLine>, currency: string): stri
  * The outdated-mirror list of a line about to be overwritten on its owner's side. If the value
  * being replaced reached the owner by a mirror, that mirror (or a duplicate) may still be in
  * flight: an echo of it must be recognised, so it is remembered. The owner's own values are not,
- * so an owner can always go back to a value it typed itself.
+ * so an owner can always go back to a value it typed itself, unless quotesync sent them back to
+ * it (`sentToOwner`).
  */
 export function outdatedAfterOverwrite(
   previous: StoredLine | undefined,
@@ -219,7 +220,7 @@ export function outdatedAfterOverwrite(
   mappedFields: ReadonlySet<string>,
 ): string[] {
   if (!previous || previous.deleted) return [];
-  if (previous.changedBy === owner) return previous.outdatedMirrors;
+  if (previous.changedBy === owner && !previous.sentToOwner) return previous.outdatedMirrors;
   return rememberOutdated(previous.outdatedMirrors, mirrorFingerprint(previous, mappedFields));
 }
 

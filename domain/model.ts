@@ -41,6 +41,12 @@ export interface StoredLine extends LineValues {
    */
   outdatedMirrors: string[];
   /**
+   * quotesync sent these values back to this side's own system, answering an older report of
+   * its: like any mirror, once overwritten they are remembered in `outdatedMirrors`, since the
+   * answer (or a second delivery of it) may still be in flight.
+   */
+  sentToOwner?: boolean;
+  /**
    * Ids the owning system used for this line before its current one: a late, duplicated mirror
    * can re-create a line its owner had deleted, under a new id. A delete of any of them deletes
    * the line, and the other copies are deleted on the owner too.

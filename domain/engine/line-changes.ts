@@ -108,7 +108,9 @@ function deletedUnderAnotherKey(
  * While synced, tombstones are final: a late upsert of a deleted line is answered with the delete
  * again. With no pair to answer through, a report made after the delete is what its owner holds
  * now (e.g. a copy re-created by a mirror in flight at a stop): it is kept, so the next start
- * (which replaces the opportunity's lines by the quote's) deletes or copies it.
+ * (which replaces the opportunity's lines by the quote's) deletes or copies it. So is an older
+ * report of an owner's line the delete did not name (see below). Neither is kept when made before
+ * the owner's last snapshot (`replacedAt`), which left the line out.
  */
 function upsertOverTombstone(
   side: LineSide,
@@ -121,7 +123,16 @@ function upsertOverTombstone(
     ws.mirrorLineDelete(sender, pair.opportunityId, pair.quoteId, input.id);
     return "stale";
   }
-  if (at <= tombstone.changedAt || isOlderThanLine(at, sender, tombstone)) return "stale";
+  // A snapshot of the owner's since, which left the line out: the line was gone by then.
+  if (side.replacedAt !== undefined && at < side.replacedAt) return "stale";
+  // The delete named the owner's line by the tombstone's ids (or by sync key, before the owner's id
+  // was known). A line reported under another id (the owner re-created it from a second delivery
+  // of a mirror) was never named: it is what its owner holds, unless the owner deleted that id since.
+  const named = tombstone.id === null || tombstone.id === input.id || tombstone.formerIds?.includes(input.id);
+  if (!named) {
+    const deletedById = deletedUnderAnotherKey(side.own, input.id, tombstone.syncKey);
+    if (deletedById && deletedById.changedAt >= at) return "stale";
+  } else if (at <= tombstone.changedAt || isOlderThanLine(at, sender, tombstone)) return "stale";
   const values = lineValuesFrom(input, undefined);
   ws.putLine(
     sender,
@@ -157,17 +168,12 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     return "no_change";
   }
   const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
-  if (existing && (isOlderReport(side, at, existing) || isOutdatedMirror(existing, fingerprint))) {
+  // A late echo of a mirror quotesync has moved past is answered with the winner while synced; with
+  // no pair to answer through, a report that is not older is what the system holds now (it applied
+  // the mirror over its user's newer change), so it is kept, and the next start copies it.
+  if (existing && (isOlderReport(side, at, existing) || (pair && isOutdatedMirror(existing, fingerprint)))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
-    if (pair) {
-      const corrected = existing.id === input.id ? existing : { ...existing, id: input.id };
-      ws.mirrorLineUpsert(
-        sender,
-        pair.opportunityId,
-        pair.quoteId,
-        toMirrorLine(corrected, ws.mapping.lines),
-      );
-    }
+    if (pair) answerWithLine(side, pair, existing, input.id);
     return "stale";
   }
   const syncKey = existing?.syncKey ?? input.syncKey ?? side.newSyncKey();
@@ -186,6 +192,18 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
   if (!pair.live) return "pending";
   mirrorLineToOtherSide(side, pair, line);
   return "applied";
+}
+
+/**
+ * Answers an older report of the owner's with the line as quotesync holds it (SPEC §1.11), under
+ * the id the owner reported. The values are now in flight to the owner: marked, so that once
+ * overwritten their echo is known for one (`sentToOwner`).
+ */
+function answerWithLine(side: LineSide, pair: SyncedPair, line: StoredLine, id: string | null): void {
+  const { ws, sender } = side;
+  const answer = id === null || line.id === id ? line : { ...line, id };
+  ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(answer, ws.mapping.lines));
+  if (!line.sentToOwner) ws.putLine(sender, side.quoteId ?? "", { ...line, sentToOwner: true });
 }
 
 /** Copies a line to the other side of a synced pair and mirrors it there. */
@@ -218,10 +236,17 @@ export function applyLineDelete(
   deletedId: string | null = line?.id ?? null,
 ): LineOutcome {
   const { ws, sender, pair } = side;
-  if (!line || line.deleted) return "no_change";
+  if (!line) return "no_change";
+  if (line.deleted) {
+    // A delete of a line already deleted (by a mirror in flight, a snapshot of the other side)
+    // still tells where the owner stood at `at`: a report it made before then, delivered later
+    // (a snapshot still holding the line), must not bring the line back once no pair answers it.
+    if (at > line.changedAt)
+      ws.putLine(sender, side.quoteId ?? "", { ...line, changedAt: at, changedBy: sender });
+    return "no_change";
+  }
   if (isOlderReport(side, at, line)) {
-    if (pair)
-      ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(line, ws.mapping.lines));
+    if (pair) answerWithLine(side, pair, line, line.id);
     return "stale";
   }
   const tombstone: StoredLine = {

@@ -11,11 +11,15 @@ import { isOlderThanRecord } from "../records.js";
 import { deleteLineOnOtherSide, type LineSide, mirrorLineToOtherSide } from "./line-changes.js";
 import type { Workspace } from "./workspace.js";
 
-/** The quote wins: every quote line is copied to the opportunity, every other opportunity line deleted. */
+/**
+ * The quote wins: every quote line is copied to the opportunity, every other opportunity line
+ * deleted. `newSyncKey` keys the tombstone of a CRM line a copy replaces (see below).
+ */
 export function replaceOpportunityLines(
   ws: Workspace,
   quote: QuoteAggregate,
   opportunity: OpportunityAggregate,
+  newSyncKey: () => string,
 ): void {
   const opportunityId = opportunity.header.id;
   const quoteId = quote.header.id;
@@ -40,6 +44,12 @@ export function replaceOpportunityLines(
         outdatedMirrors: outdatedAfterOverwrite(live, "crm", ws.mapping.lines),
       });
       copy.mirroredAt = Math.max(ws.cause.at, copy.changedAt);
+      if (current?.deleted && current.id !== null) {
+        // The copy is a new CRM line under the sync key of one deleted there: the tombstone moves
+        // to a key of its own and keeps the deleted line's ids, so a late report of that line (a
+        // CRM snapshot from before the delete names it by id alone) still meets its tombstone.
+        ws.putOpportunityLine({ ...current, syncKey: newSyncKey() });
+      }
       ws.putOpportunityLine(copy);
     }
     ws.mirrorLineUpsert("crm", opportunityId, quoteId, toMirrorLine(copy, ws.mapping.lines));

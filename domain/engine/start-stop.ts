@@ -31,6 +31,7 @@ export function decideStart(
   return decided(context, snapshot, (ws) =>
     startQuoteSync(ws, command.quoteId, {
       checkPermissions: true,
+      newSyncKey: context.newSyncKey,
       ...(command.actor ? { actor: command.actor } : {}),
     }),
   );
@@ -53,7 +54,9 @@ export function decideTrigger(
   trigger: { type: "cart.finalized" | "quote.accepted"; quoteId: string; actor?: Actor | undefined },
   context: DecisionContext,
 ): Decision {
-  return decided(context, snapshot, (ws) => applyTrigger(ws, trigger.type, trigger.quoteId, trigger.actor));
+  return decided(context, snapshot, (ws) =>
+    applyTrigger(ws, trigger.type, trigger.quoteId, context.newSyncKey, trigger.actor),
+  );
 }
 
 /** SPEC §6: the tenant's permissions needed to start or stop; refused (and audited) otherwise. */
@@ -91,7 +94,13 @@ function startableQuote(ws: Workspace, quoteId: string): QuoteAggregate {
 function startQuoteSync(
   ws: Workspace,
   quoteId: string,
-  options: { actor?: Actor; checkPermissions: boolean; stage?: string; acceptQuote?: boolean },
+  options: {
+    actor?: Actor;
+    checkPermissions: boolean;
+    newSyncKey: () => string;
+    stage?: string;
+    acceptQuote?: boolean;
+  },
 ): SyncResponse {
   const quote = startableQuote(ws, quoteId);
   const opportunityId = quote.header.opportunityId;
@@ -116,7 +125,10 @@ function startQuoteSync(
   const previousId = opportunity.header.syncedQuoteId;
   const previous = previousId && previousId !== quoteId ? ws.useQuote(previousId) : null;
   if (options.acceptQuote) ws.updateQuote(quoteId, accepted(quote.header, ws.cause.at));
-  const startOptions = options.stage ? { stage: options.stage } : {};
+  const startOptions = {
+    newSyncKey: options.newSyncKey,
+    ...(options.stage ? { stage: options.stage } : {}),
+  };
   const status = beginSync(ws, quote, opportunity, previous, startOptions);
   return { status, mirrors: ws.producedMirrors(), opportunityId, quoteId };
 }
@@ -152,6 +164,7 @@ function applyTrigger(
   ws: Workspace,
   type: "cart.finalized" | "quote.accepted",
   quoteId: string,
+  newSyncKey: () => string,
   eventActor?: Actor,
 ): SyncResponse {
   const accepted = type === "quote.accepted";
@@ -159,7 +172,7 @@ function applyTrigger(
   // A tenant may hold triggers to the start policy: the event's actor, or the one configured for triggers.
   const { checkTriggers, triggerActor } = ws.tenant.permissions;
   const actor = eventActor ?? triggerActor ?? undefined;
-  const permission = { checkPermissions: checkTriggers, ...(actor ? { actor } : {}) };
+  const permission = { checkPermissions: checkTriggers, newSyncKey, ...(actor ? { actor } : {}) };
   const options = accepted
     ? { ...permission, stage: ws.tenant.policy.acceptedStage, acceptQuote: true }
     : permission;
@@ -244,7 +257,7 @@ export function beginSync(
   quote: QuoteAggregate,
   opportunity: OpportunityAggregate,
   previous: QuoteAggregate | null,
-  options: { stage?: string } = {},
+  options: { newSyncKey: () => string; stage?: string },
 ): "started" {
   const quoteId = quote.header.id;
   const opportunityId = opportunity.header.id;
@@ -272,7 +285,7 @@ export function beginSync(
       quoteId,
     );
   } else {
-    replaceOpportunityLines(ws, quote, opportunity);
+    replaceOpportunityLines(ws, quote, opportunity, options.newSyncKey);
     ws.audit(
       opportunityId,
       "sync.started",
@@ -283,7 +296,10 @@ export function beginSync(
   ws.updateQuote(quoteId, { syncing: true, pendingChanges: 0 });
   ws.mirrorTo("cpq", opportunityId, quoteId).quote = { syncing: true };
   ws.updateOpportunity({ syncedQuoteId: quoteId, lastSyncedAt: ws.nowIso });
-  settleSyncedHeader(ws, opportunity, quote, { always: true, ...options });
+  settleSyncedHeader(ws, opportunity, quote, {
+    always: true,
+    ...(options.stage ? { stage: options.stage } : {}),
+  });
   return "started";
 }
 

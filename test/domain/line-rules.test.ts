@@ -154,6 +154,45 @@ describe("older reports and echoes (SPEC §1.11, §1.12)", () => {
     expect((await h.store.loadQuote("demo", "q"))?.lines.get("sk-1")?.unitPrice).toBe("80");
   });
 
+  it("the echo of a stale answer, reported after the other side's newer change, is answered with that change", async () => {
+    const h = await livePair();
+    const crmPrice = (unitPrice: string, seconds: number) =>
+      h.crm(
+        opportunityLinesUpserted("opp", [line("c1", { productId: "prod-q1", syncKey: "sk-1", unitPrice })], {
+          occurredAt: afterStart(seconds),
+        }),
+      );
+    // The CRM's user sets 150 at +10 s; the CRM then applies a late second delivery of the start's
+    // copy (100) and reports it at +11 s: a late echo, answered with 150.
+    expect((await crmPrice("150", 10)).response.status).toBe("applied");
+    const echo = await crmPrice("100", 11);
+    expect(echo.response.status).toBe("stale");
+    expect(echo.response.mirrors.flatMap((mirror) => mirror.lines?.upsert ?? [])).toEqual([
+      expect.objectContaining({ unitPrice: "150" }),
+    ]);
+    // The CPQ's user sets 120 at +20 s: mirrored to the CRM.
+    const cpqEdit = await h.cpq(
+      quoteLinesUpserted("q", [line("q1", { syncKey: "sk-1", unitPrice: "120" })], {
+        occurredAt: afterStart(20),
+      }),
+    );
+    expect(cpqEdit.response.status).toBe("applied");
+    // The answer (150) reaches the CRM after that, and the CRM reports it at +30 s: an echo of a
+    // value quotesync sent and has moved past, not a user's change.
+    const late = await crmPrice("150", 30);
+    expect(late.response.status).toBe("stale");
+    expect(late.response.mirrors).toEqual([
+      expect.objectContaining({
+        target: "crm",
+        lines: { upsert: [expect.objectContaining({ id: "c1", unitPrice: "120" })], delete: [] },
+      }),
+    ]);
+    expect((await h.store.loadQuote("demo", "q"))?.lines.get("sk-1")?.unitPrice).toBe("120");
+    // The CRM then applies 120 and reports it: no change, the pair at rest.
+    const settled = await crmPrice("120", 40);
+    expect(settled.response).toMatchObject({ status: "no_change", mirrors: [] });
+  });
+
   it("a newer CRM upsert wins and reaches the CPQ under the CPQ's id", async () => {
     const h = await livePair();
     const newer = await h.crm(

@@ -161,6 +161,7 @@ export async function play(
   let stopped = false;
   tick++;
   const started = await quotesync.start(synced, at(tick));
+  trace("initial start", at(tick), JSON.stringify(started));
   expect(started).not.toBeNull();
   enqueue(started ?? []);
 
@@ -220,9 +221,11 @@ export async function play(
       // "start": the given quote started: a re-sync of the synced one, a replace by the other, or
       // a start after a stop.
       tick++;
+      trace("command", step.kind, JSON.stringify(step), at(tick));
       if (step.kind === "stop") {
         if (stopped) continue;
         const mirrors = await quotesync.stop(synced, at(tick));
+        trace("  ->", JSON.stringify(mirrors));
         if (mirrors === null) continue;
         enqueue(mirrors);
         stopped = true;
@@ -230,6 +233,7 @@ export async function play(
       }
       const quoteId = ids.quoteIds[step.quote % 2] as string;
       const mirrors = await quotesync.start(quoteId, at(tick));
+      trace("  ->", JSON.stringify(mirrors));
       if (mirrors === null) continue;
       enqueue(mirrors);
       synced = quoteId;
@@ -256,6 +260,7 @@ export async function play(
                   : system === crm
                     ? crm.opportunityEvent()
                     : system.quoteEvent(ids.opportunityId, `Quote ${tick}`);
+    trace("user", JSON.stringify(step), JSON.stringify(event));
     if (event) queue.push({ to: "quotesync", from: system.side, event });
   }
 
@@ -263,10 +268,12 @@ export async function play(
   while (stopped) {
     tick++;
     const mirrors = await quotesync.start(synced, at(tick));
+    trace("final start", at(tick), JSON.stringify(mirrors));
     if (mirrors === null) continue;
     enqueue(mirrors);
     stopped = false;
   }
+  trace("drain");
   let steps = 0;
   const drain = async () => {
     while (queue.length > 0) {
