@@ -5,7 +5,10 @@ import { runtime } from "../../functions/lib/runtime.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "./events.js";
 import { DEMO_SECRETS, handlerHarness, memoryHandlerHarness } from "./handlers.js";
 
-type Harness = Pick<Awaited<ReturnType<typeof memoryHandlerHarness>>, "crm" | "cpq" | "start" | "status" | "dispose">;
+type Harness = Pick<
+  Awaited<ReturnType<typeof memoryHandlerHarness>>,
+  "crm" | "cpq" | "start" | "status" | "dispose"
+>;
 type Store = "DynamoDB Local" | "in memory";
 
 const harnessOn = (store: Store, tenants: TenantConfig[]): Promise<Harness> =>
@@ -61,7 +64,7 @@ export function scheduledPagingSuite(store: Store): void {
         runs.push(await runtime().engine.runScheduled({ limits }));
       } while (!runs.at(-1)?.push.cycleCompleted && runs.length < 10);
 
-    expect(runs.map((run) => run.push.examined)).toEqual([3, 3, 2]);
+      expect(runs.map((run) => run.push.examined)).toEqual([3, 3, 2]);
       expect(runs.every((run) => run.checkpointSaved)).toBe(true);
       const pushed = runs.flatMap((run) => run.push.pushed.map((p) => `${p.tenantId}/${p.quoteId}`));
       expect(pushed).toEqual([
