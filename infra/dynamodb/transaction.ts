@@ -67,16 +67,14 @@ export class ChangeSetWriter {
   async commit(plan: CommitPlan, reservation?: Reservation): Promise<void> {
     const floor = this.hints.floor(plan.headers);
     // Reserved numbers held through line batches would stall every reader of the tenant's outbox
-    // while they run. Batches that go in one wave are short: the entries are numbered beside them.
-    // Longer ones void the reservation alongside and number the entries after the batches.
-    const early =
-      plan.switched.length > 0 && inOneWave(plan.switched)
-        ? this.outboxLog.number(plan.tenantId, plan.entries.length, reservation, floor)
-        : undefined;
+    // while they run. No batches, or batches that go in one wave: the entries are numbered beside
+    // them. Longer ones void the reservation alongside and number the entries after the batches.
+    const early = inOneWave(plan.switched)
+      ? this.outboxLog.number(plan.tenantId, plan.entries.length, reservation, floor)
+      : undefined;
     // Awaited below; a failed allocation must not go unhandled while the batches run.
     early?.catch(() => {});
-    const released =
-      plan.switched.length > 0 && !early && reservation ? this.outboxLog.release(reservation) : undefined;
+    const released = !early && reservation ? this.outboxLog.release(reservation) : undefined;
     // Set when the transaction's fate is unknown (timeout, 500): it may have switched to the new
     // generations, so they must not be deleted.
     let outcomeUnknown = false;
@@ -91,12 +89,7 @@ export class ChangeSetWriter {
             ? await early.finally(() => {
                 earlyTaken = true;
               })
-            : await this.outboxLog.number(
-                plan.tenantId,
-                plan.entries.length,
-                attempt === 1 && plan.switched.length === 0 ? reservation : undefined,
-                floor,
-              );
+            : await this.outboxLog.number(plan.tenantId, plan.entries.length, undefined, floor);
         const result = await this.attempt(plan, numbering);
         if (result.outcome === "written") break;
         if (result.outcome === "failed") {
