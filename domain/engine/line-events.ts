@@ -174,7 +174,6 @@ function applyLineChange(
   newSyncKey: () => string,
   ownQuote: QuoteAggregate | null = syncedQuote,
 ): SyncResponse {
-  const at = ws.cause.at;
   const pair = opportunity && syncedQuote ? pairSeenFrom(ws, sender, syncedQuote, opportunity) : null;
   const ownHeader = sender === "crm" ? opportunity?.header : ownQuote?.header;
   const side: LineSide = {
@@ -188,43 +187,8 @@ function applyLineChange(
     replacedAt: ownHeader?.linesReplacedAt,
   };
   const before = snapshotLines(own, ws.mapping.lines);
-  const outcomes: LineOutcome[] = [];
-  if (change.kind === "deleted") {
-    for (const lineId of change.lineIds) {
-      const line = findLine(own, { id: lineId });
-      if (line) {
-        outcomes.push(applyLineDelete(side, line, at, lineId));
-      } else {
-        ws.putLine(sender, side.quoteId ?? "", tombstoneForUnknownLine(lineId, newSyncKey(), at, sender));
-        outcomes.push("no_change");
-      }
-    }
-  } else {
-    const reported = new Set<string>();
-    for (const input of change.lines) {
-      outcomes.push(applyLineUpsert(side, input, at));
-      const line = findLine(own, input);
-      if (line) reported.add(line.syncKey);
-    }
-    if (change.kind === "replaced") {
-      for (const line of [...own.values()]) {
-        if (!line.deleted && !reported.has(line.syncKey)) outcomes.push(applyLineDelete(side, line, at));
-      }
-      // Lines the snapshot does not hold are gone as of `at`, those quotesync has not heard of too.
-      if (ownHeader && at > (ownHeader.linesReplacedAt ?? Number.NEGATIVE_INFINITY)) {
-        if (sender === "crm") ws.updateOpportunity({ linesReplacedAt: at });
-        else ws.updateQuote(ownHeader.id, { linesReplacedAt: at });
-      }
-    }
-  }
-  const ownAggregate = sender === "crm" ? opportunity : ownQuote;
-  const liveCount = ownAggregate ? liveLineCount(ownAggregate) : liveLines(own).length;
-  if (liveCount > LIMITS.linesPerRecord) {
-    throw new InvalidEvent(
-      `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,
-      [{ path: ["data", "lines"], message: `would hold ${liveCount} lines` }],
-    );
-  }
+  const outcomes = lineOutcomes(side, change, ownHeader);
+  checkLineLimit(sender, sender === "crm" ? opportunity : ownQuote, own);
   const opportunityId =
     opportunity?.header.id ?? (sender === "cpq" ? ownQuote?.header.opportunityId : null) ?? null;
   const pending = outcomes.filter((outcome) => outcome === "pending").length;
@@ -247,6 +211,61 @@ function applyLineChange(
     lineValueChanges(before, own, ws.mapping.lines),
   );
   return { status, mirrors: ws.producedMirrors() };
+}
+
+/** Applies each line of the change on the sender's side, in order. */
+function lineOutcomes(
+  side: LineSide,
+  change: LineChange,
+  ownHeader: { id: string; linesReplacedAt?: number } | undefined,
+): LineOutcome[] {
+  const { ws, sender, own, newSyncKey } = side;
+  const at = ws.cause.at;
+  const outcomes: LineOutcome[] = [];
+  if (change.kind === "deleted") {
+    for (const lineId of change.lineIds) {
+      const line = findLine(own, { id: lineId });
+      if (line) {
+        outcomes.push(applyLineDelete(side, line, at, lineId));
+      } else {
+        ws.putLine(sender, side.quoteId ?? "", tombstoneForUnknownLine(lineId, newSyncKey(), at, sender));
+        outcomes.push("no_change");
+      }
+    }
+    return outcomes;
+  }
+  const reported = new Set<string>();
+  for (const input of change.lines) {
+    outcomes.push(applyLineUpsert(side, input, at));
+    const line = findLine(own, input);
+    if (line) reported.add(line.syncKey);
+  }
+  if (change.kind === "replaced") {
+    for (const line of [...own.values()]) {
+      if (!line.deleted && !reported.has(line.syncKey)) outcomes.push(applyLineDelete(side, line, at));
+    }
+    // Lines the snapshot does not hold are gone as of `at`, those quotesync has not heard of too.
+    if (ownHeader && at > (ownHeader.linesReplacedAt ?? Number.NEGATIVE_INFINITY)) {
+      if (sender === "crm") ws.updateOpportunity({ linesReplacedAt: at });
+      else ws.updateQuote(ownHeader.id, { linesReplacedAt: at });
+    }
+  }
+  return outcomes;
+}
+
+/** A record may not hold more live lines than `LIMITS.linesPerRecord`. */
+function checkLineLimit(
+  sender: Source,
+  ownAggregate: OpportunityAggregate | QuoteAggregate | null | undefined,
+  own: Map<string, StoredLine>,
+): void {
+  const liveCount = ownAggregate ? liveLineCount(ownAggregate) : liveLines(own).length;
+  if (liveCount > LIMITS.linesPerRecord) {
+    throw new InvalidEvent(
+      `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,
+      [{ path: ["data", "lines"], message: `would hold ${liveCount} lines` }],
+    );
+  }
 }
 
 function auditLineChange(

@@ -96,7 +96,27 @@ export async function runScheduled(
   const walker = { store, limits, shouldStop, tenantOf, now: () => new Date(deps.clock()).toISOString() };
 
   const pushed: ScheduledRunReport["push"]["pushed"] = [];
-  const push = await walkPass(walker, checkpoint.push, {
+  const push = await walkPass(walker, checkpoint.push, pushPass(deps, pushed));
+  const findings = { drifting: [] as ScheduledRunReport["audit"]["drifting"], recorded: 0 };
+  const audit = await walkPass(walker, checkpoint.audit, auditPass(deps, startedAt, findings));
+
+  const checkpointSaved = await store.saveScheduleCheckpoint({
+    push: push.resumeAt,
+    audit: audit.resumeAt,
+    version: checkpoint.version,
+  });
+  return {
+    startedAt,
+    push: { ...push, pushed },
+    audit: { ...audit, ...findings },
+    stoppedEarly: shouldStop(),
+    checkpointSaved,
+  };
+}
+
+/** The push pass: a non-manual synced quote's pending changes pushed to the opportunity. */
+function pushPass(deps: EngineDeps, pushed: ScheduledRunReport["push"]["pushed"]): Pass {
+  return {
     list: (s, tenantId, after, limit) => s.listPendingQuoteIds(tenantId, after, limit),
     async visit(tenant, quoteId) {
       const outcome = await runDecision(deps, tenant, {
@@ -110,37 +130,30 @@ export async function runScheduled(
         pushed.push({ tenantId: tenant.tenantId, quoteId, mirrors: outcome.response.mirrors.length });
       }
     },
-  });
+  };
+}
 
-  const drifting: ScheduledRunReport["audit"]["drifting"] = [];
-  let recorded = 0;
-  const audit = await walkPass(walker, checkpoint.audit, {
+/** The audit pass: a synced pair checked for drift, findings recorded, stale ones pruned. */
+function auditPass(
+  deps: EngineDeps,
+  startedAt: string,
+  findings: Pick<ScheduledRunReport["audit"], "drifting" | "recorded">,
+): Pass {
+  const { store } = deps;
+  return {
     list: (s, tenantId, after, limit) => s.listSyncedOpportunityIds(tenantId, after, limit),
     async visit(tenant, opportunityId) {
       const found = await auditOpportunity(store, tenant, opportunityId);
       if (found === null) return;
       if (found.issues.length > 0) {
         const kinds = found.issues.map((issue) => issue.kind);
-        drifting.push({ tenantId: tenant.tenantId, opportunityId, issues: kinds });
+        findings.drifting.push({ tenantId: tenant.tenantId, opportunityId, issues: kinds });
       }
-      if (await recordFinding(deps, tenant, opportunityId, found)) recorded++;
+      if (await recordFinding(deps, tenant, opportunityId, found)) findings.recorded++;
     },
     async finishTenant(tenant, position) {
       await pruneStaleFindings(store, tenant.tenantId, position.tenantPassStartedAt ?? startedAt);
     },
-  });
-
-  const checkpointSaved = await store.saveScheduleCheckpoint({
-    push: push.resumeAt,
-    audit: audit.resumeAt,
-    version: checkpoint.version,
-  });
-  return {
-    startedAt,
-    push: { ...push, pushed },
-    audit: { ...audit, drifting, recorded },
-    stoppedEarly: shouldStop(),
-    checkpointSaved,
   };
 }
 
@@ -155,7 +168,6 @@ interface Walker {
 /** Walks one sparse index across tenants from `start`, within the pass's budget. */
 async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promise<PassReport> {
   const { store, limits, shouldStop } = walker;
-  const quota = limits.pairsPerTenant ?? limits.pairsPerPass;
   const report: PassReport = {
     examined: 0,
     indexPages: 0,
@@ -180,25 +192,35 @@ async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promi
     report.resumeAt = position(start.tenantId, cursors);
     return report;
   }
+  const nextStart = await serveTenants(first, { walker, pass, report, cursors, budgetLeft, tenantAfter });
+  report.resumeAt = position(nextStart, cursors);
+  return report;
+}
+
+interface PassRun {
+  walker: Walker;
+  pass: Pass;
+  report: PassReport;
+  cursors: Map<string, TenantCursor>;
+  budgetLeft: () => boolean;
+  tenantAfter: (tenantId: string | null) => Promise<string | null>;
+}
+
+/** Serves tenants in id order from `first` while the budget lasts; returns where the next run starts. */
+async function serveTenants(first: string, run: PassRun): Promise<string | null> {
+  const { walker, pass, report, cursors, budgetLeft, tenantAfter } = run;
+  const quota = walker.limits.pairsPerTenant ?? walker.limits.pairsPerPass;
   let tenantId = first;
   let second: string | null = null;
   let backlog = false;
-  let nextStart: string | null = null;
   for (;;) {
-    if (!budgetLeft()) {
-      nextStart = tenantId;
-      backlog = true;
-      break;
-    }
+    if (!budgetLeft()) return tenantId;
     const cursor = cursors.get(tenantId) ?? { after: null, tenantPassStartedAt: walker.now() };
     const served = await serveTenant(walker, tenantId, cursor, pass, report, quota, budgetLeft);
     if (served === "finished") cursors.delete(tenantId);
     else cursors.set(tenantId, cursor);
     if (served !== "finished") backlog = true;
-    if (served === "cut") {
-      nextStart = tenantId;
-      break;
-    }
+    if (served === "cut") return tenantId;
     // One more tenant-list read even when the budget is spent, so the next run starts where this
     // one left off rather than at a tenant already served.
     const next = await tenantAfterWrapping(tenantAfter, tenantId);
@@ -206,17 +228,11 @@ async function walkPass(walker: Walker, start: IndexPosition, pass: Pass): Promi
     if (next === null || next === first) {
       // Every tenant served this run: the next run starts one tenant later.
       report.cycleCompleted = !backlog;
-      nextStart = second ?? first;
-      break;
+      return second ?? first;
     }
-    if (!budgetLeft()) {
-      nextStart = next;
-      break;
-    }
+    if (!budgetLeft()) return next;
     tenantId = next;
   }
-  report.resumeAt = position(nextStart, cursors);
-  return report;
 }
 
 /** The tenant after `tenantId` in id order, wrapping to the first; null when there is none. */
