@@ -531,40 +531,46 @@ export class DeliveryService {
             : {}),
         },
       );
-      if (result.outcome === "delivered") {
-        return {
-          kind: "delivered",
-          ...(result.detail ? { detail: result.detail } : {}),
-          ...(result.changes ? { changes: result.changes } : {}),
-        };
-      }
-      return {
-        kind: "waiting",
-        message: result.reason,
-        retryAfterMs: result.retryAfterMs,
-        ...(result.changes ? { changes: result.changes } : {}),
-      };
+      return entryOutcomeOf(result);
     } catch (error) {
-      if (error instanceof PermanentDeliveryError) {
-        return { kind: "permanent", message: error.message, changes: error.changes };
-      }
-      if (error instanceof UnknownApplierKind) return { kind: "permanent", message: error.message };
-      if (error instanceof TransientDeliveryError) {
-        return {
-          kind: "transient",
-          message: error.message,
-          retryAfterMs: error.retryAfterMs,
-          changes: error.changes,
-        };
-      }
-      // Anything else (credentials unreadable for a moment, a bug fixed by a deploy) is retried.
-      return {
-        kind: "transient",
-        message: `delivery failed: ${(error as Error).message}`,
-        retryAfterMs: null,
-      };
+      return entryOutcomeOfError(error);
     }
   }
+}
+
+/** What an applier's answer means for the entry. */
+function entryOutcomeOf(result: ApplyResult): EntryOutcome {
+  if (result.outcome === "delivered") {
+    return {
+      kind: "delivered",
+      ...(result.detail ? { detail: result.detail } : {}),
+      ...(result.changes ? { changes: result.changes } : {}),
+    };
+  }
+  return {
+    kind: "waiting",
+    message: result.reason,
+    retryAfterMs: result.retryAfterMs,
+    ...(result.changes ? { changes: result.changes } : {}),
+  };
+}
+
+/** What an applier's failure means for the entry: permanent ones park it, the rest are retried. */
+function entryOutcomeOfError(error: unknown): EntryOutcome {
+  if (error instanceof PermanentDeliveryError) {
+    return { kind: "permanent", message: error.message, changes: error.changes };
+  }
+  if (error instanceof UnknownApplierKind) return { kind: "permanent", message: error.message };
+  if (error instanceof TransientDeliveryError) {
+    return {
+      kind: "transient",
+      message: error.message,
+      retryAfterMs: error.retryAfterMs,
+      changes: error.changes,
+    };
+  }
+  // Anything else (credentials unreadable for a moment, a bug fixed by a deploy) is retried.
+  return { kind: "transient", message: `delivery failed: ${(error as Error).message}`, retryAfterMs: null };
 }
 
 function pairId(pair: DeliveryPair): string {

@@ -115,28 +115,7 @@ export class InMemorySyncStore implements SyncStore {
 
   async commit(changes: ChangeSet): Promise<void> {
     const { tenantId } = changes;
-    const stale: string[] = [];
-    if (changes.opportunity) {
-      const current = this.opportunities.get(`${tenantId}/${changes.opportunity.record.id}`);
-      if ((current?.header.version ?? null) !== changes.opportunity.record.version)
-        stale.push(`opportunity ${changes.opportunity.record.id}`);
-    }
-    for (const { record } of changes.quotes) {
-      const current = this.quotes.get(`${tenantId}/${record.id}`);
-      if ((current?.header.version ?? null) !== record.version) stale.push(`quote ${record.id}`);
-    }
-    for (const { kind, id, version } of changes.unchanged ?? []) {
-      const current =
-        kind === "opportunity"
-          ? this.opportunities.get(`${tenantId}/${id}`)
-          : this.quotes.get(`${tenantId}/${id}`);
-      if ((current?.header.version ?? null) !== version) stale.push(`${kind} ${id}`);
-    }
-    if (changes.processedEvent && this.processed.has(`${tenantId}/${changes.processedEvent.key}`)) {
-      throw new DuplicateEvent(changes.processedEvent.key);
-    }
-    if (stale.length > 0) throw new ConcurrentModification({ items: stale });
-
+    this.checkCommit(changes);
     this.commits++;
     if (changes.opportunity) {
       const { record, lines } = changes.opportunity;
@@ -173,6 +152,32 @@ export class InMemorySyncStore implements SyncStore {
     if (changes.processedEvent) {
       this.processed.set(`${tenantId}/${changes.processedEvent.key}`, clone(changes.processedEvent.response));
     }
+  }
+
+  /** The commit's conditions, as the DynamoDB adapter's transaction checks them. */
+  private checkCommit(changes: ChangeSet): void {
+    const { tenantId } = changes;
+    const stale: string[] = [];
+    if (changes.opportunity) {
+      const current = this.opportunities.get(`${tenantId}/${changes.opportunity.record.id}`);
+      if ((current?.header.version ?? null) !== changes.opportunity.record.version)
+        stale.push(`opportunity ${changes.opportunity.record.id}`);
+    }
+    for (const { record } of changes.quotes) {
+      const current = this.quotes.get(`${tenantId}/${record.id}`);
+      if ((current?.header.version ?? null) !== record.version) stale.push(`quote ${record.id}`);
+    }
+    for (const { kind, id, version } of changes.unchanged ?? []) {
+      const current =
+        kind === "opportunity"
+          ? this.opportunities.get(`${tenantId}/${id}`)
+          : this.quotes.get(`${tenantId}/${id}`);
+      if ((current?.header.version ?? null) !== version) stale.push(`${kind} ${id}`);
+    }
+    if (changes.processedEvent && this.processed.has(`${tenantId}/${changes.processedEvent.key}`)) {
+      throw new DuplicateEvent(changes.processedEvent.key);
+    }
+    if (stale.length > 0) throw new ConcurrentModification({ items: stale });
   }
 
   private outboxOf(tenantId: string): OutboxEntry[] {

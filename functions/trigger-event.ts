@@ -44,6 +44,48 @@ export async function handleTrigger(
   rt: Runtime = runtime(),
   facts: EventFacts = {},
 ): Promise<TriggerResult> {
+  const { tenantId, source, detailType, event } = parseTrigger(delivery);
+  Object.assign(facts, {
+    tenantId,
+    source: source.slice(0, 64),
+    eventType: detailType,
+    eventId: event.eventId,
+  });
+  logger.setCorrelationId(event.eventId);
+  const tenant = await rt.loadTenant(tenantId);
+  if (!tenant) {
+    logger.warn("trigger dropped: unknown tenant", { ...facts });
+    return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
+  }
+  // Anyone allowed to put events on the trigger bus names the tenant in the detail: the tenant's own
+  // pin of the sources that may trigger it is what keeps one sender from triggering another's quotes.
+  if (!tenant.policy.triggerSources.includes(source)) {
+    logger.warn("trigger dropped: source not allowed for the tenant", { ...facts });
+    recordEvent(detailType, "refused", 0);
+    return {
+      outcome: "dropped",
+      tenantId,
+      reason: `source ${source.slice(0, 64)} may not trigger tenant ${tenantId}`,
+    };
+  }
+  try {
+    const outcome = await rt.engine.handleCpqEvent(tenant, event, "eventbridge");
+    const result = outcome.replayed ? "duplicate" : outcome.response.status;
+    logger.info("trigger", { ...facts, outcome: result, mirrors: outcome.response.mirrors.length });
+    recordEvent(detailType, result, outcome.response.mirrors.length);
+    return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
+  } catch (error) {
+    if (error instanceof PreconditionFailed || error instanceof Forbidden) {
+      logger.warn("trigger refused", { ...facts, error: error.message });
+      recordEvent(detailType, "refused", 0);
+      return { outcome: "dropped", tenantId, reason: error.message };
+    }
+    throw error;
+  }
+}
+
+/** The trigger's tenant, source, type and CPQ event; `InvalidEvent` when it is not one. */
+function parseTrigger(delivery: unknown) {
   const parsed = TriggerDelivery.safeParse(delivery);
   if (!parsed.success) {
     throw new InvalidEvent(
@@ -66,44 +108,7 @@ export async function handleTrigger(
       details.map((issue) => ({ ...issue, path: ["detail", ...issue.path] })),
     );
   }
-  const source = parsed.data.source;
-  Object.assign(facts, {
-    tenantId,
-    source: source.slice(0, 64),
-    eventType: detailType,
-    eventId: event.data.eventId,
-  });
-  logger.setCorrelationId(event.data.eventId);
-  const tenant = await rt.loadTenant(tenantId);
-  if (!tenant) {
-    logger.warn("trigger dropped: unknown tenant", { ...facts });
-    return { outcome: "dropped", tenantId, reason: `tenant ${tenantId} not found` };
-  }
-  // Anyone allowed to put events on the trigger bus names the tenant in the detail: the tenant's own
-  // pin of the sources that may trigger it is what keeps one sender from triggering another's quotes.
-  if (!tenant.policy.triggerSources.includes(source)) {
-    logger.warn("trigger dropped: source not allowed for the tenant", { ...facts });
-    recordEvent(detailType, "refused", 0);
-    return {
-      outcome: "dropped",
-      tenantId,
-      reason: `source ${source.slice(0, 64)} may not trigger tenant ${tenantId}`,
-    };
-  }
-  try {
-    const outcome = await rt.engine.handleCpqEvent(tenant, event.data, "eventbridge");
-    const result = outcome.replayed ? "duplicate" : outcome.response.status;
-    logger.info("trigger", { ...facts, outcome: result, mirrors: outcome.response.mirrors.length });
-    recordEvent(detailType, result, outcome.response.mirrors.length);
-    return { outcome: "applied", tenantId, replayed: outcome.replayed, response: outcome.response };
-  } catch (error) {
-    if (error instanceof PreconditionFailed || error instanceof Forbidden) {
-      logger.warn("trigger refused", { ...facts, error: error.message });
-      recordEvent(detailType, "refused", 0);
-      return { outcome: "dropped", tenantId, reason: error.message };
-    }
-    throw error;
-  }
+  return { tenantId, source: parsed.data.source, detailType, event: event.data };
 }
 
 type TriggerEvent = EventBridgeEvent<(typeof TRIGGER_TYPES)[number], unknown>;

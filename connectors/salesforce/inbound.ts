@@ -323,7 +323,14 @@ class Translation {
       ]),
     );
     await rememberLineOwners(this.deps.connectorStore, tenantId, learned, owners);
-    if (reported.length === 0) return;
+    await this.feedLines(changeType, reported);
+  }
+
+  /** The reported lines as one `opportunity.lines.upserted` per opportunity, at its latest change. */
+  private async feedLines(
+    changeType: ChangeEventHeader["changeType"],
+    reported: Array<{ record: SfRecord; id: string }>,
+  ): Promise<void> {
     const byOpportunity = new Map<string, { lines: LineInput[]; at: number }>();
     for (const { record, id } of reported) {
       const opportunityId = String(record.OpportunityId);

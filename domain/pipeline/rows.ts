@@ -70,9 +70,39 @@ export function pipelineRow(
   const quote = syncedQuote && syncedQuote.id === opportunity.syncedQuoteId ? syncedQuote : null;
   const mode = quote ? (quote.syncMode ?? tenant.policy.mode) : null;
   const pendingChanges = quote?.syncing ? quote.pendingChanges : 0;
-  const attention: Attention[] = [];
   // Findings are about synced pairs: once sync stops, one left until the audit's next pass is stale.
   const finding = opportunity.syncedQuoteId ? drift : null;
+  const attention = attentionOf(tenant, opportunity, quote, finding, delivery, pendingChanges, now);
+  return {
+    opportunityId: opportunity.id,
+    name: opportunity.name,
+    stage: opportunity.stage,
+    amount: opportunity.amount,
+    currency: opportunity.currency,
+    amountLocked: opportunity.amountLocked,
+    syncedQuoteId: opportunity.syncedQuoteId,
+    mode,
+    pendingChanges,
+    approval: opportunity.approval,
+    drift: finding,
+    delivery,
+    syncedQuoteExpiresAt: quote?.expiresAt ?? null,
+    changedAt: new Date(opportunity.changedAt).toISOString(),
+    attention,
+  };
+}
+
+/** Why a row needs attention, in `ATTENTION_ORDER`. */
+function attentionOf(
+  tenant: TenantConfig,
+  opportunity: OpportunityRecord,
+  quote: QuoteRecord | null,
+  finding: DriftFinding | null,
+  delivery: DeliveryState | null,
+  pendingChanges: number,
+  now: number,
+): Attention[] {
+  const attention: Attention[] = [];
   // A manual-mode pair waiting at a milestone is reported by the audit too: one reason, not two.
   const driftIssues = finding?.issues.filter((issue) => issue.kind !== "milestone_pending") ?? [];
   if (driftIssues.length > 0)
@@ -105,21 +135,5 @@ export function pipelineRow(
       text: `synced quote ${quote.id} expired ${quote.expiresAt.slice(0, 10)}`,
     });
   attention.sort((a, b) => ATTENTION_ORDER.indexOf(a.kind) - ATTENTION_ORDER.indexOf(b.kind));
-  return {
-    opportunityId: opportunity.id,
-    name: opportunity.name,
-    stage: opportunity.stage,
-    amount: opportunity.amount,
-    currency: opportunity.currency,
-    amountLocked: opportunity.amountLocked,
-    syncedQuoteId: opportunity.syncedQuoteId,
-    mode,
-    pendingChanges,
-    approval: opportunity.approval,
-    drift: finding,
-    delivery,
-    syncedQuoteExpiresAt: quote?.expiresAt ?? null,
-    changedAt: new Date(opportunity.changedAt).toISOString(),
-    attention,
-  };
+  return attention;
 }

@@ -80,30 +80,42 @@ ${actions(base, input, synced)}
 <h2>Lines side by side${shownQuote ? html` <span class="muted">— quote ${shownQuote.id}${synced ? "" : " (not synced)"} and the opportunity</span>` : ""}</h2>
 ${linesTable(view.pairs, input.mappedLineFields)}
 <h2>Other quotes</h2>
-${
-  view.otherQuotes.length === 0
+${otherQuotesTable(base, input)}
+<h2>Field mapping</h2>
+${fieldMappingTable(view)}
+<h2 id="timeline">Timeline <span class="muted">— newest first</span></h2>
+${timelineList(view, lineNames)}`;
+}
+
+function otherQuotesTable(
+  base: string,
+  input: { canAct: boolean; csrf: string; view: OpportunityView },
+): Html {
+  const { view } = input;
+  return view.otherQuotes.length === 0
     ? html`<p class="muted">No other quotes.</p>`
     : html`<table class="stack" aria-label="Other quotes"><thead><tr><th scope="col">Quote</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Last change</th>${input.canAct ? html`<th scope="col">Action</th>` : ""}</tr></thead><tbody>${view.otherQuotes.map(
         (quote) =>
           html`<tr><td data-label="Quote">${quote.name ? `${quote.name} (${quote.id})` : quote.id}</td><td data-label="Status">${quote.status ?? "—"}</td><td data-label="Expires">${quote.expiresAt ? quote.expiresAt.slice(0, 10) : "—"}</td><td data-label="Last change">${when(new Date(quote.changedAt).toISOString())}</td>${input.canAct ? html`<td data-label="Action">${actionForm(base, input.csrf, "start", quote.id, `Start sync with ${quote.id}`, "")}</td>` : ""}</tr>`,
-      )}</tbody></table>`
+      )}</tbody></table>`;
 }
-<h2>Field mapping</h2>
-<table class="stack" aria-label="Custom fields">
+
+function fieldMappingTable(view: OpportunityView): Html {
+  return html`<table class="stack" aria-label="Custom fields">
 <thead><tr><th scope="col">Field</th><th scope="col">Level</th><th scope="col">Quote side</th><th scope="col">Opportunity side</th><th scope="col">Travels</th><th scope="col">Why</th></tr></thead>
 <tbody>${view.fieldReport.map(
     (entry) =>
       html`<tr><td data-label="Field"><code>${entry.name}</code></td><td data-label="Level">${entry.level === "lines" ? "line" : "header"}</td><td data-label="Quote side">${entry.quoteType ?? "—"}</td><td data-label="Opportunity side">${entry.opportunityType ?? "—"}</td><td data-label="Travels">${entry.travels ? html`<span class="tag ok">yes</span>` : html`<span class="tag warn">no</span>`}</td><td data-label="Why">${entry.reason}</td></tr>`,
-  )}</tbody></table>
-<h2 id="timeline">Timeline <span class="muted">— newest first</span></h2>
-${
-  view.timeline.length === 0
+  )}</tbody></table>`;
+}
+
+function timelineList(view: OpportunityView, lineNames: Map<string, string>): Html {
+  return view.timeline.length === 0
     ? html`<p class="muted">Nothing recorded yet.</p>`
     : html`<ol class="timeline" aria-labelledby="timeline">${view.timeline.map((entry) => {
         const label = timelineLabel(entry);
         return html`<li><time datetime="${entry.at}">${when(entry.at)}</time><span class="tag ${label.tone}">${label.text}</span> ${timelineSentence(entry, lineNames)}</li>`;
-      })}</ol>`
-}`;
+      })}</ol>`;
 }
 
 function actions(

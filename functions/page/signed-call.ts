@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { TenantConfig } from "../../domain/tenant.js";
+import { apiGatewayEvent } from "../lib/gateway-event.js";
 import { SIGNATURE_HEADER, signRequest } from "../lib/signature.js";
 import { handler as retryDelivery } from "../retry-delivery.js";
 import { handler as startSync } from "../start-sync.js";
@@ -23,17 +24,23 @@ export async function callSignedApi(
   context: Context,
 ): Promise<{ statusCode: number; body: Record<string, unknown> }> {
   const tenantPath = `/sync/${encodeURIComponent(tenant.tenantId)}`;
-  const route =
+  const route: {
+    routeKey: string;
+    path: string;
+    pathParameters: Record<string, string>;
+    secret: string;
+    handler: typeof startSync;
+  } =
     action === "retry"
       ? {
-          routeKey: "POST /sync/{tenantId}/deliveries/{entryId}/retry",
+          routeKey: "/sync/{tenantId}/deliveries/{entryId}/retry",
           path: `${tenantPath}/deliveries/${encodeURIComponent(target)}/retry`,
           pathParameters: { tenantId: tenant.tenantId, entryId: target },
           secret: tenant.secrets.crm[0] ?? "",
           handler: retryDelivery,
         }
       : {
-          routeKey: `POST /sync/{tenantId}/quotes/{quoteId}/${action === "stop" ? "stop" : "start"}`,
+          routeKey: `/sync/{tenantId}/quotes/{quoteId}/${action === "stop" ? "stop" : "start"}`,
           path: `${tenantPath}/quotes/${encodeURIComponent(target)}/${action === "stop" ? "stop" : "start"}`,
           pathParameters: { tenantId: tenant.tenantId, quoteId: target },
           secret: tenant.secrets.cpq[0] ?? tenant.secrets.crm[0] ?? "",
@@ -41,38 +48,20 @@ export async function callSignedApi(
         };
   const { path, secret } = route;
   const body = JSON.stringify({ eventId: `page-${randomUUID()}`, actor: { userId: `viewer:${viewer}` } });
-  const now = new Date();
-  const event: APIGatewayProxyEventV2 = {
-    version: "2.0",
+  const event = apiGatewayEvent({
+    method: "POST",
     routeKey: route.routeKey,
-    rawPath: path,
-    rawQueryString: "",
+    path,
     headers: {
       "content-type": "application/json",
+      "user-agent": "quotesync-page",
       [SIGNATURE_HEADER]: signRequest({ secret, method: "POST", pathWithQuery: path, body }),
     },
-    pathParameters: route.pathParameters,
-    isBase64Encoded: false,
     body,
-    requestContext: {
-      accountId: "self",
-      apiId: "pipeline-page",
-      domainName: "pipeline-page",
-      domainPrefix: "pipeline-page",
-      http: {
-        method: "POST",
-        path,
-        protocol: "HTTP/1.1",
-        sourceIp: "127.0.0.1",
-        userAgent: "quotesync-page",
-      },
-      requestId: randomUUID(),
-      routeKey: route.routeKey,
-      stage: "$default",
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-  };
+    pathParameters: route.pathParameters,
+    domainName: "pipeline-page",
+    apiId: "pipeline-page",
+  });
   const result = (await route.handler(event, context)) as APIGatewayProxyStructuredResultV2;
   return {
     statusCode: result.statusCode ?? 200,
