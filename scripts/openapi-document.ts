@@ -478,6 +478,19 @@ function driftPath(): Json {
   );
 }
 
+/** The pipeline page's query: which view, which stage, and where the page starts. */
+const PIPELINE_QUERY: Json[] = [
+  { name: "view", in: "query", required: false, schema: { type: "string", enum: ["attention", "all"] } },
+  { name: "stage", in: "query", required: false, schema: { type: "string" } },
+  {
+    name: "after",
+    in: "query",
+    required: false,
+    description: "The last opportunity id of the previous page.",
+    schema: { type: "string" },
+  },
+];
+
 /** The pipeline page's routes (HTML, for people). */
 function pagePaths(): Record<string, Json> {
   return {
@@ -503,23 +516,7 @@ function pagePaths(): Record<string, Json> {
       "get",
       "pipelinePage",
       "The tenant's pipeline",
-      [
-        tenantId,
-        {
-          name: "view",
-          in: "query",
-          required: false,
-          schema: { type: "string", enum: ["attention", "all"] },
-        },
-        { name: "stage", in: "query", required: false, schema: { type: "string" } },
-        {
-          name: "after",
-          in: "query",
-          required: false,
-          description: "The last opportunity id of the previous page.",
-          schema: { type: "string" },
-        },
-      ],
+      [tenantId, ...PIPELINE_QUERY],
       "Every opportunity with its sync state, or those needing attention first.",
       { status: "200", description: "The pipeline page." },
     ),

@@ -1,21 +1,14 @@
-import type { AddressInfo } from "node:net";
-import { HubSpotClient } from "../../connectors/hubspot/client.js";
-import { setupCustomProperties } from "../../connectors/hubspot/custom-properties.js";
-import { FakeHubSpot } from "../../connectors/hubspot/fake/fake-hubspot.js";
-import { staticToken } from "../../connectors/hubspot/tokens.js";
-import { TenantConfig } from "../../domain/tenant.js";
+import type { FakeHubSpot } from "../../connectors/hubspot/fake/fake-hubspot.js";
 import { deliverBatch } from "../../functions/deliver.js";
 import { retryDueDeliveries } from "../../functions/deliver-retry.js";
 import { createDeliveryRuntime } from "../../functions/lib/delivery-runtime.js";
-import { setHubSpotEnvironment } from "../../functions/lib/hubspot-deps.js";
-import { createRuntime, runtime, setRuntime } from "../../functions/lib/runtime.js";
+import { runtime } from "../../functions/lib/runtime.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
-import { createLocalHttpServer } from "../../local/http-adapter.js";
-import { localRoutes } from "../../local/routes.js";
 import { outboxInsertFilter, startRetryTimer, startStreamReader } from "../../local/stream-reader.js";
 import type { Bench } from "../harness.js";
 import { median, round } from "../stats.js";
 import { enableStream } from "./delivery.js";
+import { hubSpotPortal } from "./hubspot-portal.js";
 
 export interface HubSpotEditResult {
   edits: number;
@@ -38,44 +31,16 @@ const PORTAL = 7011;
  */
 export async function hubSpotEditToQuote(bench: Bench): Promise<HubSpotEditResult> {
   const connectorStore = new DynamoConnectorStore(bench.doc, bench.tableName);
-  const fake = new FakeHubSpot({
+  const { fake, close } = await hubSpotPortal({
+    store: bench.store,
+    connectorStore,
+    tenantId: "bench-hubspot-e2e",
     portalId: PORTAL,
     appId: 7012,
     clientSecret: "bench-hubspot-e2e-secret",
     accessToken: "pat-bench-e2e",
     autoFlush: true,
   });
-  const fakeUrl = await fake.listen();
-  await setupCustomProperties(
-    new HubSpotClient({
-      baseUrl: fakeUrl,
-      tokens: staticToken("pat-bench-e2e"),
-      fetch,
-      budget: { take: async () => {} },
-    }),
-  );
-  const side = {
-    kind: "hubspot",
-    portalId: PORTAL,
-    appId: 7012,
-    baseUrl: fakeUrl,
-    accessToken: "pat-bench-e2e",
-    clientSecret: "bench-hubspot-e2e-secret",
-  };
-  await bench.store.putTenant(
-    TenantConfig.parse({
-      tenantId: "bench-hubspot-e2e",
-      secrets: { crm: ["bench-e2e-crm-secret"], cpq: ["bench-e2e-cpq-secret"] },
-      connectors: { crm: side, cpq: side },
-    }),
-  );
-  // As in a Lambda container: the tenant configuration cached between invocations.
-  setRuntime(createRuntime(bench.store, { tenantCacheMs: 60_000 }));
-  const server = createLocalHttpServer({ routes: localRoutes });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  setHubSpotEnvironment({ publicUrl, connectorStore });
-  fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
   await enableStream(bench);
   const rt = createDeliveryRuntime({
     doc: bench.doc,
@@ -97,11 +62,7 @@ export async function hubSpotEditToQuote(bench: Bench): Promise<HubSpotEditResul
   } finally {
     await reader.stop();
     await retries.stop();
-    setHubSpotEnvironment({});
-    setRuntime(undefined);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await fake.close();
+    await close();
   }
 }
 
