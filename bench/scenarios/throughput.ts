@@ -110,7 +110,7 @@ async function handlersRound(
     }),
   );
   const ms = performance.now() - started;
-  const captured = bench.meter.captured;
+  const captured = structuredClone(bench.meter.captured);
   bench.meter.captured = null;
   return { ms, captured };
 }
