@@ -47,6 +47,8 @@ export interface ApplyContext {
   /** The HTTP client to use (tests inject a recording one); defaults to the global fetch. */
   fetch: typeof fetch;
   now: () => number;
+  /** How waits are made (a connector's rate budget); `setTimeout` unless a test moves its own clock. */
+  sleep?: (ms: number) => Promise<void>;
   /** Small records a connector keeps per tenant (tokens, rate-limit buckets, id → parent maps). */
   connectorStore: ConnectorStore;
   /**

@@ -37,7 +37,7 @@ const PENDING_FACT = "hubspotPendingOnDeal";
 /** A client for a connector: its token (private app or OAuth), its portal's shared budget. */
 export function clientFor(
   connector: HubSpotConnector,
-  context: Pick<ApplyContext, "fetch" | "now" | "connectorStore"> & { tenantId: string },
+  context: Pick<ApplyContext, "fetch" | "now" | "sleep" | "connectorStore"> & { tenantId: string },
 ): HubSpotClient {
   const tokens = tokensFor(connector, {
     tenantId: context.tenantId,
@@ -61,6 +61,7 @@ export function clientFor(
       portalId: connector.portalId,
       limit: connector.requestsPer10Seconds,
       now: context.now,
+      ...(context.sleep ? { sleep: context.sleep } : {}),
     }),
   });
 }

@@ -31,6 +31,8 @@ export interface WebhookDeps extends Omit<InboundDeps, "tenant" | "client"> {
   connectorStore: ConnectorStore;
   fetch: typeof fetch;
   now: () => number;
+  /** How the portal's rate budget waits; `setTimeout` unless a test moves its own clock. */
+  sleep?: (ms: number) => Promise<void>;
   /** Sees each tenant's client (tests count its calls). */
   onClient?: (client: HubSpotClient) => void;
 }

@@ -12,6 +12,8 @@ export interface HubSpotEnvironment {
   connectorStore: ConnectorStore;
   fetch: typeof fetch;
   now: () => number;
+  /** How the portal's rate budget waits (tests that move their own clock replace it). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const resolveConnector = ssmConnectorResolver(300);
@@ -41,6 +43,7 @@ function environment(): HubSpotEnvironment {
     connectorStore: overrides.connectorStore ?? (sharedStore as ConnectorStore),
     fetch: overrides.fetch ?? globalThis.fetch,
     now: overrides.now ?? Date.now,
+    ...(overrides.sleep ? { sleep: overrides.sleep } : {}),
   };
 }
 

@@ -63,6 +63,8 @@ export function hubSpotTenant(baseUrl: string, overrides: Record<string, unknown
 export async function hubSpotHarness(
   options: Partial<FakeHubSpotOptions> & {
     now?: () => number;
+    /** How quotesync's rate budget waits: with `now`, a `VirtualClock`'s (test/support/virtual-clock.ts). */
+    sleep?: (ms: number) => Promise<void>;
     /** `deliver`: the real deliver function on DynamoDB Local's stream; `direct`: the stand-in below. */
     via?: "direct" | "deliver";
   } = {},
@@ -96,6 +98,7 @@ export async function hubSpotHarness(
       portalId: PORTAL_ID,
       limit: tenant.connectors.crm.kind === "hubspot" ? tenant.connectors.crm.requestsPer10Seconds : 80,
       now: options.now ?? Date.now,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
     }),
   );
   await store.putTenant(tenant);
@@ -112,7 +115,12 @@ export async function hubSpotHarness(
   const server = createLocalHttpServer({ routes: localRoutes });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  setHubSpotEnvironment({ publicUrl, connectorStore, ...(options.now ? { now: options.now } : {}) });
+  setHubSpotEnvironment({
+    publicUrl,
+    connectorStore,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
   fake.setWebhookUrl(`${publicUrl}/connectors/hubspot`);
 
   let stopDelivery = async () => {};
@@ -171,6 +179,7 @@ export async function hubSpotHarness(
                 state,
                 fetch,
                 now: options.now ?? Date.now,
+                ...(options.sleep ? { sleep: options.sleep } : {}),
                 connectorStore,
               },
             );
