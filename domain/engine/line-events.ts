@@ -262,7 +262,7 @@ function checkLineLimit(
   const liveCount = ownAggregate ? liveLineCount(ownAggregate) : liveLines(own).length;
   if (liveCount > LIMITS.linesPerRecord) {
     throw new InvalidEvent(
-      `a ${sender === "crm" ? "opportunity" : "quote"} may hold at most ${LIMITS.linesPerRecord} lines`,
+      `${sender === "crm" ? "an opportunity" : "a quote"} may hold at most ${LIMITS.linesPerRecord} lines`,
       [{ path: ["data", "lines"], message: `would hold ${liveCount} lines` }],
     );
   }
