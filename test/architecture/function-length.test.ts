@@ -41,7 +41,13 @@ function isFunctionWithBody(node: ts.Node): node is ts.FunctionLikeDeclaration {
  * in its parent's lines and is measured on its own as well.
  */
 function longFunctions(path: string, text: string, maxLines = MAX_LINES): string[] {
-  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
+  // Neither parent links nor JSDoc are needed to measure: without them the parse takes half the time.
+  const source = ts.createSourceFile(
+    path,
+    text,
+    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    false,
+  );
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
     if (isFunctionWithBody(node)) {
