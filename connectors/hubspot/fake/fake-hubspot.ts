@@ -378,195 +378,13 @@ export class FakeHubSpot {
     }
     if (this.limited()) {
       record(429);
-      return send(
-        res,
-        429,
-        {
-          status: "error",
-          message: "You have reached your ten_secondly_rolling limit.",
-          errorType: "RATE_LIMIT",
-          correlationId: randomUUID(),
-          policyName: "TEN_SECONDLY_ROLLING",
-          requestId: randomUUID(),
-        },
-        {
-          "x-hubspot-ratelimit-max": String(this.options.requestsPer10Seconds ?? 100),
-          "x-hubspot-ratelimit-remaining": "0",
-          "x-hubspot-ratelimit-interval-milliseconds": "10000",
-        },
-      );
+      return sendRateLimited(res, this.options.requestsPer10Seconds ?? 100);
     }
-    const body = raw ? safeJson(raw) : undefined;
-    const parts = url.pathname.split("/").filter(Boolean);
-    const check = <T>(schema: ZodType<T>, value: unknown): T | null => {
-      const parsed = schema.safeParse(value);
-      if (parsed.success) return parsed.data;
-      const message = `${method} ${url.pathname}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`;
-      this.violations.push(message);
-      record(400);
-      send(res, 400, error("VALIDATION_ERROR", message));
-      return null;
-    };
-    const answer = (status: number, payload: unknown, inputs = 0) => {
-      record(status, inputs);
-      send(res, status, payload);
-    };
-
-    // /crm/v3/objects/{type}/batch/{op} and /crm/v3/objects/line_items/search
+    const request = this.apiRequest(method, url, raw, res, record);
+    const { parts } = request;
     if (parts[0] === "crm" && parts[1] === "v3" && parts[2] === "objects" && parts[3]) {
-      const type = ALIASES[parts[3]];
-      if (!type) return answer(404, error("OBJECT_NOT_FOUND", `unknown object type ${parts[3]}`));
-      if (method === "POST" && parts[4] === "batch" && parts[5] === "read") {
-        const input = check(BatchReadInput, body);
-        if (!input) return;
-        const results = [];
-        const missing: string[] = [];
-        for (const { id } of input.inputs) {
-          const object = this.objects[type].get(id);
-          if (object) results.push(view(object, input.properties));
-          else missing.push(id);
-        }
-        return answer(
-          missing.length > 0 ? 207 : 200,
-          batch(results, missing.length > 0 ? [notFound(missing)] : []),
-          input.inputs.length,
-        );
-      }
-      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "create") {
-        const input = check(BatchCreateInput, body);
-        if (!input) return;
-        const invalid = this.invalidProperties(
-          "line_items",
-          input.inputs.map((item) => item.properties),
-        );
-        if (invalid) return answer(400, invalid, input.inputs.length);
-        const results = [];
-        const errors = [];
-        for (const item of input.inputs) {
-          const association = item.associations[0];
-          const typeId = association?.types[0]?.associationTypeId;
-          const parentType = typeId === 20 ? "deals" : typeId === 68 ? "quotes" : null;
-          const parentId = association?.to.id ?? "";
-          const parent = parentType ? this.objects[parentType].get(parentId) : undefined;
-          if (item.associations.length !== 1 || !parentType || !parent) {
-            errors.push(
-              validation(
-                `line items belong to one existing deal (20) or quote (68); got ${JSON.stringify(item.associations)}`,
-              ),
-            );
-            continue;
-          }
-          if (parentType === "quotes" && parent.properties.hs_locked === "true") {
-            errors.push(
-              validation(`quote ${parentId} is published and locked; set hs_status to DRAFT first`),
-            );
-            continue;
-          }
-          const created = this.insert("line_items", strings(item.properties), this.api, {
-            parent: { type: parentType, id: parentId },
-          });
-          results.push(view(created));
-        }
-        return answer(errors.length > 0 ? 207 : 201, batch(results, errors), input.inputs.length);
-      }
-      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "update") {
-        const input = check(BatchUpdateInput, body);
-        if (!input) return;
-        const invalid = this.invalidProperties(
-          "line_items",
-          input.inputs.map((item) => item.properties),
-        );
-        if (invalid) return answer(400, invalid, input.inputs.length);
-        const results = [];
-        const missing: string[] = [];
-        for (const item of input.inputs) {
-          const object = this.objects.line_items.get(item.id);
-          if (!object) {
-            missing.push(item.id);
-            continue;
-          }
-          const parent = object.parent && this.objects[object.parent.type].get(object.parent.id);
-          if (parent?.properties.hs_locked === "true") {
-            return answer(
-              400,
-              error("VALIDATION_ERROR", `line item ${item.id} is on a locked quote`),
-              input.inputs.length,
-            );
-          }
-          this.change("line_items", object, strings(item.properties), this.api);
-          results.push(view(object));
-        }
-        return answer(
-          missing.length > 0 ? 207 : 200,
-          batch(results, missing.length > 0 ? [notFound(missing)] : []),
-          input.inputs.length,
-        );
-      }
-      if (method === "POST" && type === "line_items" && parts[4] === "batch" && parts[5] === "archive") {
-        const input = check(BatchArchiveInput, body);
-        if (!input) return;
-        for (const { id } of input.inputs)
-          if (this.objects.line_items.has(id)) this.remove("line_items", id, this.api);
-        record(204, input.inputs.length);
-        res.writeHead(204).end();
-        return;
-      }
-      if (method === "POST" && type === "line_items" && parts[4] === "search") {
-        const input = check(SearchInput, body);
-        if (!input) return;
-        const filters = input.filterGroups.flatMap((group) => group.filters);
-        const results = [...this.objects.line_items.values()]
-          .filter((item) =>
-            filters.every(
-              (filter) => filter.operator !== "EQ" || item.properties[filter.propertyName] === filter.value,
-            ),
-          )
-          .slice(0, input.limit)
-          .map((item) => view(item, input.properties));
-        return answer(200, { total: results.length, results });
-      }
-      if ((type === "deals" || type === "quotes") && parts[4] && !parts[5] && parts[4] !== "batch") {
-        const object = this.objects[type].get(decodeURIComponent(parts[4]));
-        if (method === "GET") {
-          const query = check(GetObjectQuery, Object.fromEntries(url.searchParams));
-          if (!query) return;
-          if (!object) return answer(404, error("OBJECT_NOT_FOUND", `${type} ${parts[4]} not found`));
-          const shown = view(object, query.properties?.split(",").filter(Boolean)) as Record<string, unknown>;
-          const associations: Record<string, unknown> = {};
-          for (const to of query.associations?.split(",").filter(Boolean) ?? []) {
-            const ids =
-              to === "line_items"
-                ? this.lineItemsOf(type, object.id).map((item) => item.id)
-                : to === "deals" && object.dealId
-                  ? [object.dealId]
-                  : [];
-            // HubSpot answers `line_items` under "line items", with a space.
-            associations[to === "line_items" ? "line items" : to] = {
-              results: ids.map((id) => ({ id, type: `${type === "deals" ? "deal" : "quote"}_to_${to}` })),
-            };
-          }
-          if (Object.keys(associations).length > 0) shown.associations = associations;
-          return answer(200, shown);
-        }
-        if (method === "PATCH") {
-          const input = check(ObjectPatchInput, body);
-          if (!input) return;
-          if (!object) return answer(404, error("OBJECT_NOT_FOUND", `${type} ${parts[4]} not found`));
-          const invalid = this.invalidProperties(type, [input.properties]);
-          if (invalid) return answer(400, invalid);
-          const properties = strings(input.properties);
-          if (type === "quotes" && object.properties.hs_locked === "true" && !("hs_status" in properties)) {
-            return answer(
-              400,
-              error("VALIDATION_ERROR", "This quote is published and locked. Update hs_status to modify it."),
-            );
-          }
-          this.change(type, object, properties, this.api);
-          return answer(200, view(object));
-        }
-      }
+      if (this.routeObjects(request, parts[3])) return;
     }
-    // /crm/v4/associations/{from}/{to}/batch/read
     if (
       method === "POST" &&
       parts[0] === "crm" &&
@@ -574,28 +392,8 @@ export class FakeHubSpot {
       parts[2] === "associations" &&
       parts[5] === "batch" &&
       parts[6] === "read"
-    ) {
-      const from = ALIASES[parts[3] ?? ""];
-      const to = ALIASES[parts[4] ?? ""];
-      const input = check(AssociationsBatchReadInput, body);
-      if (!input) return;
-      if (!from || !to) return answer(400, error("VALIDATION_ERROR", "unknown object types"));
-      const results = [];
-      for (const { id } of input.inputs) {
-        const ids = this.associated(from, id, to);
-        if (ids === null) continue;
-        const typeId = associationTypeId(from, to);
-        results.push({
-          from: { id },
-          to: ids.map((toObjectId) => ({
-            toObjectId: Number(toObjectId),
-            associationTypes: [{ category: "HUBSPOT_DEFINED", typeId, label: null }],
-          })),
-        });
-      }
-      return answer(200, batch(results, []), input.inputs.length);
-    }
-    // /crm/v3/properties/{objectType}
+    )
+      return this.readAssociations(request, parts[3] ?? "", parts[4] ?? "");
     if (
       method === "POST" &&
       parts[0] === "crm" &&
@@ -603,17 +401,275 @@ export class FakeHubSpot {
       parts[2] === "properties" &&
       parts[3] &&
       !parts[4]
-    ) {
-      const input = check(PropertyCreateInput, body);
-      if (!input) return;
-      const key = `${ALIASES[parts[3]] ?? parts[3]}/${input.name}`;
-      if (this.properties.has(key))
-        return answer(409, error("OBJECT_ALREADY_EXISTS", `Property ${input.name} already exists`));
-      this.properties.set(key, input);
-      return answer(201, { ...input, createdAt: new Date(this.now).toISOString(), archived: false });
-    }
+    )
+      return this.createProperty(request, parts[3]);
     this.violations.push(`${method} ${url.pathname}: not an endpoint quotesync may use`);
-    return answer(404, error("NOT_FOUND", `no such endpoint: ${method} ${url.pathname}`));
+    return request.answer(404, error("NOT_FOUND", `no such endpoint: ${method} ${url.pathname}`));
+  }
+
+  /** An authenticated API request within the rate limit, with the ways its endpoint answers it. */
+  private apiRequest(
+    method: string,
+    url: URL,
+    raw: string,
+    res: http.ServerResponse,
+    record: (status: number, inputs?: number) => void,
+  ): ApiRequest {
+    return {
+      method,
+      url,
+      res,
+      record,
+      body: raw ? safeJson(raw) : undefined,
+      parts: url.pathname.split("/").filter(Boolean),
+      check: <T>(schema: ZodType<T>, value: unknown): T | null => {
+        const parsed = schema.safeParse(value);
+        if (parsed.success) return parsed.data;
+        const message = `${method} ${url.pathname}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`;
+        this.violations.push(message);
+        record(400);
+        send(res, 400, error("VALIDATION_ERROR", message));
+        return null;
+      },
+      answer: (status: number, payload: unknown, inputs = 0) => {
+        record(status, inputs);
+        send(res, status, payload);
+      },
+    };
+  }
+
+  /**
+   * `/crm/v3/objects/{type}/batch/{op}`, `/crm/v3/objects/line_items/search` and
+   * `/crm/v3/objects/{deals|quotes}/{id}`; false when the path names none of them.
+   */
+  private routeObjects(request: ApiRequest, typeName: string): boolean {
+    const { method, parts } = request;
+    const type = ALIASES[typeName];
+    if (!type) {
+      request.answer(404, error("OBJECT_NOT_FOUND", `unknown object type ${typeName}`));
+      return true;
+    }
+    const batchOperation = parts[4] === "batch" ? parts[5] : undefined;
+    if (method === "POST" && batchOperation === "read") {
+      this.batchRead(request, type);
+      return true;
+    }
+    if (method === "POST" && type === "line_items") {
+      if (batchOperation === "create") this.createLineItems(request);
+      else if (batchOperation === "update") this.updateLineItems(request);
+      else if (batchOperation === "archive") this.archiveLineItems(request);
+      else if (parts[4] === "search") this.searchLineItems(request);
+      else return false;
+      return true;
+    }
+    if ((type === "deals" || type === "quotes") && parts[4] && !parts[5] && parts[4] !== "batch") {
+      const object = this.objects[type].get(decodeURIComponent(parts[4]));
+      if (method === "GET") {
+        this.getRecord(request, type, parts[4], object);
+        return true;
+      }
+      if (method === "PATCH") {
+        this.patchRecord(request, type, parts[4], object);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private batchRead(request: ApiRequest, type: FakeObjectType) {
+    const input = request.check(BatchReadInput, request.body);
+    if (!input) return;
+    const results = [];
+    const missing: string[] = [];
+    for (const { id } of input.inputs) {
+      const object = this.objects[type].get(id);
+      if (object) results.push(view(object, input.properties));
+      else missing.push(id);
+    }
+    return request.answer(
+      missing.length > 0 ? 207 : 200,
+      batch(results, missing.length > 0 ? [notFound(missing)] : []),
+      input.inputs.length,
+    );
+  }
+
+  private createLineItems(request: ApiRequest) {
+    const input = request.check(BatchCreateInput, request.body);
+    if (!input) return;
+    const invalid = this.invalidProperties(
+      "line_items",
+      input.inputs.map((item) => item.properties),
+    );
+    if (invalid) return request.answer(400, invalid, input.inputs.length);
+    const results = [];
+    const errors = [];
+    for (const item of input.inputs) {
+      const association = item.associations[0];
+      const typeId = association?.types[0]?.associationTypeId;
+      const parentType = typeId === 20 ? "deals" : typeId === 68 ? "quotes" : null;
+      const parentId = association?.to.id ?? "";
+      const parent = parentType ? this.objects[parentType].get(parentId) : undefined;
+      if (item.associations.length !== 1 || !parentType || !parent) {
+        errors.push(
+          validation(
+            `line items belong to one existing deal (20) or quote (68); got ${JSON.stringify(item.associations)}`,
+          ),
+        );
+        continue;
+      }
+      if (parentType === "quotes" && parent.properties.hs_locked === "true") {
+        errors.push(validation(`quote ${parentId} is published and locked; set hs_status to DRAFT first`));
+        continue;
+      }
+      const created = this.insert("line_items", strings(item.properties), this.api, {
+        parent: { type: parentType, id: parentId },
+      });
+      results.push(view(created));
+    }
+    return request.answer(errors.length > 0 ? 207 : 201, batch(results, errors), input.inputs.length);
+  }
+
+  private updateLineItems(request: ApiRequest) {
+    const input = request.check(BatchUpdateInput, request.body);
+    if (!input) return;
+    const invalid = this.invalidProperties(
+      "line_items",
+      input.inputs.map((item) => item.properties),
+    );
+    if (invalid) return request.answer(400, invalid, input.inputs.length);
+    const results = [];
+    const missing: string[] = [];
+    for (const item of input.inputs) {
+      const object = this.objects.line_items.get(item.id);
+      if (!object) {
+        missing.push(item.id);
+        continue;
+      }
+      const parent = object.parent && this.objects[object.parent.type].get(object.parent.id);
+      if (parent?.properties.hs_locked === "true") {
+        return request.answer(
+          400,
+          error("VALIDATION_ERROR", `line item ${item.id} is on a locked quote`),
+          input.inputs.length,
+        );
+      }
+      this.change("line_items", object, strings(item.properties), this.api);
+      results.push(view(object));
+    }
+    return request.answer(
+      missing.length > 0 ? 207 : 200,
+      batch(results, missing.length > 0 ? [notFound(missing)] : []),
+      input.inputs.length,
+    );
+  }
+
+  private archiveLineItems(request: ApiRequest) {
+    const input = request.check(BatchArchiveInput, request.body);
+    if (!input) return;
+    for (const { id } of input.inputs)
+      if (this.objects.line_items.has(id)) this.remove("line_items", id, this.api);
+    request.record(204, input.inputs.length);
+    request.res.writeHead(204).end();
+  }
+
+  private searchLineItems(request: ApiRequest) {
+    const input = request.check(SearchInput, request.body);
+    if (!input) return;
+    const filters = input.filterGroups.flatMap((group) => group.filters);
+    const results = [...this.objects.line_items.values()]
+      .filter((item) =>
+        filters.every(
+          (filter) => filter.operator !== "EQ" || item.properties[filter.propertyName] === filter.value,
+        ),
+      )
+      .slice(0, input.limit)
+      .map((item) => view(item, input.properties));
+    return request.answer(200, { total: results.length, results });
+  }
+
+  /** `GET /crm/v3/objects/{deals|quotes}/{id}`, with the properties and associations asked for. */
+  private getRecord(
+    request: ApiRequest,
+    type: "deals" | "quotes",
+    idInPath: string,
+    object: FakeObject | undefined,
+  ) {
+    const query = request.check(GetObjectQuery, Object.fromEntries(request.url.searchParams));
+    if (!query) return;
+    if (!object) return request.answer(404, error("OBJECT_NOT_FOUND", `${type} ${idInPath} not found`));
+    const shown = view(object, query.properties?.split(",").filter(Boolean)) as Record<string, unknown>;
+    const associations: Record<string, unknown> = {};
+    for (const to of query.associations?.split(",").filter(Boolean) ?? []) {
+      const ids =
+        to === "line_items"
+          ? this.lineItemsOf(type, object.id).map((item) => item.id)
+          : to === "deals" && object.dealId
+            ? [object.dealId]
+            : [];
+      // HubSpot answers `line_items` under "line items", with a space.
+      associations[to === "line_items" ? "line items" : to] = {
+        results: ids.map((id) => ({ id, type: `${type === "deals" ? "deal" : "quote"}_to_${to}` })),
+      };
+    }
+    if (Object.keys(associations).length > 0) shown.associations = associations;
+    return request.answer(200, shown);
+  }
+
+  /** `PATCH /crm/v3/objects/{deals|quotes}/{id}`: a published quote takes only a change of `hs_status`. */
+  private patchRecord(
+    request: ApiRequest,
+    type: "deals" | "quotes",
+    idInPath: string,
+    object: FakeObject | undefined,
+  ) {
+    const input = request.check(ObjectPatchInput, request.body);
+    if (!input) return;
+    if (!object) return request.answer(404, error("OBJECT_NOT_FOUND", `${type} ${idInPath} not found`));
+    const invalid = this.invalidProperties(type, [input.properties]);
+    if (invalid) return request.answer(400, invalid);
+    const properties = strings(input.properties);
+    if (type === "quotes" && object.properties.hs_locked === "true" && !("hs_status" in properties)) {
+      return request.answer(
+        400,
+        error("VALIDATION_ERROR", "This quote is published and locked. Update hs_status to modify it."),
+      );
+    }
+    this.change(type, object, properties, this.api);
+    return request.answer(200, view(object));
+  }
+
+  /** `POST /crm/v4/associations/{from}/{to}/batch/read`. */
+  private readAssociations(request: ApiRequest, fromName: string, toName: string) {
+    const from = ALIASES[fromName];
+    const to = ALIASES[toName];
+    const input = request.check(AssociationsBatchReadInput, request.body);
+    if (!input) return;
+    if (!from || !to) return request.answer(400, error("VALIDATION_ERROR", "unknown object types"));
+    const results = [];
+    for (const { id } of input.inputs) {
+      const ids = this.associated(from, id, to);
+      if (ids === null) continue;
+      const typeId = associationTypeId(from, to);
+      results.push({
+        from: { id },
+        to: ids.map((toObjectId) => ({
+          toObjectId: Number(toObjectId),
+          associationTypes: [{ category: "HUBSPOT_DEFINED", typeId, label: null }],
+        })),
+      });
+    }
+    return request.answer(200, batch(results, []), input.inputs.length);
+  }
+
+  /** `POST /crm/v3/properties/{objectType}`: 409 when the property exists. */
+  private createProperty(request: ApiRequest, typeName: string) {
+    const input = request.check(PropertyCreateInput, request.body);
+    if (!input) return;
+    const key = `${ALIASES[typeName] ?? typeName}/${input.name}`;
+    if (this.properties.has(key))
+      return request.answer(409, error("OBJECT_ALREADY_EXISTS", `Property ${input.name} already exists`));
+    this.properties.set(key, input);
+    return request.answer(201, { ...input, createdAt: new Date(this.now).toISOString(), archived: false });
   }
 
   /**
@@ -776,6 +832,23 @@ export class FakeHubSpot {
   }
 }
 
+/** An authenticated API request within the rate limit, as the endpoint handlers see it. */
+interface ApiRequest {
+  method: string;
+  url: URL;
+  /** The path's segments: `crm`, `v3`, `objects`, `line_items`, `batch`, `create`. */
+  parts: string[];
+  /** The JSON body; its text when it is not JSON, undefined when empty. */
+  body: unknown;
+  res: http.ServerResponse;
+  /** Keeps the call in `calls`. */
+  record(status: number, inputs?: number): void;
+  /** The value when the schema takes it; else null, the request answered 400 and the violation kept. */
+  check<T>(schema: ZodType<T>, value: unknown): T | null;
+  /** Records the call and sends the JSON answer. */
+  answer(status: number, payload: unknown, inputs?: number): void;
+}
+
 export interface ChangeSource {
   changeSource: string;
   sourceId: string;
@@ -877,6 +950,27 @@ function send(
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json;charset=utf-8", ...headers });
   res.end(text);
+}
+
+/** 429 past the ten-second budget, with HubSpot's rate-limit headers. */
+function sendRateLimited(res: http.ServerResponse, requestsPer10Seconds: number): void {
+  send(
+    res,
+    429,
+    {
+      status: "error",
+      message: "You have reached your ten_secondly_rolling limit.",
+      errorType: "RATE_LIMIT",
+      correlationId: randomUUID(),
+      policyName: "TEN_SECONDLY_ROLLING",
+      requestId: randomUUID(),
+    },
+    {
+      "x-hubspot-ratelimit-max": String(requestsPer10Seconds),
+      "x-hubspot-ratelimit-remaining": "0",
+      "x-hubspot-ratelimit-interval-milliseconds": "10000",
+    },
+  );
 }
 
 async function readBody(req: http.IncomingMessage): Promise<string> {

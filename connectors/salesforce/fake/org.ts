@@ -441,157 +441,138 @@ export class FakeOrg {
     return results;
   }
 
+  /** Why a line cannot be created (the first reason Salesforce gives), or no error. */
   private checkLineCreate(input: SfRecord): SfError[] {
-    for (const field of Object.keys(input)) {
+    const refusal =
+      this.unwritableFieldError(Object.keys(input), (field) => LINE_READ_ONLY.has(field)) ??
+      requiredFieldError(input) ??
+      this.crossReferenceError(input) ??
+      this.duplicateKeyOnCreate(input) ??
+      this.customValidationError(input);
+    return refusal ? [refusal] : [];
+  }
+
+  /** The first field the line does not have, or that a call may not set. */
+  private unwritableFieldError(fields: string[], notWritable: (field: string) => boolean): SfError | null {
+    for (const field of fields) {
       if (!this.hasField("OpportunityLineItem", field)) {
-        return [
-          error("INVALID_FIELD", `No such column '${field}' on sobject of type OpportunityLineItem`, [field]),
-        ];
+        return error("INVALID_FIELD", `No such column '${field}' on sobject of type OpportunityLineItem`, [
+          field,
+        ]);
       }
-      if (LINE_READ_ONLY.has(field)) {
-        return [
-          error(
-            "INVALID_FIELD_FOR_INSERT_UPDATE",
-            `Unable to create/update fields: ${field}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
-            [field],
-          ),
-        ];
+      if (notWritable(field)) {
+        return error(
+          "INVALID_FIELD_FOR_INSERT_UPDATE",
+          `Unable to create/update fields: ${field}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+          [field],
+        );
       }
     }
-    const missing = ["OpportunityId", "PricebookEntryId", "Quantity"].filter(
-      (field) => input[field] === undefined || input[field] === null,
-    );
-    if (input.UnitPrice == null && input.TotalPrice == null) missing.push("UnitPrice");
-    if (missing.length > 0)
-      return [
-        error("REQUIRED_FIELD_MISSING", `Required fields are missing: [${missing.join(", ")}]`, missing),
-      ];
-    if (input.UnitPrice != null && input.TotalPrice != null) {
-      return [
-        error(
-          "FIELD_INTEGRITY_EXCEPTION",
-          "field integrity exception: TotalPrice (you can't specify both unit price and total price)",
-          ["TotalPrice"],
-        ),
-      ];
-    }
+    return null;
+  }
+
+  /** A new line's opportunity and price book entry: they exist, and the entry fits the opportunity. */
+  private crossReferenceError(input: SfRecord): SfError | null {
     const opportunity = this.get("Opportunity", String(input.OpportunityId));
     if (!opportunity)
-      return [error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OpportunityId"])];
+      return error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["OpportunityId"]);
     const entry = this.get("PricebookEntry", String(input.PricebookEntryId));
     if (!entry)
-      return [error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["PricebookEntryId"])];
+      return error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["PricebookEntryId"]);
     if (entry.IsActive !== true) {
-      return [
-        error(
-          "FIELD_INTEGRITY_EXCEPTION",
-          "field integrity exception: PricebookEntryId (pricebook entry is inactive)",
-          ["PricebookEntryId"],
-        ),
-      ];
+      return error(
+        "FIELD_INTEGRITY_EXCEPTION",
+        "field integrity exception: PricebookEntryId (pricebook entry is inactive)",
+        ["PricebookEntryId"],
+      );
     }
     if (opportunity.Pricebook2Id !== null && opportunity.Pricebook2Id !== entry.Pricebook2Id) {
-      return [
-        error(
-          "FIELD_INTEGRITY_EXCEPTION",
-          "field integrity exception: PricebookEntryId (pricebook entry is in a different pricebook than the one assigned to the opportunity)",
-          ["PricebookEntryId"],
-        ),
-      ];
+      return error(
+        "FIELD_INTEGRITY_EXCEPTION",
+        "field integrity exception: PricebookEntryId (pricebook entry is in a different pricebook than the one assigned to the opportunity)",
+        ["PricebookEntryId"],
+      );
     }
     if (this.multiCurrency && entry.CurrencyIsoCode !== opportunity.CurrencyIsoCode) {
-      return [
-        error(
-          "FIELD_INTEGRITY_EXCEPTION",
-          "field integrity exception: PricebookEntryId (pricebook entry currency code does not match opportunity currency code)",
-          ["PricebookEntryId"],
-        ),
-      ];
+      return error(
+        "FIELD_INTEGRITY_EXCEPTION",
+        "field integrity exception: PricebookEntryId (pricebook entry currency code does not match opportunity currency code)",
+        ["PricebookEntryId"],
+      );
     }
+    return null;
+  }
+
+  /** The External ID is unique: a new line may not take one a line already has. */
+  private duplicateKeyOnCreate(input: SfRecord): SfError | null {
     const key = input[this.syncKeyField];
     if (
       typeof key === "string" &&
       this.all("OpportunityLineItem").some((line) => line[this.syncKeyField] === key)
     ) {
-      return [
-        error(
-          "DUPLICATE_VALUE",
-          `duplicate value found: ${this.syncKeyField} duplicates value on record with id: …`,
-          [this.syncKeyField],
-        ),
-      ];
+      return error(
+        "DUPLICATE_VALUE",
+        `duplicate value found: ${this.syncKeyField} duplicates value on record with id: …`,
+        [this.syncKeyField],
+      );
     }
-    const refusal = this.lineValidation?.(input) ?? null;
-    if (refusal) return [error("FIELD_CUSTOM_VALIDATION_EXCEPTION", refusal, [])];
-    return [];
+    return null;
+  }
+
+  private customValidationError(line: SfRecord): SfError | null {
+    const refusal = this.lineValidation?.(line) ?? null;
+    return refusal ? error("FIELD_CUSTOM_VALIDATION_EXCEPTION", refusal, []) : null;
   }
 
   /** sObject Collections update (or a user's edit): create-only fields are refused. */
   updateLines(records: Array<{ id: string; values: SfRecord }>, by: Committer): SaveResult[] {
     const changes: Change[] = [];
-    const results = records.map(({ id, values }) => {
-      const line = this.get("OpportunityLineItem", id);
-      if (!line) return { success: false, errors: [error("ENTITY_IS_DELETED", "entity is deleted", [])] };
-      for (const field of Object.keys(values)) {
-        if (!this.hasField("OpportunityLineItem", field)) {
-          return {
-            success: false,
-            errors: [
-              error("INVALID_FIELD", `No such column '${field}' on sobject of type OpportunityLineItem`, [
-                field,
-              ]),
-            ],
-          };
-        }
-        if (LINE_CREATE_ONLY.has(field) || LINE_READ_ONLY.has(field)) {
-          return {
-            success: false,
-            errors: [
-              error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE",
-                `Unable to create/update fields: ${field}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
-                [field],
-              ),
-            ],
-          };
-        }
-      }
-      const key = values[this.syncKeyField];
-      if (
-        typeof key === "string" &&
-        this.all("OpportunityLineItem").some((other) => other.Id !== id && other[this.syncKeyField] === key)
-      ) {
-        return {
-          success: false,
-          errors: [
-            error("DUPLICATE_VALUE", `duplicate value found: ${this.syncKeyField}`, [this.syncKeyField]),
-          ],
-        };
-      }
-      const next = { ...line };
-      for (const [field, value] of Object.entries(values))
-        next[field] = normalizeValue("OpportunityLineItem", field, value);
-      const refusal = this.lineValidation?.(next) ?? null;
-      if (refusal)
-        return { success: false, errors: [error("FIELD_CUSTOM_VALIDATION_EXCEPTION", refusal, [])] };
-      const changed = Object.keys(values).filter((field) => line[field] !== next[field]);
-      this.table("OpportunityLineItem").set(id, next);
-      if (changed.length > 0) {
-        const carried: SfRecord = {};
-        for (const field of changed) carried[field] = next[field] ?? null;
-        changes.push({
-          entity: "OpportunityLineItem",
-          changeType: "UPDATE",
-          recordId: id,
-          changedFields: changed,
-          nulledFields: changed.filter((field) => next[field] === null),
-          values: carried,
-        });
-      }
-      return { id, success: true, errors: [] };
-    });
+    const results = records.map(({ id, values }) => this.updateLine(id, values, changes));
     this.commit(changes, by);
     return results;
+  }
+
+  /** One record of an update: its result, and its change added to the transaction's. */
+  private updateLine(id: string, values: SfRecord, changes: Change[]): SaveResult {
+    const line = this.get("OpportunityLineItem", id);
+    if (!line) return { success: false, errors: [error("ENTITY_IS_DELETED", "entity is deleted", [])] };
+    const fieldError = this.unwritableFieldError(
+      Object.keys(values),
+      (field) => LINE_CREATE_ONLY.has(field) || LINE_READ_ONLY.has(field),
+    );
+    if (fieldError) return { success: false, errors: [fieldError] };
+    const key = values[this.syncKeyField];
+    if (
+      typeof key === "string" &&
+      this.all("OpportunityLineItem").some((other) => other.Id !== id && other[this.syncKeyField] === key)
+    ) {
+      return {
+        success: false,
+        errors: [
+          error("DUPLICATE_VALUE", `duplicate value found: ${this.syncKeyField}`, [this.syncKeyField]),
+        ],
+      };
+    }
+    const next = { ...line };
+    for (const [field, value] of Object.entries(values))
+      next[field] = normalizeValue("OpportunityLineItem", field, value);
+    const refusal = this.customValidationError(next);
+    if (refusal) return { success: false, errors: [refusal] };
+    const changed = Object.keys(values).filter((field) => line[field] !== next[field]);
+    this.table("OpportunityLineItem").set(id, next);
+    if (changed.length > 0) {
+      const carried: SfRecord = {};
+      for (const field of changed) carried[field] = next[field] ?? null;
+      changes.push({
+        entity: "OpportunityLineItem",
+        changeType: "UPDATE",
+        recordId: id,
+        changedFields: changed,
+        nulledFields: changed.filter((field) => next[field] === null),
+        values: carried,
+      });
+    }
+    return { id, success: true, errors: [] };
   }
 
   /** sObject Collections delete: `ENTITY_IS_DELETED` for what is gone. */
@@ -697,27 +678,8 @@ export class FakeOrg {
     const touched = new Set<string>();
     for (const change of changes) {
       if (change.entity === "OpportunityLineItem") {
-        const line = this.get("OpportunityLineItem", change.recordId);
-        if (line) {
-          line.TotalPrice = displayedLineTotal(lineNumbers(line), this.currency);
-          line.Subtotal = displayedLineTotal(
-            { quantity: line.Quantity, unitPrice: line.UnitPrice },
-            this.currency,
-          );
-          line.LastModifiedDate = iso;
-          line.SystemModstamp = iso;
-          line.LastModifiedById = by.userId;
-          if (change.changeType === "CREATE") {
-            change.values = { ...line };
-          } else {
-            change.changedFields.push("LastModifiedDate");
-            change.values.LastModifiedDate = iso;
-          }
-          touched.add(String(line.OpportunityId));
-        } else {
-          const owner = this.lineOwners.get(change.recordId);
-          if (owner) touched.add(owner);
-        }
+        const owner = this.stampLine(change, by, iso);
+        if (owner) touched.add(owner);
       } else {
         const opportunity = this.get("Opportunity", change.recordId);
         if (opportunity) {
@@ -728,41 +690,67 @@ export class FakeOrg {
         }
       }
     }
-    for (const opportunityId of touched) {
-      const opportunity = this.get("Opportunity", opportunityId);
-      if (!opportunity) continue;
-      const lines = this.all("OpportunityLineItem").filter((line) => line.OpportunityId === opportunityId);
-      const hasLines = lines.length > 0;
-      const amount = hasLines ? salesforceAmount(lines.map(lineNumbers), this.currency) : opportunity.Amount;
-      const changed: string[] = [];
-      if (amount !== opportunity.Amount) changed.push("Amount");
-      if (hasLines !== opportunity.HasOpportunityLineItem) changed.push("HasOpportunityLineItem");
-      opportunity.Amount = amount ?? null;
-      opportunity.HasOpportunityLineItem = hasLines;
-      opportunity.SystemModstamp = iso;
-      if (changed.length > 0) {
-        opportunity.LastModifiedDate = iso;
-        const existing = changes.find((c) => c.entity === "Opportunity" && c.recordId === opportunityId);
-        const carried: SfRecord = { LastModifiedDate: iso };
-        for (const field of changed) carried[field] = opportunity[field] ?? null;
-        if (existing) {
-          existing.changedFields.push(...changed);
-          Object.assign(existing.values, carried);
-        } else {
-          changes.push({
-            entity: "Opportunity",
-            changeType: "UPDATE",
-            recordId: opportunityId,
-            changedFields: [...changed, "LastModifiedDate"],
-            nulledFields: [],
-            values: carried,
-          });
-        }
-      }
-    }
+    for (const opportunityId of touched) this.rollUp(opportunityId, changes, iso);
     for (const line of this.all("OpportunityLineItem"))
       this.lineOwners.set(String(line.Id), String(line.OpportunityId));
     this.queueEvents(changes, by, at);
+  }
+
+  /**
+   * A line's totals and modification stamps after its change (a created line's event carries it
+   * whole); gives the opportunity it belongs to, or belonged to before a delete.
+   */
+  private stampLine(change: Change, by: Committer, iso: string): string | undefined {
+    const line = this.get("OpportunityLineItem", change.recordId);
+    if (!line) return this.lineOwners.get(change.recordId);
+    line.TotalPrice = displayedLineTotal(lineNumbers(line), this.currency);
+    line.Subtotal = displayedLineTotal({ quantity: line.Quantity, unitPrice: line.UnitPrice }, this.currency);
+    line.LastModifiedDate = iso;
+    line.SystemModstamp = iso;
+    line.LastModifiedById = by.userId;
+    if (change.changeType === "CREATE") {
+      change.values = { ...line };
+    } else {
+      change.changedFields.push("LastModifiedDate");
+      change.values.LastModifiedDate = iso;
+    }
+    return String(line.OpportunityId);
+  }
+
+  /**
+   * An opportunity's Amount and HasOpportunityLineItem after its lines changed; a change to either
+   * joins the opportunity's change in this transaction, or becomes one.
+   */
+  private rollUp(opportunityId: string, changes: Change[], iso: string): void {
+    const opportunity = this.get("Opportunity", opportunityId);
+    if (!opportunity) return;
+    const lines = this.all("OpportunityLineItem").filter((line) => line.OpportunityId === opportunityId);
+    const hasLines = lines.length > 0;
+    const amount = hasLines ? salesforceAmount(lines.map(lineNumbers), this.currency) : opportunity.Amount;
+    const changed: string[] = [];
+    if (amount !== opportunity.Amount) changed.push("Amount");
+    if (hasLines !== opportunity.HasOpportunityLineItem) changed.push("HasOpportunityLineItem");
+    opportunity.Amount = amount ?? null;
+    opportunity.HasOpportunityLineItem = hasLines;
+    opportunity.SystemModstamp = iso;
+    if (changed.length === 0) return;
+    opportunity.LastModifiedDate = iso;
+    const existing = changes.find((c) => c.entity === "Opportunity" && c.recordId === opportunityId);
+    const carried: SfRecord = { LastModifiedDate: iso };
+    for (const field of changed) carried[field] = opportunity[field] ?? null;
+    if (existing) {
+      existing.changedFields.push(...changed);
+      Object.assign(existing.values, carried);
+    } else {
+      changes.push({
+        entity: "Opportunity",
+        changeType: "UPDATE",
+        recordId: opportunityId,
+        changedFields: [...changed, "LastModifiedDate"],
+        nulledFields: [],
+        values: carried,
+      });
+    }
   }
 
   /** Which opportunity each line belonged to, so a line's delete can still roll up its Amount. */
@@ -772,13 +760,7 @@ export class FakeOrg {
     const transactionKey = randomUUID();
     this.commitNumber++;
     let sequence = 0;
-    const header = (
-      entity: string,
-      changeType: string,
-      recordIds: string[],
-      changedFields: string[],
-      nulledFields: string[],
-    ) => ({
+    const header: EventHeader = (entity, changeType, recordIds, changedFields, nulledFields) => ({
       entityName: entity,
       recordIds,
       changeType,
@@ -792,27 +774,7 @@ export class FakeOrg {
       nulledFields,
       diffFields: [],
     });
-    // The same change to several records of one object in one transaction is one event naming
-    // them all (B2 "recordIds").
-    const merged: Change[] = [];
-    const mergedIds = new Map<Change, string[]>();
-    for (const change of changes) {
-      const same =
-        change.changeType === "UPDATE"
-          ? merged.find(
-              (other) =>
-                other.changeType === "UPDATE" &&
-                other.entity === change.entity &&
-                JSON.stringify([other.changedFields, other.values]) ===
-                  JSON.stringify([change.changedFields, change.values]),
-            )
-          : undefined;
-      if (same) mergedIds.get(same)?.push(change.recordId);
-      else {
-        merged.push(change);
-        mergedIds.set(change, [change.recordId]);
-      }
-    }
+    const { merged, mergedIds } = mergeSameUpdates(changes);
     const deletes = new Map<string, string[]>();
     for (const change of merged) {
       if (change.changeType === "DELETE") {
@@ -835,21 +797,48 @@ export class FakeOrg {
     this.flushDeletes(deletes, header);
   }
 
-  private flushDeletes(
-    deletes: Map<string, string[]>,
-    header: (
-      entity: string,
-      changeType: string,
-      recordIds: string[],
-      changedFields: string[],
-      nulledFields: string[],
-    ) => ChangeEventPayload["ChangeEventHeader"],
-  ): void {
+  private flushDeletes(deletes: Map<string, string[]>, header: EventHeader): void {
     for (const [entity, recordIds] of deletes) {
       this.relayQueue.push({ ChangeEventHeader: header(entity, "DELETE", recordIds, [], []) });
     }
     deletes.clear();
   }
+}
+
+/** The header of the transaction's next change event (its sequence number taken). */
+type EventHeader = (
+  entity: string,
+  changeType: string,
+  recordIds: string[],
+  changedFields: string[],
+  nulledFields: string[],
+) => ChangeEventPayload["ChangeEventHeader"];
+
+/**
+ * The same change to several records of one object in one transaction is one event naming them
+ * all (B2 "recordIds"): the changes with the first of each such group standing for it.
+ */
+function mergeSameUpdates(changes: Change[]): { merged: Change[]; mergedIds: Map<Change, string[]> } {
+  const merged: Change[] = [];
+  const mergedIds = new Map<Change, string[]>();
+  for (const change of changes) {
+    const same =
+      change.changeType === "UPDATE"
+        ? merged.find(
+            (other) =>
+              other.changeType === "UPDATE" &&
+              other.entity === change.entity &&
+              JSON.stringify([other.changedFields, other.values]) ===
+                JSON.stringify([change.changedFields, change.values]),
+          )
+        : undefined;
+    if (same) mergedIds.get(same)?.push(change.recordId);
+    else {
+      merged.push(change);
+      mergedIds.set(change, [change.recordId]);
+    }
+  }
+  return { merged, mergedIds };
 }
 
 /** A request the org refuses as a whole (400 with `[{message, errorCode}]`). */
@@ -861,6 +850,24 @@ export class InvalidQuery extends Error {
     super(message);
     this.name = "InvalidQuery";
   }
+}
+
+/** A new line names its opportunity, entry and quantity, and one price: unit or total, not both. */
+function requiredFieldError(input: SfRecord): SfError | null {
+  const missing = ["OpportunityId", "PricebookEntryId", "Quantity"].filter(
+    (field) => input[field] === undefined || input[field] === null,
+  );
+  if (input.UnitPrice == null && input.TotalPrice == null) missing.push("UnitPrice");
+  if (missing.length > 0)
+    return error("REQUIRED_FIELD_MISSING", `Required fields are missing: [${missing.join(", ")}]`, missing);
+  if (input.UnitPrice != null && input.TotalPrice != null) {
+    return error(
+      "FIELD_INTEGRITY_EXCEPTION",
+      "field integrity exception: TotalPrice (you can't specify both unit price and total price)",
+      ["TotalPrice"],
+    );
+  }
+  return null;
 }
 
 function error(statusCode: string, message: string, fields: string[]): SfError {

@@ -233,176 +233,228 @@ export class FakeSalesforce {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", "http://fake");
     const body = await readBody(request);
-    const method = request.method ?? "GET";
-    let records = 0;
-    const answer = (status: number, payload?: unknown) => {
-      this.calls.push({
-        method,
-        path: url.pathname,
-        status,
-        records,
-        callOptions: header(request, "sforce-call-options"),
-      });
-      if (payload === undefined) {
-        response.writeHead(status);
-        response.end();
-      } else {
-        response.writeHead(status, {
-          "content-type": "application/json",
-          "sforce-limit-info": "api-usage=1/15000",
-        });
-        response.end(stringifyWithNumbers(payload));
-      }
-      this.pump();
-    };
-    const refuse = (status: number, errorCode: string, message: string) =>
-      answer(status, [{ message, errorCode }]);
+    const call = this.exchange(request, response, url, body);
 
-    if (method === "POST" && url.pathname === "/services/oauth2/token") {
-      const form = Object.fromEntries(new URLSearchParams(body));
-      const parsed = TokenRequest.safeParse(form);
-      if (!parsed.success) {
-        this.violation("token request", parsed.error);
-        return answer(400, {
-          error: "unsupported_grant_type",
-          error_description: "grant type not supported",
-        });
-      }
-      if (
-        parsed.data.client_id !== this.options.clientId ||
-        parsed.data.client_secret !== this.options.clientSecret
-      ) {
-        return answer(400, { error: "invalid_client", error_description: "invalid client credentials" });
-      }
-      const token = `00D!${randomUUID()}`;
-      this.tokens.set(token, this.options.integrationUserId);
-      return answer(200, {
-        access_token: token,
-        instance_url: this.baseUrl,
-        id: `${this.baseUrl}/id/${this.options.orgId}/${this.options.integrationUserId}`,
-        token_type: "Bearer",
-        issued_at: String(Date.now()),
-        signature: "fake",
-      });
-    }
+    if (call.method === "POST" && url.pathname === "/services/oauth2/token") return this.issueToken(call);
 
     const match = /^\/services\/data\/v(\d{2,3}\.0)\/(.+)$/.exec(url.pathname);
-    if (!match) return refuse(404, "NOT_FOUND", "The requested resource does not exist");
+    if (!match) return call.refuse(404, "NOT_FOUND", "The requested resource does not exist");
+    const version = match[1] as string;
+    const by = this.admit(call, request, version);
+    if (!by) return;
+    const resource = match[2] as string;
+
+    if (call.method === "GET" && resource === "query") return this.query(call, version);
+    if (resource === "composite/sobjects") {
+      if (call.method === "DELETE") return this.deleteCollection(call, by);
+      return this.writeCollection(call, by);
+    }
+    const row = /^sobjects\/Opportunity\/([A-Za-z0-9]{15,18})$/.exec(resource);
+    if (row && call.method === "PATCH") return this.updateOpportunityRow(call, row[1] as string, by);
+    return call.refuse(404, "NOT_FOUND", "The requested resource does not exist");
+  }
+
+  /** The call being served: answering it records it in `calls` and relays the events it caused. */
+  private exchange(request: IncomingMessage, response: ServerResponse, url: URL, body: string): Exchange {
+    const method = request.method ?? "GET";
+    const call: Exchange = {
+      method,
+      url,
+      body,
+      records: 0,
+      answer: (status, payload) => {
+        this.calls.push({
+          method,
+          path: url.pathname,
+          status,
+          records: call.records,
+          callOptions: header(request, "sforce-call-options"),
+        });
+        if (payload === undefined) {
+          response.writeHead(status);
+          response.end();
+        } else {
+          response.writeHead(status, {
+            "content-type": "application/json",
+            "sforce-limit-info": "api-usage=1/15000",
+          });
+          response.end(stringifyWithNumbers(payload));
+        }
+        this.pump();
+      },
+      refuse: (status, errorCode, message) => call.answer(status, [{ message, errorCode }]),
+    };
+    return call;
+  }
+
+  /** `POST /services/oauth2/token`: the client credentials flow for quotesync's connected app. */
+  private issueToken(call: Exchange) {
+    const form = Object.fromEntries(new URLSearchParams(call.body));
+    const parsed = TokenRequest.safeParse(form);
+    if (!parsed.success) {
+      this.violation("token request", parsed.error);
+      return call.answer(400, {
+        error: "unsupported_grant_type",
+        error_description: "grant type not supported",
+      });
+    }
+    if (
+      parsed.data.client_id !== this.options.clientId ||
+      parsed.data.client_secret !== this.options.clientSecret
+    ) {
+      return call.answer(400, { error: "invalid_client", error_description: "invalid client credentials" });
+    }
+    const token = `00D!${randomUUID()}`;
+    this.tokens.set(token, this.options.integrationUserId);
+    return call.answer(200, {
+      access_token: token,
+      instance_url: this.baseUrl,
+      id: `${this.baseUrl}/id/${this.options.orgId}/${this.options.integrationUserId}`,
+      token_type: "Bearer",
+      issued_at: String(Date.now()),
+      signature: "fake",
+    });
+  }
+
+  /**
+   * Who a REST API call commits as — the token's user, with the API's changeOrigin and the
+   * `Sforce-Call-Options` client — or null once refused: 401 without a live token, 403 past the
+   * request limit.
+   */
+  private admit(call: Exchange, request: IncomingMessage, version: string): Committer | null {
     const auth = header(request, "authorization");
     const userId = auth?.startsWith("Bearer ") ? this.tokens.get(auth.slice(7)) : undefined;
-    if (!userId) return refuse(401, "INVALID_SESSION_ID", "Session expired or invalid");
+    if (!userId) {
+      call.refuse(401, "INVALID_SESSION_ID", "Session expired or invalid");
+      return null;
+    }
     const callOptions = header(request, "sforce-call-options");
     if (callOptions !== null && !CallOptionsHeader.safeParse(callOptions).success) {
       this.schemaViolations.push(`malformed Sforce-Call-Options: ${callOptions}`);
     }
-    if (this.limitExceeded({ method, path: url.pathname })) {
-      return refuse(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
+    if (this.limitExceeded({ method: call.method, path: call.url.pathname })) {
+      call.refuse(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
+      return null;
     }
     const client = /(?:^|[,;]\s*)client=([^,;\s]+)/.exec(callOptions ?? "")?.[1];
-    const by: Committer = {
+    return {
       userId,
-      changeOrigin: `com/salesforce/api/rest/${match[1]}${client ? `;client=${client}` : ""}`,
+      changeOrigin: `com/salesforce/api/rest/${version}${client ? `;client=${client}` : ""}`,
     };
-    const resource = match[2] as string;
+  }
 
-    if (method === "GET" && resource === "query") {
-      const q = url.searchParams.get("q");
-      if (!q) return refuse(400, "MALFORMED_QUERY", "q is required");
-      try {
-        const query = parseSoql(q);
-        const rows = this.org.query(query);
-        return answer(200, {
-          totalSize: rows.length,
-          done: true,
-          records: rows.map((row) => nestRelationships(query.object, match[1] as string, row)),
-        });
-      } catch (error) {
-        if (error instanceof SoqlSyntaxError) {
-          this.schemaViolations.push(`unparsable SOQL: ${error.message}: ${q}`);
-          return refuse(400, "MALFORMED_QUERY", error.message);
-        }
-        if (error instanceof InvalidQuery) return refuse(400, error.errorCode, error.message);
-        throw error;
+  /** `GET query?q=…`: one page holding every row. */
+  private query(call: Exchange, version: string) {
+    const q = call.url.searchParams.get("q");
+    if (!q) return call.refuse(400, "MALFORMED_QUERY", "q is required");
+    try {
+      const query = parseSoql(q);
+      const rows = this.org.query(query);
+      return call.answer(200, {
+        totalSize: rows.length,
+        done: true,
+        records: rows.map((row) => nestRelationships(query.object, version, row)),
+      });
+    } catch (error) {
+      if (error instanceof SoqlSyntaxError) {
+        this.schemaViolations.push(`unparsable SOQL: ${error.message}: ${q}`);
+        return call.refuse(400, "MALFORMED_QUERY", error.message);
       }
+      if (error instanceof InvalidQuery) return call.refuse(400, error.errorCode, error.message);
+      throw error;
     }
+  }
 
-    if (resource === "composite/sobjects") {
-      if (method === "DELETE") {
-        const ids = (url.searchParams.get("ids") ?? "").split(",").filter((id) => id !== "");
-        records = ids.length;
-        if (ids.length === 0) return refuse(400, "MALFORMED_QUERY", "ids is required");
-        if (ids.length > COLLECTION_LIMIT) {
-          this.schemaViolations.push(`delete of ${ids.length} ids`);
-          return refuse(
-            400,
-            "EXCEEDED_ID_LIMIT",
-            `record limit reached. cannot submit more than ${COLLECTION_LIMIT} records into this call`,
-          );
-        }
-        return answer(200, this.org.deleteRecords(ids, by));
-      }
-      const parsedJson = parseJson(body);
-      if (parsedJson === undefined) return refuse(400, "JSON_PARSER_ERROR", "malformed JSON");
-      const schema =
-        method === "POST" ? CollectionCreateRequest : method === "PATCH" ? CollectionUpdateRequest : null;
-      if (!schema) return refuse(405, "METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed`);
-      const parsed = schema.safeParse(parsedJson);
-      if (!parsed.success) {
-        this.violation(`${method} composite/sobjects`, parsed.error);
-        return refuse(400, "INVALID_FIELD", "the request does not match the sObject Collections shape");
-      }
-      const list = parsed.data.records as Array<Record<string, unknown> & { attributes: { type: string } }>;
-      records = list.length;
-      if (list.length > COLLECTION_LIMIT) {
-        this.schemaViolations.push(`${method} of ${list.length} records`);
-        return refuse(
-          400,
-          "EXCEEDED_ID_LIMIT",
-          `record limit reached. cannot submit more than ${COLLECTION_LIMIT} records into this call`,
-        );
-      }
-      if (list.some((record) => record.attributes.type !== "OpportunityLineItem")) {
-        return refuse(
-          400,
-          "INVALID_TYPE",
-          "this fake writes OpportunityLineItem records through collections",
-        );
-      }
-      if (parsed.data.allOrNone)
-        return refuse(400, "INVALID_OPERATION", "this fake serves allOrNone=false only");
-      if (method === "POST") {
-        return answer(
-          200,
-          this.org.createLines(
-            list.map(({ attributes: _a, ...fields }) => fields as SfRecord),
-            by,
-          ),
-        );
-      }
-      return answer(
+  /** `DELETE composite/sobjects?ids=…`: at most COLLECTION_LIMIT ids. */
+  private deleteCollection(call: Exchange, by: Committer) {
+    const ids = (call.url.searchParams.get("ids") ?? "").split(",").filter((id) => id !== "");
+    call.records = ids.length;
+    if (ids.length === 0) return call.refuse(400, "MALFORMED_QUERY", "ids is required");
+    if (ids.length > COLLECTION_LIMIT) {
+      this.schemaViolations.push(`delete of ${ids.length} ids`);
+      return call.refuse(
+        400,
+        "EXCEEDED_ID_LIMIT",
+        `record limit reached. cannot submit more than ${COLLECTION_LIMIT} records into this call`,
+      );
+    }
+    return call.answer(200, this.org.deleteRecords(ids, by));
+  }
+
+  /** `POST` (create) or `PATCH` (update) `composite/sobjects`: opportunity lines, allOrNone=false. */
+  private writeCollection(call: Exchange, by: Committer) {
+    const list = this.collectionRecords(call);
+    if (!list) return;
+    if (call.method === "POST") {
+      return call.answer(
         200,
-        this.org.updateLines(
-          list.map(({ attributes: _a, id, ...fields }) => ({ id: String(id), values: fields as SfRecord })),
+        this.org.createLines(
+          list.map(({ attributes: _a, ...fields }) => fields as SfRecord),
           by,
         ),
       );
     }
+    return call.answer(
+      200,
+      this.org.updateLines(
+        list.map(({ attributes: _a, id, ...fields }) => ({ id: String(id), values: fields as SfRecord })),
+        by,
+      ),
+    );
+  }
 
-    const row = /^sobjects\/Opportunity\/([A-Za-z0-9]{15,18})$/.exec(resource);
-    if (row && method === "PATCH") {
-      const parsed = RowUpdateRequest.safeParse(parseJson(body));
-      if (!parsed.success) {
-        this.violation("PATCH sobjects/Opportunity", parsed.error);
-        return refuse(400, "JSON_PARSER_ERROR", "malformed request");
-      }
-      const failure = this.org.updateOpportunity(row[1] as string, parsed.data as SfRecord, by);
-      if (failure)
-        return answer(failure.statusCode === "NOT_FOUND" ? 404 : 400, [
-          { message: failure.message, errorCode: failure.statusCode, fields: failure.fields },
-        ]);
-      return answer(204);
+  /** A collection write's records, or null once refused: its shape, its size, its type, allOrNone. */
+  private collectionRecords(
+    call: Exchange,
+  ): Array<Record<string, unknown> & { attributes: { type: string } }> | null {
+    const { method } = call;
+    const parsedJson = parseJson(call.body);
+    if (parsedJson === undefined) return refused(call, 400, "JSON_PARSER_ERROR", "malformed JSON");
+    const schema =
+      method === "POST" ? CollectionCreateRequest : method === "PATCH" ? CollectionUpdateRequest : null;
+    if (!schema) return refused(call, 405, "METHOD_NOT_ALLOWED", `HTTP Method '${method}' not allowed`);
+    const parsed = schema.safeParse(parsedJson);
+    if (!parsed.success) {
+      this.violation(`${method} composite/sobjects`, parsed.error);
+      return refused(call, 400, "INVALID_FIELD", "the request does not match the sObject Collections shape");
     }
-    return refuse(404, "NOT_FOUND", "The requested resource does not exist");
+    const list = parsed.data.records as Array<Record<string, unknown> & { attributes: { type: string } }>;
+    call.records = list.length;
+    if (list.length > COLLECTION_LIMIT) {
+      this.schemaViolations.push(`${method} of ${list.length} records`);
+      return refused(
+        call,
+        400,
+        "EXCEEDED_ID_LIMIT",
+        `record limit reached. cannot submit more than ${COLLECTION_LIMIT} records into this call`,
+      );
+    }
+    if (list.some((record) => record.attributes.type !== "OpportunityLineItem")) {
+      return refused(
+        call,
+        400,
+        "INVALID_TYPE",
+        "this fake writes OpportunityLineItem records through collections",
+      );
+    }
+    if (parsed.data.allOrNone)
+      return refused(call, 400, "INVALID_OPERATION", "this fake serves allOrNone=false only");
+    return list;
+  }
+
+  /** `PATCH sobjects/Opportunity/{id}`: 204, or the error list with 404 or 400. */
+  private updateOpportunityRow(call: Exchange, id: string, by: Committer) {
+    const parsed = RowUpdateRequest.safeParse(parseJson(call.body));
+    if (!parsed.success) {
+      this.violation("PATCH sobjects/Opportunity", parsed.error);
+      return call.refuse(400, "JSON_PARSER_ERROR", "malformed request");
+    }
+    const failure = this.org.updateOpportunity(id, parsed.data as SfRecord, by);
+    if (failure)
+      return call.answer(failure.statusCode === "NOT_FOUND" ? 404 : 400, [
+        { message: failure.message, errorCode: failure.statusCode, fields: failure.fields },
+      ]);
+    return call.answer(204);
   }
 
   private violation(what: string, error: z.ZodError): void {
@@ -410,6 +462,25 @@ export class FakeSalesforce {
       `${what}: ${error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`,
     );
   }
+}
+
+/** One API call being served, as its resource's handler sees it. */
+interface Exchange {
+  method: string;
+  url: URL;
+  body: string;
+  /** Records a collection call carried (ids for a delete), as `calls` will show. */
+  records: number;
+  /** Records the call, sends the status with the JSON payload (none: an empty body), relays events. */
+  answer(status: number, payload?: unknown): void;
+  /** Answers with Salesforce's error list: `[{ message, errorCode }]`. */
+  refuse(status: number, errorCode: string, message: string): void;
+}
+
+/** Refuses the call and gives null, for the checks that stand before a handler goes on. */
+function refused(call: Exchange, status: number, errorCode: string, message: string): null {
+  call.refuse(status, errorCode, message);
+  return null;
 }
 
 function header(request: IncomingMessage, name: string): string | null {

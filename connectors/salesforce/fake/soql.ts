@@ -84,33 +84,130 @@ function tokenize(source: string): Token[] {
 
 /** Parses one query; throws `SoqlSyntaxError` (the fake answers 400 MALFORMED_QUERY). */
 export function parseSoql(source: string): SoqlQuery {
-  const tokens = tokenize(source);
-  let position = 0;
-  const peek = () => tokens[position];
-  const next = (): Token => {
-    const token = tokens[position++];
+  return new SoqlParser(tokenize(source)).query();
+}
+
+/** A recursive-descent reader over the tokens, one method per clause of the grammar above. */
+class SoqlParser {
+  private position = 0;
+
+  constructor(private readonly tokens: Token[]) {}
+
+  query(): SoqlQuery {
+    this.expectKeyword("SELECT");
+    const fields = this.fieldList();
+    this.expectKeyword("FROM");
+    const object = this.field();
+    const where = this.whereClause();
+    const orderBy = this.orderByClause();
+    const limit = this.limitClause();
+    if (this.position < this.tokens.length)
+      throw new SoqlSyntaxError(`unexpected ${this.tokens[this.position]?.text}`);
+    return { fields, object, where, orderBy, limit };
+  }
+
+  private fieldList(): string[] {
+    const fields = [this.field()];
+    while (this.atComma()) {
+      this.next();
+      fields.push(this.field());
+    }
+    return fields;
+  }
+
+  private whereClause(): SoqlCondition[] {
+    const where: SoqlCondition[] = [];
+    if (!this.isKeyword(this.peek(), "WHERE")) return where;
+    this.next();
+    for (;;) {
+      where.push(this.condition());
+      if (!this.isKeyword(this.peek(), "AND")) break;
+      this.next();
+    }
+    return where;
+  }
+
+  private condition(): SoqlCondition {
+    const name = this.field();
+    if (this.isKeyword(this.peek(), "IN")) {
+      this.next();
+      this.expectPunct("(");
+      const values = [this.literal()];
+      while (this.atComma()) {
+        this.next();
+        values.push(this.literal());
+      }
+      this.expectPunct(")");
+      return { field: name, op: "IN", values };
+    }
+    const op = this.next();
+    if (op.kind !== "punct" || (op.text !== "=" && op.text !== "!=")) {
+      throw new SoqlSyntaxError(`expected =, != or IN after ${name}`);
+    }
+    return { field: name, op: op.text, value: this.literal() };
+  }
+
+  private orderByClause(): SoqlQuery["orderBy"] {
+    if (!this.isKeyword(this.peek(), "ORDER")) return null;
+    this.next();
+    this.expectKeyword("BY");
+    const name = this.field();
+    let descending = false;
+    if (this.isKeyword(this.peek(), "ASC")) this.next();
+    else if (this.isKeyword(this.peek(), "DESC")) {
+      this.next();
+      descending = true;
+    }
+    return { field: name, descending };
+  }
+
+  private limitClause(): number | null {
+    if (!this.isKeyword(this.peek(), "LIMIT")) return null;
+    this.next();
+    const token = this.next();
+    if (token.kind !== "number" || !/^\d+$/.test(token.text))
+      throw new SoqlSyntaxError("LIMIT takes a count");
+    return Number(token.text);
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.position];
+  }
+
+  private next(): Token {
+    const token = this.tokens[this.position++];
     if (!token) throw new SoqlSyntaxError("unexpected end of query");
     return token;
-  };
-  const isKeyword = (token: Token | undefined, keyword: string) =>
-    token?.kind === "word" && token.text.toUpperCase() === keyword;
-  const expectKeyword = (keyword: string) => {
-    const token = next();
-    if (!isKeyword(token, keyword)) throw new SoqlSyntaxError(`expected ${keyword}, got ${token.text}`);
-  };
-  const expectPunct = (text: string) => {
-    const token = next();
+  }
+
+  private atComma(): boolean {
+    return this.peek()?.kind === "punct" && this.peek()?.text === ",";
+  }
+
+  private isKeyword(token: Token | undefined, keyword: string): boolean {
+    return token?.kind === "word" && token.text.toUpperCase() === keyword;
+  }
+
+  private expectKeyword(keyword: string): void {
+    const token = this.next();
+    if (!this.isKeyword(token, keyword)) throw new SoqlSyntaxError(`expected ${keyword}, got ${token.text}`);
+  }
+
+  private expectPunct(text: string): void {
+    const token = this.next();
     if (token.kind !== "punct" || token.text !== text) {
       throw new SoqlSyntaxError(`expected ${text}, got ${token.text}`);
     }
-  };
-  const field = (): string => {
-    const token = next();
+  }
+
+  private field(): string {
+    const token = this.next();
     if (token.kind !== "word") throw new SoqlSyntaxError(`expected a field name, got ${token.text}`);
     return token.text;
-  };
-  const literal = (): SoqlLiteral => {
-    const token = next();
+  }
+
+  private literal(): SoqlLiteral {
+    const token = this.next();
     if (token.kind === "string") return token.text;
     if (token.kind === "number") return Number(token.text);
     if (token.kind === "word") {
@@ -120,63 +217,5 @@ export function parseSoql(source: string): SoqlQuery {
       if (word === "null") return null;
     }
     throw new SoqlSyntaxError(`expected a literal, got ${token.text}`);
-  };
-
-  expectKeyword("SELECT");
-  const fields = [field()];
-  while (peek()?.kind === "punct" && peek()?.text === ",") {
-    next();
-    fields.push(field());
   }
-  expectKeyword("FROM");
-  const object = field();
-  const where: SoqlCondition[] = [];
-  if (isKeyword(peek(), "WHERE")) {
-    next();
-    for (;;) {
-      const name = field();
-      if (isKeyword(peek(), "IN")) {
-        next();
-        expectPunct("(");
-        const values = [literal()];
-        while (peek()?.kind === "punct" && peek()?.text === ",") {
-          next();
-          values.push(literal());
-        }
-        expectPunct(")");
-        where.push({ field: name, op: "IN", values });
-      } else {
-        const op = next();
-        if (op.kind !== "punct" || (op.text !== "=" && op.text !== "!=")) {
-          throw new SoqlSyntaxError(`expected =, != or IN after ${name}`);
-        }
-        where.push({ field: name, op: op.text, value: literal() });
-      }
-      if (!isKeyword(peek(), "AND")) break;
-      next();
-    }
-  }
-  let orderBy: SoqlQuery["orderBy"] = null;
-  if (isKeyword(peek(), "ORDER")) {
-    next();
-    expectKeyword("BY");
-    const name = field();
-    let descending = false;
-    if (isKeyword(peek(), "ASC")) next();
-    else if (isKeyword(peek(), "DESC")) {
-      next();
-      descending = true;
-    }
-    orderBy = { field: name, descending };
-  }
-  let limit: number | null = null;
-  if (isKeyword(peek(), "LIMIT")) {
-    next();
-    const token = next();
-    if (token.kind !== "number" || !/^\d+$/.test(token.text))
-      throw new SoqlSyntaxError("LIMIT takes a count");
-    limit = Number(token.text);
-  }
-  if (position < tokens.length) throw new SoqlSyntaxError(`unexpected ${tokens[position]?.text}`);
-  return { fields, object, where, orderBy, limit };
 }
