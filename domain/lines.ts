@@ -75,14 +75,35 @@ export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<
   return fingerprint;
 }
 
-/** True when two value sets are equal on everything quotesync stores for one side. */
+/**
+ * True when two value sets are equal on everything quotesync stores for one side: what their
+ * fingerprints over all of both sides' fields would tell, compared field by field (no strings
+ * built, and the fingerprints cached for the mapping left in place).
+ */
 export function sameStoredValues(a: LineValues, b: LineValues): boolean {
-  return mirrorFingerprint(a, allFieldNames(a, b)) === mirrorFingerprint(b, allFieldNames(a, b));
+  for (const key of STORED_KEYS) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
+  // The same field names (a field held as null is not a field left out), with the same values.
+  const names = Object.keys(a.fields);
+  if (names.length !== Object.keys(b.fields).length) return false;
+  for (const name of names) {
+    if (!Object.hasOwn(b.fields, name)) return false;
+    if (normalizeFieldValue(a.fields[name]) !== normalizeFieldValue(b.fields[name])) return false;
+  }
+  return true;
 }
 
-function allFieldNames(a: LineValues, b: LineValues): Set<string> {
-  return new Set([...Object.keys(a.fields), ...Object.keys(b.fields)]);
-}
+/** The values of a line besides its custom fields, as `mirrorFingerprint` lists them. */
+const STORED_KEYS = [
+  "productId",
+  "name",
+  "quantity",
+  "unitPrice",
+  "discountPercent",
+  "billing",
+  "billingPeriod",
+  "position",
+  "serviceDate",
+] as const satisfies ReadonlyArray<keyof LineValues>;
 
 function normalizeFieldValue(value: FieldMap[string] | undefined): unknown {
   return typeof value === "number" ? String(value) : (value ?? null);
