@@ -1,5 +1,5 @@
 import type { LineInput } from "../events.js";
-import { IndexedLines } from "../line-index.js";
+import { indexedLines } from "../line-index.js";
 import {
   isOutdatedMirror,
   lineValuesFrom,
@@ -65,14 +65,9 @@ export function findLine(
     const bySyncKey = own.get(ids.syncKey);
     if (bySyncKey) return bySyncKey;
   }
-  if (own instanceof IndexedLines) {
-    const byId = own.findById(ids.id);
-    if (byId) return byId;
-  } else {
-    for (const line of own.values()) {
-      if (line.id === ids.id) return line;
-    }
-  }
+  // The workspace holds every aggregate's lines as IndexedLines, so this is a lookup, not a copy.
+  const byId = indexedLines(own).findById(ids.id);
+  if (byId) return byId;
   for (const line of own.values()) {
     if (line.formerIds?.includes(ids.id)) return line;
   }
@@ -201,7 +196,7 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
  */
 function answerWithLine(side: LineSide, pair: SyncedPair, line: StoredLine, id: string | null): void {
   const { ws, sender } = side;
-  const answer = id === null || line.id === id ? line : { ...line, id };
+  const answer = { ...line, id };
   ws.mirrorLineUpsert(sender, pair.opportunityId, pair.quoteId, toMirrorLine(answer, ws.mapping.lines));
   if (!line.sentToOwner) ws.putLine(sender, side.quoteId ?? "", { ...line, sentToOwner: true });
 }
@@ -231,12 +226,11 @@ export function mirrorLineToOtherSide(side: LineSide, pair: SyncedPair, line: St
 /** Deletes one reported line, leaving a tombstone, and mirrors the delete when the pair is live. */
 export function applyLineDelete(
   side: LineSide,
-  line: StoredLine | undefined,
+  line: StoredLine,
   at: number,
-  deletedId: string | null = line?.id ?? null,
+  deletedId: string | null = line.id,
 ): LineOutcome {
   const { ws, sender, pair } = side;
-  if (!line) return "no_change";
   if (line.deleted) {
     // A delete of a line already deleted (by a mirror in flight, a snapshot of the other side)
     // still tells where the owner stood at `at`: a report it made before then, delivered later
