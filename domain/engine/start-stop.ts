@@ -306,16 +306,14 @@ export function beginSync(
 /** Stops sync (SPEC §1.6): lines stay as they are, the amount is unlocked, both systems are told. */
 export function endSync(
   ws: Workspace,
-  quote: QuoteAggregate | null,
+  quote: QuoteAggregate,
   opportunity: OpportunityAggregate,
   reason: string,
 ): "stopped" {
   const opportunityId = opportunity.header.id;
-  const quoteId = quote?.header.id ?? opportunity.header.syncedQuoteId ?? "";
-  if (quote) {
-    ws.updateQuote(quote.header.id, { syncing: false, pendingChanges: 0 });
-    if (!quote.header.deleted) ws.mirrorTo("cpq", opportunityId, quoteId).quote = { syncing: false };
-  }
+  const quoteId = quote.header.id;
+  ws.updateQuote(quoteId, { syncing: false, pendingChanges: 0 });
+  if (!quote.header.deleted) ws.mirrorTo("cpq", opportunityId, quoteId).quote = { syncing: false };
   const approval = { required: false, reasons: [] };
   ws.updateOpportunity({ syncedQuoteId: null, amountLocked: false, approval });
   if (!opportunity.header.deleted) {
@@ -326,6 +324,6 @@ export function endSync(
       approval,
     };
   }
-  ws.audit(opportunityId, "sync.stopped", reason, quoteId || undefined);
+  ws.audit(opportunityId, "sync.stopped", reason, quoteId);
   return "stopped";
 }

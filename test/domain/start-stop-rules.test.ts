@@ -86,6 +86,14 @@ describe("a first start (SPEC §1.2)", () => {
       quoteId: "q",
       quote: { syncing: true },
     });
+    // The header is pushed again too, though nothing about it changed.
+    expect(again.response.mirrors[0]?.opportunity).toEqual({
+      amount: "200.00",
+      amountLocked: true,
+      syncedQuoteId: "q",
+      approval: { required: false, reasons: [] },
+      stage: "Prospecting",
+    });
     expect(await auditTypes(h)).toEqual(["sync.started", "sync.resynced"]);
   });
 });
@@ -252,5 +260,67 @@ describe("stop (SPEC §1.6)", () => {
     // Stopping again changes nothing.
     expect((await h.stop("q")).response).toMatchObject({ status: "no_change", mirrors: [] });
     expect(await auditTypes(h)).toEqual(["sync.started", "sync.stopped"]);
+  });
+});
+
+describe("permissions (SPEC §6)", () => {
+  it("a refusal names every permission the caller lacks", async () => {
+    const h = engineHarness({
+      tenant: tenantWith({ permissions: { start: ["sync:start", "sync:admin"], stop: [] } }),
+    });
+    await unsyncedPair(h);
+    await expect(h.start("q", { actor: { userId: "bob", permissions: [] } })).rejects.toMatchObject({
+      name: "Forbidden",
+      message: "start needs the permission(s) sync:start, sync:admin",
+    });
+    const page = await h.store.readAudit("demo", "opp", null, 10);
+    expect(page.entries.map((entry) => entry.summary)).toEqual([
+      "start refused: user bob lacks sync:start, sync:admin",
+    ]);
+  });
+});
+
+describe("a quote that says it is syncing with an opportunity that does not name it", () => {
+  /** The pair of `unsyncedPair`, started, then the opportunity's side lost behind the engine's back. */
+  async function tornPair(h: Harness) {
+    await unsyncedPair(h);
+    await h.start("q");
+    const opportunity = await h.store.loadOpportunity("demo", "opp");
+    if (!opportunity) throw new Error("no opportunity");
+    await h.store.commit({
+      tenantId: "demo",
+      opportunity: { record: { ...opportunity.header, syncedQuoteId: null } },
+      quotes: [],
+      outbox: [],
+      audit: [],
+    });
+  }
+
+  it("a stop changes nothing and tells no one", async () => {
+    const h = engineHarness();
+    await tornPair(h);
+    const stopped = await h.stop("q");
+    expect(stopped.response).toEqual({
+      status: "no_change",
+      mirrors: [],
+      opportunityId: "opp",
+      quoteId: "q",
+    });
+    expect((await h.store.loadQuote("demo", "q"))?.header.syncing).toBe(true);
+  });
+
+  it("an accepted quote under a disabled trigger is accepted, and nothing is mirrored", async () => {
+    const h = engineHarness({
+      tenant: tenantWith({ policy: { ...engineHarness().tenant.policy, triggers: [] } }),
+    });
+    await tornPair(h);
+    const accepted = await h.cpq(trigger("quote.accepted"));
+    expect(accepted.response).toEqual({
+      status: "not_synced",
+      mirrors: [],
+      quoteId: "q",
+      trigger: "disabled by tenant policy",
+    });
+    expect((await h.store.loadQuote("demo", "q"))?.header.status).toBe("accepted");
   });
 });

@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import type { OpportunityRecord, QuoteRecord } from "../../domain/model.js";
+import { afterStart, engineHarness } from "../support/engine.js";
+import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
+
+/**
+ * SPEC §1.13: what the scheduled audit counts as drift of a synced pair — one synced quote, lines
+ * equal on mapped fields, the amount equal to the subtotal, the headers' line summaries true to
+ * their lines — through the engine's scheduled run on the in-memory store. Drift is made by
+ * writing records through the store port behind the engine's back, as a lost write would leave them.
+ */
+
+type Harness = ReturnType<typeof engineHarness>;
+
+async function syncedPair(lines = [line("l1", { quantity: "2" })]) {
+  const h = engineHarness();
+  await h.setup();
+  await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+  await h.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+  await h.cpq(quoteLinesUpserted("q", lines, { occurredAt: at(3) }));
+  await h.start("q");
+  h.advance(1000);
+  return h;
+}
+
+async function tamperOpportunity(h: Harness, change: Partial<OpportunityRecord>): Promise<void> {
+  const opportunity = await h.store.loadOpportunity("demo", "opp");
+  if (!opportunity) throw new Error("no opportunity");
+  await h.store.commit({
+    tenantId: "demo",
+    opportunity: { record: { ...opportunity.header, ...change } },
+    quotes: [],
+    outbox: [],
+    audit: [],
+  });
+}
+
+async function tamperQuote(h: Harness, quoteId: string, change: Partial<QuoteRecord>): Promise<void> {
+  const quote = await h.store.loadQuote("demo", quoteId);
+  if (!quote) throw new Error(`no quote ${quoteId}`);
+  await h.store.commit({
+    tenantId: "demo",
+    quotes: [{ record: { ...quote.header, ...change } }],
+    outbox: [],
+    audit: [],
+  });
+}
+
+/** The issues the scheduled audit finds on `opp`, as stored in the drift report. */
+async function issues(h: Harness) {
+  await h.engine.runScheduled();
+  return (await h.store.loadDriftFinding("demo", "opp"))?.issues ?? [];
+}
+
+describe("one synced quote (SPEC §1.1)", () => {
+  it("other quotes of the opportunity, unsynced or synced elsewhere since, are no drift", async () => {
+    const h = await syncedPair();
+    await h.cpq(quoteUpserted("q-idle", "opp", {}, { occurredAt: afterStart(1) }));
+    // q-moved was a quote of opp, then moved to opp-2 and synced there.
+    await h.cpq(quoteUpserted("q-moved", "opp", {}, { occurredAt: afterStart(1) }));
+    await h.crm(opportunityUpserted("opp-2", {}, { occurredAt: afterStart(2) }));
+    await h.cpq(quoteUpserted("q-moved", "opp-2", {}, { occurredAt: afterStart(3) }));
+    expect((await h.start("q-moved")).response.status).toBe("started");
+    expect(await issues(h)).toEqual([]);
+  });
+
+  it("a second quote syncing with the opportunity is drift, named with both ids", async () => {
+    const h = await syncedPair();
+    await h.cpq(quoteUpserted("q2", "opp", {}, { occurredAt: afterStart(1) }));
+    await tamperQuote(h, "q2", { syncing: true });
+    expect(await issues(h)).toEqual([
+      { kind: "multiple_synced_quotes", detail: "2 quotes are syncing with the opportunity: q, q2" },
+    ]);
+  });
+
+  it("an opportunity naming a quote that is not syncing is drift", async () => {
+    const h = await syncedPair();
+    await tamperQuote(h, "q", { syncing: false });
+    expect(await issues(h)).toEqual([
+      {
+        kind: "no_synced_quote",
+        detail: "the opportunity names quote q as synced, but that quote is not syncing with it",
+      },
+    ]);
+  });
+});
+
+describe("lines and amount (SPEC §1.13)", () => {
+  it("names up to five differing lines in sync key order without an ellipsis", async () => {
+    const h = await syncedPair([]);
+    const lines = Array.from({ length: 5 }, (_, index) => line(`x${index}`));
+    await h.cpq(quoteLinesUpserted("q", lines, { occurredAt: afterStart(5) }));
+    const opportunity = await h.store.loadOpportunity("demo", "opp");
+    if (!opportunity) throw new Error("no opportunity");
+    // The opportunity loses sk-2..sk-5 and gains sk-0, a line the quote never had.
+    const all = new Map(
+      [...opportunity.lines.values()].map((stored) => [
+        stored.syncKey,
+        { ...stored, deleted: stored.syncKey !== "sk-1" },
+      ]),
+    );
+    const sk1 = all.get("sk-1");
+    if (!sk1) throw new Error("no sk-1");
+    all.set("sk-0", { ...sk1, syncKey: "sk-0", id: "extra" });
+    await h.store.commit({
+      tenantId: "demo",
+      opportunity: {
+        record: { ...opportunity.header, lineSummary: undefined },
+        lines: { all, changed: new Set(all.keys()) },
+      },
+      quotes: [],
+      outbox: [],
+      audit: [],
+    });
+    const found = await issues(h);
+    expect(found.find((issue) => issue.kind === "lines_differ")).toEqual({
+      kind: "lines_differ",
+      detail: "5 line(s) differ between quote and opportunity (sync keys sk-0, sk-2, sk-3, sk-4, sk-5)",
+    });
+  });
+
+  it("the subtotal is the quote's, in the quote's currency", async () => {
+    const h = await syncedPair([line("l1", { quantity: "2", unitPrice: "0.5" })]);
+    // An opportunity header written in another currency does not change what the quote adds up to.
+    await tamperOpportunity(h, { currency: "JPY" });
+    expect(await issues(h)).toEqual([]);
+  });
+});
+
+describe("line summaries (what decisions about a few lines trust)", () => {
+  it("a header whose summary disagrees with its lines is drift, on either side", async () => {
+    const h = await syncedPair();
+    const opportunity = await h.store.loadOpportunity("demo", "opp");
+    const summary = opportunity?.header.lineSummary;
+    if (!summary) throw new Error("no line summary");
+    await tamperOpportunity(h, { lineSummary: { ...summary, live: 3 } });
+    expect(await issues(h)).toEqual([
+      {
+        kind: "line_summary_mismatch",
+        detail:
+          "the opportunity header says its 3 live line(s) add up to 200.00 USD; its 1 line(s) add up to 200.00",
+      },
+    ]);
+    // Ids no longer unique by the header's word, the count right: still drift.
+    await tamperOpportunity(h, { lineSummary: { ...summary, uniqueIds: !summary.uniqueIds } });
+    expect((await issues(h)).map((issue) => issue.kind)).toEqual(["line_summary_mismatch"]);
+    // The opportunity's subtotal is not what decisions read there: no drift.
+    await tamperOpportunity(h, { lineSummary: { ...summary, subtotal: "1.00" } });
+    expect(await issues(h)).toEqual([]);
+
+    const quote = await h.store.loadQuote("demo", "q");
+    const quoteSummary = quote?.header.lineSummary;
+    if (!quoteSummary) throw new Error("no quote line summary");
+    await tamperQuote(h, "q", { lineSummary: { ...quoteSummary, subtotal: "1.00" } });
+    expect(await issues(h)).toEqual([
+      {
+        kind: "line_summary_mismatch",
+        detail: "the quote header says its 1 live line(s) add up to 1.00 USD; its 1 line(s) add up to 200.00",
+      },
+    ]);
+  });
+});
