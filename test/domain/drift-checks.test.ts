@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { OpportunityRecord, QuoteRecord } from "../../domain/model.js";
-import { afterStart, engineHarness } from "../support/engine.js";
+import { SyncEngine } from "../../domain/engine/sync-engine.js";
+import { CpqEvent, CrmEvent } from "../../domain/events.js";
+import { InMemorySyncStore } from "../../domain/memory-store.js";
+import type { OpportunityAggregate, OpportunityRecord, QuoteRecord } from "../../domain/model.js";
+import type { Page } from "../../domain/store.js";
+import { afterStart, engineHarness, HARNESS_START } from "../support/engine.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 
 /**
@@ -158,5 +162,103 @@ describe("line summaries (what decisions about a few lines trust)", () => {
         detail: "the quote header says its 1 live line(s) add up to 1.00 USD; its 1 line(s) add up to 200.00",
       },
     ]);
+  });
+});
+
+/**
+ * The store as the scheduled audit may find it: a synced index that lags behind the records, and
+ * a read that lands in the middle of a change (the first read of `opp` shows `firstRead`).
+ */
+class ShiftingStore extends InMemorySyncStore {
+  lagging: string[] = [];
+  firstRead: Partial<OpportunityRecord> | null = null;
+
+  override async listSyncedOpportunityIds(
+    tenantId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<Page<string>> {
+    const page = await super.listSyncedOpportunityIds(tenantId, after, limit);
+    return after === null ? { ...page, entries: [...this.lagging, ...page.entries] } : page;
+  }
+
+  override async loadOpportunity(
+    tenantId: string,
+    opportunityId: string,
+  ): Promise<OpportunityAggregate | null> {
+    const loaded = await super.loadOpportunity(tenantId, opportunityId);
+    if (!loaded || opportunityId !== "opp" || !this.firstRead) return loaded;
+    const shown = { ...loaded, header: { ...loaded.header, ...this.firstRead } };
+    this.firstRead = null;
+    return shown;
+  }
+}
+
+async function shiftingPair() {
+  let now = HARNESS_START;
+  const store = new ShiftingStore(() => now);
+  let keys = 0;
+  const h = engineHarness();
+  const engine = new SyncEngine({
+    store,
+    clock: () => now,
+    newSyncKey: () => `sk-${++keys}`,
+    sleep: async () => {},
+  });
+  await store.putTenant(h.tenant);
+  const crm = (event: unknown) => engine.handleCrmEvent(h.tenant, CrmEvent.parse(event));
+  const cpq = (event: unknown) => engine.handleCpqEvent(h.tenant, CpqEvent.parse(event));
+  await crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+  await cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+  await cpq(quoteLinesUpserted("q", [line("l1", { quantity: "2" })], { occurredAt: at(3) }));
+  await engine.startSync(h.tenant, "q", {});
+  now += 1000;
+  return { store, engine, crm, cpq };
+}
+
+describe("what the audit reads (SPEC §1.13 under a lagging index and concurrent changes)", () => {
+  it("opportunities the synced index still names but that are gone, deleted or no longer synced are skipped", async () => {
+    const { store, engine, crm, cpq } = await shiftingPair();
+    await crm(opportunityUpserted("opp-deleted", {}, { occurredAt: at(4) }));
+    await crm({
+      eventId: "del-1",
+      type: "opportunity.deleted",
+      occurredAt: at(5),
+      data: { opportunityId: "opp-deleted" },
+    });
+    await crm(opportunityUpserted("opp-idle", {}, { occurredAt: at(4) }));
+    await cpq(quoteUpserted("q-idle", "opp-idle", {}, { occurredAt: at(4) }));
+    store.lagging = ["opp-deleted", "opp-gone", "opp-idle"];
+    const report = await engine.runScheduled();
+    expect(report.audit.drifting).toEqual([]);
+    expect((await store.readDriftReport("demo", null, 10)).entries).toEqual([]);
+  });
+
+  it("a drift seen on the first read only is a change that landed in between: not reported", async () => {
+    const { store, engine } = await shiftingPair();
+    store.firstRead = { amount: "1.00" };
+    const report = await engine.runScheduled();
+    expect(report.audit.drifting).toEqual([]);
+    expect(await store.loadDriftFinding("demo", "opp")).toBeNull();
+  });
+});
+
+describe("the finding kept for a drift", () => {
+  it("a finding that loses one of its issues is a new finding: found anew, nothing audited", async () => {
+    const h = await syncedPair();
+    const summary = (await h.store.loadOpportunity("demo", "opp"))?.header.lineSummary;
+    if (!summary) throw new Error("no line summary");
+    await tamperOpportunity(h, { amount: "1.00", lineSummary: { ...summary, live: 3 } });
+    await h.engine.runScheduled();
+    const first = await h.store.loadDriftFinding("demo", "opp");
+    expect(first?.issues.map((issue) => issue.kind)).toEqual(["line_summary_mismatch", "amount_mismatch"]);
+    h.advance(60_000);
+    await tamperOpportunity(h, { lineSummary: summary });
+    const report = await h.engine.runScheduled();
+    expect(report.audit.recorded).toBe(0);
+    const shrunk = await h.store.loadDriftFinding("demo", "opp");
+    expect(shrunk?.issues.map((issue) => issue.kind)).toEqual(["amount_mismatch"]);
+    expect(shrunk?.detectedAt).toBe(new Date(HARNESS_START + 61_000).toISOString());
+    expect(first?.detectedAt).toBe(new Date(HARNESS_START + 1000).toISOString());
   });
 });

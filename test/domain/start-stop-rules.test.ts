@@ -5,6 +5,7 @@ import {
   at,
   cpqEvent,
   line,
+  opportunityLinesUpserted,
   opportunityUpserted,
   quoteLinesUpserted,
   quoteUpserted,
@@ -322,5 +323,98 @@ describe("a quote that says it is syncing with an opportunity that does not name
       trigger: "disabled by tenant policy",
     });
     expect((await h.store.loadQuote("demo", "q"))?.header.status).toBe("accepted");
+  });
+});
+
+describe("a start after a stop: the quote's lines replace the CRM's again (SPEC §1.2, §1.11)", () => {
+  const crmLine = (id: string, when: string, values: Record<string, unknown> = {}) =>
+    opportunityLinesUpserted(
+      "opp",
+      [line(id, { productId: "prod-q1", quantity: "2", syncKey: "sk-1", ...values })],
+      {
+        occurredAt: when,
+      },
+    );
+
+  /** Started, the CRM's copy confirmed as c1, stopped, then changed in the CRM to 5 at +50 s. */
+  async function restarted() {
+    const h = engineHarness();
+    await unsyncedPair(h);
+    await h.start("q");
+    await h.crm(crmLine("c1", afterStart(1)));
+    await h.stop("q");
+    await h.crm(crmLine("c1", afterStart(50), { quantity: "5" }));
+    const again = await h.start("q");
+    return { h, again };
+  }
+
+  it("updates the CRM's own line, under its id, to the quote's values", async () => {
+    const { h, again } = await restarted();
+    expect(again.response.mirrors[0]?.lines).toEqual({
+      upsert: [expect.objectContaining({ id: "c1", syncKey: "sk-1", quantity: "2" })],
+      delete: [],
+    });
+    expect((await h.status("opp")).lines).toEqual([expect.objectContaining({ id: "c1", quantity: "2" })]);
+  });
+
+  it("the copy counts as changed when the CRM's line last was: older CRM reports are answered", async () => {
+    const { h } = await restarted();
+    const older = await h.crm(crmLine("c1", afterStart(40), { quantity: "7" }));
+    expect(older.response.status).toBe("stale");
+    // At the same time: the CPQ's side wins.
+    const tie = await h.crm(crmLine("c1", afterStart(50), { quantity: "7" }));
+    expect(tie.response.status).toBe("stale");
+    // The CRM's user setting 5 again later is a change of theirs, not an echo of the overwritten value.
+    const later = await h.crm(crmLine("c1", afterStart(60), { quantity: "5" }));
+    expect(later.response.status).toBe("applied");
+    expect(later.response.mirrors[0]).toMatchObject({
+      target: "cpq",
+      lines: { upsert: [expect.objectContaining({ id: "q1", quantity: "5" })], delete: [] },
+    });
+  });
+
+  it("a CRM line the start deleted cannot come back from a report made before the start", async () => {
+    const h = engineHarness();
+    await unsyncedPair(h);
+    await h.crm(opportunityLinesUpserted("opp", [line("c-x")], { occurredAt: at(4) }));
+    const started = await h.start("q");
+    expect(started.response.mirrors[0]?.lines?.delete).toEqual(["c-x"]);
+    await h.stop("q");
+    const late = await h.crm(
+      opportunityLinesUpserted("opp", [line("c-x", { quantity: "3" })], { occurredAt: at(5) }),
+    );
+    expect(late.response.status).toBe("stale");
+    expect((await h.status("opp")).lines.map((l) => l.id)).toEqual([null]);
+  });
+});
+
+describe("a re-sync of a manual-mode pair (SPEC §1.8)", () => {
+  it("pushes a pending quote line delete to the CRM", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("q", "opp", { syncMode: "manual" }, { occurredAt: at(2) }));
+    await h.cpq(quoteLinesUpserted("q", [line("q1"), line("q2")], { occurredAt: at(3) }));
+    await h.start("q");
+    await h.crm(
+      opportunityLinesUpserted(
+        "opp",
+        [
+          line("c1", { productId: "prod-q1", syncKey: "sk-1" }),
+          line("c2", { productId: "prod-q2", syncKey: "sk-2" }),
+        ],
+        { occurredAt: afterStart(1) },
+      ),
+    );
+    const pending = await h.cpq(
+      cpqEvent("quote.lines.deleted", { quoteId: "q", lineIds: ["q1"] }, { occurredAt: afterStart(5) }),
+    );
+    expect(pending.response.status).toBe("pending");
+    const resync = await h.start("q");
+    expect(resync.response.mirrors[0]?.lines).toEqual({
+      upsert: [expect.objectContaining({ id: "c2", syncKey: "sk-2" })],
+      delete: ["c1"],
+    });
+    expect((await h.status("opp")).lines.map((l) => l.id)).toEqual(["c2"]);
   });
 });
