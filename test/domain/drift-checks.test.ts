@@ -89,6 +89,14 @@ describe("one synced quote (SPEC §1.1)", () => {
   });
 });
 
+describe("one synced quote: the quote's side (SPEC §1.1)", () => {
+  it("a synced quote that names another opportunity is not this opportunity's synced quote", async () => {
+    const h = await syncedPair();
+    await tamperQuote(h, "q", { opportunityId: "opp-2" });
+    expect((await issues(h)).map((issue) => issue.kind)).toEqual(["no_synced_quote"]);
+  });
+});
+
 describe("lines and amount (SPEC §1.13)", () => {
   it("names up to five differing lines in sync key order without an ellipsis", async () => {
     const h = await syncedPair([]);
