@@ -131,6 +131,17 @@ describe("lines and amount (SPEC §1.13)", () => {
     });
   });
 
+  it("a pair in a currency without minor units adds up in it: no drift", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.crm(opportunityUpserted("opp", { currency: "JPY" }, { occurredAt: at(1) }));
+    await h.cpq(quoteUpserted("q", "opp", { currency: "JPY" }, { occurredAt: at(2) }));
+    await h.cpq(quoteLinesUpserted("q", [line("l1", { unitPrice: "100.5" })], { occurredAt: at(3) }));
+    await h.start("q");
+    expect((await h.status("opp")).amount).toBe("101");
+    expect(await issues(h)).toEqual([]);
+  });
+
   it("the subtotal is the quote's, in the quote's currency", async () => {
     const h = await syncedPair([line("l1", { quantity: "2", unitPrice: "0.5" })]);
     // An opportunity header written in another currency does not change what the quote adds up to.
@@ -236,7 +247,17 @@ describe("what the audit reads (SPEC §1.13 under a lagging index and concurrent
     });
     await crm(opportunityUpserted("opp-idle", {}, { occurredAt: at(4) }));
     await cpq(quoteUpserted("q-idle", "opp-idle", {}, { occurredAt: at(4) }));
-    store.lagging = ["opp-deleted", "opp-gone", "opp-idle"];
+    // A deleted opportunity whose header still names its synced quote, its amount off too.
+    const opp = await store.loadOpportunity("demo", "opp");
+    if (!opp) throw new Error("no opportunity");
+    await store.commit({
+      tenantId: "demo",
+      opportunity: { record: { ...opp.header, deleted: true, amount: "1.00" } },
+      quotes: [],
+      outbox: [],
+      audit: [],
+    });
+    store.lagging = ["opp-deleted", "opp-gone", "opp-idle", "opp"];
     const report = await engine.runScheduled();
     expect(report.audit.drifting).toEqual([]);
     expect((await store.readDriftReport("demo", null, 10)).entries).toEqual([]);
