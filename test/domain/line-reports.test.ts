@@ -127,6 +127,21 @@ describe("the ids an owner reports a line under (SPEC §5: paired by sync key)",
   });
 });
 
+describe("a sync key quotesync never issued", () => {
+  it("does not hide the line the sender's id names", async () => {
+    const h = engineHarness();
+    await h.setup();
+    await h.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+    await h.cpq(quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }));
+    const changed = await h.cpq(
+      quoteLinesUpserted("q", [line("q1", { syncKey: "sk-foreign", quantity: "4" })], { occurredAt: at(4) }),
+    );
+    expect(changed.response.status).toBe("not_synced");
+    const lines = [...((await h.store.loadQuote("demo", "q"))?.lines.values() ?? [])];
+    expect(lines).toEqual([expect.objectContaining({ id: "q1", syncKey: "sk-1", quantity: "4" })]);
+  });
+});
+
 describe("reports over tombstones with no pair to answer them (SPEC §1.11)", () => {
   /** The pair of `started`, its CRM line confirmed as c1 and renamed c2, then stopped. */
   async function stoppedWithRenamedLine() {

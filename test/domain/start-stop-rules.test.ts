@@ -297,6 +297,30 @@ describe("a quote that says it is syncing with an opportunity that does not name
     });
   }
 
+  it("a start over it is a fresh start, not a re-sync: the quote's lines replace the opportunity's", async () => {
+    const h = engineHarness();
+    await tornPair(h);
+    const again = await h.start("q");
+    expect(again.response.status).toBe("started");
+    expect(await auditTypes(h)).toEqual(["sync.started", "sync.started"]);
+  });
+
+  it("a start of a quote the opportunity names but that stopped syncing is a fresh start too", async () => {
+    const h = engineHarness();
+    await unsyncedPair(h);
+    await h.start("q");
+    const quote = await h.store.loadQuote("demo", "q");
+    if (!quote) throw new Error("no quote");
+    await h.store.commit({
+      tenantId: "demo",
+      quotes: [{ record: { ...quote.header, syncing: false } }],
+      outbox: [],
+      audit: [],
+    });
+    await h.start("q");
+    expect(await auditTypes(h)).toEqual(["sync.started", "sync.started"]);
+  });
+
   it("a stop changes nothing and tells no one", async () => {
     const h = engineHarness();
     await tornPair(h);
