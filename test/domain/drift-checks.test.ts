@@ -259,6 +259,7 @@ describe("what the audit reads (SPEC §1.13 under a lagging index and concurrent
     });
     store.lagging = ["opp-deleted", "opp-gone", "opp-idle", "opp"];
     const report = await engine.runScheduled();
+    expect(report.audit.failures).toEqual([]);
     expect(report.audit.drifting).toEqual([]);
     expect((await store.readDriftReport("demo", null, 10)).entries).toEqual([]);
   });
