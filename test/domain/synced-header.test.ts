@@ -70,6 +70,14 @@ describe("the approval flag (SPEC §1.9)", () => {
     ]);
   });
 
+  it("names every line that needs it", async () => {
+    const h = await discounted(["25", "30"]);
+    expect(await auditSummaries(h, "approval.changed")).toEqual([
+      "approval required: line q1 (prod-q1) has a 25% discount, over the 20% allowed without approval; " +
+        "line q2 (prod-q2) has a 30% discount, over the 20% allowed without approval",
+    ]);
+  });
+
   it("follows a change of which line needs it, though the flag and the amount stay", async () => {
     const h = await discounted(["25", "10"]);
     const swapped = await h.cpq(
