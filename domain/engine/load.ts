@@ -22,11 +22,6 @@ function rememberCounterpart(key: string, counterpartId: string | null): void {
   if (pairHints.size > PAIR_HINTS_LIMIT) pairHints.delete(pairHints.keys().next().value as string);
 }
 
-/** The counterpart the side was last seen with (see `pairHints`). */
-export function counterpartHint(tenantId: string, side: "quote" | "opportunity", id: string): string | null {
-  return pairHints.get(`${tenantId}#${side === "quote" ? "Q" : "O"}#${id}`) ?? null;
-}
-
 /** Most line ids remembered per container (see `lineKeyHints`). */
 const LINE_HINTS_LIMIT = 100_000;
 /**

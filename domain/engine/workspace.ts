@@ -108,10 +108,6 @@ export class Workspace {
     return aggregate;
   }
 
-  hasQuote(quoteId: string): boolean {
-    return this.quotes.has(quoteId);
-  }
-
   updateOpportunity(change: Partial<OpportunityRecord>): OpportunityRecord {
     const tracked = this.requireOpportunity();
     Object.assign(tracked.aggregate.header, change);
@@ -203,14 +199,6 @@ export class Workspace {
 
   producedMirrors(): Mirror[] {
     return this.mirrors.filter((mirror) => mirror.lines || mirror.opportunity || mirror.quote);
-  }
-
-  hasWrites(): boolean {
-    return (
-      (this.opportunity?.dirty ?? false) ||
-      [...this.quotes.values()].some((quote) => quote.dirty) ||
-      this.auditEntries.length > 0
-    );
   }
 
   toChangeSet(processedEvent?: ChangeSet["processedEvent"]): ChangeSet {
