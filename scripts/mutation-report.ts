@@ -14,15 +14,21 @@ interface Mutant {
   mutatorName: string;
   replacement?: string;
   status: string;
-  location: { start: { line: number; column: number } };
+  location: { start: { line: number; column: number }; end?: { line: number; column: number } };
 }
 interface Report {
   files: Record<string, { source: string; mutants: Mutant[] }>;
 }
-/** A mutant Stryker cannot tell from the original by any test: why, and where (file, line, mutator, replacement). */
+/**
+ * A mutant Stryker cannot tell from the original by any test: why, and where (file, line, mutator,
+ * replacement; `column`, and `endColumn` where needed, when the line holds other mutants with that
+ * mutator and replacement).
+ */
 interface Equivalent {
   file: string;
   line: number;
+  column?: number;
+  endColumn?: number;
   mutator: string;
   replacement: string;
   why: string;
@@ -79,6 +85,8 @@ function tallyReports(equivalents: Equivalent[]): Tallies {
       (e) =>
         e.file === file &&
         e.line === mutant.location.start.line &&
+        (e.column === undefined || e.column === mutant.location.start.column) &&
+        (e.endColumn === undefined || e.endColumn === mutant.location.end?.column) &&
         e.mutator === mutant.mutatorName &&
         e.replacement === (mutant.replacement ?? ""),
     );
@@ -187,7 +195,7 @@ function equivalentsTable(equivalents: Equivalent[]): string {
         "|---|---|---|---|---|",
         ...equivalents.map(
           (e) =>
-            `| \`${e.file}\` | ${e.line} | ${e.mutator} | \`${e.replacement.replaceAll("|", "\\|")}\` | ${e.why} |`,
+            `| \`${e.file}\` | ${e.column === undefined ? e.line : `${e.line}:${e.column}`} | ${e.mutator} | \`${e.replacement.replaceAll("|", "\\|")}\` | ${e.why} |`,
         ),
       ].join("\n");
 }
