@@ -123,11 +123,15 @@ describe("audit entries carry what they know (SPEC §1.13)", () => {
     expect(started).not.toHaveProperty("changes");
   });
 
-  it("a trigger for a quote quotesync has not heard of is audited nowhere: it names no opportunity", async () => {
+  it("a trigger for a quote quotesync has not heard of is audited nowhere and stores nothing", async () => {
     const base = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
     const s = await setup(TenantConfig.parse({ ...base, policy: { ...base.policy, triggers: [] } }));
     const fired = await s.cpq(cpqEvent("cart.finalized", { quoteId: "unknown" }, { occurredAt: at(30) }));
     expect(fired.response.status).toBe("no_change");
-    expect(s.store.committed.at(-1)?.audit).toEqual([]);
+    const [commit] = s.store.committed.slice(-1);
+    expect(commit?.audit).toEqual([]);
+    // Nor is the quote stored: nothing was heard of it but this trigger.
+    expect(commit?.quotes).toEqual([]);
+    expect(await s.store.loadQuote("demo", "unknown")).toBeNull();
   });
 });
