@@ -162,10 +162,12 @@ describe("reads of the rest: only what the rule needs", () => {
     const h = await pair("rp-o7", "rp-q7", { start: false });
     const r = reads(h);
     await h.cpq(quoteLinesUpserted("rp-q7", [line("q1", { quantity: "2" })], { occurredAt: at(4) }));
-    await h.cpq(quoteUpserted("rp-q7", "rp-o7", { name: "Renamed" }, { occurredAt: at(5) }));
+    // Its lines are known by now, but there is no synced pair to read them from.
+    await h.cpq(quoteLinesUpserted("rp-q7", [line("q1", { quantity: "3" })], { occurredAt: at(5) }));
+    await h.cpq(quoteUpserted("rp-q7", "rp-o7", { name: "Renamed" }, { occurredAt: at(6) }));
     expect(r.keyed).not.toHaveBeenCalled();
     expect(r.opportunity).not.toHaveBeenCalled();
-    expect(r.quote).toHaveBeenCalledTimes(2);
+    expect(r.quote).toHaveBeenCalledTimes(3);
   });
 
   it("an unsynced opportunity's report reads the opportunity alone; a synced one's also its quote, once", async () => {
