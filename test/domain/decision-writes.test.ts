@@ -100,7 +100,7 @@ describe("a mirror names each line once (SPEC §5)", () => {
     const s = await setup(tenant);
     await s.engine.startSync(s.tenant, "q", {});
     const pending = await s.cpq(
-      quoteLinesUpserted("q", [line("q1", { quantity: "4" })], { occurredAt: at(20) }),
+      quoteLinesUpserted("q", [line("q2", { quantity: "4" })], { occurredAt: at(20) }),
     );
     expect(pending.response.status).toBe("pending");
     const resync = await s.engine.startSync(s.tenant, "q", {});
