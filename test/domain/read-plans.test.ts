@@ -221,3 +221,53 @@ describe("reads of the rest: only what the rule needs", () => {
     expect(r.opportunity).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("a container that did not see the start (its own read hints)", () => {
+  it("learns the pair from its first whole reads, and reads by key from then on", async () => {
+    const h = await pair("rp-o12", "rp-q12");
+    const [first] = [...(await storedOpportunity(h, "rp-o12")).lines.values()];
+    // Another container: the engine's modules loaded afresh, on the same store.
+    vi.resetModules();
+    const { SyncEngine } = await import("../../domain/engine/sync-engine.js");
+    const { CpqEvent, CrmEvent } = await import("../../domain/events.js");
+    let keys = 0;
+    const fresh = new SyncEngine({
+      store: h.store,
+      clock: () => Date.parse(afterStart(0)),
+      newSyncKey: () => `fresh-${++keys}`,
+      sleep: async () => {},
+    });
+    const r = reads(h);
+    const report = await fresh.handleCrmEvent(
+      h.tenant,
+      CrmEvent.parse(opportunityUpserted("rp-o12", { name: "Renamed" }, { occurredAt: afterStart(1) })),
+    );
+    expect(report.response.status).toBe("applied");
+    expect(r.keyed).not.toHaveBeenCalled();
+    const crmLine = await fresh.handleCrmEvent(
+      h.tenant,
+      CrmEvent.parse(
+        opportunityLinesUpserted("rp-o12", [line("crm-a", { syncKey: first?.syncKey, quantity: "2" })], {
+          occurredAt: afterStart(2),
+        }),
+      ),
+    );
+    expect(crmLine.response.status).toBe("applied");
+    expect(r.keyed).toHaveBeenCalledTimes(1);
+    const quoteReport = await fresh.handleCpqEvent(
+      h.tenant,
+      CpqEvent.parse(quoteUpserted("rp-q12", "rp-o12", { name: "Renamed" }, { occurredAt: afterStart(3) })),
+    );
+    expect(quoteReport.response.status).toBe("applied");
+    r.quote.mockClear();
+    await fresh.handleCpqEvent(
+      h.tenant,
+      CpqEvent.parse(
+        quoteLinesUpserted("rp-q12", [line("q2", { quantity: "5" })], { occurredAt: afterStart(4) }),
+      ),
+    );
+    expect(r.keyed).toHaveBeenCalledTimes(2);
+    expect(r.quote).not.toHaveBeenCalled();
+    expect((await h.status("rp-o12")).amount).toBe("700.00");
+  });
+});
