@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ConcurrentModification } from "../../domain/errors.js";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { ConcurrentModification, StorageBusy } from "../../domain/errors.js";
 import type { Mirror, QuoteRecord, StoredLine } from "../../domain/model.js";
 import { placeholderQuote } from "../../domain/records.js";
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
@@ -19,6 +19,8 @@ let client: DynamoDBClient;
 /** The commands the store sent, by name, since the last `calls.length = 0`. */
 const calls: string[] = [];
 let store: DynamoSyncStore;
+/** Run around the store's calls, when set: before each transaction, after each counter update. */
+const hooks: { beforeTransaction?: () => Promise<void>; afterCounter?: () => void } = {};
 let tenantCount = 0;
 
 beforeAll(async () => {
@@ -27,7 +29,12 @@ beforeAll(async () => {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       calls.push(String(context.commandName));
-      return next(args);
+      if (context.commandName === "TransactWriteItemsCommand" && hooks.beforeTransaction) {
+        await hooks.beforeTransaction();
+      }
+      const result = await next(args);
+      if (context.commandName === "UpdateItemCommand") hooks.afterCounter?.();
+      return result;
     },
     { step: "initialize", name: "countCalls" },
   );
@@ -35,6 +42,10 @@ beforeAll(async () => {
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     tableName: table.tableName,
   });
+});
+afterEach(() => {
+  hooks.beforeTransaction = undefined;
+  hooks.afterCounter = undefined;
 });
 afterAll(async () => {
   client.destroy();
@@ -270,5 +281,56 @@ describe("the numbers a decision takes ahead (DynamoDB Local)", () => {
     ).rejects.toThrow("a begun commit stays in its tenant");
     expect(await outbox(tenantId)).toEqual({ entries: [], voids: [1], counter: 1 });
     expect(await outbox(elsewhere)).toEqual({ entries: [], voids: [], counter: 0 });
+  });
+
+  it("numbers older than another writer's entry on every attempt: three transactions, then ConcurrentModification", async () => {
+    const tenantId = tenant();
+    await store.commit(quoteCommit(tenantId, lineSet(1)));
+    const loaded = await store.loadQuote(tenantId, "q-1");
+    const other = new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
+    const relying = (tag: string): ChangeSet => ({
+      tenantId,
+      quotes: [],
+      unchanged: [{ kind: "quote", id: "q-1", version: loaded?.header.version as number }],
+      outbox: [mirror(tag)],
+      audit: [],
+    });
+    // Before each of this store's transactions, another writer relying on the same version
+    // commits an entry with a newer number: every attempt's numbers are older than it.
+    let others = 0;
+    hooks.beforeTransaction = async () => {
+      await other.commit(relying(`other-${++others}`));
+    };
+    calls.length = 0;
+    const error = await store.commit(relying("mine")).catch((caught: unknown) => caught);
+    hooks.beforeTransaction = undefined;
+    expect(error).toBeInstanceOf(ConcurrentModification);
+    expect((error as ConcurrentModification).context.items).toEqual(["outbox sequence"]);
+    expect(count("TransactWriteItemsCommand")).toBe(3);
+    const { entries } = await outbox(tenantId);
+    expect(entries.map(([, tag]) => tag)).toEqual(["lines", "other-1", "other-2", "other-3"]);
+    expect(await outboxGaps(table.tableName, tenantId)).toEqual([]);
+  });
+
+  it("numbers that outlast the write deadline on every attempt: voided, no transaction, then StorageBusy", async () => {
+    const tenantId = tenant();
+    let now = Date.now();
+    const clocked = new DynamoSyncStore({
+      doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: table.tableName,
+      clock: () => now,
+    });
+    // Every counter update takes 25 s by the store's clock: past the 20 s write deadline.
+    hooks.afterCounter = () => {
+      now += 25_000;
+    };
+    calls.length = 0;
+    const error = await clocked.commit(quoteCommit(tenantId, lineSet(1))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StorageBusy);
+    expect((error as StorageBusy).retryAfterSeconds).toBe(1);
+    expect(count("UpdateItemCommand")).toBe(3);
+    expect(count("TransactWriteItemsCommand")).toBe(0);
+    expect(await outbox(tenantId)).toEqual({ entries: [], voids: [1, 2, 3], counter: 3 });
+    expect(await clocked.loadQuote(tenantId, "q-1")).toBeNull();
   });
 });
