@@ -15,6 +15,8 @@ export default defineConfig({
       "test/hardening/duplicates.test.ts",
       "test/integration/outbox-cursor.test.ts",
       "test/integration/scheduled-paging.test.ts",
+      // The only tests of infra/dynamodb/pipeline-backfill.ts (through the CLI command).
+      "test/cli/pipeline-backfill.test.ts",
     ],
     globalSetup: ["test/global-setup.ts"],
     allowOnly: false,
