@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import {
   DISPATCH_STALLED_INDEX,
@@ -9,6 +11,7 @@ import {
 } from "../../infra/dynamodb/dispatch-cursor.js";
 import { OutboxLog } from "../../infra/dynamodb/outbox.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
+import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
 /** Where dispatch stands in each tenant's outbox, on DynamoDB Local, through `DispatchCursors`. */
@@ -162,5 +165,39 @@ describe("outboxSource: the outbox as dispatch reads it", () => {
     expect(empty.last).toBeGreaterThanOrEqual(third);
     expect(await source.lastHandedOut(tenantId)).toBe(await log.counterValue(tenantId));
     expect(await source.lastHandedOut(tenantId)).toBeGreaterThanOrEqual(third);
+  });
+});
+
+describe("DispatchCursors when DynamoDB throttles (faults by middleware)", () => {
+  it("every call answers StorageBusy; a throttle is not taken for a refused condition", async () => {
+    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    client.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });
+      },
+      { step: "initialize", name: "throttleAll" },
+    );
+    try {
+      const throttled = new DispatchCursors(DynamoDBDocumentClient.from(client), table.tableName);
+      const tenantId = newTenant();
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ["get", () => throttled.get(tenantId)],
+        ["advance", () => throttled.advance(tenantId, 3)],
+        ["startAtCounter", () => throttled.startAtCounter(tenantId)],
+        ["markStalled", () => throttled.markStalled(tenantId)],
+        ["clearStalled", () => throttled.clearStalled(tenantId)],
+        ["stalled", () => throttled.stalled(10)],
+      ];
+      for (const [name, call] of calls) {
+        const outcome = await call().then(
+          () => "resolved",
+          (error: unknown) => (error instanceof StorageBusy ? "StorageBusy" : String(error)),
+        );
+        expect([name, outcome]).toEqual([name, "StorageBusy"]);
+      }
+      expect(await cursors.get(tenantId)).toBeNull();
+    } finally {
+      client.destroy();
+    }
   });
 });
