@@ -1,6 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type ConnectorStore, MemoryConnectorStore } from "../../connectors/applier.js";
+import { StorageBusy } from "../../domain/errors.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
+import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
 let table: TestTable;
@@ -68,5 +72,85 @@ describe("the connector store on DynamoDB Local", () => {
     expect((await store.getMany("ttl", ["token"])).size).toBe(0);
     expect(await store.put("ttl", "token", "fresh", null, 60)).toBe(true);
     expect(await store.get("ttl", "token")).toEqual({ value: "fresh", version: 1 });
+  });
+});
+
+describe("the connector store on DynamoDB Local under faults (made by middleware)", () => {
+  let client: DynamoDBClient;
+  let fault: ((commandName: string, input: Record<string, unknown>) => unknown) | null = null;
+  let sends = 0;
+  let store: DynamoConnectorStore;
+
+  beforeAll(() => {
+    client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sends++;
+        const answer = fault?.(String(context.commandName), args.input as Record<string, unknown>);
+        if (answer) return answer as never;
+        return next(args);
+      },
+      { step: "initialize", name: "connectorFaults" },
+    );
+    store = new DynamoConnectorStore(DynamoDBDocumentClient.from(client), table.tableName, () => now);
+  });
+  afterAll(() => {
+    client.destroy();
+  });
+  afterEach(() => {
+    fault = null;
+    sends = 0;
+    vi.restoreAllMocks();
+  });
+
+  it("every call answers StorageBusy when DynamoDB throttles; a throttle is not a refused condition", async () => {
+    fault = () => {
+      throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });
+    };
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ["get", () => store.get("cs-f", "k")],
+      ["getMany", () => store.getMany("cs-f", ["k"])],
+      ["put new", () => store.put("cs-f", "k", 1, null)],
+      ["put versioned", () => store.put("cs-f", "k", 1, 3)],
+      ["delete", () => store.delete("cs-f", "k")],
+    ];
+    const outcomes = [];
+    for (const [name, call] of calls) {
+      outcomes.push([
+        name,
+        await call().then(
+          () => "resolved",
+          (error: unknown) => (error instanceof StorageBusy ? "StorageBusy" : String(error)),
+        ),
+      ]);
+    }
+    expect(outcomes).toEqual(calls.map(([name]) => [name, "StorageBusy"]));
+  });
+
+  it("getMany reads unprocessed keys again, six sends at most, then StorageBusy", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0); // no backoff: the waits are not what is tested
+    await store.put("cs-u", "a", "A", null);
+    await store.put("cs-u", "b", "B", null);
+    let unprocessed = 5;
+    const leaveUnprocessed = (commandName: string, input: Record<string, unknown>) => {
+      if (commandName !== "BatchGetItemCommand" || unprocessed <= 0) return undefined;
+      unprocessed--;
+      const requests = input.RequestItems as Record<string, { Keys: unknown[] }>;
+      const left = Object.fromEntries(Object.entries(requests).map(([name, r]) => [name, { Keys: r.Keys }]));
+      return { output: { Responses: {}, UnprocessedKeys: left, $metadata: {} }, response: {} };
+    };
+    fault = leaveUnprocessed;
+    sends = 0;
+    const found = await store.getMany("cs-u", ["a", "b", "a"]);
+    expect(sends).toBe(6);
+    expect([...found.entries()].sort()).toEqual([
+      ["a", { value: "A", version: 1 }],
+      ["b", { value: "B", version: 1 }],
+    ]);
+
+    unprocessed = 6;
+    sends = 0;
+    await expect(store.getMany("cs-u", ["a", "b"])).rejects.toBeInstanceOf(StorageBusy);
+    expect(sends).toBe(6);
   });
 });
