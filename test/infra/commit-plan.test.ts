@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InvalidEvent } from "../../domain/errors.js";
@@ -174,5 +175,130 @@ describe("planCommit (pure: the items a commit writes, before any I/O)", () => {
       audit: [],
     };
     expect(planCommit(changes, context())).toEqual(planCommit(changes, context()));
+  });
+});
+
+describe("planCommit at its limits", () => {
+  const entry = { at: "2026-03-01T09:00:00.000Z", type: "sync.started" as const, summary: "s" };
+  /** Eight fixed writes: the opportunity header and list item, a quote and its reference, one header relied on, an audit entry, the processed event, one outbox entry. */
+  const fixedEight = (quoteLines: number): ChangeSet => ({
+    tenantId: "acme",
+    opportunity: { record: opportunity },
+    quotes: [{ record: { ...quote, version: null }, linked: true, lines: lines(quoteLines, "q") }],
+    unchanged: [{ kind: "quote", id: "q-2", version: 4 }],
+    outbox: [mirror],
+    audit: [{ opportunityId: "o-1", entry }],
+    processedEvent: { key: "e-1", response: { status: "applied", mirrors: [] } },
+  });
+
+  it("keeps lines in the transaction while it holds at most 100 writes, and switches one more", () => {
+    const fits = planCommit(fixedEight(92), context());
+    expect(fits.switched).toEqual([]);
+    expect(fits.headers.length + fits.items.length + fits.entries.length).toBe(100);
+    const over = planCommit(fixedEight(93), context());
+    expect(over.switched.map((s) => s.partition)).toEqual(["T#acme#Q#q-1"]);
+  });
+
+  it("names each item's role, the headers relied on by their own partition", () => {
+    const plan = planCommit(fixedEight(1), context());
+    expect(plan.headers.map((h) => [h.partition, h.label])).toEqual([
+      ["T#acme#O#o-1", "opportunity o-1"],
+      ["T#acme#Q#q-1", "quote q-1"],
+      ["T#acme#Q#q-2", "quote q-2"],
+    ]);
+    expect(plan.roles).toEqual([
+      { kind: "other" },
+      { kind: "other" },
+      { kind: "other" },
+      { kind: "other" },
+      { kind: "processed", eventKey: "e-1" },
+    ]);
+  });
+
+  it("writes no item for a changed key the set does not hold", () => {
+    const set = lines(2, "a");
+    set.changed.add("gone");
+    const plan = planCommit(
+      { tenantId: "acme", quotes: [{ record: quote, lines: set }], outbox: [], audit: [] },
+      context(),
+    );
+    expect(plan.items.map((item) => item.Put?.Item?.sk)).toEqual(["L#0#a0", "L#0#a1"]);
+  });
+
+  it("refuses to switch a line set read by key (it holds only some lines)", () => {
+    const partial = { ...lines(120, "p"), partial: true as const };
+    expect(() =>
+      planCommit(
+        { tenantId: "acme", quotes: [{ record: quote, lines: partial }], outbox: [], audit: [] },
+        context(),
+      ),
+    ).toThrow("a line set read by key cannot switch generation");
+  });
+
+  it("indexes a synced opportunity for the scheduled audit, not a deleted one", () => {
+    const synced = { ...opportunity, syncedQuoteId: "q-1" };
+    const indexOf = (record: typeof synced) =>
+      planCommit({ tenantId: "acme", opportunity: { record }, quotes: [], outbox: [], audit: [] }, context())
+        .headers[0]?.index;
+    expect(indexOf(synced)).toEqual({ gsi1pk: "T#acme#SYNCED", gsi1sk: "o-1" });
+    expect(indexOf({ ...synced, deleted: true })).toEqual({});
+    expect(indexOf({ ...synced, syncedQuoteId: null })).toEqual({});
+  });
+
+  it("compresses a stored response only above 32 KB", () => {
+    const stored = (length: number) => {
+      // {"status":"applied","mirrors":[],"pad":"…"}: 42 characters around the padding.
+      const response = { status: "applied", mirrors: [], pad: "x".repeat(length - 42) } as never;
+      const plan = planCommit(
+        { tenantId: "acme", quotes: [], outbox: [], audit: [], processedEvent: { key: "e", response } },
+        context(),
+      );
+      return plan.items[0]?.Put?.Item?.response;
+    };
+    expect(typeof stored(32 * 1024)).toBe("string");
+    expect((stored(32 * 1024) as string).length).toBe(32 * 1024);
+    expect(stored(32 * 1024 + 1)).toBeInstanceOf(Uint8Array);
+  });
+
+  it("refuses an outbox entry or a switched line too large to store, with the reason", () => {
+    const bigMirror: Mirror = {
+      ...mirror,
+      quote: { syncing: true, fields: { notes: "x".repeat(420 * 1024) } },
+    };
+    const refusal = (() => {
+      try {
+        planCommit({ tenantId: "acme", quotes: [], outbox: [bigMirror], audit: [] }, context());
+      } catch (error) {
+        return error;
+      }
+      return null;
+    })();
+    expect(refusal).toBeInstanceOf(InvalidEvent);
+    expect((refusal as Error).message).toMatch(
+      /^storing this event would need an item of \d+ bytes; the limit is 400 KB$/,
+    );
+    expect((refusal as InvalidEvent).details).toEqual([
+      { path: [], message: "the event's records or mirrors are too large to store" },
+    ]);
+    const set = lines(120, "s");
+    set.all.set("s0", line("s0", "x".repeat(420 * 1024)));
+    expect(() =>
+      planCommit(
+        { tenantId: "acme", quotes: [{ record: quote, lines: set }], outbox: [], audit: [] },
+        context(),
+      ),
+    ).toThrow(InvalidEvent);
+  });
+
+  it("counts a compressed response by its compressed size", () => {
+    // Incompressible: about 600 KB that gzip cannot bring under the 400 KB item limit.
+    const noise = randomBytes(450 * 1024).toString("base64");
+    const response = { status: "applied", mirrors: [], noise } as never;
+    expect(() =>
+      planCommit(
+        { tenantId: "acme", quotes: [], outbox: [], audit: [], processedEvent: { key: "e", response } },
+        context(),
+      ),
+    ).toThrow(InvalidEvent);
   });
 });
