@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InvalidEvent } from "../../domain/errors.js";
-import type { Mirror, StoredLine } from "../../domain/model.js";
+import type { Mirror, OpportunityRecord, StoredLine } from "../../domain/model.js";
 import { placeholderOpportunity, placeholderQuote } from "../../domain/records.js";
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { type PlanContext, planCommit } from "../../infra/dynamodb/commit-plan.js";
@@ -237,7 +237,7 @@ describe("planCommit at its limits", () => {
 
   it("indexes a synced opportunity for the scheduled audit, not a deleted one", () => {
     const synced = { ...opportunity, syncedQuoteId: "q-1" };
-    const indexOf = (record: typeof synced) =>
+    const indexOf = (record: OpportunityRecord) =>
       planCommit({ tenantId: "acme", opportunity: { record }, quotes: [], outbox: [], audit: [] }, context())
         .headers[0]?.index;
     expect(indexOf(synced)).toEqual({ gsi1pk: "T#acme#SYNCED", gsi1sk: "o-1" });
