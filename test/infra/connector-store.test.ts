@@ -73,6 +73,18 @@ describe("the connector store on DynamoDB Local", () => {
     expect(await store.put("ttl", "token", "fresh", null, 60)).toBe(true);
     expect(await store.get("ttl", "token")).toEqual({ value: "fresh", version: 1 });
   });
+
+  it("a record with a time to live is live until that second, gone at it; not overwritten while live", async () => {
+    const store = new DynamoConnectorStore(table.doc, table.tableName, () => now);
+    now = Math.ceil(now / 1000) * 1000 + 1000;
+    const written = now;
+    await store.put("ttl-edge", "token", "first", null, 60);
+    expect(await store.put("ttl-edge", "token", "second", null, 60)).toBe(false);
+    now = written + 59_999;
+    expect(await store.get("ttl-edge", "token")).toEqual({ value: "first", version: 1 });
+    now = written + 60_000;
+    expect(await store.get("ttl-edge", "token")).toBeNull();
+  });
 });
 
 describe("the connector store on DynamoDB Local under faults (made by middleware)", () => {
@@ -127,6 +139,23 @@ describe("the connector store on DynamoDB Local under faults (made by middleware
     expect(outcomes).toEqual(calls.map(([name]) => [name, "StorageBusy"]));
   });
 
+  it("reads consistently", async () => {
+    const reads: unknown[] = [];
+    fault = (commandName, input) => {
+      if (commandName === "GetItemCommand") reads.push(input.ConsistentRead);
+      if (commandName === "BatchGetItemCommand") {
+        for (const request of Object.values(
+          input.RequestItems as Record<string, { ConsistentRead?: boolean }>,
+        ))
+          reads.push(request.ConsistentRead);
+      }
+      return undefined;
+    };
+    await store.get("cs-c", "a");
+    await store.getMany("cs-c", ["a"]);
+    expect(reads).toEqual([true, true]);
+  });
+
   it("getMany reads unprocessed keys again, six sends at most, then StorageBusy", async () => {
     vi.spyOn(Math, "random").mockReturnValue(0); // no backoff: the waits are not what is tested
     await store.put("cs-u", "a", "A", null);
@@ -137,7 +166,8 @@ describe("the connector store on DynamoDB Local under faults (made by middleware
       unprocessed--;
       const requests = input.RequestItems as Record<string, { Keys: unknown[] }>;
       const left = Object.fromEntries(Object.entries(requests).map(([name, r]) => [name, { Keys: r.Keys }]));
-      return { output: { Responses: {}, UnprocessedKeys: left, $metadata: {} }, response: {} };
+      // An answer with no item read carries no Responses at all.
+      return { output: { UnprocessedKeys: left, $metadata: {} }, response: {} };
     };
     fault = leaveUnprocessed;
     sends = 0;

@@ -239,3 +239,24 @@ describe("onlyOrderRefused", () => {
     expect(onlyOrderRefused(new Error("ConditionalCheckFailed"), headers)).toBe(false);
   });
 });
+
+describe("onlyOrderRefused on answers that are not an order refusal", () => {
+  const header: HeaderWrite = { partition: "T#hw#O#x", label: "opportunity x", readVersion: 3 };
+
+  it("an error shaped like a cancellation but not one is not taken for it", () => {
+    const lookalike = {
+      name: "TransactionCanceledException",
+      CancellationReasons: [{ Code: "ConditionalCheckFailed", Item: { version: { N: "3" } } }],
+    };
+    expect(onlyOrderRefused(lookalike, [header])).toBe(false);
+  });
+
+  it("a version that is neither a number nor DynamoDB's {N} is not the version read", () => {
+    const error = new TransactionCanceledException({
+      message: "Transaction cancelled",
+      $metadata: {},
+      CancellationReasons: [{ Code: "ConditionalCheckFailed", Item: { version: "3" as never } }],
+    });
+    expect(onlyOrderRefused(error, [header])).toBe(false);
+  });
+});

@@ -2,12 +2,12 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
-import type { StoredLine } from "../../domain/model.js";
+import type { Mirror, StoredLine } from "../../domain/model.js";
 import { placeholderQuote } from "../../domain/records.js";
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, partition, type TestTable } from "../support/dynamo.js";
+import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
 
 /**
  * The batches a large line set is written in before its generation switch (DynamoDB Local, the
@@ -21,6 +21,7 @@ let mostInFlight = 0;
 /** Sizes of the BatchWriteItem calls that put lines, in the order sent. */
 const putBatches: number[] = [];
 let failNextPut = false;
+let failNextCounter = false;
 /** Times the batch holding line k000 is answered with all its items unprocessed (not sent). */
 let unprocessedAnswers = 0;
 /** Sends of the batch holding line k000, answered or not. */
@@ -31,6 +32,10 @@ beforeAll(async () => {
   client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      if (context.commandName === "UpdateItemCommand" && failNextCounter) {
+        failNextCounter = false;
+        throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });
+      }
       if (context.commandName !== "BatchWriteItemCommand") return next(args);
       const requests = Object.values(
         (args.input as { RequestItems: Record<string, Array<{ PutRequest?: unknown }>> }).RequestItems,
@@ -73,6 +78,7 @@ beforeEach(() => {
   putBatches.length = 0;
   mostInFlight = 0;
   failNextPut = false;
+  failNextCounter = false;
   unprocessedAnswers = 0;
   firstBatchSends = 0;
 });
@@ -150,4 +156,29 @@ describe("writing a switched line set in batches (DynamoDB Local)", () => {
     expect(firstBatchSends).toBe(9);
     expect(await store.loadQuote("lb4", "q-1")).toBeNull();
   });
+
+  it("a failed batch beside the entries' numbering: the numbers taken are voided", async () => {
+    failNextPut = true;
+    const changes = { ...quoteWithLines("lb5", 100), outbox: [mirrorOf("lb5")] };
+    await expect(store.commit(changes)).rejects.toMatchObject({ name: "ValidationException" });
+    expect(await outboxGaps(table.tableName, "lb5")).toEqual([]);
+    expect(await store.readOutbox("lb5", null, 10)).toEqual({ entries: [], next: expect.any(String) });
+  });
+
+  it("a failed batch while the numbering failed too: the batch's error, not another", async () => {
+    failNextPut = true;
+    failNextCounter = true;
+    const changes = { ...quoteWithLines("lb6", 100), outbox: [mirrorOf("lb6")] };
+    await expect(store.commit(changes)).rejects.toMatchObject({ name: "ValidationException" });
+    expect(await store.loadQuote("lb6", "q-1")).toBeNull();
+  });
 });
+
+function mirrorOf(tenantId: string): Mirror {
+  return {
+    target: "crm",
+    opportunityId: "o-1",
+    quoteId: "q-1",
+    quote: { syncing: true, fields: { tenantId } },
+  };
+}
