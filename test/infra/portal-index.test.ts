@@ -196,5 +196,15 @@ describe("claiming a portal's index item against other writers (DynamoDB Local, 
     );
     expect(claims).toHaveLength(1);
     expect(await store.findTenantIdByHubSpotPortal(portal)).toBeNull();
+
+    // A cancellation that names no reasons is surfaced as it is too.
+    beforeClaim = async () => {
+      beforeClaim = null;
+      throw new TransactionCanceledException({ message: "Transaction cancelled", $metadata: {} });
+    };
+    await expect(store.putTenant(onPortal("unexplained", portal))).rejects.toBeInstanceOf(
+      TransactionCanceledException,
+    );
+    expect(await store.loadTenant("unexplained")).toBeNull();
   });
 });
