@@ -201,3 +201,29 @@ describe("DispatchCursors when DynamoDB throttles (faults by middleware)", () =>
     }
   });
 });
+
+describe("DispatchCursors' reads (DynamoDB Local, requests watched by middleware)", () => {
+  it("reads the cursor and the outbox counter consistently; an empty outbox read from 0 stays at 0", async () => {
+    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    const reads: unknown[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "GetItemCommand")
+          reads.push((args.input as { ConsistentRead?: boolean }).ConsistentRead);
+        return next(args);
+      },
+      { step: "initialize", name: "watchReads" },
+    );
+    try {
+      const watched = new DispatchCursors(DynamoDBDocumentClient.from(client), table.tableName);
+      const tenantId = newTenant();
+      await watched.get(tenantId);
+      await watched.startAtCounter(tenantId);
+      expect(reads).toEqual([true, true]);
+      const source = outboxSource(new OutboxLog(table.doc, table.tableName, Date.now));
+      expect(await source.readAfter(newTenant(), 0, 10)).toEqual({ entries: [], last: 0 });
+    } finally {
+      client.destroy();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
@@ -134,5 +134,21 @@ describe("backfillPipelineList (DynamoDB Local)", () => {
       beforeTransaction = null;
     }
     expect(await store.listPipelineEntries("bf3")).toEqual([]);
+  });
+
+  it("a write cancelled for another reason than its condition is surfaced, not counted as skipped", async () => {
+    await olderOpportunities("bf4", [opportunity("bf4", "o-1")]);
+    beforeTransaction = async () => {
+      beforeTransaction = null;
+      throw new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: [{ Code: "None" }, { Code: "TransactionConflict" }],
+      });
+    };
+    await expect(backfillPipelineList(doc, table.tableName, "bf4")).rejects.toBeInstanceOf(
+      TransactionCanceledException,
+    );
+    expect(await store.listPipelineEntries("bf4")).toEqual([]);
   });
 });
