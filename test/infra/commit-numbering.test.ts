@@ -188,7 +188,13 @@ describe("the numbers a decision takes ahead (DynamoDB Local)", () => {
   it("a reservation it can see is older than a header's newest entry is replaced before the transaction", async () => {
     const tenantId = tenant();
     await store.commit(quoteCommit(tenantId, lineSet(1)));
-    const pending = store.beginCommit(tenantId, "relying"); // reserves number 2
+    // The reservation is taken before the other writer numbers its entry (reserves number 2).
+    const reserved = new Promise<void>((resolve) => {
+      hooks.afterCounter = resolve;
+    });
+    const pending = store.beginCommit(tenantId, "relying");
+    await reserved;
+    hooks.afterCounter = undefined;
     // Another writer commits an entry on the quote with a higher number (3).
     const other = new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
     const read = await other.loadQuote(tenantId, "q-1");
@@ -225,7 +231,13 @@ describe("the numbers a decision takes ahead (DynamoDB Local)", () => {
       audit: [],
     });
     await store.commit(quoteCommit(tenantId, lineSet(1))); // q-1 holds number 1
-    const pending = store.beginCommit(tenantId, "relying"); // reserves 2
+    // The reservation is taken before the other writer numbers its entry (reserves 2).
+    const reserved = new Promise<void>((resolve) => {
+      hooks.afterCounter = resolve;
+    });
+    const pending = store.beginCommit(tenantId, "relying");
+    await reserved;
+    hooks.afterCounter = undefined;
     const other = new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
     const read = await other.loadQuote(tenantId, "q-1");
     await other.commit({ ...quoteCommit(tenantId, lineSet(1), read?.header), outbox: [mirror("other")] });
