@@ -156,6 +156,16 @@ describe("metrics", () => {
     expect(invocation).toMatchObject({ Requests: 1, MirrorsEmitted: 2 });
   });
 
+  it("counts an event with an empty type as a rejected request, without an empty dimension", async () => {
+    const { result, raw, lines } = await capture(() =>
+      h.crm({ eventId: "evt-empty-type", type: "", occurredAt: new Date().toISOString(), data: {} }),
+    );
+    expect(result.statusCode).toBe(422);
+    expect(raw).not.toContain("doesn't meet the requirements");
+    expect(emfLines(lines)).toMatchObject([{ Requests: 1 }]);
+    expect(emfLines(lines).some((line) => "eventType" in line)).toBe(false);
+  });
+
   it("counts signature failures", async () => {
     const { lines } = await capture(() =>
       h.request("GET", "/sync/demo/opportunities/opp-metric-1", { secret: "wrong-secret-123" }),
