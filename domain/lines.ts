@@ -51,6 +51,19 @@ export function mirroredValues(
  */
 const fingerprints = new WeakMap<LineValues, { mappedFields: ReadonlySet<string>; fingerprint: string }>();
 
+/** The values of a line besides its custom fields, as `mirrorFingerprint` lists them. */
+export const STANDARD_LINE_FIELDS = [
+  "productId",
+  "name",
+  "quantity",
+  "unitPrice",
+  "discountPercent",
+  "billing",
+  "billingPeriod",
+  "position",
+  "serviceDate",
+] as const satisfies ReadonlyArray<keyof LineValues>;
+
 /** A stable fingerprint of the mirrored values, used to tell echoes from changes. */
 export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<string>): string {
   const cached = fingerprints.get(values);
@@ -81,7 +94,7 @@ export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<
  * built, and the fingerprints cached for the mapping left in place).
  */
 export function sameStoredValues(a: LineValues, b: LineValues): boolean {
-  for (const key of STORED_KEYS) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
+  for (const key of STANDARD_LINE_FIELDS) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
   // The same field names (a field held as null is not a field left out), with the same values.
   const names = Object.keys(a.fields);
   if (names.length !== Object.keys(b.fields).length) return false;
@@ -91,19 +104,6 @@ export function sameStoredValues(a: LineValues, b: LineValues): boolean {
   }
   return true;
 }
-
-/** The values of a line besides its custom fields, as `mirrorFingerprint` lists them. */
-const STORED_KEYS = [
-  "productId",
-  "name",
-  "quantity",
-  "unitPrice",
-  "discountPercent",
-  "billing",
-  "billingPeriod",
-  "position",
-  "serviceDate",
-] as const satisfies ReadonlyArray<keyof LineValues>;
 
 function normalizeFieldValue(value: FieldMap[string] | undefined): unknown {
   return typeof value === "number" ? String(value) : (value ?? null);

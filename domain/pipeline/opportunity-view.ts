@@ -1,13 +1,6 @@
 import { NotFound } from "../errors.js";
-import { liveLines } from "../lines.js";
-import type {
-  AuditEntry,
-  FieldMap,
-  LineValues,
-  OpportunityRecord,
-  QuoteRecord,
-  StoredLine,
-} from "../model.js";
+import { liveLines, STANDARD_LINE_FIELDS } from "../lines.js";
+import type { AuditEntry, FieldMap, OpportunityRecord, QuoteRecord, StoredLine } from "../model.js";
 import type { DriftFinding } from "../schedule.js";
 import type { SyncStore } from "../store.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
@@ -16,17 +9,7 @@ import type { DeliveryReads } from "./read-pipeline.js";
 import { type DeliveryState, type PipelineRow, pipelineRow } from "./rows.js";
 
 /** The standard line fields compared side by side (custom fields: those that map). */
-const STANDARD_FIELDS = [
-  "productId",
-  "name",
-  "quantity",
-  "unitPrice",
-  "discountPercent",
-  "billing",
-  "billingPeriod",
-  "position",
-  "serviceDate",
-] as const satisfies ReadonlyArray<keyof LineValues>;
+const STANDARD_FIELDS = STANDARD_LINE_FIELDS;
 
 /** A quote line and the opportunity line of the same syncKey, and the fields where they differ. */
 export interface LinePair {
