@@ -8,6 +8,7 @@ import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
+import { aStoredLine } from "../support/stored-line.js";
 
 /**
  * How a commit numbers its outbox entries on DynamoDB Local: with the numbers `beginCommit` took
@@ -57,26 +58,7 @@ function tenant(): string {
   return `num${++tenantCount}`;
 }
 
-function storedLine(syncKey: string, name = `Line ${syncKey}`): StoredLine {
-  return {
-    syncKey,
-    id: null,
-    productId: "p",
-    name,
-    quantity: "1",
-    unitPrice: "1",
-    discountPercent: "0",
-    billing: "one_time",
-    billingPeriod: null,
-    position: null,
-    serviceDate: null,
-    fields: {},
-    changedAt: 1,
-    changedBy: "cpq",
-    deleted: false,
-    outdatedMirrors: [],
-  };
-}
+const storedLine = (syncKey: string, name = `Line ${syncKey}`): StoredLine => aStoredLine(syncKey, { name });
 
 function lineSet(count: number, prefix = "k", name?: string): LineSetChange {
   const all = new Map(

@@ -7,6 +7,7 @@ import { placeholderOpportunity, placeholderQuote } from "../../domain/records.j
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { type PlanContext, planCommit } from "../../infra/dynamodb/commit-plan.js";
 import { listingOf } from "../../infra/dynamodb/listing-hints.js";
+import { aStoredLine } from "../support/stored-line.js";
 
 const NOW = Date.UTC(2026, 2, 1, 9);
 
@@ -23,26 +24,8 @@ function context(overrides: Partial<PlanContext> = {}): PlanContext {
   };
 }
 
-function line(syncKey: string, name = `Line ${syncKey}`): StoredLine {
-  return {
-    syncKey,
-    id: null,
-    productId: "p",
-    name,
-    quantity: "1",
-    unitPrice: "1",
-    discountPercent: "0",
-    billing: "one_time",
-    billingPeriod: null,
-    position: null,
-    serviceDate: null,
-    fields: {},
-    changedAt: NOW,
-    changedBy: "cpq",
-    deleted: false,
-    outdatedMirrors: [],
-  };
-}
+const line = (syncKey: string, name = `Line ${syncKey}`): StoredLine =>
+  aStoredLine(syncKey, { name, changedAt: NOW });
 
 function lines(count: number, prefix: string): LineSetChange {
   const all = new Map(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, line(`${prefix}${i}`)]));

@@ -8,6 +8,7 @@ import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
+import { aStoredLine } from "../support/stored-line.js";
 
 /**
  * The batches a large line set is written in before its generation switch (DynamoDB Local, the
@@ -86,26 +87,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function storedLine(syncKey: string): StoredLine {
-  return {
-    syncKey,
-    id: null,
-    productId: "p",
-    name: syncKey,
-    quantity: "1",
-    unitPrice: "1",
-    discountPercent: "0",
-    billing: "one_time",
-    billingPeriod: null,
-    position: null,
-    serviceDate: null,
-    fields: {},
-    changedAt: 1,
-    changedBy: "cpq",
-    deleted: false,
-    outdatedMirrors: [],
-  };
-}
+const storedLine = (syncKey: string): StoredLine => aStoredLine(syncKey, { name: syncKey });
 
 function quoteWithLines(tenantId: string, count: number): ChangeSet {
   const all = new Map(

@@ -6,6 +6,7 @@ import { placeholderOpportunity, placeholderQuote } from "../../domain/records.j
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { aStoredLine } from "../support/stored-line.js";
 
 /**
  * Reads by key when DynamoDB leaves keys unprocessed (BatchGetItem's answer under load, made here by
@@ -44,24 +45,8 @@ beforeAll(async () => {
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     tableName: table.tableName,
   });
-  const line: StoredLine = {
-    syncKey: "k1",
-    id: null,
-    productId: "p",
-    name: "Line",
-    quantity: "1",
-    unitPrice: "1",
-    discountPercent: "0",
-    billing: "one_time",
-    billingPeriod: null,
-    position: null,
-    serviceDate: null,
-    fields: {},
-    changedAt: 1,
-    changedBy: "cpq",
-    deleted: false,
-    outdatedMirrors: [],
-  };
+  const line: StoredLine = aStoredLine("k1", { name: "Line" });
+
   const opportunity: OpportunityRecord = { ...placeholderOpportunity("ur", "o-1"), known: true, stage: "S" };
   const quote = (id: string): QuoteRecord => ({
     ...placeholderQuote("ur", id),
