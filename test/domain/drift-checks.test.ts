@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
-import type { OpportunityAggregate, OpportunityRecord, QuoteRecord } from "../../domain/model.js";
+import type { OpportunityAggregate, OpportunityRecord } from "../../domain/model.js";
 import type { Page } from "../../domain/store.js";
-import { afterStart, engineHarness, HARNESS_START } from "../support/engine.js";
+import { afterStart, engineHarness, HARNESS_START, tamper } from "../support/engine.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 
 /**
@@ -25,29 +25,6 @@ async function syncedPair(lines = [line("l1", { quantity: "2" })]) {
   await h.start("q");
   h.advance(1000);
   return h;
-}
-
-async function tamperOpportunity(h: Harness, change: Partial<OpportunityRecord>): Promise<void> {
-  const opportunity = await h.store.loadOpportunity("demo", "opp");
-  if (!opportunity) throw new Error("no opportunity");
-  await h.store.commit({
-    tenantId: "demo",
-    opportunity: { record: { ...opportunity.header, ...change } },
-    quotes: [],
-    outbox: [],
-    audit: [],
-  });
-}
-
-async function tamperQuote(h: Harness, quoteId: string, change: Partial<QuoteRecord>): Promise<void> {
-  const quote = await h.store.loadQuote("demo", quoteId);
-  if (!quote) throw new Error(`no quote ${quoteId}`);
-  await h.store.commit({
-    tenantId: "demo",
-    quotes: [{ record: { ...quote.header, ...change } }],
-    outbox: [],
-    audit: [],
-  });
 }
 
 /** The issues the scheduled audit finds on `opp`, as stored in the drift report. */
@@ -71,7 +48,7 @@ describe("one synced quote (SPEC §1.1)", () => {
   it("a second quote syncing with the opportunity is drift, named with both ids", async () => {
     const h = await syncedPair();
     await h.cpq(quoteUpserted("q2", "opp", {}, { occurredAt: afterStart(1) }));
-    await tamperQuote(h, "q2", { syncing: true });
+    await tamper(h.store, "demo", { quoteId: "q2" }, { syncing: true });
     expect(await issues(h)).toEqual([
       { kind: "multiple_synced_quotes", detail: "2 quotes are syncing with the opportunity: q, q2" },
     ]);
@@ -79,7 +56,7 @@ describe("one synced quote (SPEC §1.1)", () => {
 
   it("an opportunity naming a quote that is not syncing is drift", async () => {
     const h = await syncedPair();
-    await tamperQuote(h, "q", { syncing: false });
+    await tamper(h.store, "demo", { quoteId: "q" }, { syncing: false });
     expect(await issues(h)).toEqual([
       {
         kind: "no_synced_quote",
@@ -92,7 +69,7 @@ describe("one synced quote (SPEC §1.1)", () => {
 describe("one synced quote: the quote's side (SPEC §1.1)", () => {
   it("a synced quote that names another opportunity is not this opportunity's synced quote", async () => {
     const h = await syncedPair();
-    await tamperQuote(h, "q", { opportunityId: "opp-2" });
+    await tamper(h.store, "demo", { quoteId: "q" }, { opportunityId: "opp-2" });
     expect((await issues(h)).map((issue) => issue.kind)).toEqual(["no_synced_quote"]);
   });
 });
@@ -145,7 +122,7 @@ describe("lines and amount (SPEC §1.13)", () => {
   it("the subtotal is the quote's, in the quote's currency", async () => {
     const h = await syncedPair([line("l1", { quantity: "2", unitPrice: "0.5" })]);
     // An opportunity header written in another currency does not change what the quote adds up to.
-    await tamperOpportunity(h, { currency: "JPY" });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { currency: "JPY" });
     expect(await issues(h)).toEqual([]);
   });
 });
@@ -156,7 +133,7 @@ describe("line summaries (what decisions about a few lines trust)", () => {
     const opportunity = await h.store.loadOpportunity("demo", "opp");
     const summary = opportunity?.header.lineSummary;
     if (!summary) throw new Error("no line summary");
-    await tamperOpportunity(h, { lineSummary: { ...summary, live: 3 } });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { lineSummary: { ...summary, live: 3 } });
     expect(await issues(h)).toEqual([
       {
         kind: "line_summary_mismatch",
@@ -165,16 +142,26 @@ describe("line summaries (what decisions about a few lines trust)", () => {
       },
     ]);
     // Ids no longer unique by the header's word, the count right: still drift.
-    await tamperOpportunity(h, { lineSummary: { ...summary, uniqueIds: !summary.uniqueIds } });
+    await tamper(
+      h.store,
+      "demo",
+      { opportunityId: "opp" },
+      { lineSummary: { ...summary, uniqueIds: !summary.uniqueIds } },
+    );
     expect((await issues(h)).map((issue) => issue.kind)).toEqual(["line_summary_mismatch"]);
     // The opportunity's subtotal is not what decisions read there: no drift.
-    await tamperOpportunity(h, { lineSummary: { ...summary, subtotal: "1.00" } });
+    await tamper(
+      h.store,
+      "demo",
+      { opportunityId: "opp" },
+      { lineSummary: { ...summary, subtotal: "1.00" } },
+    );
     expect(await issues(h)).toEqual([]);
 
     const quote = await h.store.loadQuote("demo", "q");
     const quoteSummary = quote?.header.lineSummary;
     if (!quoteSummary) throw new Error("no quote line summary");
-    await tamperQuote(h, "q", { lineSummary: { ...quoteSummary, subtotal: "1.00" } });
+    await tamper(h.store, "demo", { quoteId: "q" }, { lineSummary: { ...quoteSummary, subtotal: "1.00" } });
     expect(await issues(h)).toEqual([
       {
         kind: "line_summary_mismatch",
@@ -278,12 +265,17 @@ describe("the finding kept for a drift", () => {
     const h = await syncedPair();
     const summary = (await h.store.loadOpportunity("demo", "opp"))?.header.lineSummary;
     if (!summary) throw new Error("no line summary");
-    await tamperOpportunity(h, { amount: "1.00", lineSummary: { ...summary, live: 3 } });
+    await tamper(
+      h.store,
+      "demo",
+      { opportunityId: "opp" },
+      { amount: "1.00", lineSummary: { ...summary, live: 3 } },
+    );
     await h.engine.runScheduled();
     const first = await h.store.loadDriftFinding("demo", "opp");
     expect(first?.issues.map((issue) => issue.kind)).toEqual(["line_summary_mismatch", "amount_mismatch"]);
     h.advance(60_000);
-    await tamperOpportunity(h, { lineSummary: summary });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { lineSummary: summary });
     const report = await h.engine.runScheduled();
     expect(report.audit.recorded).toBe(0);
     const shrunk = await h.store.loadDriftFinding("demo", "opp");

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { OpportunityRecord } from "../../domain/model.js";
-import { afterStart, engineHarness } from "../support/engine.js";
+import { afterStart, engineHarness, tamper } from "../support/engine.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 
 /**
@@ -22,19 +21,6 @@ async function syncedPair(mode: "live" | "scheduled" | "manual" = "live") {
 
 type Harness = Awaited<ReturnType<typeof syncedPair>>;
 
-/** Writes the opportunity's header as `change` leaves it, through the store, as no event would. */
-async function tamper(h: Harness, change: Partial<OpportunityRecord>): Promise<void> {
-  const opportunity = await h.store.loadOpportunity("demo", "opp");
-  if (!opportunity) throw new Error("no opportunity");
-  await h.store.commit({
-    tenantId: "demo",
-    opportunity: { record: { ...opportunity.header, ...change } },
-    quotes: [],
-    outbox: [],
-    audit: [],
-  });
-}
-
 async function driftEntries(h: Harness) {
   const page = await h.store.readAudit("demo", "opp", null, 100);
   return page.entries
@@ -51,7 +37,7 @@ describe("the scheduled audit's drift report", () => {
     expect(clean.audit.recorded).toBe(0);
     expect(await h.store.loadDriftFinding("demo", "opp")).toBeNull();
 
-    await tamper(h, { amount: "1.00" });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { amount: "1.00" });
     const first = await h.engine.runScheduled();
     expect(first.audit.drifting).toEqual([
       { tenantId: "demo", opportunityId: "opp", issues: ["amount_mismatch"] },
@@ -77,7 +63,7 @@ describe("the scheduled audit's drift report", () => {
     expect(kept?.checkedAt).toBe(new Date(Date.UTC(2026, 0, 1, 12, 1, 1)).toISOString());
 
     // Unlocked as well: another issue text, audited as new, found anew.
-    await tamper(h, { amountLocked: false });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { amountLocked: false });
     h.advance(60_000);
     const changed = await h.engine.runScheduled();
     expect(changed.audit.recorded).toBe(1);
@@ -90,7 +76,7 @@ describe("the scheduled audit's drift report", () => {
     ]);
     expect(moved?.detectedAt).toBe(new Date(Date.UTC(2026, 0, 1, 12, 2, 1)).toISOString());
 
-    await tamper(h, { amount: "200.00", amountLocked: true });
+    await tamper(h.store, "demo", { opportunityId: "opp" }, { amount: "200.00", amountLocked: true });
     const resolved = await h.engine.runScheduled();
     expect(resolved.audit.drifting).toEqual([]);
     expect(resolved.audit.recorded).toBe(0);

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ScheduledRunLimits } from "../../domain/engine/scheduled-run.js";
-import type { OpportunityRecord } from "../../domain/model.js";
 import type { ChangeSet } from "../../domain/store.js";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
-import { engineHarness } from "../support/engine.js";
+import { engineHarness, tamper } from "../support/engine.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 
 /**
@@ -123,19 +122,9 @@ describe("the scheduled run's walk, as its report tells it", () => {
       await h.cpq(quoteLinesUpserted(`q${i}`, [line(`l${i}`, { quantity: "2" })], { occurredAt: at(3) }));
       await h.start(`q${i}`);
     }
-    const tamper = async (opportunityId: string, change: Partial<OpportunityRecord>) => {
-      const opportunity = await h.store.loadOpportunity("demo", opportunityId);
-      if (!opportunity) throw new Error("no opportunity");
-      await h.store.commit({
-        tenantId: "demo",
-        opportunity: { record: { ...opportunity.header, ...change } },
-        quotes: [],
-        outbox: [],
-        audit: [],
-      });
-    };
-    await tamper("o0", { amount: "1.00" });
-    await tamper("o3", { amount: "3.00" });
+
+    await tamper(h.store, "demo", { opportunityId: "o0" }, { amount: "1.00" });
+    await tamper(h.store, "demo", { opportunityId: "o3" }, { amount: "3.00" });
     // One walk of demo's synced index over three runs: o0 and o1, then o2 and o3, then the empty
     // last page that ends the walk and prunes the findings the walk did not check again.
     h.advance(1000);
@@ -153,7 +142,7 @@ describe("the scheduled run's walk, as its report tells it", () => {
     expect(await h.store.loadDriftFinding("demo", "o0")).not.toBeNull();
     expect(await h.store.loadDriftFinding("demo", "o3")).not.toBeNull();
     // o0 mended behind the engine's back: the next walk finds it in step and drops its finding.
-    await tamper("o0", { amount: "200.00" });
+    await tamper(h.store, "demo", { opportunityId: "o0" }, { amount: "200.00" });
     h.advance(1000);
     const fourth = await h.engine.runScheduled({ limits: limits() });
     expect(fourth.audit.drifting.map((d) => d.opportunityId)).toEqual(["o3"]);

@@ -1,6 +1,8 @@
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
+import type { OpportunityRecord, QuoteRecord } from "../../domain/model.js";
+import type { SyncStore } from "../../domain/store.js";
 import { demoTenant, type TenantConfig } from "../../domain/tenant.js";
 
 /** Where the harness clock starts (12:00 on the test epoch's day), unless told otherwise. */
@@ -49,4 +51,27 @@ export function engineHarness(options: { tenant?: TenantConfig; now?: number } =
       return engine.status(tenant, opportunityId);
     },
   };
+}
+
+/**
+ * Writes a header as `change` leaves it, through the store port behind the engine's back, as a lost
+ * or foreign write would leave it (drift for the scheduled audit to find).
+ */
+export async function tamper(
+  store: SyncStore,
+  tenantId: string,
+  record: { opportunityId: string } | { quoteId: string },
+  change: Partial<OpportunityRecord> | Partial<QuoteRecord>,
+): Promise<void> {
+  if ("opportunityId" in record) {
+    const opportunity = await store.loadOpportunity(tenantId, record.opportunityId);
+    if (!opportunity) throw new Error(`no opportunity ${record.opportunityId}`);
+    const header = { ...opportunity.header, ...(change as Partial<OpportunityRecord>) };
+    await store.commit({ tenantId, opportunity: { record: header }, quotes: [], outbox: [], audit: [] });
+    return;
+  }
+  const quote = await store.loadQuote(tenantId, record.quoteId);
+  if (!quote) throw new Error(`no quote ${record.quoteId}`);
+  const header = { ...quote.header, ...(change as Partial<QuoteRecord>) };
+  await store.commit({ tenantId, quotes: [{ record: header }], outbox: [], audit: [] });
 }
