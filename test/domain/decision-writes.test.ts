@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { SyncEngine } from "../../domain/engine/sync-engine.js";
-import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { ChangeSet } from "../../domain/store.js";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
-import { HARNESS_START } from "../support/engine.js";
+import { engineHarness } from "../support/engine.js";
 import {
   at,
   cpqEvent,
@@ -37,17 +35,9 @@ class WatchedStore extends InMemorySyncStore {
 }
 
 async function setup(tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" })) {
-  const store = new WatchedStore(() => HARNESS_START);
-  let keys = 0;
-  const engine = new SyncEngine({
-    store,
-    clock: () => HARNESS_START,
-    newSyncKey: () => `sk-${++keys}`,
-    sleep: async () => {},
-  });
-  await store.putTenant(tenant);
-  const crm = (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event));
-  const cpq = (event: unknown) => engine.handleCpqEvent(tenant, CpqEvent.parse(event));
+  const h = engineHarness({ tenant, store: (clock) => new WatchedStore(clock) });
+  await h.setup();
+  const { store, engine, crm, cpq } = h;
   await crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
   await cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
   await cpq(quoteLinesUpserted("q", [line("q1"), line("q2")], { occurredAt: at(3) }));

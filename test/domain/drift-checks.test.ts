@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { SyncEngine } from "../../domain/engine/sync-engine.js";
-import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { OpportunityAggregate, OpportunityRecord } from "../../domain/model.js";
 import type { Page } from "../../domain/store.js";
@@ -201,24 +199,14 @@ class ShiftingStore extends InMemorySyncStore {
 }
 
 async function shiftingPair() {
-  let now = HARNESS_START;
-  const store = new ShiftingStore(() => now);
-  let keys = 0;
-  const h = engineHarness();
-  const engine = new SyncEngine({
-    store,
-    clock: () => now,
-    newSyncKey: () => `sk-${++keys}`,
-    sleep: async () => {},
-  });
-  await store.putTenant(h.tenant);
-  const crm = (event: unknown) => engine.handleCrmEvent(h.tenant, CrmEvent.parse(event));
-  const cpq = (event: unknown) => engine.handleCpqEvent(h.tenant, CpqEvent.parse(event));
+  const h = engineHarness({ store: (clock) => new ShiftingStore(clock) });
+  await h.setup();
+  const { store, engine, crm, cpq } = h;
   await crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
   await cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
   await cpq(quoteLinesUpserted("q", [line("l1", { quantity: "2" })], { occurredAt: at(3) }));
   await engine.startSync(h.tenant, "q", {});
-  now += 1000;
+  h.advance(1000);
   return { store, engine, crm, cpq };
 }
 

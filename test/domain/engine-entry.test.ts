@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { commandKey, SyncEngine } from "../../domain/engine/sync-engine.js";
-import { CpqEvent, CrmEvent } from "../../domain/events.js";
+import { commandKey } from "../../domain/engine/sync-engine.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { PendingCommit } from "../../domain/store.js";
-import { demoTenant } from "../../domain/tenant.js";
-import { HARNESS_START } from "../support/engine.js";
+import { engineHarness } from "../support/engine.js";
 import {
   at,
   cpqEvent,
@@ -31,19 +29,9 @@ class RecordingStore extends InMemorySyncStore {
 }
 
 async function setup() {
-  const store = new RecordingStore(() => HARNESS_START);
-  const tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
-  let keys = 0;
-  const engine = new SyncEngine({
-    store,
-    clock: () => HARNESS_START,
-    newSyncKey: () => `sk-${++keys}`,
-    sleep: async () => {},
-  });
-  await store.putTenant(tenant);
-  const crm = (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event));
-  const cpq = (event: unknown, channel?: "cpq" | "eventbridge") =>
-    engine.handleCpqEvent(tenant, CpqEvent.parse(event), channel);
+  const h = engineHarness({ store: (clock) => new RecordingStore(clock) });
+  await h.setup();
+  const { store, tenant, engine, crm, cpq } = h;
   await crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
   for (const quoteId of ["a#b", "a"]) {
     await cpq(quoteUpserted(quoteId, "opp", {}, { occurredAt: at(2) }));

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SyncEngine } from "../../domain/engine/sync-engine.js";
-import { CpqEvent, CrmEvent } from "../../domain/events.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { Page } from "../../domain/store.js";
-import { demoTenant } from "../../domain/tenant.js";
-import { HARNESS_START } from "../support/engine.js";
+import { afterStart, engineHarness } from "../support/engine.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 
 /**
@@ -31,33 +28,23 @@ class RacedStore extends InMemorySyncStore {
 }
 
 async function scheduledPairWithPendingChange() {
-  let now = HARNESS_START;
-  const store = new RacedStore(() => now);
-  const tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
-  let keys = 0;
-  const engine = new SyncEngine({
-    store,
-    clock: () => now,
-    newSyncKey: () => `sk-${++keys}`,
-    sleep: async () => {},
-  });
-  const crm = (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event));
-  const cpq = (event: unknown) => engine.handleCpqEvent(tenant, CpqEvent.parse(event));
-  await store.putTenant(tenant);
+  const h = engineHarness({ store: (clock) => new RacedStore(clock) });
+  await h.setup();
+  const { store, tenant, engine, crm, cpq } = h;
   await crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
   await cpq(quoteUpserted("q", "opp", { syncMode: "scheduled" }, { occurredAt: at(2) }));
   await cpq(quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }));
   await engine.startSync(tenant, "q", {});
-  now += 1000;
+  h.advance(1000);
   const change = await cpq(
-    quoteLinesUpserted("q", [line("q1", { quantity: "3" })], { occurredAt: new Date(now).toISOString() }),
+    quoteLinesUpserted("q", [line("q1", { quantity: "3" })], { occurredAt: afterStart(1) }),
   );
   expect(change.response.status).toBe("pending");
-  now += 1000;
+  h.advance(1000);
   const outboxLength = async () => (await store.readOutbox("demo", null, 1000)).entries.length;
   const auditTypes = async () =>
     (await store.readAudit("demo", "opp", null, 100)).entries.map((entry) => entry.type);
-  return { store, tenant, engine, cpq, outboxLength, auditTypes, advance: (ms: number) => (now += ms) };
+  return { store, tenant, engine, cpq, outboxLength, auditTypes, advance: h.advance };
 }
 
 describe("a scheduled push raced by another change to the pair (SPEC §1.8)", () => {

@@ -14,10 +14,17 @@ export function afterStart(seconds: number): string {
 }
 
 /** A sync engine on the in-memory store with a frozen, steppable clock and predictable sync keys. */
-export function engineHarness(options: { tenant?: TenantConfig; now?: number } = {}) {
+export function engineHarness<S extends InMemorySyncStore = InMemorySyncStore>(
+  options: {
+    tenant?: TenantConfig;
+    now?: number;
+    /** A store of the test's own (an in-memory store that records, fails or races), on the harness clock. */
+    store?: (clock: () => number) => S;
+  } = {},
+) {
   let now = options.now ?? HARNESS_START;
   let keys = 0;
-  const store = new InMemorySyncStore(() => now);
+  const store = options.store ? options.store(() => now) : (new InMemorySyncStore(() => now) as S);
   const tenant = options.tenant ?? demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
   const engine = new SyncEngine({
     store,
@@ -38,8 +45,8 @@ export function engineHarness(options: { tenant?: TenantConfig; now?: number } =
     crm(event: unknown) {
       return engine.handleCrmEvent(tenant, CrmEvent.parse(event));
     },
-    cpq(event: unknown) {
-      return engine.handleCpqEvent(tenant, CpqEvent.parse(event));
+    cpq(event: unknown, channel?: "cpq" | "eventbridge") {
+      return engine.handleCpqEvent(tenant, CpqEvent.parse(event), channel);
     },
     start(quoteId: string, input: Record<string, unknown> = {}) {
       return engine.startSync(tenant, quoteId, input);
