@@ -486,11 +486,7 @@ export class FakeHubSpot {
       if (object) results.push(view(object, input.properties));
       else missing.push(id);
     }
-    return request.answer(
-      missing.length > 0 ? 207 : 200,
-      batch(results, missing.length > 0 ? [notFound(missing)] : []),
-      input.inputs.length,
-    );
+    return answerBatch(request, results, missing, input.inputs.length);
   }
 
   private createLineItems(request: ApiRequest) {
@@ -556,11 +552,7 @@ export class FakeHubSpot {
       this.change("line_items", object, strings(item.properties), this.api);
       results.push(view(object));
     }
-    return request.answer(
-      missing.length > 0 ? 207 : 200,
-      batch(results, missing.length > 0 ? [notFound(missing)] : []),
-      input.inputs.length,
-    );
+    return answerBatch(request, results, missing, input.inputs.length);
   }
 
   private archiveLineItems(request: ApiRequest) {
@@ -977,4 +969,13 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A batch answer: 200 with every result, or 207 with the ids not found as its error. */
+function answerBatch(request: ApiRequest, results: unknown[], missing: string[], inputs: number) {
+  return request.answer(
+    missing.length > 0 ? 207 : 200,
+    batch(results, missing.length > 0 ? [notFound(missing)] : []),
+    inputs,
+  );
 }
