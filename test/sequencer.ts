@@ -2,24 +2,25 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Test files that take longest, longest first: most of their time is spent waiting (HubSpot's
- * request budget, DynamoDB Local's stream, retries with backoff, child processes), so they run
+ * Test files that take longest, longest first (durations of a CI run): most of their time is spent
+ * waiting (DynamoDB Local, its stream, retries with backoff, child processes), so they run
  * beside the rest rather than after it. Without this, a fresh clone (CI) has no timings of its own
  * and Vitest starts the largest files first, which leaves these short but slow files to the end,
  * on one worker, with the other workers idle.
  */
 export const SLOWEST_FILES = [
-  "test/connectors/hubspot/load.test.ts",
-  "test/integration/race.test.ts",
-  "test/readme/walkthrough.test.ts",
   "test/integration/salesforce.test.ts",
-  "test/integration/big-quotes.test.ts",
+  "test/integration/race.test.ts",
   "test/connectors/hubspot/end-to-end.test.ts",
-  "test/browser/pipeline-page.test.ts",
-  "test/integration/convergence.test.ts",
-  "test/connectors/salesforce/end-to-end.test.ts",
+  "test/connectors/hubspot/load.test.ts",
   "test/integration/delivery.test.ts",
   "test/hardening/storage-faults.test.ts",
+  "test/integration/big-quotes.test.ts",
+  "test/connectors/salesforce/end-to-end.test.ts",
+  "test/integration/convergence.test.ts",
+  "test/readme/walkthrough.test.ts",
+  "test/deploy/lambda-node22.test.ts",
+  "test/browser/pipeline-page.test.ts",
   "test/tools/sign-cli.test.ts",
 ];
 
