@@ -185,7 +185,8 @@ function applyTrigger(
 
 /**
  * A trigger the tenant's policy does not enable starts nothing, but an accepted quote is still
- * accepted: if it is the synced quote, its opportunity's approval flag follows (SPEC §1.9).
+ * accepted: if it is the synced quote, its opportunity's approval flag follows (SPEC §1.9). A
+ * quote quotesync does not know, or one the CPQ deleted, is left as it is.
  */
 function applyDisabledTrigger(
   ws: Workspace,
@@ -200,7 +201,8 @@ function applyDisabledTrigger(
     quoteId,
   );
   const result = { quoteId, trigger: "disabled by tenant policy" };
-  if (type !== "quote.accepted" || !quote.header.known || quote.header.status === "accepted") {
+  const acceptable = quote.header.known && !quote.header.deleted && quote.header.status !== "accepted";
+  if (type !== "quote.accepted" || !acceptable) {
     return { status: "no_change", mirrors: [], ...result };
   }
   ws.updateQuote(quoteId, accepted(quote.header, ws.cause.at));
