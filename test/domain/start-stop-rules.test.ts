@@ -198,23 +198,6 @@ describe("triggers (SPEC §1.7, §6)", () => {
     const started = await own.cpq(trigger("cart.finalized", { userId: "ann", permissions: ["sync:start"] }));
     expect(started.response.status).toBe("started");
   });
-
-  it("a deleted quote accepted under a disabled trigger stays as it was, and nothing is mirrored", async () => {
-    const h = engineHarness({
-      tenant: tenantWith({ policy: { ...engineHarness().tenant.policy, triggers: [] } }),
-    });
-    await unsyncedPair(h);
-    await h.cpq(cpqEvent("quote.deleted", { quoteId: "q" }, { occurredAt: at(4) }));
-    const before = await h.store.loadQuote("demo", "q");
-    const accepted = await h.cpq(trigger("quote.accepted"));
-    expect(accepted.response).toEqual({
-      status: "no_change",
-      mirrors: [],
-      quoteId: "q",
-      trigger: "disabled by tenant policy",
-    });
-    expect((await h.store.loadQuote("demo", "q"))?.header).toEqual(before?.header);
-  });
 });
 
 describe("a trigger the tenant does not enable (SPEC §1.7, §1.9)", () => {
@@ -247,6 +230,23 @@ describe("a trigger the tenant does not enable (SPEC §1.7, §1.9)", () => {
       }),
     ]);
     expect((await h.status("opp")).approval).toEqual({ required: false, reasons: [] });
+  });
+
+  it("a deleted quote accepted under a disabled trigger stays as it was, and nothing is mirrored", async () => {
+    const h = engineHarness({
+      tenant: tenantWith({ policy: { ...engineHarness().tenant.policy, triggers: [] } }),
+    });
+    await unsyncedPair(h);
+    await h.cpq(cpqEvent("quote.deleted", { quoteId: "q" }, { occurredAt: at(4) }));
+    const before = await h.store.loadQuote("demo", "q");
+    const accepted = await h.cpq(trigger("quote.accepted"));
+    expect(accepted.response).toEqual({
+      status: "no_change",
+      mirrors: [],
+      quoteId: "q",
+      trigger: "disabled by tenant policy",
+    });
+    expect((await h.store.loadQuote("demo", "q"))?.header).toEqual(before?.header);
   });
 });
 
