@@ -69,7 +69,7 @@ export interface DeliveryDeps {
   /** A number in [0, 1): the jitter. */
   random?: () => number;
   backoff?: BackoffPolicy;
-  /** How long one drainer may hold a queue (it renews by delivering); a crashed one's lease lapses. */
+  /** How long a drainer holds a queue between renewals (made before target calls); a crashed one's lease lapses. */
   leaseMs?: number;
   /** Called for each mirror parked (metrics, logs). */
   onParked?(pair: DeliveryPair, entryId: string, error: string): void;
@@ -330,13 +330,15 @@ export class DeliveryService {
     const owner = randomUUID();
     let after: DeliveryState | undefined;
     for (let round = 0; round < 5; round++) {
-      const state = await this.deps.queue.acquire(pair, owner, this.now(), this.now() + this.leaseMs);
+      const until = this.now() + this.leaseMs;
+      const state = await this.deps.queue.acquire(pair, owner, this.now(), until);
       if (!state) return report;
+      const lease = new HeldLease(this.deps.queue, pair, owner, this.now, this.leaseMs, until);
       try {
         if (state.parked) {
           await this.deps.queue.dropFromDue(pair);
         } else if ((state.nextAttemptAt ?? 0) <= this.now()) {
-          await this.applyDue(pair, owner, state, report, remainingMs);
+          await this.applyDue(pair, lease, state, report, remainingMs);
         }
       } catch (error) {
         // Another drainer took over a lease this one outlived: it carries on from the marker.
@@ -363,7 +365,7 @@ export class DeliveryService {
 
   private async applyDue(
     pair: DeliveryPair,
-    owner: string,
+    lease: HeldLease,
     state: DeliveryState,
     report: DrainReport,
     remainingMs: () => number,
@@ -384,13 +386,13 @@ export class DeliveryService {
       for (const entry of entries) {
         if (remainingMs() < DRAIN_MARGIN_MS) return;
         const pending = Math.max(1, state.queued - progress.deliveredNow);
-        const outcome = await this.applyOne(tenant, pair, entry, progress.target, pending);
+        const outcome = await this.applyOne(tenant, pair, entry, progress.target, pending, lease);
         progress.target = applyTargetChanges(progress.target, outcome.changes);
         if (outcome.kind !== "delivered") {
-          await this.recordUndelivered(pair, owner, entry, outcome, progress, report);
+          await this.recordUndelivered(pair, lease.owner, entry, outcome, progress, report);
           return;
         }
-        await this.recordDelivered(pair, owner, entry, outcome.detail, progress, report);
+        await this.recordDelivered(pair, lease.owner, entry, outcome.detail, progress, report);
       }
       if (whole) return;
     }
@@ -495,6 +497,7 @@ export class DeliveryService {
     entry: QueuedMirror,
     target: TargetState,
     pending: number,
+    lease: HeldLease,
   ): Promise<EntryOutcome> {
     if (!tenant) return { kind: "permanent", message: `tenant ${pair.tenantId} is no longer registered` };
     const kind = applierKindFor(tenant.connectors[pair.side]);
@@ -519,7 +522,7 @@ export class DeliveryService {
           connector,
           side: pair.side,
           state: target,
-          fetch: this.fetchImpl,
+          fetch: lease.guard(this.fetchImpl),
           now: this.now,
           connectorStore: this.deps.connectorStore,
           pending,
@@ -533,8 +536,51 @@ export class DeliveryService {
       );
       return entryOutcomeOf(result);
     } catch (error) {
+      // Taken over mid-mirror: the new holder applies it again; this drainer stops here.
+      if (lease.lost) throw new LeaseLost(pair, { cause: error });
       return entryOutcomeOfError(error);
     }
+  }
+}
+
+/**
+ * A drain's hold on its queue. A target write sent by a drainer that outlived its lease could race
+ * the drainer that took over (a HubSpot line item created twice, an older value written over a
+ * newer one), so every call to the target goes through `guard`: once half the lease has gone it is
+ * renewed first, and a lease another drainer took (even one it gave back since) stops the call. A call outlasting half a lease (timeouts are a few seconds) or a frozen drainer is
+ * what this does not cover.
+ */
+class HeldLease {
+  /** Set once a renewal found the queue taken over. */
+  lost = false;
+
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly pair: DeliveryPair,
+    readonly owner: string,
+    private readonly now: () => number,
+    private readonly leaseMs: number,
+    private until: number,
+  ) {}
+
+  /** Renews the lease when half of it has gone; throws `LeaseLost` when another drainer holds it. */
+  async hold(): Promise<void> {
+    if (this.lost) throw new LeaseLost(this.pair);
+    if (this.until - this.now() > this.leaseMs / 2) return;
+    const until = this.now() + this.leaseMs;
+    if (!(await this.queue.renew(this.pair, this.owner, until))) {
+      this.lost = true;
+      throw new LeaseLost(this.pair);
+    }
+    this.until = until;
+  }
+
+  /** `fetch`, each call made only while this drainer still holds the queue. */
+  guard(fetchImpl: typeof fetch): typeof fetch {
+    return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      await this.hold();
+      return fetchImpl(input, init);
+    }) as typeof fetch;
   }
 }
 

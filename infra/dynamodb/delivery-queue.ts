@@ -226,6 +226,28 @@ export class DeliveryQueue {
     }
   }
 
+  /**
+   * Extends `owner`'s lease to `until`. False when the queue is no longer theirs: another drainer
+   * took it, or took it and gave it back (a lapsed lease nobody took is still theirs to extend).
+   */
+  async renew(pair: DeliveryPair, owner: string, until: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(pair),
+          UpdateExpression: "SET leaseUntil = :until",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeValues: { ":owner": owner, ":until": until },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw translateStorageError(error);
+    }
+  }
+
   /** Gives the lease back; returns the state as it is now (others may have queued meanwhile). */
   async release(pair: DeliveryPair, owner: string): Promise<DeliveryState> {
     try {

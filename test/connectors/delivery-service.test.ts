@@ -1,17 +1,23 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryConnectorStore } from "../../connectors/applier.js";
-import { type BackoffPolicy, DeliveryService, type OutboxInsert } from "../../connectors/delivery.js";
+import {
+  type BackoffPolicy,
+  type DeliveryDeps,
+  DeliveryService,
+  type OutboxInsert,
+} from "../../connectors/delivery.js";
 import type { OutboxSource } from "../../connectors/dispatch.js";
 import type { Mirror } from "../../domain/model.js";
 import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../../domain/tenant.js";
-import { DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
+import { type DeliveryPair, DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
 import { DispatchCursors } from "../../infra/dynamodb/dispatch-cursor.js";
 import { encodeCursor } from "../../infra/dynamodb/outbox.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
 const SECRET = "service-delivery-secret-0123456789";
+const TENANTS = ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g", "t-h"];
 const BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, windowMs: 24 * 3_600_000 };
 
 function tenantFor(tenantId: string): TenantConfig {
@@ -81,8 +87,7 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     doc = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
     cursors = new DispatchCursors(doc, table.tableName);
     // Registered with their delivery before anything was committed (as `putTenant` starts them).
-    for (const tenantId of ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"])
-      await cursors.startAtCounter(tenantId);
+    for (const tenantId of TENANTS) await cursors.startAtCounter(tenantId);
   });
   afterAll(async () => {
     await table.dispose();
@@ -93,11 +98,10 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
   function service(
     answer: (body: { entryId: string; mirror: Mirror }) => Response | Promise<Response>,
     outbox: OutboxSource = fakeOutbox,
+    extra: Partial<DeliveryDeps> = {},
   ) {
     const received: Array<{ entryId: string; opportunityId: string; status: number }> = [];
-    const tenants = new Map(
-      ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g"].map((id) => [id, tenantFor(id)]),
-    );
+    const tenants = new Map(TENANTS.map((id) => [id, tenantFor(id)]));
     const deliveries = new DeliveryService({
       queue: new DeliveryQueue(doc, table.tableName),
       outbox,
@@ -120,6 +124,7 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
         });
         return response;
       }) as typeof fetch,
+      ...extra,
     });
     const applied = (opportunityId: string) =>
       received
@@ -172,6 +177,58 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     const sent = received.length;
     for (const batch of batches) await deliveries.handleInserts(batch, forever);
     expect(received.length).toBe(sent);
+  });
+
+  it("renews a drain's lease before a target call once half of it has gone: nobody else takes the queue meanwhile", async () => {
+    const pair = { tenantId: "t-h", opportunityId: "slow-opp", side: "crm" as const };
+    const queue = new DeliveryQueue(doc, table.tableName);
+    const others: boolean[] = [];
+    // Each call takes 40 s of the 60 s lease: without a renewal it would lapse in the second.
+    const { deliveries, applied } = service(async () => {
+      now += 40_000;
+      others.push((await queue.acquire(pair, "other", now, now + 60_000)) !== null);
+      return new Response(null, { status: 200 });
+    });
+    const records = [1, 2, 3].map((sequence) => insert("t-h", sequence, "slow-opp"));
+    await deliveries.handleInserts(records, forever);
+    expect(applied("slow-opp")).toEqual([1, 2, 3]);
+    expect(others).toEqual([false, false, false]);
+    expect((await queue.state(pair)).deliveredSeq).toBe(3);
+  });
+
+  it("makes no further target call once another drainer took its queue; that one delivers the rest, each once", async () => {
+    const pair = { tenantId: "t-h", opportunityId: "taken-opp", side: "crm" as const };
+    let stalled = false;
+    let takenOver = false;
+    /** The queue, with another drainer taking it just before this one's renewal lands. */
+    const queue = new (class extends DeliveryQueue {
+      override async renew(leased: DeliveryPair, owner: string, until: number): Promise<boolean> {
+        if (stalled && !takenOver) {
+          takenOver = true;
+          expect(await this.acquire(leased, "other", now, now + 60_000)).not.toBeNull();
+        }
+        return super.renew(leased, owner, until);
+      }
+    })(doc, table.tableName);
+    const { deliveries, received, applied } = service(() => new Response(null, { status: 200 }), fakeOutbox, {
+      queue,
+      // After the first mirror the drainer stalls past its lease.
+      onDelivered(delivered) {
+        if (delivered.opportunityId !== pair.opportunityId || stalled) return;
+        stalled = true;
+        now += 61_000;
+      },
+    });
+    const records = [4, 5, 6].map((sequence) => insert("t-h", sequence, "taken-opp"));
+    await deliveries.handleInserts(records, forever);
+    expect(takenOver).toBe(true);
+    expect(applied("taken-opp")).toEqual([4]);
+    // The other drainer lets go without delivering (it crashed, say): the retry pass carries on.
+    await queue.release(pair, "other");
+    now += 1_000;
+    await deliveries.retryDue(forever);
+    expect(applied("taken-opp")).toEqual([4, 5, 6]);
+    expect(received.filter((call) => call.opportunityId === "taken-opp")).toHaveLength(3);
   });
 
   it("applies a pair's mirrors in commit order when another shard hands the later one's record first", async () => {

@@ -185,6 +185,26 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     expect(await queue.acquire(pair, "c", 0, 10)).not.toBeNull();
   });
 
+  it("a holder extends its lease, lapsed or not, until another drainer has taken it, even if given back since", async () => {
+    const pair = newPair();
+    await queue.enqueue(pair, queued(pair, 1), 0);
+    await queue.acquire(pair, "a", 1_000, 2_000);
+    expect(await queue.renew(pair, "a", 3_000)).toBe(true);
+    expect(await rawState(pair)).toMatchObject({ leaseOwner: "a", leaseUntil: 3_000 });
+    // Lapsed, but nobody took it: still a's.
+    expect(await queue.renew(pair, "a", 5_000)).toBe(true);
+    expect(await queue.renew(pair, "b", 9_000)).toBe(false);
+    expect(await rawState(pair)).toMatchObject({ leaseOwner: "a", leaseUntil: 5_000 });
+    // Taken over, then given back: not a's any more.
+    await queue.acquire(pair, "b", 5_001, 8_000);
+    expect(await queue.renew(pair, "a", 9_000)).toBe(false);
+    await queue.release(pair, "b");
+    expect(await queue.renew(pair, "a", 9_000)).toBe(false);
+    expect(await rawState(pair)).not.toHaveProperty("leaseUntil");
+    // A queue that was never made has no lease to renew.
+    expect(await queue.renew(newPair(), "a", 9_000)).toBe(false);
+  });
+
   it("marks the head delivered once, in order, under the lease: tombstone, marker, target state, audit", async () => {
     const pair = newPair();
     await queue.enqueue(pair, queued(pair, 4), 0);
