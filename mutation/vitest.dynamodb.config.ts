@@ -20,6 +20,8 @@ export default defineConfig({
       "test/contract/dynamo-store.test.ts",
       // The only tests of infra/dynamodb/pipeline-backfill.ts (through the CLI command).
       "test/cli/pipeline-backfill.test.ts",
+      // The delivery queue as delivery uses it: order, leases taken over, backoff, parking.
+      "test/connectors/delivery-service.test.ts",
     ],
     globalSetup: ["test/global-setup.ts"],
     allowOnly: false,
