@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { TargetState, TargetStateChanges } from "../../connectors/applier.js";
+import { StorageBusy } from "../../domain/errors.js";
 import type { AuditEntry, Mirror, Source } from "../../domain/model.js";
 import { TENANT_ID_PART } from "../../domain/tenant.js";
 import { AuditSuffixes, auditItem } from "./audit-items.js";
@@ -157,12 +158,21 @@ export class DeliveryQueue {
       );
       return "queued";
     } catch (error) {
-      if (!conditionFailed(error)) throw translateStorageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
       const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
       // The entry's own item exists (queued, or a delivered tombstone): a redelivery.
       if (reasons[0]?.Code === "ConditionalCheckFailed") return "duplicate";
       // Never queued, yet a later mirror of the pair was delivered: it came out of order.
       return "late";
+    }
+  }
+
+  /** One GetItem, its storage failures translated. */
+  private async read(command: GetCommand): Promise<{ Item?: Record<string, unknown> | undefined }> {
+    try {
+      return await this.doc.send(command);
+    } catch (error) {
+      throw storageError(error);
     }
   }
 
@@ -175,7 +185,7 @@ export class DeliveryQueue {
       await (command instanceof UpdateCommand ? this.doc.send(command) : this.doc.send(command));
     } catch (error) {
       if (conditionFailed(error)) throw new LeaseLost(pair);
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -187,13 +197,13 @@ export class DeliveryQueue {
       );
       return stateOf(Item);
     } catch (error) {
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
   /** Whether anything was ever queued for the pair's side. */
   async exists(pair: DeliveryPair): Promise<boolean> {
-    const { Item } = await this.doc.send(
+    const { Item } = await this.read(
       new GetCommand({ TableName: this.tableName, Key: this.stateKey(pair), ConsistentRead: true }),
     );
     return Item !== undefined;
@@ -222,7 +232,7 @@ export class DeliveryQueue {
       return stateOf(Attributes);
     } catch (error) {
       if (conditionFailed(error)) return null;
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -244,7 +254,7 @@ export class DeliveryQueue {
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -264,7 +274,7 @@ export class DeliveryQueue {
       return stateOf(Attributes);
     } catch (error) {
       if (conditionFailed(error)) return this.state(pair);
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -292,13 +302,13 @@ export class DeliveryQueue {
         mirror: item.payload as Mirror,
       }));
     } catch (error) {
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
   /** One queued mirror by its outbox sequence (null when not queued). */
   async entry(pair: DeliveryPair, sequence: number): Promise<QueuedMirror | null> {
-    const { Item } = await this.doc.send(
+    const { Item } = await this.read(
       new GetCommand({
         TableName: this.tableName,
         Key: {
@@ -423,7 +433,7 @@ export class DeliveryQueue {
       try {
         await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.failingItem(pair) }));
       } catch (error) {
-        throw translateStorageError(error);
+        throw storageError(error);
       }
     }
     await this.sendUnderLease(pair, new UpdateCommand(state));
@@ -469,7 +479,7 @@ export class DeliveryQueue {
       } while (startKey && pairs.length < limit);
       return pairs;
     } catch (error) {
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -511,7 +521,7 @@ export class DeliveryQueue {
       );
       return found;
     } catch (error) {
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -598,7 +608,7 @@ export class DeliveryQueue {
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 
@@ -616,7 +626,7 @@ export class DeliveryQueue {
         }),
       );
     } catch (error) {
-      if (!conditionFailed(error)) throw translateStorageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -641,7 +651,7 @@ export class DeliveryQueue {
         }),
       );
     } catch (error) {
-      if (!conditionFailed(error)) throw translateStorageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -657,7 +667,7 @@ export class DeliveryQueue {
         }),
       );
     } catch (error) {
-      if (!conditionFailed(error)) throw translateStorageError(error);
+      if (!conditionFailed(error)) throw storageError(error);
     }
   }
 
@@ -686,7 +696,7 @@ export class DeliveryQueue {
         .filter((pair): pair is DeliveryPair => pair !== null);
       return { pairs, ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}) };
     } catch (error) {
-      throw translateStorageError(error);
+      throw storageError(error);
     }
   }
 }
@@ -757,8 +767,19 @@ export async function readOutboxEntry(
     if (!Item || Item.void || !Item.mirror) return null;
     return { at: String(Item.at), mirror: Item.mirror as Mirror };
   } catch (error) {
-    throw translateStorageError(error);
+    throw storageError(error);
   }
+}
+
+/**
+ * A failure of the queue's storage that is not a refused condition: throttling, or a transaction
+ * cancelled by a conflict or throttling, is busy storage (the drain is tried again later).
+ */
+function storageError(error: unknown): Error {
+  if ((error as { name?: string } | null)?.name === "TransactionCanceledException") {
+    return new StorageBusy(1, { cause: error });
+  }
+  return translateStorageError(error);
 }
 
 function pairId(pair: DeliveryPair): string {
