@@ -18,6 +18,8 @@ import { aStoredLine } from "../support/stored-line.js";
 let table: TestTable;
 let client: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
+/** A page size forced on every Query while set, so a partition read takes several pages. */
+let pageLimit: number | null = null;
 const sent: Array<{ command: string; input: Record<string, unknown> }> = [];
 const TENANT = "pr";
 
@@ -32,8 +34,9 @@ const quoteLine = (syncKey: string, quantity: string): StoredLine =>
 const crmLine = (syncKey: string, quantity: string): StoredLine =>
   aStoredLine(syncKey, { id: `crm-${syncKey}`, quantity, changedBy: "crm" });
 
-/** Opportunity `opportunityId` and its quote `quoteId`, each with lines k1..k3 (different quantities per side). */
-async function pair(opportunityId: string, quoteId: string): Promise<void> {
+/** Opportunity `opportunityId` and its quote `quoteId`, each with lines k1..k`count` (different quantities per side). */
+async function pair(opportunityId: string, quoteId: string, count = 3): Promise<void> {
+  const syncKeys = Array.from({ length: count }, (_, index) => `k${index + 1}`);
   const opportunity: OpportunityRecord = {
     ...placeholderOpportunity(TENANT, opportunityId),
     known: true,
@@ -41,18 +44,18 @@ async function pair(opportunityId: string, quoteId: string): Promise<void> {
   };
   const quote: QuoteRecord = { ...placeholderQuote(TENANT, quoteId), known: true, opportunityId };
   const all = (line: (key: string, quantity: string) => StoredLine, quantity: string) =>
-    new Map(["k1", "k2", "k3"].map((key) => [key, line(key, quantity)]));
+    new Map(syncKeys.map((key) => [key, line(key, quantity)]));
   await freshStore().commit({
     tenantId: TENANT,
     opportunity: {
       record: opportunity,
-      lines: { all: all(crmLine, "2"), changed: new Set(["k1", "k2", "k3"]) },
+      lines: { all: all(crmLine, "2"), changed: new Set(syncKeys) },
     },
     quotes: [
       {
         record: quote,
         linked: true,
-        lines: { all: all(quoteLine, "1"), changed: new Set(["k1", "k2", "k3"]) },
+        lines: { all: all(quoteLine, "1"), changed: new Set(syncKeys) },
       },
     ],
     outbox: [],
@@ -65,6 +68,8 @@ beforeAll(async () => {
   client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      if (pageLimit !== null && context.commandName === "QueryCommand")
+        (args.input as { Limit?: number }).Limit = pageLimit;
       sent.push({
         command: String(context.commandName).replace(/Command$/, ""),
         input: structuredClone(args.input as Record<string, unknown>),
@@ -77,6 +82,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   sent.length = 0;
+  pageLimit = null;
 });
 afterAll(async () => {
   client.destroy();
@@ -203,6 +209,16 @@ describe("the targeted pair read", () => {
     expect([...(read.opportunity?.lines.keys() ?? [])]).toEqual(["k1", "k2"]);
   });
 
+  it("more keys than one BatchGetItem takes are read in batches of 100", async () => {
+    await pair("o-6", "q-6", 60);
+    const syncKeys = Array.from({ length: 60 }, (_, index) => `k${index + 1}`);
+    sent.length = 0;
+    const read = await freshStore().loadPairLines(TENANT, { quoteId: "q-6", opportunityId: "o-6", syncKeys });
+    expect(read.quote?.lines.size).toBe(60);
+    expect(read.opportunity?.lines.size).toBe(60);
+    expect(calls("BatchGetItem").map((input) => keysOf(input).length)).toEqual([2, 100, 20]);
+  });
+
   it("a side that does not exist is null, and no line of it is read", async () => {
     await pair("o-4", "q-4");
     const store = freshStore();
@@ -229,6 +245,41 @@ describe("whole reads", () => {
     expect(quote?.lines.size).toBe(3);
     expect(sent.map((call) => call.command)).toEqual(["Query"]);
     expect(consistent(calls()[0] ?? {})).toBe(true);
+  });
+
+  it("a read of several pages checks the header's version once, consistently, when nothing changed meanwhile", async () => {
+    await pair("o-7", "q-7", 5);
+    pageLimit = 2;
+    sent.length = 0;
+    const quote = await freshStore().loadQuote(TENANT, "q-7");
+    expect([...(quote?.lines.keys() ?? [])]).toEqual(["k1", "k2", "k3", "k4", "k5"]);
+    const commands = sent.map((call) => call.command);
+    expect(commands.filter((command) => command === "Query").length).toBeGreaterThan(1);
+    expect(commands.at(-1)).toBe("GetItem");
+    expect(commands.filter((command) => command === "GetItem")).toHaveLength(1);
+    expect(calls().every((input) => consistent(input))).toBe(true);
+  });
+
+  it("a partition read keeps the lines of the header's generation only (another's left by an interrupted switch)", async () => {
+    await pair("o-8", "q-8", 2);
+    const partition = keys.quotePartition(TENANT, "q-8");
+    await doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: partition, sk: keys.header },
+        UpdateExpression: "SET #record.lineGeneration = :generation, #version = #version + :one",
+        ExpressionAttributeNames: { "#record": "record", "#version": "version" },
+        ExpressionAttributeValues: { ":generation": "1", ":one": 1 },
+      }),
+    );
+    await doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { pk: partition, sk: keys.line("1", "k1"), line: quoteLine("k1", "9") },
+      }),
+    );
+    const quote = await freshStore().loadQuote(TENANT, "q-8");
+    expect([...(quote?.lines.values() ?? [])]).toEqual([quoteLine("k1", "9")]);
   });
 
   it("an opportunity's quotes: every one, however many, sorted by id, read consistently", async () => {
