@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
@@ -313,7 +314,7 @@ describe("whole reads", () => {
     expect(calls().every((input) => consistent(input))).toBe(true);
   });
 
-  it("a processed event's response is read consistently; an unknown one is null", async () => {
+  it("a processed event's response is read consistently, compressed or not; an unknown one is null", async () => {
     const response: SyncResponse = { status: "no_change", mirrors: [] };
     await doc.send(
       new PutCommand({
@@ -321,7 +322,16 @@ describe("whole reads", () => {
         Item: { ...keys.processedEvent(TENANT, "crm#e-9"), response: JSON.stringify(response) },
       }),
     );
+    // A large response is stored gzip-compressed (binary).
+    const large: SyncResponse = { status: "applied", mirrors: [], opportunityId: "ö".repeat(2_000) };
+    await doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...keys.processedEvent(TENANT, "crm#e-11"), response: gzipSync(JSON.stringify(large)) },
+      }),
+    );
     sent.length = 0;
+    expect(await freshStore().findProcessedEvent(TENANT, "crm#e-11")).toEqual(large);
     expect(await freshStore().findProcessedEvent(TENANT, "crm#e-9")).toEqual(response);
     expect(await freshStore().findProcessedEvent(TENANT, "crm#e-10")).toBeNull();
     expect(calls().every((input) => consistent(input))).toBe(true);
