@@ -93,8 +93,13 @@ function everyCall(pair: DeliveryPair): Array<[string, () => Promise<unknown>]> 
 }
 
 describe("the delivery queue when DynamoDB fails", () => {
-  const failures: Array<[string, () => Error]> = [
-    ["throttled", () => Object.assign(new Error("slow down"), { name: "ThrottlingException" })],
+  /** Each failure, and what every call answers: StorageBusy with its retry time, or the error as it is. */
+  const failures: Array<[string, () => Error, string]> = [
+    [
+      "throttled",
+      () => Object.assign(new Error("slow down"), { name: "ThrottlingException" }),
+      "StorageBusy 2",
+    ],
     [
       "a transaction cancelled by a conflict, not a condition",
       () =>
@@ -102,13 +107,23 @@ describe("the delivery queue when DynamoDB fails", () => {
           name: "TransactionCanceledException",
           CancellationReasons: [{ Code: "None" }, { Code: "TransactionConflict" }],
         }),
+      "StorageBusy 1",
     ],
-    ["a conflict", () => Object.assign(new Error("conflict"), { name: "TransactionConflictException" })],
+    [
+      "a conflict",
+      () => Object.assign(new Error("conflict"), { name: "TransactionConflictException" }),
+      "StorageBusy 1",
+    ],
+    [
+      "a refused request (not storage being busy)",
+      () => Object.assign(new Error("bad request"), { name: "ValidationException" }),
+      "ValidationException: bad request",
+    ],
   ];
 
   it.each(failures)(
-    "%s: every call answers StorageBusy, none a refusal or an empty answer",
-    async (_, make) => {
+    "%s: every call answers it, none a refusal or an empty answer",
+    async (_, make, expected) => {
       const pair = newPair();
       await queue.enqueue(pair, entry(1), 0);
       await queue.acquire(pair, "a", 0, 60_000);
@@ -119,13 +134,13 @@ describe("the delivery queue when DynamoDB fails", () => {
           (answer) => `answered ${JSON.stringify(answer)}`,
           (error: unknown) =>
             error instanceof StorageBusy
-              ? "StorageBusy"
+              ? `StorageBusy ${error.retryAfterSeconds}`
               : error instanceof LeaseLost
                 ? "LeaseLost"
                 : String(error),
         );
       }
-      expect(outcomes).toEqual(Object.fromEntries(everyCall(pair).map(([name]) => [name, "StorageBusy"])));
+      expect(outcomes).toEqual(Object.fromEntries(everyCall(pair).map(([name]) => [name, expected])));
       // Nothing moved: the queue is as it was, still leased by a.
       failure = null;
       expect(await queue.state(pair)).toMatchObject({ queued: 1, deliveredSeq: 0, parked: null });
