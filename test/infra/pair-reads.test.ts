@@ -64,6 +64,28 @@ async function pair(opportunityId: string, quoteId: string, count = 3): Promise<
   });
 }
 
+/**
+ * A replace switched the quote in `partition` to generation 1 holding k1 (quantity 9) alone, and
+ * its cleanup has not run: generation 0's lines are still there.
+ */
+async function switchToGenerationOne(partition: string): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: { pk: partition, sk: keys.header },
+      UpdateExpression: "SET #record.lineGeneration = :generation, #version = #version + :one",
+      ExpressionAttributeNames: { "#record": "record", "#version": "version" },
+      ExpressionAttributeValues: { ":generation": "1", ":one": 1 },
+    }),
+  );
+  await doc.send(
+    new PutCommand({
+      TableName: table.tableName,
+      Item: { pk: partition, sk: keys.line("1", "k1"), line: quoteLine("k1", "9") },
+    }),
+  );
+}
+
 beforeAll(async () => {
   table = await createTestTable();
   client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
@@ -169,23 +191,8 @@ describe("the targeted pair read", () => {
     await pair("o-3", "q-3");
     const store = freshStore();
     await store.loadPairLines(TENANT, { quoteId: "q-3", opportunityId: "o-3", syncKeys: ["k1"] });
-    // A replace switched the quote to generation 1 with k1 alone; generation 0 is not cleaned up yet.
     const partition = keys.quotePartition(TENANT, "q-3");
-    await doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: partition, sk: keys.header },
-        UpdateExpression: "SET #record.lineGeneration = :generation, #version = #version + :one",
-        ExpressionAttributeNames: { "#record": "record", "#version": "version" },
-        ExpressionAttributeValues: { ":generation": "1", ":one": 1 },
-      }),
-    );
-    await doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: { pk: partition, sk: keys.line("1", "k1"), line: quoteLine("k1", "9") },
-      }),
-    );
+    await switchToGenerationOne(partition);
     sent.length = 0;
     const read = await store.loadPairLines(TENANT, {
       quoteId: "q-3",
@@ -264,21 +271,7 @@ describe("whole reads", () => {
   it("a partition read keeps the lines of the header's generation only (another's left by an interrupted switch)", async () => {
     await pair("o-8", "q-8", 2);
     const partition = keys.quotePartition(TENANT, "q-8");
-    await doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: partition, sk: keys.header },
-        UpdateExpression: "SET #record.lineGeneration = :generation, #version = #version + :one",
-        ExpressionAttributeNames: { "#record": "record", "#version": "version" },
-        ExpressionAttributeValues: { ":generation": "1", ":one": 1 },
-      }),
-    );
-    await doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: { pk: partition, sk: keys.line("1", "k1"), line: quoteLine("k1", "9") },
-      }),
-    );
+    await switchToGenerationOne(partition);
     const quote = await freshStore().loadQuote(TENANT, "q-8");
     expect([...(quote?.lines.values() ?? [])]).toEqual([quoteLine("k1", "9")]);
   });
