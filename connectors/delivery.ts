@@ -550,7 +550,7 @@ export class DeliveryService {
  * renewed first, and a lease another drainer took (even one it gave back since) stops the call. A call outlasting half a lease (timeouts are a few seconds) or a frozen drainer is
  * what this does not cover.
  */
-class HeldLease {
+export class HeldLease {
   /** Set once a renewal found the queue taken over. */
   lost = false;
 
@@ -563,10 +563,20 @@ class HeldLease {
     private until: number,
   ) {}
 
+  /** A renewal under way: calls made at once (an applier's parallel requests) wait on the same one. */
+  private renewing: Promise<void> | null = null;
+
   /** Renews the lease when half of it has gone; throws `LeaseLost` when another drainer holds it. */
   async hold(): Promise<void> {
     if (this.lost) throw new LeaseLost(this.pair);
     if (this.until - this.now() > this.leaseMs / 2) return;
+    this.renewing ??= this.renew().finally(() => {
+      this.renewing = null;
+    });
+    await this.renewing;
+  }
+
+  private async renew(): Promise<void> {
     const until = this.now() + this.leaseMs;
     if (!(await this.queue.renew(this.pair, this.owner, until))) {
       this.lost = true;

@@ -5,12 +5,13 @@ import {
   type BackoffPolicy,
   type DeliveryDeps,
   DeliveryService,
+  HeldLease,
   type OutboxInsert,
 } from "../../connectors/delivery.js";
 import type { OutboxSource } from "../../connectors/dispatch.js";
 import type { Mirror } from "../../domain/model.js";
 import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../../domain/tenant.js";
-import { type DeliveryPair, DeliveryQueue } from "../../infra/dynamodb/delivery-queue.js";
+import { type DeliveryPair, DeliveryQueue, LeaseLost } from "../../infra/dynamodb/delivery-queue.js";
 import { DispatchCursors } from "../../infra/dynamodb/dispatch-cursor.js";
 import { encodeCursor } from "../../infra/dynamodb/outbox.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
@@ -422,5 +423,57 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
       ["mirror.retried", "viewer:maria"],
       ["mirror.failed", null],
     ]);
+  });
+});
+
+describe("a drain's lease, held around target calls", () => {
+  const pair: DeliveryPair = { tenantId: "t-h", opportunityId: "held-opp", side: "crm" };
+
+  /** A queue that only renews, answering as told, counting the renewals. */
+  function renewingQueue(answers: boolean[]) {
+    const renewals: number[] = [];
+    const queue = {
+      async renew(_pair: DeliveryPair, _owner: string, until: number) {
+        renewals.push(until);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return answers.shift() ?? true;
+      },
+    } as unknown as DeliveryQueue;
+    return { queue, renewals };
+  }
+
+  it("renews once for calls made at once past half the lease, and not before half of it has gone", async () => {
+    let clock = 0;
+    const { queue, renewals } = renewingQueue([true]);
+    const lease = new HeldLease(queue, pair, "me", () => clock, 60_000, 60_000);
+    const calls: string[] = [];
+    const fetchThrough = lease.guard((async (input: string) => {
+      calls.push(input);
+      return new Response(null, { status: 200 });
+    }) as unknown as typeof fetch);
+    clock = 29_000;
+    await fetchThrough("early");
+    expect(renewals).toEqual([]);
+    clock = 31_000;
+    await Promise.all([fetchThrough("a"), fetchThrough("b"), fetchThrough("c")]);
+    expect(renewals).toEqual([91_000]);
+    expect(calls).toEqual(["early", "a", "b", "c"]);
+  });
+
+  it("makes no call once a renewal found the queue taken, nor any after it", async () => {
+    let clock = 0;
+    const { queue, renewals } = renewingQueue([false]);
+    const lease = new HeldLease(queue, pair, "me", () => clock, 60_000, 60_000);
+    const calls: string[] = [];
+    const fetchThrough = lease.guard((async (input: string) => {
+      calls.push(input);
+      return new Response(null, { status: 200 });
+    }) as unknown as typeof fetch);
+    clock = 45_000;
+    await expect(fetchThrough("a")).rejects.toBeInstanceOf(LeaseLost);
+    await expect(fetchThrough("b")).rejects.toBeInstanceOf(LeaseLost);
+    expect(lease.lost).toBe(true);
+    expect(renewals).toHaveLength(1);
+    expect(calls).toEqual([]);
   });
 });
