@@ -35,7 +35,9 @@ describe("two scheduled runs at once (DynamoDB Local)", () => {
     const runs = await Promise.all([runtime().engine.runScheduled(), runtime().engine.runScheduled()]);
 
     // Both read the same checkpoint and did their passes: the checkpoint did not keep them apart.
-    expect(runs.map((run) => run.push.examined)).toEqual([ids.length, ids.length]);
+    // The first to list the pending quotes sees them all; the other sees fewer if it lists after
+    // the first pushed some (on a slow machine).
+    expect(Math.max(...runs.map((run) => run.push.examined))).toBe(ids.length);
     expect(runs.map((run) => run.checkpointSaved).sort()).toEqual([false, true]);
     // Each quote's pending change was pushed by exactly one of them.
     const pushed = runs.flatMap((run) => run.push.pushed.map((entry) => entry.quoteId)).sort();
