@@ -118,7 +118,7 @@ describe("webhook delivery of mirrors (DynamoDB Local streams, a local receiver)
         "acme",
       ),
     );
-    expect(response.statusCode).toBe(200);
+    expect(response.statusCode, JSON.stringify(response.body)).toBe(200);
   }
 
   /** Every CRM-bound outbox entry of the tenant, per opportunity, in commit (outbox) order. */
