@@ -18,8 +18,8 @@ export function parseEvent<S extends z.ZodType>(
     ]);
   }
   const type = (body as { type?: unknown }).type;
-  // An empty type is no type: a metric dimension may not be empty (the Events count would be dropped).
-  if (typeof type === "string" && type !== "") facts.eventType = type.slice(0, 64);
+  // A blank type is no type: a metric dimension may not be blank (the Events count would be dropped).
+  if (typeof type === "string" && type.trim() !== "") facts.eventType = type.slice(0, 64);
   const eventId = (body as { eventId?: unknown }).eventId;
   if (typeof eventId === "string") facts.eventId = eventId.slice(0, 128);
   if (typeof type !== "string" || !allowedTypes.includes(type)) {

@@ -156,9 +156,12 @@ describe("metrics", () => {
     expect(invocation).toMatchObject({ Requests: 1, MirrorsEmitted: 2 });
   });
 
-  it("counts an event with an empty type as a rejected request, without an empty dimension", async () => {
+  it.each([
+    ["empty", ""],
+    ["blank", " \t "],
+  ])("counts an event whose type is %s as a rejected request, without a blank dimension", async (_, type) => {
     const { result, raw, lines } = await capture(() =>
-      h.crm({ eventId: "evt-empty-type", type: "", occurredAt: new Date().toISOString(), data: {} }),
+      h.crm({ eventId: "evt-empty-type", type, occurredAt: new Date().toISOString(), data: {} }),
     );
     expect(result.statusCode).toBe(422);
     expect(raw).not.toContain("doesn't meet the requirements");
