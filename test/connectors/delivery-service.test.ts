@@ -429,8 +429,12 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
 describe("a drain's lease, held around target calls", () => {
   const pair: DeliveryPair = { tenantId: "t-h", opportunityId: "held-opp", side: "crm" };
 
-  /** A queue that only renews, answering as told, counting the renewals. */
-  function renewingQueue(answers: boolean[]) {
+  /**
+   * A 60 s lease taken at 0 on a queue that only renews (answering as told, counting renewals),
+   * and a target `fetch` through it that records the calls it lets through. `at` sets the clock.
+   */
+  function heldLease(answers: boolean[]) {
+    let clock = 0;
     const renewals: number[] = [];
     const queue = {
       async renew(_pair: DeliveryPair, _owner: string, until: number) {
@@ -439,37 +443,32 @@ describe("a drain's lease, held around target calls", () => {
         return answers.shift() ?? true;
       },
     } as unknown as DeliveryQueue;
-    return { queue, renewals };
-  }
-
-  it("renews once for calls made at once past half the lease, and not before half of it has gone", async () => {
-    let clock = 0;
-    const { queue, renewals } = renewingQueue([true]);
     const lease = new HeldLease(queue, pair, "me", () => clock, 60_000, 60_000);
     const calls: string[] = [];
     const fetchThrough = lease.guard((async (input: string) => {
       calls.push(input);
       return new Response(null, { status: 200 });
     }) as unknown as typeof fetch);
-    clock = 29_000;
+    const at = (ms: number) => {
+      clock = ms;
+    };
+    return { lease, fetchThrough, calls, renewals, at };
+  }
+
+  it("renews once for calls made at once past half the lease, and not before half of it has gone", async () => {
+    const { fetchThrough, calls, renewals, at } = heldLease([true]);
+    at(29_000);
     await fetchThrough("early");
     expect(renewals).toEqual([]);
-    clock = 31_000;
+    at(31_000);
     await Promise.all([fetchThrough("a"), fetchThrough("b"), fetchThrough("c")]);
     expect(renewals).toEqual([91_000]);
     expect(calls).toEqual(["early", "a", "b", "c"]);
   });
 
   it("makes no call once a renewal found the queue taken, nor any after it", async () => {
-    let clock = 0;
-    const { queue, renewals } = renewingQueue([false]);
-    const lease = new HeldLease(queue, pair, "me", () => clock, 60_000, 60_000);
-    const calls: string[] = [];
-    const fetchThrough = lease.guard((async (input: string) => {
-      calls.push(input);
-      return new Response(null, { status: 200 });
-    }) as unknown as typeof fetch);
-    clock = 45_000;
+    const { lease, fetchThrough, calls, renewals, at } = heldLease([false]);
+    at(45_000);
     await expect(fetchThrough("a")).rejects.toBeInstanceOf(LeaseLost);
     await expect(fetchThrough("b")).rejects.toBeInstanceOf(LeaseLost);
     expect(lease.lost).toBe(true);
