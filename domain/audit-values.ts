@@ -1,17 +1,9 @@
 import type { FieldValue } from "./events.js";
+import { STANDARD_LINE_FIELDS } from "./lines.js";
 import type { AuditValueChange, StoredLine } from "./model.js";
 
-/** Line fields whose before and after values the audit records, in the order shown. */
-const STANDARD = [
-  "productId",
-  "name",
-  "quantity",
-  "unitPrice",
-  "discountPercent",
-  "billing",
-  "billingPeriod",
-  "serviceDate",
-] as const;
+/** Line fields whose before and after values the audit records, in the order shown: not the position. */
+const STANDARD = STANDARD_LINE_FIELDS.filter((field) => field !== "position");
 
 /** Most value changes one audit entry records (the count in its summary says how many lines changed). */
 export const AUDITED_VALUES_LIMIT = 20;
