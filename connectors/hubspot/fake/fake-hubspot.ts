@@ -490,13 +490,8 @@ export class FakeHubSpot {
   }
 
   private createLineItems(request: ApiRequest) {
-    const input = request.check(BatchCreateInput, request.body);
+    const input = this.lineItemBatch(request, BatchCreateInput);
     if (!input) return;
-    const invalid = this.invalidProperties(
-      "line_items",
-      input.inputs.map((item) => item.properties),
-    );
-    if (invalid) return request.answer(400, invalid, input.inputs.length);
     const results = [];
     const errors = [];
     for (const item of input.inputs) {
@@ -526,13 +521,8 @@ export class FakeHubSpot {
   }
 
   private updateLineItems(request: ApiRequest) {
-    const input = request.check(BatchUpdateInput, request.body);
+    const input = this.lineItemBatch(request, BatchUpdateInput);
     if (!input) return;
-    const invalid = this.invalidProperties(
-      "line_items",
-      input.inputs.map((item) => item.properties),
-    );
-    if (invalid) return request.answer(400, invalid, input.inputs.length);
     const results = [];
     const missing: string[] = [];
     for (const item of input.inputs) {
@@ -670,6 +660,21 @@ export class FakeHubSpot {
    * standard properties as HubSpot does; quotesync's own (`quotesync_*`) exist only once
    * `setup-properties` created them, with the type it gave them.
    */
+  /** A line-item batch body as `schema` reads it, with valid properties; null once refused (answered). */
+  private lineItemBatch<
+    T extends { inputs: Array<{ properties: Record<string, string | number | boolean> }> },
+  >(request: ApiRequest, schema: ZodType<T>): T | null {
+    const input = request.check(schema, request.body);
+    if (!input) return null;
+    const invalid = this.invalidProperties(
+      "line_items",
+      input.inputs.map((item) => item.properties),
+    );
+    if (!invalid) return input;
+    request.answer(400, invalid, input.inputs.length);
+    return null;
+  }
+
   private invalidProperties(
     type: FakeObjectType,
     inputs: ReadonlyArray<Record<string, string | number | boolean>>,
