@@ -167,20 +167,28 @@ describe("numbering a commit whose line set switches generation (DynamoDB Local)
 });
 
 describe("the numbers a decision takes ahead (DynamoDB Local)", () => {
-  it("a reservation it can see is older than a header's newest entry is replaced before the transaction", async () => {
-    const tenantId = tenant();
-    await store.commit(quoteCommit(tenantId, lineSet(1)));
-    // The reservation is taken before the other writer numbers its entry (reserves number 2).
+  /**
+   * A commit begun (its number reserved) in `tenantId`, then another writer's entry committed on
+   * quote q-1 with the next number: the begun commit's reservation is older than that entry.
+   */
+  async function reservedBeforeAnotherWriter(tenantId: string) {
     const reserved = new Promise<void>((resolve) => {
       hooks.afterCounter = resolve;
     });
     const pending = store.beginCommit(tenantId, "relying");
     await reserved;
     hooks.afterCounter = undefined;
-    // Another writer commits an entry on the quote with a higher number (3).
     const other = new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
     const read = await other.loadQuote(tenantId, "q-1");
     await other.commit({ ...quoteCommit(tenantId, lineSet(1), read?.header), outbox: [mirror("other")] });
+    return pending;
+  }
+
+  it("a reservation it can see is older than a header's newest entry is replaced before the transaction", async () => {
+    const tenantId = tenant();
+    await store.commit(quoteCommit(tenantId, lineSet(1)));
+    // The reservation is taken (number 2) before another writer commits an entry on the quote (3).
+    const pending = await reservedBeforeAnotherWriter(tenantId);
     const loaded = await store.loadQuote(tenantId, "q-1"); // sees the header's number 3
     calls.length = 0;
     await pending.commit({
@@ -213,16 +221,8 @@ describe("the numbers a decision takes ahead (DynamoDB Local)", () => {
       audit: [],
     });
     await store.commit(quoteCommit(tenantId, lineSet(1))); // q-1 holds number 1
-    // The reservation is taken before the other writer numbers its entry (reserves 2).
-    const reserved = new Promise<void>((resolve) => {
-      hooks.afterCounter = resolve;
-    });
-    const pending = store.beginCommit(tenantId, "relying");
-    await reserved;
-    hooks.afterCounter = undefined;
-    const other = new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
-    const read = await other.loadQuote(tenantId, "q-1");
-    await other.commit({ ...quoteCommit(tenantId, lineSet(1), read?.header), outbox: [mirror("other")] });
+    // The reservation is taken (2) before another writer commits an entry on q-1 (3).
+    const pending = await reservedBeforeAnotherWriter(tenantId);
     const q1 = await store.loadQuote(tenantId, "q-1");
     const q2 = await store.loadQuote(tenantId, "q-2");
     calls.length = 0;
