@@ -191,22 +191,20 @@ export class DeliveryQueue {
 
   /** The queue's state (an empty one when nothing was ever queued). */
   async state(pair: DeliveryPair): Promise<DeliveryState> {
-    try {
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: this.stateKey(pair), ConsistentRead: true }),
-      );
-      return stateOf(Item);
-    } catch (error) {
-      throw storageError(error);
-    }
+    return stateOf(await this.stateItem(pair));
   }
 
   /** Whether anything was ever queued for the pair's side. */
   async exists(pair: DeliveryPair): Promise<boolean> {
+    return (await this.stateItem(pair)) !== undefined;
+  }
+
+  /** The queue's state item as stored, read consistently (undefined when never queued). */
+  private async stateItem(pair: DeliveryPair): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.read(
       new GetCommand({ TableName: this.tableName, Key: this.stateKey(pair), ConsistentRead: true }),
     );
-    return Item !== undefined;
+    return Item;
   }
 
   /** Takes the queue's lease for `owner` until `until`; null when another drainer holds it. */
