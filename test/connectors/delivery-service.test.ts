@@ -5,10 +5,10 @@ import {
   type BackoffPolicy,
   type DeliveryDeps,
   DeliveryService,
-  HeldLease,
   type OutboxInsert,
 } from "../../connectors/delivery.js";
 import type { OutboxSource } from "../../connectors/dispatch.js";
+import { HeldLease } from "../../connectors/held-lease.js";
 import type { Mirror } from "../../domain/model.js";
 import { demoTenant, type TenantConfig, TenantConfig as TenantSchema } from "../../domain/tenant.js";
 import { type DeliveryPair, DeliveryQueue, LeaseLost } from "../../infra/dynamodb/delivery-queue.js";
