@@ -8,9 +8,6 @@ import { type FieldReportEntry, fieldMappingReport } from "./field-report.js";
 import type { DeliveryReads } from "./read-pipeline.js";
 import { type DeliveryState, type PipelineRow, pipelineRow } from "./rows.js";
 
-/** The standard line fields compared side by side (custom fields: those that map). */
-const STANDARD_FIELDS = STANDARD_LINE_FIELDS;
-
 /** A quote line and the opportunity line of the same syncKey, and the fields where they differ. */
 export interface LinePair {
   syncKey: string;
@@ -95,14 +92,15 @@ export function pairLines(
   });
 }
 
+/** The fields where two lines differ: the standard ones, and the custom fields that map. */
 function differences(
   left: StoredLine | null,
   right: StoredLine | null,
   mapped: ReadonlySet<string>,
 ): string[] {
   const custom = [...mapped].sort();
-  if (!left || !right) return [...STANDARD_FIELDS, ...custom.map((name) => `fields.${name}`)];
-  const differing: string[] = STANDARD_FIELDS.filter((field) => left[field] !== right[field]);
+  if (!left || !right) return [...STANDARD_LINE_FIELDS, ...custom.map((name) => `fields.${name}`)];
+  const differing: string[] = STANDARD_LINE_FIELDS.filter((field) => left[field] !== right[field]);
   for (const name of custom) {
     if (!sameField(left.fields, right.fields, name)) differing.push(`fields.${name}`);
   }
