@@ -9,6 +9,10 @@ export default defineConfig({
     root: `${import.meta.dirname}/..`,
     include: ["test/domain/**/*.test.ts"],
     allowOnly: false,
+    // One worker runs the files one after another without reloading the packages they import;
+    // the setup file gives every file fresh modules of the project (see mutation/fresh-modules.ts).
+    isolate: false,
+    setupFiles: ["mutation/fresh-modules.ts"],
     pool: "forks",
     testTimeout: 60_000,
     env: {

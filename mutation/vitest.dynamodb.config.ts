@@ -25,6 +25,10 @@ export default defineConfig({
     ],
     globalSetup: ["test/global-setup.ts"],
     allowOnly: false,
+    // One worker runs the files one after another without reloading the packages they import;
+    // the setup file gives every file fresh modules of the project (see mutation/fresh-modules.ts).
+    isolate: false,
+    setupFiles: ["mutation/fresh-modules.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
