@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { OpportunityRecord } from "../../domain/model.js";
 import { placeholderOpportunity } from "../../domain/records.js";
 import type { ChangeSet } from "../../domain/store.js";
+import { ListingHints } from "../../infra/dynamodb/listing-hints.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
@@ -133,5 +134,42 @@ describe("the pipeline list item, written with the header when its listing chang
     expect(await commit({ ...(await read(tenantId)), deleted: true })).toEqual(["Delete"]);
     expect(await store.listPipelineEntries(tenantId)).toEqual([]);
     expect(await store.listOpportunityIds(tenantId, null, 10)).toEqual({ entries: [], next: null });
+  });
+});
+
+describe("the listings a store remembers (at most 2,000 headers, the least recently read forgotten first)", () => {
+  const partition = (index: number) => `T#t#O#o-${index}`;
+
+  it("keeps 2,000 headers; the 2,001st read forgets the one read longest ago, and only it", () => {
+    const hints = new ListingHints();
+    for (let index = 0; index < 2_000; index++) hints.note(partition(index), 1, `L${index}`);
+    expect(hints.at(partition(0), 1)).toBe("L0");
+    expect(hints.at(partition(1_999), 1)).toBe("L1999");
+
+    hints.note(partition(2_000), 1, "L2000");
+    expect(hints.at(partition(0), 1)).toBeUndefined();
+    expect(hints.at(partition(1), 1)).toBe("L1");
+    expect(hints.at(partition(2_000), 1)).toBe("L2000");
+  });
+
+  it("a header read again counts as read last: the next one forgotten is the oldest after it", () => {
+    const hints = new ListingHints();
+    for (let index = 0; index < 2_000; index++) hints.note(partition(index), 1, null);
+    hints.note(partition(0), 2, "again");
+    hints.note(partition(2_000), 1, null);
+    expect(hints.at(partition(0), 2)).toBe("again");
+    expect(hints.at(partition(1), 1)).toBeUndefined();
+    expect(hints.at(partition(2), 1)).toBeNull();
+  });
+
+  it("answers the listing only at the version it was read at; a header not yet written has none", () => {
+    const hints = new ListingHints();
+    hints.note(partition(0), 3, "L");
+    hints.note(partition(1), 1, 42);
+    expect(hints.at(partition(0), 3)).toBe("L");
+    expect(hints.at(partition(0), 2)).toBeUndefined();
+    expect(hints.at(partition(1), 1)).toBeNull();
+    expect(hints.at(partition(9), 1)).toBeUndefined();
+    expect(hints.at(partition(9), null)).toBeNull();
   });
 });
