@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SlowestLast from "./sequencer.js";
 
 /**
  * The tests the mutation run of `infra/dynamodb/` uses: the adapter's focused tests on DynamoDB
@@ -26,9 +27,11 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     allowOnly: false,
     // One worker runs the files one after another without reloading the packages they import;
-    // the setup file gives every file fresh modules of the project (see mutation/fresh-modules.ts).
+    // the setup file gives every file fresh modules of the project (see mutation/vitest-setup.ts).
     isolate: false,
-    setupFiles: ["mutation/fresh-modules.ts"],
+    setupFiles: ["mutation/vitest-setup.ts"],
+    // The slow files last: most mutants are killed by a fast one first (mutation/sequencer.ts).
+    sequence: { sequencer: SlowestLast },
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
