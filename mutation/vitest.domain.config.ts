@@ -3,7 +3,8 @@ import SlowestLast from "./sequencer.js";
 
 /**
  * The tests the mutation run of `domain/` uses: the fast in-memory ones (the engine on the
- * in-memory store, and the in-memory tests of the rest of domain/), no DynamoDB Local. See docs/mutation.md.
+ * in-memory store, and the in-memory tests of the rest of domain/), no DynamoDB Local.
+ * See docs/mutation.md.
  */
 export default defineConfig({
   test: {
