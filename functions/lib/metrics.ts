@@ -8,6 +8,13 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
  */
 export const metrics = new Metrics({ namespace: "quotesync", serviceName: "quotesync" });
 
+/**
+ * Writes each `Events` count as its own EMF line, at once (`singleMetric`), then forgets its
+ * dimensions. One instance for the container: `metrics.singleMetric()` would build a new one, with
+ * its own console, for every event.
+ */
+const eventMetric = new Metrics({ namespace: "quotesync", serviceName: "quotesync", singleMetric: true });
+
 /** What happened to an event or command, as the `outcome` metric dimension. */
 export type EventOutcome =
   | "applied"
@@ -41,9 +48,8 @@ export function outcomeOfStatus(status: number): EventOutcome {
  * invocation's other metrics keep the plain `service` dimension that the alarms watch.
  */
 export function recordEvent(eventType: string, outcome: EventOutcome, mirrors: number): void {
-  const event = metrics.singleMetric();
-  event.addDimensions({ eventType, outcome });
-  event.addMetric("Events", MetricUnit.Count, 1);
+  eventMetric.addDimensions({ eventType, outcome });
+  eventMetric.addMetric("Events", MetricUnit.Count, 1);
   metrics.addMetric("MirrorsEmitted", MetricUnit.Count, mirrors);
 }
 
