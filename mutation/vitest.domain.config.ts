@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { keptThreadPool } from "./kept-thread-pool.js";
 import SlowestLast from "./sequencer.js";
 
 /**
@@ -7,6 +8,8 @@ import SlowestLast from "./sequencer.js";
  * See docs/mutation.md.
  */
 export default defineConfig({
+  // One test thread kept for all of a runner's mutants (mutation/kept-thread-pool.ts).
+  plugins: [keptThreadPool()],
   test: {
     root: `${import.meta.dirname}/..`,
     include: [

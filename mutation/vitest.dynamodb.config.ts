@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { keptThreadPool } from "./kept-thread-pool.js";
 import SlowestLast from "./sequencer.js";
 
 /**
@@ -7,6 +8,8 @@ import SlowestLast from "./sequencer.js";
  * suite: the long concurrency and property runs would repeat for every mutant. See docs/mutation.md.
  */
 export default defineConfig({
+  // One test thread kept for all of a runner's mutants (mutation/kept-thread-pool.ts).
+  plugins: [keptThreadPool()],
   environments: { __vitest__: { resolve: { mainFields: [], conditions: ["node"] } } },
   test: {
     root: `${import.meta.dirname}/..`,
