@@ -4,11 +4,11 @@ import { vi } from "vitest";
 /**
  * Setup file of the mutation runs' vitest configs (docs/mutation.md).
  *
- * They run with `isolate: false`: one worker runs the files one after another and keeps the packages
- * Node loaded natively (the AWS SDK, zod, fast-check, ...) between files and between mutants;
- * re-importing those in a fresh worker for every test file was most of a mutant's cost. Each file
- * still gets the project's own modules evaluated anew, so module-level state (caches, hints)
- * starts empty as with isolation, and no mutant's run leaves state behind for the next.
+ * They run with `isolate: false` on one kept thread (mutation/kept-thread-pool.ts): the packages
+ * Node loaded natively (the AWS SDK, zod, fast-check, ...) stay loaded between files and between
+ * mutants. Each file still gets the project's own modules evaluated anew, so module-level state
+ * (caches, hints) starts empty as with isolation, and no mutant's run leaves state behind for the
+ * next.
  */
 vi.resetModules();
 
