@@ -14,9 +14,10 @@ import type { PoolOptions, PoolRunnerInitializer, PoolWorker } from "vitest/node
  * takes the new run's configuration (Stryker's test filter) as usual. The project's own modules
  * are still evaluated anew for every test file (mutation/vitest-setup.ts), so module state does not
  * cross from one mutant's run to the next. What a mutant breaks in the thread itself can: a thread
- * that fails outside a test is replaced, and in the full run of mutation/run-notes.md the next
- * mutant on that runner then timed out, 9 times in 7,244 mutants. Every `RUNS_PER_THREAD` runs the
- * thread is stopped for real and replaced: each "start" leaves a little behind in the thread.
+ * that fails outside a test is replaced, and in the full run of mutation/run-notes.md each of the
+ * 9 such failures (in 7,244 mutants) came with a timeout of the mutant beside it. Every
+ * `RUNS_PER_THREAD` runs the thread is stopped for real and replaced: each "start" leaves a little
+ * behind in the thread.
  */
 const RUNS_PER_THREAD = 100;
 
