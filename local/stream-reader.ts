@@ -3,6 +3,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from "@aws-sdk/client-dynamodb-streams";
@@ -54,6 +55,7 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
     streamArn,
     streams: await streamsClientFor(options),
     iterators: new Map(),
+    lastSequence: new Map(),
     stopped: false,
     rounds: 0,
     waiters: [],
@@ -88,6 +90,8 @@ interface Reading {
   streams: DynamoDBStreamsClient;
   /** Shard id → the iterator to read next (null: the shard is closed and read to its end). */
   iterators: Map<string, string | null>;
+  /** Shard id → the sequence number of the last record read and done with. */
+  lastSequence: Map<string, string>;
   stopped: boolean;
   /** Ends the pause between polls early (set while pausing). */
   wake?: () => void;
@@ -127,20 +131,56 @@ async function discoverShards(reading: Reading): Promise<void> {
   }
 }
 
-/** Reads one batch of a shard and hands it over; true when the shard had records. */
+/**
+ * A fresh iterator for a shard whose iterator can no longer be read, as Lambda's poller gets one:
+ * after the last record read when the iterator only expired, from the oldest record kept when the
+ * records it pointed to were trimmed (or nothing was read yet). Undefined for any other error.
+ */
+async function iteratorAfterLoss(
+  reading: Reading,
+  shardId: string,
+  error: unknown,
+): Promise<string | null | undefined> {
+  const name = (error as { name?: string } | null)?.name;
+  if (name !== "ExpiredIteratorException" && name !== "TrimmedDataAccessException") return undefined;
+  const last = reading.lastSequence.get(shardId);
+  const { ShardIterator } = await reading.streams.send(
+    new GetShardIteratorCommand({
+      StreamArn: reading.streamArn,
+      ShardId: shardId,
+      ...(name === "ExpiredIteratorException" && last !== undefined
+        ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: last }
+        : { ShardIteratorType: "TRIM_HORIZON" }),
+    }),
+  );
+  return ShardIterator ?? null;
+}
+
+/** Reads one batch of a shard and hands it over; true when the shard had records (or must be read again at once). */
 async function pollShard(reading: Reading, shardId: string, iterator: string): Promise<boolean> {
   const { streams, streamArn, options } = reading;
-  const answer = await streams.send(
-    new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
-  );
+  let answer: GetRecordsCommandOutput;
+  try {
+    answer = await streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
+    );
+  } catch (error) {
+    // Retrying a dead iterator would fail for ever (and `caughtUp()` never resolve): take a new one.
+    const fresh = await iteratorAfterLoss(reading, shardId, error);
+    if (fresh === undefined) throw error;
+    options.onError?.(error);
+    reading.iterators.set(shardId, fresh);
+    return true;
+  }
   const records = answer.Records ?? [];
   let nextIterator = answer.NextShardIterator ?? null;
   const handed = records
     .map((record) => lambdaRecord(record, streamArn))
     .filter((record) => options.filter?.(record) ?? true);
+  let failed: string | undefined;
   if (handed.length > 0) {
     const result = await options.handle({ Records: handed });
-    const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
+    failed = result?.batchItemFailures?.[0]?.itemIdentifier;
     if (failed) {
       // Read again from the failed record, as Lambda does with ReportBatchItemFailures.
       const { ShardIterator } = await streams.send(
@@ -154,6 +194,8 @@ async function pollShard(reading: Reading, shardId: string, iterator: string): P
       nextIterator = ShardIterator ?? null;
     }
   }
+  const last = records.at(-1)?.dynamodb?.SequenceNumber;
+  if (!failed && last !== undefined) reading.lastSequence.set(shardId, last);
   reading.iterators.set(shardId, nextIterator);
   return records.length > 0;
 }
