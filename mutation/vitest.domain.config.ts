@@ -30,7 +30,6 @@ export default defineConfig({
     setupFiles: ["mutation/vitest-setup.ts"],
     // The slow files last: most mutants are killed by a fast one first (mutation/sequencer.ts).
     sequence: { sequencer: SlowestLast },
-    pool: "forks",
     testTimeout: 60_000,
     env: {
       CONVERGENCE_RUNS: "60",

@@ -16,6 +16,7 @@ import {
   QuoteInput,
   UnitPrice,
 } from "../../domain/events.js";
+import { cpqEvent, crmEvent } from "../support/events.js";
 
 /**
  * The event schemas' own rules (SPEC §3, docs/limits.md), parsed directly: what an integrator's
@@ -80,12 +81,7 @@ describe("dates and times", () => {
   });
 
   it("an event time is an ISO date-time, with Z or an offset", () => {
-    const event = (occurredAt: unknown) => ({
-      eventId: "e-1",
-      type: "quote.deleted",
-      occurredAt,
-      data: { quoteId: "q-1" },
-    });
+    const event = (occurredAt: string) => cpqEvent("quote.deleted", { quoteId: "q-1" }, { occurredAt });
     expect(accepts(CpqEvent, event("2026-03-31T10:00:00Z"))).toBe(true);
     expect(accepts(CpqEvent, event("2026-03-31T10:00:00.123+02:00"))).toBe(true);
     expect(accepts(CpqEvent, event("2026-03-31"))).toBe(false);
@@ -215,44 +211,30 @@ describe("records", () => {
 });
 
 describe("event envelopes", () => {
-  const at = "2026-03-31T10:00:00Z";
-
   it("a lines.deleted event names at least one line; a lines event at most 5,000", () => {
-    const deleted = (lineIds: string[]) => ({
-      eventId: "e-1",
-      type: "opportunity.lines.deleted",
-      occurredAt: at,
-      data: { opportunityId: "o-1", lineIds },
-    });
+    const deleted = (lineIds: string[]) =>
+      crmEvent("opportunity.lines.deleted", { opportunityId: "o-1", lineIds });
     expect(accepts(CrmEvent, deleted(["l-1"]))).toBe(true);
     expect(accepts(CrmEvent, deleted([]))).toBe(false);
-    const upserted = (count: number) => ({
-      eventId: "e-1",
-      type: "quote.lines.upserted",
-      occurredAt: at,
-      data: { quoteId: "q-1", lines: Array.from({ length: count }, (_, i) => ({ ...line, id: `l-${i}` })) },
-    });
+    const upserted = (count: number) =>
+      cpqEvent("quote.lines.upserted", {
+        quoteId: "q-1",
+        lines: Array.from({ length: count }, (_, i) => ({ ...line, id: `l-${i}` })),
+      });
     expect(accepts(CpqEvent, upserted(LIMITS.linesPerEvent))).toBe(true);
     expect(accepts(CpqEvent, upserted(LIMITS.linesPerEvent + 1))).toBe(false);
   });
 
   it("each system sends only its own event types", () => {
-    const event = { eventId: "e-1", type: "quote.deleted", occurredAt: at, data: { quoteId: "q-1" } };
+    const event = cpqEvent("quote.deleted", { quoteId: "q-1" });
     expect(accepts(CpqEvent, event)).toBe(true);
     expect(accepts(CrmEvent, event)).toBe(false);
-    expect(accepts(CrmEvent, { ...event, type: "opportunity.deleted", data: { opportunityId: "o-1" } })).toBe(
-      true,
-    );
+    expect(accepts(CrmEvent, crmEvent("opportunity.deleted", { opportunityId: "o-1" }))).toBe(true);
   });
 
   it("an actor's permissions: up to 100 names of 1 to 80 characters", () => {
-    const event = (permissions: string[]) => ({
-      eventId: "e-1",
-      type: "cart.finalized",
-      occurredAt: at,
-      actor: { userId: "u-1", permissions },
-      data: { quoteId: "q-1" },
-    });
+    const event = (permissions: string[]) =>
+      cpqEvent("cart.finalized", { quoteId: "q-1" }, { actor: { userId: "u-1", permissions } });
     expect(accepts(CpqEvent, event(Array.from({ length: 100 }, (_, i) => `p${i}`)))).toBe(true);
     expect(accepts(CpqEvent, event(Array.from({ length: 101 }, (_, i) => `p${i}`)))).toBe(false);
     expect(accepts(CpqEvent, event([""]))).toBe(false);
