@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleHubSpotWebhook, type WebhookDeps } from "../connectors/hubspot/webhook.js";
 import { httpResponseFor, jsonResponse } from "./lib/error-responses.js";
-import { functionStack } from "./lib/function-stack.js";
+import { functionStack, remainingTimeOf } from "./lib/function-stack.js";
 import { hubSpotDeps } from "./lib/hubspot-deps.js";
 import { logger } from "./lib/logger.js";
 import { recordRequest, recordSignatureFailure } from "./lib/metrics.js";
@@ -16,9 +16,10 @@ export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStru
       request.response = response;
     },
   })
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     const started = performance.now();
-    const deps: WebhookDeps = hubSpotDeps((message, facts) => logger.info(message, facts));
+    const log: WebhookDeps["log"] = (message, facts) => logger.info(message, facts);
+    const deps = hubSpotDeps(log, remainingTimeOf(context));
     const body = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
     const answer = await handleHubSpotWebhook(
       {

@@ -13,12 +13,21 @@ export interface InvokeResponse {
   body: any;
 }
 
-/** The Lambda context handed to in-process invocations (the handlers read none of it). */
-export const localLambdaContext = {
-  functionName: "quotesync-local",
-  awsRequestId: "local",
-  getRemainingTimeInMillis: () => 30_000,
-} as unknown as Context;
+/** An HTTP function's timeout as deployed (API Gateway's limit), for in-process invocations. */
+export const LOCAL_TIMEOUT_MS = 30_000;
+
+/**
+ * The Lambda context of one in-process invocation: its deadline runs from now, as Lambda's does,
+ * so middy's early timeout and the engine's retry budget behave as deployed.
+ */
+export function localLambdaContext(timeoutMs = LOCAL_TIMEOUT_MS): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    functionName: "quotesync-local",
+    awsRequestId: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  } as unknown as Context;
+}
 
 const localRouteTable = routeTable(localRoutes);
 
@@ -54,7 +63,14 @@ function loadHandler(route: LocalRoute): Promise<HttpLambda> {
 export async function invokeRoute(
   method: "GET" | "POST",
   path: string,
-  options: { rawBody?: string; secret?: string | null; signature?: string; headers?: Record<string, string> },
+  options: {
+    rawBody?: string;
+    secret?: string | null;
+    signature?: string;
+    headers?: Record<string, string>;
+    /** The invocation's timeout (default `LOCAL_TIMEOUT_MS`). */
+    timeoutMs?: number;
+  },
 ): Promise<InvokeResponse> {
   const [rawPath = path, query = ""] = path.split("?");
   const body = options.rawBody ?? "";
@@ -78,7 +94,10 @@ export async function invokeRoute(
     headers,
     pathParameters,
   });
-  const result = (await handler(event, localLambdaContext)) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(
+    event,
+    localLambdaContext(options.timeoutMs),
+  )) as APIGatewayProxyStructuredResultV2;
   const text = typeof result.body === "string" ? result.body : "";
   return {
     statusCode: result.statusCode ?? 200,

@@ -219,7 +219,7 @@ function pageGetter(
     });
     event.cookies = [`qs_view=${token}`];
     const started = performance.now();
-    const result = (await handler(event, localLambdaContext)) as APIGatewayProxyStructuredResultV2;
+    const result = (await handler(event, localLambdaContext())) as APIGatewayProxyStructuredResultV2;
     const ms = performance.now() - started;
     if (result.statusCode !== 200) throw new Error(`${path}: HTTP ${result.statusCode}`);
     return { ms, body: String(result.body) };

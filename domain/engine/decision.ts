@@ -16,6 +16,11 @@ export interface EngineDeps {
   /** Attempts at a decision before answering `StorageBusy` (default 12). */
   maxAttempts?: number;
   /**
+   * The milliseconds the invocation has left (a Lambda context's `getRemainingTimeInMillis`);
+   * none: no deadline. A decision does not start an attempt it may not finish in time.
+   */
+  timeLeft?: () => number;
+  /**
    * Told of each commit that lost to another writer (a conflict), and whether the decision will be
    * retried; the functions count them as metrics. Must not throw.
    */
@@ -35,6 +40,13 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   const cap = Math.min(1000, 15 * 2 ** attempt);
   return Math.floor(random() * cap);
 }
+
+/**
+ * Time a decision keeps in hand for one more attempt (reads, commit, and the SDK's own retries of a
+ * slow call): with less left after the backoff it answers `StorageBusy` (503, nothing written)
+ * instead of running into the function's timeout mid-attempt.
+ */
+export const ATTEMPT_RESERVE_MS = 8_000;
 
 /** One decision: what it reads, and the rule that decides on what was read. */
 export interface DecisionPlan {
@@ -86,8 +98,12 @@ export async function runDecision(
       } else if (!(error instanceof ConcurrentModification)) {
         throw error;
       }
-      deps.onConflict?.({ attempt: attempt + 1, retrying: attempt + 1 < maxAttempts });
-      await sleep(backoffDelay(attempt));
+      const delay = backoffDelay(attempt);
+      const inTime = (deps.timeLeft?.() ?? Number.POSITIVE_INFINITY) - delay >= ATTEMPT_RESERVE_MS;
+      const retrying = attempt + 1 < maxAttempts && inTime;
+      deps.onConflict?.({ attempt: attempt + 1, retrying });
+      if (!retrying) break;
+      await sleep(delay);
     }
   }
   throw new StorageBusy(1);

@@ -19,6 +19,14 @@ export type TriggerChannel = "cpq" | "eventbridge";
 export class SyncEngine {
   constructor(private readonly deps: EngineDeps) {}
 
+  /**
+   * This engine within one invocation's deadline (`timeLeft`: the milliseconds it has left): its
+   * decisions stop retrying when another attempt might not finish in time.
+   */
+  within(timeLeft: () => number): SyncEngine {
+    return new SyncEngine({ ...this.deps, timeLeft });
+  }
+
   async loadTenant(tenantId: string): Promise<TenantConfig> {
     const tenant = await this.deps.store.loadTenant(tenantId);
     if (!tenant) throw new NotFound("tenant", tenantId);

@@ -89,9 +89,27 @@ function failureOf(error: unknown): HttpFailure | undefined {
 const INTERNAL_ERROR: HttpFailure = { statusCode: 500, code: "internal_error", message: "internal error" };
 
 /**
+ * The invocation ran out of time: middy answers just before Lambda's timeout. What was under way
+ * is a transaction that either commits whole or not at all, and a retry of the same event or
+ * command is answered once, so the sender is told to retry — not that nothing was written.
+ */
+const OUT_OF_TIME: HttpFailure = {
+  statusCode: 503,
+  code: "retry_later",
+  message: "the request ran out of time before it finished; retry later",
+  headers: { "retry-after": "1" },
+};
+
+/** middy's early answer before the function's timeout (`timeoutEarlyInMillis`). */
+function isFunctionTimeout(error: unknown): boolean {
+  const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { package?: unknown } };
+  return name === "TimeoutError" && cause?.package === "@middy/core";
+}
+
+/**
  * The one place where errors become HTTP responses (SPEC §2 "Errors"), with the error code for
  * the request's log line. Anything not recognised is a 500 (`expected: false`) whose details stay
- * in the log.
+ * in the log; so is the function's timeout, answered 503 `retry_later`.
  */
 export function httpResponseFor(error: unknown): {
   response: APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -99,7 +117,9 @@ export function httpResponseFor(error: unknown): {
   expected: boolean;
 } {
   const failure = failureOf(error);
-  const { statusCode, code, message, details = [], headers = {} } = failure ?? INTERNAL_ERROR;
+  // A timeout stays unexpected (logged as a failure) while it answers like contended storage.
+  const unexpected = isFunctionTimeout(error) ? OUT_OF_TIME : INTERNAL_ERROR;
+  const { statusCode, code, message, details = [], headers = {} } = failure ?? unexpected;
   const body: ErrorBody = { error: { code, message, details } };
   return { response: { ...jsonResponse(statusCode, body, headers), statusCode }, code, expected: !!failure };
 }

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { TenantConfig } from "../../domain/tenant.js";
 import type { Audience } from "./authenticate.js";
 import { jsonResponse } from "./error-responses.js";
-import { functionStack } from "./function-stack.js";
+import { functionStack, remainingTimeOf } from "./function-stack.js";
 import { errorResponses } from "./middleware/error-responses.js";
 import { type JsonBodyContext, jsonBody } from "./middleware/json-body.js";
 import { type RequestFacts, type RequestLogContext, requestLog } from "./middleware/request-log.js";
@@ -57,7 +57,8 @@ export function httpFunction(
       tenant: context.tenant,
       rawBody: context.rawBody,
       body: context.body,
-      runtime: context.runtime,
+      // Decisions stop retrying in time to answer 503 before the function's timeout.
+      runtime: { ...context.runtime, engine: context.runtime.engine.within(remainingTimeOf(context)) },
       facts: context.facts,
     }),
   ) as unknown as HttpHandler;

@@ -47,9 +47,14 @@ function environment(): HubSpotEnvironment {
   };
 }
 
-/** The webhook's dependencies: the container's runtime (engine, store, tenants) and HubSpot's environment. */
-export function hubSpotDeps(log: WebhookDeps["log"]): WebhookDeps {
+/**
+ * The webhook's dependencies: the container's runtime (engine, store, tenants) and HubSpot's
+ * environment; `timeLeft`, the invocation's remaining milliseconds, bounds the engine's retries.
+ */
+export function hubSpotDeps(log: WebhookDeps["log"], timeLeft?: () => number): WebhookDeps {
   const rt = runtime();
+  // Within the invocation's deadline: decisions stop retrying in time to answer before it.
+  const engine = timeLeft ? rt.engine.within(timeLeft) : rt.engine;
   const env = environment();
   return {
     ...env,
@@ -65,10 +70,10 @@ export function hubSpotDeps(log: WebhookDeps["log"]): WebhookDeps {
       ]);
       return { ...tenant, connectors: { crm, cpq } } as TenantConfig;
     },
-    handleCrmEvent: (tenant, event) => rt.engine.handleCrmEvent(tenant, event),
-    handleCpqEvent: (tenant, event) => rt.engine.handleCpqEvent(tenant, event),
-    startSync: (tenant, quoteId, input) => rt.engine.startSync(tenant, quoteId, input),
-    stopSync: (tenant, quoteId, input) => rt.engine.stopSync(tenant, quoteId, input),
+    handleCrmEvent: (tenant, event) => engine.handleCrmEvent(tenant, event),
+    handleCpqEvent: (tenant, event) => engine.handleCpqEvent(tenant, event),
+    startSync: (tenant, quoteId, input) => engine.startSync(tenant, quoteId, input),
+    stopSync: (tenant, quoteId, input) => engine.stopSync(tenant, quoteId, input),
     log,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../../domain/engine/decision.js";
+import { ATTEMPT_RESERVE_MS, backoffDelay } from "../../domain/engine/decision.js";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { ConcurrentModification, DuplicateEvent, StorageBusy } from "../../domain/errors.js";
 import { CpqEvent, CrmEvent } from "../../domain/events.js";
@@ -119,6 +119,34 @@ describe("a decision that loses its commit", () => {
     await expect(s.engine.startSync(s.tenant, "q", {})).rejects.toBeInstanceOf(StorageBusy);
     expect(s.conflicts).toHaveLength(12);
     expect(s.conflicts.at(-1)).toEqual({ attempt: 12, retrying: false });
+  });
+
+  it("within an invocation's deadline, stops retrying when another attempt might not finish in time", async () => {
+    const s = setup();
+    await pairReady(s);
+    s.store.failures = Array.from({ length: 20 }, () => conflict);
+    // Time left drops by 4 s an attempt (the clock of a slow, contended storage): 20 s, 16 s, 12 s, 8 s…
+    let left = 20_000;
+    const engine = s.engine.within(() => left);
+    s.store.failures = s.store.failures.map((fail) => (changes: ChangeSet) => {
+      left -= 4_000;
+      return fail(changes);
+    });
+    const error = await engine.startSync(s.tenant, "q", {}).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StorageBusy);
+    // After the third loss 8 s are left, less the backoff: under ATTEMPT_RESERVE_MS, so no fourth attempt.
+    expect(ATTEMPT_RESERVE_MS).toBe(8_000);
+    expect(s.conflicts).toEqual([
+      { attempt: 1, retrying: true },
+      { attempt: 2, retrying: true },
+      { attempt: 3, retrying: false },
+    ]);
+    expect(s.sleeps).toHaveLength(2);
+    expect(s.store.committed).toEqual([]);
+    expect((await s.engine.status(s.tenant, "opp")).syncedQuoteId).toBeNull();
+    // The engine it was derived from keeps no deadline.
+    s.store.failures = [conflict];
+    expect((await s.engine.startSync(s.tenant, "q", {})).response.status).toBe("started");
   });
 
   it("answers with the stored response when a copy of the event committed first", async () => {

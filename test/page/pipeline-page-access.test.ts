@@ -38,7 +38,7 @@ async function page(
   });
   if (options.token) event.cookies = [`qs_view=${options.token}`];
   const handler = await route.load();
-  const result = (await handler(event, localLambdaContext)) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(event, localLambdaContext())) as APIGatewayProxyStructuredResultV2;
   return {
     statusCode: result.statusCode ?? 200,
     body: String(result.body ?? ""),

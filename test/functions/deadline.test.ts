@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ConcurrentModification } from "../../domain/errors.js";
+import { InMemorySyncStore } from "../../domain/memory-store.js";
+import type { ChangeSet, PendingCommit } from "../../domain/store.js";
+import { demoTenant } from "../../domain/tenant.js";
+import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
+import { invokeRoute } from "../../local/invoke.js";
+import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
+import { DEMO_SECRETS } from "../support/handlers.js";
+
+/**
+ * SPEC §2 "503 retry_later" within Lambda's time limit: a decision that keeps losing its commit on
+ * slow storage stops retrying while it can still answer, and a request that runs out of time is
+ * answered 503 (retry), not 500. In-memory store whose commits the test makes slow and losing.
+ */
+
+/** Commits that, once `losing` is set, take `commitMs` and then lose to another writer. */
+class SlowLosingStore extends InMemorySyncStore {
+  losing = false;
+  commitMs = 0;
+  attempts = 0;
+
+  override async commit(changes: ChangeSet): Promise<void> {
+    if (this.losing) {
+      this.attempts++;
+      await new Promise((resolve) => setTimeout(resolve, this.commitMs));
+      throw new ConcurrentModification({ items: ["opportunity opp"] });
+    }
+    await super.commit(changes);
+  }
+
+  beginCommit(): PendingCommit {
+    return { commit: (changes) => this.commit(changes), abandon: async () => {} };
+  }
+}
+
+async function setup(): Promise<SlowLosingStore> {
+  const store = new SlowLosingStore();
+  await store.putTenant(demoTenant(DEMO_SECRETS));
+  setRuntime(createRuntime(store, { tenantCacheMs: 0 }));
+  const post = (path: string, body: unknown, secret: string) =>
+    invokeRoute("POST", path, { rawBody: JSON.stringify(body), secret });
+  await post("/webhooks/crm/demo", opportunityUpserted("opp", {}, { occurredAt: at(1) }), DEMO_SECRETS.crm);
+  await post("/webhooks/cpq/demo", quoteUpserted("q", "opp", {}, { occurredAt: at(2) }), DEMO_SECRETS.cpq);
+  await post(
+    "/webhooks/cpq/demo",
+    quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }),
+    DEMO_SECRETS.cpq,
+  );
+  store.losing = true;
+  return store;
+}
+
+const start = (timeoutMs: number) =>
+  invokeRoute("POST", "/sync/demo/quotes/q/start", {
+    rawBody: JSON.stringify({ eventId: "cmd-deadline" }),
+    secret: DEMO_SECRETS.crm,
+    timeoutMs,
+  });
+
+afterEach(() => setRuntime(undefined));
+
+describe("a request within its function's time limit", () => {
+  it("stops retrying a losing commit while an attempt still fits, and answers 503 retry_later", async () => {
+    const store = await setup();
+    store.commitMs = 1_000;
+    const began = performance.now();
+    // 10 s: after one 1 s attempt 9 s are left, enough for another (8 s kept in hand); after two, not.
+    const response = await start(10_000);
+    const took = performance.now() - began;
+    expect(response.statusCode).toBe(503);
+    expect(response.body.error).toMatchObject({
+      code: "retry_later",
+      message: expect.stringContaining("busy"),
+    });
+    expect(response.headers["retry-after"]).toBe("1");
+    expect(store.attempts).toBe(2);
+    expect(took).toBeLessThan(10_000);
+    store.losing = false;
+    const status = await invokeRoute("GET", "/sync/demo/opportunities/opp", { secret: DEMO_SECRETS.crm });
+    expect(status.body).toMatchObject({ syncedQuoteId: null, amountLocked: false });
+  });
+
+  it("answers 503 retry_later, not 500, when it runs out of time mid-attempt", async () => {
+    const store = await setup();
+    store.commitMs = 2_000;
+    const response = await start(500);
+    expect(response.statusCode).toBe(503);
+    expect(response.body.error).toMatchObject({
+      code: "retry_later",
+      message: expect.stringContaining("out of time"),
+    });
+    expect(response.headers["retry-after"]).toBe("1");
+    expect(store.attempts).toBe(1);
+  });
+});
