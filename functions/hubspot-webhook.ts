@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { HubSpotUnavailable } from "../connectors/hubspot/errors.js";
 import { handleHubSpotWebhook, type WebhookDeps } from "../connectors/hubspot/webhook.js";
 import { httpResponseFor, jsonResponse } from "./lib/error-responses.js";
 import { functionStack, remainingTimeOf } from "./lib/function-stack.js";
@@ -10,6 +11,13 @@ import { recordRequest, recordSignatureFailure } from "./lib/metrics.js";
 export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use({
     onError: async (request) => {
+      if (request.error instanceof HubSpotUnavailable) {
+        // HubSpot limits or fails the reads an event needs: expected, and HubSpot retries the request.
+        logger.warn("HubSpot unavailable; HubSpot will retry", { error: request.error.message });
+        recordRequest(503);
+        request.response = hubSpotBusy(request.error);
+        return;
+      }
       const { response, expected } = httpResponseFor(request.error);
       if (!expected) logger.error("request failed", { error: request.error as Error });
       recordRequest(response.statusCode ?? 500);
@@ -40,3 +48,18 @@ export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStru
     if (answer.statusCode === 401) recordSignatureFailure();
     return jsonResponse(answer.statusCode, answer.body);
   });
+
+/**
+ * `503 retry_later` for a request whose events could not be read from HubSpot (429, 5xx,
+ * unreachable): nothing of it was applied that a retry would not answer once, and HubSpot retries
+ * every non-2xx answer. `Retry-After` carries HubSpot's own wait when it gave one.
+ */
+function hubSpotBusy(error: HubSpotUnavailable) {
+  const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+  const message = "HubSpot is rate limiting or unavailable; retry later";
+  return jsonResponse(
+    503,
+    { error: { code: "retry_later", message, details: [] } },
+    { "retry-after": String(seconds) },
+  );
+}

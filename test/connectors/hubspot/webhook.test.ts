@@ -96,6 +96,44 @@ describe("POST /connectors/hubspot", () => {
     expect((await post(JSON.stringify(Array.from({ length: 101 }, () => event())))).status).toBe(400);
   });
 
+  it("answers 503 retry_later, not 500, while HubSpot rate-limits the reads an event needs; HubSpot's retry applies it", async () => {
+    const dealId = h.fake.createDeal({ dealname: "Limited", deal_currency_code: "USD" });
+    // The deal's creation event, as HubSpot would send it, delivered by the test.
+    const creation = h.fake.takeQueuedEvents();
+    expect(creation).toHaveLength(1);
+    h.fake.options.failRate = 1;
+    let answer: Response;
+    try {
+      const url = `${h.publicUrl}/connectors/hubspot`;
+      const body = JSON.stringify(creation);
+      const timestamp = String(Date.now());
+      answer = await fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-hubspot-signature-v3": signV3({
+            secret: CLIENT_SECRET,
+            method: "POST",
+            uri: url,
+            body,
+            timestamp,
+          }),
+          "x-hubspot-request-timestamp": timestamp,
+        },
+        body,
+      });
+    } finally {
+      h.fake.options.failRate = 0;
+    }
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe("retry_later");
+    expect(await h.store.loadOpportunity("hs", dealId)).toBeNull();
+    // HubSpot's retry of the same request, once its API answers again.
+    expect(await h.fake.deliver(creation.map((one) => ({ ...one, attemptNumber: 1 })))).toBe(200);
+    expect(await h.store.loadOpportunity("hs", dealId)).not.toBeNull();
+  });
+
   it("turns a burst of 100 line item events about one deal into one decision and at most 3 reads", async () => {
     const dealId = h.fake.createDeal({ dealname: "Burst", deal_currency_code: "USD" });
     const ids = Array.from({ length: 100 }, (_, index) =>
