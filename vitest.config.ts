@@ -19,7 +19,8 @@ export default defineConfig({
     // Vitest's default is one worker fewer than the cores: one file at a time on the 2-core CI
     // machine, while most files spend much of their time waiting (DynamoDB Local, child processes,
     // the browser, background delivery). Four run side by side there: measured back to back on
-    // that machine, the suite took 201–210 s with four and 222–228 s with three.
+    // that machine, vitest alone took 201–210 s with four and 222–228 s with three; with the
+    // typecheck and lint beside it (`npm test`) the pairs were 259 / 228 s and 276 / 292 s.
     maxWorkers: Math.max(availableParallelism() - 1, 4),
     testTimeout: 60_000,
     hookTimeout: 60_000,
