@@ -60,6 +60,13 @@ const start = (timeoutMs: number) =>
 
 afterEach(() => setRuntime(undefined));
 
+/** A `503 retry_later` whose message says why. */
+function expectRetryLater(response: Awaited<ReturnType<typeof start>>, why: string): void {
+  expect(response.statusCode).toBe(503);
+  expect(response.body.error).toMatchObject({ code: "retry_later", message: expect.stringContaining(why) });
+  expect(response.headers["retry-after"]).toBe("1");
+}
+
 describe("a request within its function's time limit", () => {
   it("stops retrying a losing commit while an attempt still fits, and answers 503 retry_later", async () => {
     const store = await setup();
@@ -68,12 +75,7 @@ describe("a request within its function's time limit", () => {
     // 10 s: after one 1 s attempt 9 s are left, enough for another (8 s kept in hand); after two, not.
     const response = await start(10_000);
     const took = performance.now() - began;
-    expect(response.statusCode).toBe(503);
-    expect(response.body.error).toMatchObject({
-      code: "retry_later",
-      message: expect.stringContaining("busy"),
-    });
-    expect(response.headers["retry-after"]).toBe("1");
+    expectRetryLater(response, "busy");
     // Two as a rule (a second ends about 2 s in); one if a loaded machine held the first past 2 s.
     expect(store.attempts).toBeGreaterThanOrEqual(1);
     expect(store.attempts).toBeLessThanOrEqual(2);
@@ -87,12 +89,7 @@ describe("a request within its function's time limit", () => {
     const store = await setup();
     store.commitMs = 2_000;
     const response = await start(500);
-    expect(response.statusCode).toBe(503);
-    expect(response.body.error).toMatchObject({
-      code: "retry_later",
-      message: expect.stringContaining("out of time"),
-    });
-    expect(response.headers["retry-after"]).toBe("1");
+    expectRetryLater(response, "out of time");
     expect(store.attempts).toBe(1);
   });
 });
