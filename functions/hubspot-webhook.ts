@@ -11,15 +11,10 @@ import { recordRequest, recordSignatureFailure } from "./lib/metrics.js";
 export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use({
     onError: async (request) => {
-      if (request.error instanceof HubSpotUnavailable) {
-        // HubSpot limits or fails the reads an event needs: expected, and HubSpot retries the request.
-        logger.warn("HubSpot unavailable; HubSpot will retry", { error: request.error.message });
-        recordRequest(503);
-        request.response = hubSpotBusy(request.error);
-        return;
-      }
       const { response, expected } = httpResponseFor(request.error);
       if (!expected) logger.error("request failed", { error: request.error as Error });
+      else if (request.error instanceof HubSpotUnavailable)
+        logger.warn("HubSpot unavailable; HubSpot will retry", { error: request.error.message });
       recordRequest(response.statusCode ?? 500);
       request.response = response;
     },
@@ -48,18 +43,3 @@ export const handler = functionStack<APIGatewayProxyEventV2, APIGatewayProxyStru
     if (answer.statusCode === 401) recordSignatureFailure();
     return jsonResponse(answer.statusCode, answer.body);
   });
-
-/**
- * `503 retry_later` for a request whose events could not be read from HubSpot (429, 5xx,
- * unreachable): nothing of it was applied that a retry would not answer once, and HubSpot retries
- * every non-2xx answer. `Retry-After` carries HubSpot's own wait when it gave one.
- */
-function hubSpotBusy(error: HubSpotUnavailable) {
-  const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
-  const message = "HubSpot is rate limiting or unavailable; retry later";
-  return jsonResponse(
-    503,
-    { error: { code: "retry_later", message, details: [] } },
-    { "retry-after": String(seconds) },
-  );
-}

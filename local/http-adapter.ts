@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import {
   apiGatewayEvent,
   findRoute,
@@ -9,6 +9,7 @@ import {
   routesFor,
   routeTable,
 } from "./api-gateway.js";
+import { lambdaContext } from "./lambda-context.js";
 import type { HttpLambda, LocalRoute } from "./routes.js";
 
 /**
@@ -148,7 +149,7 @@ async function invokeRoute(
       routing.handlers.delete(route);
       throw error;
     });
-    result = await handler(event, buildContext(functionNameOf(route)));
+    result = await handler(event, lambdaContext(functionNameOf(route)));
   } catch (error) {
     console.error(
       `local http adapter: ${event.routeKey} threw`,
@@ -265,30 +266,6 @@ function eventOf(
     protocol: `HTTP/${req.httpVersion}`,
     domainName: headers.host ?? "127.0.0.1",
   });
-}
-
-const TIMEOUT_MS = 30_000;
-
-function buildContext(functionName: string): Context {
-  const deadline = Date.now() + TIMEOUT_MS;
-  const awsRequestId = randomUUID();
-  const unsupported = (): never => {
-    throw new Error("callback-style Lambda context methods are not supported locally");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${awsRequestId.replaceAll("-", "")}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }
 
 // --- responses -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { signRequest } from "../functions/lib/signature.js";
 import { apiGatewayEvent, findRoute, routeTable } from "./api-gateway.js";
+import { LOCAL_TIMEOUT_MS, lambdaContext } from "./lambda-context.js";
 import { type HttpLambda, type LocalRoute, localRoutes } from "./routes.js";
 
 export { apiGatewayEvent };
@@ -13,20 +14,9 @@ export interface InvokeResponse {
   body: any;
 }
 
-/** An HTTP function's timeout as deployed (API Gateway's limit), for in-process invocations. */
-export const LOCAL_TIMEOUT_MS = 30_000;
-
-/**
- * The Lambda context of one in-process invocation: its deadline runs from now, as Lambda's does,
- * so middy's early timeout and the engine's retry budget behave as deployed.
- */
+/** The Lambda context of one in-process invocation, with a deadline from now (`timeoutMs`). */
 export function localLambdaContext(timeoutMs = LOCAL_TIMEOUT_MS): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    functionName: "quotesync-local",
-    awsRequestId: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  } as unknown as Context;
+  return lambdaContext("quotesync-local", timeoutMs);
 }
 
 const localRouteTable = routeTable(localRoutes);

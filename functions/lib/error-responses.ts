@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { ZodError } from "zod";
+import { HubSpotUnavailable } from "../../connectors/hubspot/errors.js";
 import {
   ConcurrentModification,
   DuplicateEvent,
@@ -82,6 +83,12 @@ function failureOf(error: unknown): HttpFailure | undefined {
   }
   if (error instanceof InvalidCursor) {
     return { statusCode: 400, code: "invalid_cursor", message: error.message };
+  }
+  if (error instanceof HubSpotUnavailable) {
+    // HubSpot limits or fails the reads a webhook's events need; HubSpot retries any non-2xx answer.
+    const retryAfter = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+    const message = "HubSpot is rate limiting or unavailable; retry later";
+    return { statusCode: 503, code: "retry_later", message, headers: { "retry-after": String(retryAfter) } };
   }
   return undefined;
 }

@@ -51,10 +51,10 @@ function environment(): HubSpotEnvironment {
  * The webhook's dependencies: the container's runtime (engine, store, tenants) and HubSpot's
  * environment; `timeLeft`, the invocation's remaining milliseconds, bounds the engine's retries.
  */
-export function hubSpotDeps(log: WebhookDeps["log"], timeLeft?: () => number): WebhookDeps {
+export function hubSpotDeps(log: WebhookDeps["log"], timeLeft: () => number): WebhookDeps {
   const rt = runtime();
   // Within the invocation's deadline: decisions stop retrying in time to answer before it.
-  const engine = timeLeft ? rt.engine.within(timeLeft) : rt.engine;
+  const engine = rt.engine.within(timeLeft);
   const env = environment();
   return {
     ...env,
