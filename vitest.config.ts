@@ -2,6 +2,21 @@ import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import SlowestFirst from "./test/sequencer.js";
 
+/**
+ * Files that need a process of their own: they set environment variables read when a module
+ * loads (log level, metrics), reload modules, or mock an AWS client class for every instance.
+ */
+const ISOLATED = [
+  "test/functions/observability.test.ts",
+  "test/functions/tenant-secrets.test.ts",
+  "test/functions/deliver.test.ts",
+  "test/local/tenants.test.ts",
+  "test/local/stream-iterators.test.ts",
+  "test/cli/hubspot-setup.test.ts",
+  "test/hardening/storage-faults.test.ts",
+  "test/domain/read-plans.test.ts",
+];
+
 export default defineConfig({
   // Vitest loads globalSetup files through its internal `__vitest__` Vite environment, which resolves
   // packages by their `module` field. For the AWS SDK that is `dist-es` (not runnable by Node as is),
@@ -9,7 +24,6 @@ export default defineConfig({
   // own test environment) instead: `main`/`exports` with the `node` condition, loaded natively.
   environments: { __vitest__: { resolve: { mainFields: [], conditions: ["node"] } } },
   test: {
-    include: ["test/**/*.test.ts"],
     // A committed `.only` must fail the run, not shrink it, with or without CI set.
     allowOnly: false,
     globalSetup: ["test/global-setup.ts"],
@@ -29,5 +43,25 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: "SILENT",
       POWERTOOLS_METRICS_DISABLED: "true",
     },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "shared",
+          include: ["test/**/*.test.ts"],
+          exclude: ISOLATED,
+          // A worker goes from one test file to the next without a new process, so the packages
+          // (the AWS SDK, middy, zod, Powertools) load once per worker instead of once per file;
+          // quotesync's own modules and the environment start afresh for each file
+          // (test/support/fresh-state.ts).
+          isolate: false,
+          setupFiles: ["test/support/fresh-state.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: { name: "isolated", include: ISOLATED, isolate: true },
+      },
+    ],
   },
 });
