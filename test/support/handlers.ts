@@ -62,6 +62,8 @@ function signedRequests() {
       secret?: string | null;
       signature?: string;
       headers?: Record<string, string>;
+      /** The function's time limit for this invocation (default: as deployed, `LOCAL_TIMEOUT_MS`). */
+      timeoutMs?: number;
     } = {},
   ): Promise<HandlerResponse> {
     const body = options.rawBody ?? (options.body === undefined ? "" : JSON.stringify(options.body));
@@ -76,6 +78,7 @@ function signedRequests() {
       secret,
       ...(options.signature ? { signature: options.signature } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
   }
 
