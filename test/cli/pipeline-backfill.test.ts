@@ -1,11 +1,11 @@
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { CrmEvent } from "../../domain/events.js";
 import { demoTenant } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, scanAll, type TestTable } from "../support/dynamo.js";
 import { at, opportunityUpserted } from "../support/events.js";
 
 async function cli(argv: string[]) {
@@ -43,7 +43,7 @@ describe("quotesync pipeline backfill", () => {
     "--table",
     table.tableName,
     "--endpoint",
-    inject("dynamoEndpoint"),
+    dynamoEndpoint(),
     ...more,
   ];
 

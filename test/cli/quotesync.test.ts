@@ -5,11 +5,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/main.js";
 import { verifySignature } from "../../functions/lib/signature.js";
 import { createLocalHttpServer } from "../../local/http-adapter.js";
 import { localRoutes } from "../../local/routes.js";
+import { dynamoEndpoint } from "../support/dynamo.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -158,7 +159,7 @@ describe("quotesync send", () => {
 });
 
 describe("quotesync tenant put", () => {
-  const endpoint = () => inject("dynamoEndpoint");
+  const endpoint = () => dynamoEndpoint();
 
   it("validates a tenant file and registers it in the table, printing it with masked secrets", async () => {
     const run = await cli([
@@ -422,7 +423,7 @@ describe("quotesync replay", () => {
 });
 
 describe("secrets outside the command line and tenants outside the local stage", () => {
-  const endpoint = () => inject("dynamoEndpoint");
+  const endpoint = () => dynamoEndpoint();
   const path = "/webhooks/crm/demo";
   const signWith = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
     cli(["sign", "--path", path, "--body", "{}", ...argv], "", env);

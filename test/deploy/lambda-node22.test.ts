@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
 import { signRequest } from "../../functions/lib/signature.js";
 import { mintViewerToken } from "../../functions/lib/viewer-link.js";
@@ -26,7 +26,7 @@ import {
   startLambdaContainer,
 } from "../../infra/lambda-container.js";
 import { apiGatewayEvent } from "../../local/invoke.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 import { DEMO_SECRETS } from "../support/handlers.js";
 import { packagedOnce } from "../support/package.js";
 
@@ -581,7 +581,7 @@ beforeAll(async () => {
         fn,
         taskRoot,
         runtimeDir: mkdtempSync(join(scratch, `${fn.name}-runtime-`)),
-        environment: { TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: inject("dynamoEndpoint") },
+        environment: { TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: dynamoEndpoint() },
       });
       containers.set(fn.name, container);
     }),

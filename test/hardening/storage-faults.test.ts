@@ -17,12 +17,12 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { demoTenant } from "../../domain/tenant.js";
 import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { DEMO_SECRETS, handlerHarness } from "../support/handlers.js";
 
@@ -85,12 +85,9 @@ describe("storage faults injected at every DynamoDB call the handlers make (aws-
     h = await handlerHarness();
     table = await createTestTable();
     real = DynamoDBDocumentClient.from(table.client, { marshallOptions: { removeUndefinedValues: true } });
-    faulty = DynamoDBDocumentClient.from(
-      new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint"))),
-      {
-        marshallOptions: { removeUndefinedValues: true },
-      },
-    );
+    faulty = DynamoDBDocumentClient.from(new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint())), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     mock = mockClient(faulty);
     for (const [operation, Command] of Object.entries(COMMANDS)) {
       mock.on(Command).callsFake((input: unknown) => {

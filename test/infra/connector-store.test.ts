@@ -1,11 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ConnectorStore, MemoryConnectorStore } from "../../connectors/applier.js";
 import { StorageBusy } from "../../domain/errors.js";
 import { DynamoConnectorStore } from "../../infra/dynamodb/connector-store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 let table: TestTable;
 let now = Date.parse("2026-11-30T10:00:00Z");
@@ -94,7 +94,7 @@ describe("the connector store on DynamoDB Local under faults (made by middleware
   let store: DynamoConnectorStore;
 
   beforeAll(() => {
-    client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     client.middlewareStack.add(
       (next, context) => async (args) => {
         sends++;

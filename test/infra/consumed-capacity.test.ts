@@ -1,11 +1,11 @@
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { placeholderOpportunity } from "../../domain/records.js";
 import type { CapacityReport } from "../../infra/dynamodb/capacity.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 /** The capacity figures a store hands to `onConsumedCapacity`, as DynamoDB Local reports them. */
 let table: TestTable;
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 function documentClient(): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   clients.push(client);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

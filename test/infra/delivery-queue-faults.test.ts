@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
 import type { AuditEntry } from "../../domain/model.js";
 import {
@@ -12,7 +12,7 @@ import {
 } from "../../infra/dynamodb/delivery-queue.js";
 import { keys } from "../../infra/dynamodb/keys.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 /**
  * The delivery queue when DynamoDB fails in ways other than a refused condition (middleware in
@@ -29,7 +29,7 @@ let batchGets = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (failure) throw failure();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import {
@@ -12,7 +12,7 @@ import {
 import { OutboxLog } from "../../infra/dynamodb/outbox.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 /** Where dispatch stands in each tenant's outbox, on DynamoDB Local, through `DispatchCursors`. */
 let table: TestTable;
@@ -170,7 +170,7 @@ describe("outboxSource: the outbox as dispatch reads it", () => {
 
 describe("DispatchCursors when DynamoDB throttles (faults by middleware)", () => {
   it("every call answers StorageBusy; a throttle is not taken for a refused condition", async () => {
-    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     client.middlewareStack.add(
       () => async () => {
         throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });
@@ -204,7 +204,7 @@ describe("DispatchCursors when DynamoDB throttles (faults by middleware)", () =>
 
 describe("DispatchCursors' reads (DynamoDB Local, requests watched by middleware)", () => {
   it("reads the cursor and the outbox counter consistently; an empty outbox read from 0 stays at 0", async () => {
-    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     const reads: unknown[] = [];
     client.middlewareStack.add(
       (next, context) => async (args) => {

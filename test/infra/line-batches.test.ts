@@ -1,13 +1,13 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
 import type { Mirror, StoredLine } from "../../domain/model.js";
 import { placeholderQuote } from "../../domain/records.js";
 import type { ChangeSet, LineSetChange } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
 import { aStoredLine } from "../support/stored-line.js";
 
 /**
@@ -30,7 +30,7 @@ let firstBatchSends = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === "UpdateItemCommand" && failNextCounter) {

@@ -1,13 +1,13 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OpportunityRecord } from "../../domain/model.js";
 import { placeholderOpportunity } from "../../domain/records.js";
 import type { ChangeSet } from "../../domain/store.js";
 import { ListingHints } from "../../infra/dynamodb/listing-hints.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 /**
  * When a commit writes an opportunity's pipeline list item (DynamoDB Local): only when its listing
@@ -23,7 +23,7 @@ let tenantCount = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === "TransactWriteItemsCommand") {

@@ -1,12 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConcurrentModification } from "../../domain/errors.js";
 import type { Mirror } from "../../domain/model.js";
 import type { ChangeSet } from "../../domain/store.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { outboxGaps, scanAll } from "../support/dynamo.js";
+import { dynamoEndpoint, outboxGaps, scanAll } from "../support/dynamo.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
 import { handlerHarness } from "../support/handlers.js";
 
@@ -151,7 +151,7 @@ describe("outbox numbers taken ahead of a decision's reads (DynamoDB Local)", ()
     // a reservation: the numbers taken first may already have been skipped by a reader.
     let now = Date.now();
     let slowTopUp = false;
-    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     client.middlewareStack.add(
       (next) => async (args) => {
         const input = args.input as { UpdateExpression?: string };

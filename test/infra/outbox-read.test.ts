@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { InvalidCursor } from "../../domain/errors.js";
 import type { Mirror, MirrorLine } from "../../domain/model.js";
 import { encodeOutboxCursor } from "../../domain/page-cursors.js";
 import { keys, outboxSortKey } from "../../infra/dynamodb/keys.js";
 import { entryCount, GAP_GRACE_MS, OutboxLog, splitMirror } from "../../infra/dynamodb/outbox.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 /**
  * The tenant outbox as a connector polls it (`OutboxLog.read`), on DynamoDB Local with entries,
@@ -23,7 +23,7 @@ let queries = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === "QueryCommand") queries++;

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, outboxGaps, partition, type TestTable } from "../support/dynamo.js";
 
 /**
  * Voiding outbox numbers a decision took and did not use (DynamoDB Local; faults on the void's
@@ -19,7 +19,7 @@ let tenants = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === "PutItemCommand") {

@@ -1,14 +1,14 @@
 import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OpportunityRecord, QuoteRecord, StoredLine, SyncResponse } from "../../domain/model.js";
 import { placeholderOpportunity, placeholderQuote } from "../../domain/records.js";
 import { demoTenant, TenantConfig } from "../../domain/tenant.js";
 import { keys } from "../../infra/dynamodb/keys.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 import { aStoredLine } from "../support/stored-line.js";
 
 /**
@@ -88,7 +88,7 @@ async function switchToGenerationOne(partition: string): Promise<void> {
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (pageLimit !== null && context.commandName === "QueryCommand")

@@ -1,13 +1,13 @@
 import { DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
 import type { OpportunityRecord } from "../../domain/model.js";
 import { placeholderOpportunity } from "../../domain/records.js";
 import { type BackfillReport, backfillPipelineList } from "../../infra/dynamodb/pipeline-backfill.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, scanAll, type TestTable } from "../support/dynamo.js";
 
 /**
  * `backfillPipelineList` on DynamoDB Local: pages of the scan, the report after each page, a
@@ -23,7 +23,7 @@ let throttleScans = false;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === "ScanCommand" && throttleScans) {

@@ -1,13 +1,13 @@
 import { DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConcurrentModification, PortalInUse, StorageBusy } from "../../domain/errors.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { SyncStore } from "../../domain/store.js";
 import { TenantConfig } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../support/dynamo.js";
 
 let table: TestTable;
 beforeAll(async () => {
@@ -93,7 +93,7 @@ describe("claiming a portal's index item against other writers (DynamoDB Local, 
   const plain = () => new DynamoSyncStore({ doc: table.doc, tableName: table.tableName });
 
   beforeAll(() => {
-    client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { Key?: { pk?: string }; ConsistentRead?: boolean };

@@ -1,12 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageBusy } from "../../domain/errors.js";
 import { placeholderOpportunity } from "../../domain/records.js";
 import { demoTenant } from "../../domain/tenant.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { localDynamoClientConfig } from "../../infra/dynamodb-local.js";
-import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, scanAll, type TestTable } from "../support/dynamo.js";
 
 /**
  * Every call of the DynamoDB store while DynamoDB throttles every request (middleware in front of
@@ -19,7 +19,7 @@ let store: DynamoSyncStore;
 
 beforeAll(async () => {
   table = await createTestTable();
-  client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     () => async () => {
       throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRuntime } from "../../functions/lib/runtime.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { findRoute, routeTable } from "../../local/api-gateway.js";
 import { localExtraRoutes } from "../../local/extra-routes.js";
-import { createTestTable, scanAll, type TestTable } from "../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, scanAll, type TestTable } from "../support/dynamo.js";
 
 const ROOT = new URL("../..", import.meta.url);
 const routes = routeTable(localExtraRoutes);
@@ -25,7 +25,7 @@ describe("PUT /local/tenants/{tenantId} (the local server)", () => {
   beforeAll(async () => {
     table = await createTestTable();
     process.env.TABLE_NAME = table.tableName;
-    process.env.DYNAMODB_ENDPOINT = inject("dynamoEndpoint");
+    process.env.DYNAMODB_ENDPOINT = dynamoEndpoint();
     process.env.AWS_REGION = "us-east-1";
     process.env.AWS_ACCESS_KEY_ID = "local";
     process.env.AWS_SECRET_ACCESS_KEY = "local";

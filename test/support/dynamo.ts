@@ -13,22 +13,32 @@ export interface TestTable {
   dispose(): Promise<void>;
 }
 
+/**
+ * The DynamoDB Local this test file uses: one of the run's (test/global-setup.ts), chosen by the
+ * file's worker, so the workers' files spread over them and every table of one file is on one.
+ */
+export function dynamoEndpoint(): string {
+  const endpoints = inject("dynamoEndpoints");
+  const worker = Number(process.env.VITEST_POOL_ID ?? 1);
+  return endpoints[worker % endpoints.length] as string;
+}
+
 let shared: { client: DynamoDBClient; doc: DynamoDBDocumentClient } | undefined;
 
 function clients(): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
   if (!shared) {
-    const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+    const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
     shared = { client, doc: DynamoDBDocumentClient.from(client) };
   }
   return shared;
 }
 
 /**
- * A fresh, uniquely named quotesync table on the run's shared DynamoDB Local (started by
- * `test/global-setup.ts`), so test files never see each other's items.
+ * A fresh, uniquely named quotesync table on this file's DynamoDB Local (`dynamoEndpoint()`,
+ * started by `test/global-setup.ts`), so test files never see each other's items.
  */
 export async function createTestTable(options: { stream?: boolean } = {}): Promise<TestTable> {
-  const client = new DynamoDBClient(localDynamoClientConfig(inject("dynamoEndpoint")));
+  const client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   const doc = DynamoDBDocumentClient.from(client);
   const tableName = `quotesync-test-${randomUUID()}`;
   await ensureTable(client, tableName, options);

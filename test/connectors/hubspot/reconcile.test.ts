@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.js";
+import { dynamoEndpoint } from "../../support/dynamo.js";
 import { hubSpotHarness } from "../../support/hubspot.js";
 
 type Harness = Awaited<ReturnType<typeof hubSpotHarness>>;
@@ -8,7 +9,7 @@ async function reconcile(h: Harness, tenantId: string) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(
-    ["reconcile", "--tenant", tenantId, "--table", h.table.tableName, "--endpoint", inject("dynamoEndpoint")],
+    ["reconcile", "--tenant", tenantId, "--table", h.table.tableName, "--endpoint", dynamoEndpoint()],
     {
       stdout: (text) => void out.push(text),
       stderr: (text) => void err.push(text),

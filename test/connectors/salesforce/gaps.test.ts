@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../../cli/main.js";
 import type { FakeSalesforce } from "../../../connectors/salesforce/fake/server.js";
 import { UnknownSalesforceOrg } from "../../../connectors/salesforce/org-directory.js";
 import { auditOpportunity } from "../../../domain/engine/drift-report.js";
 import { CpqEvent } from "../../../domain/events.js";
-import { createTestTable, type TestTable } from "../../support/dynamo.js";
+import { createTestTable, dynamoEndpoint, type TestTable } from "../../support/dynamo.js";
 import { salesforceTenant, startFakeSalesforce } from "../../support/salesforce.js";
 import { salesforceHarness } from "../../support/salesforce-e2e.js";
 
@@ -166,7 +166,7 @@ describe("Salesforce relay gaps", () => {
     const out: string[] = [];
     const err: string[] = [];
     const code = await runCli(
-      ["reconcile", "--tenant", "acme", "--table", table.tableName, "--endpoint", inject("dynamoEndpoint")],
+      ["reconcile", "--tenant", "acme", "--table", table.tableName, "--endpoint", dynamoEndpoint()],
       {
         stdout: (text) => void out.push(text),
         stderr: (text) => void err.push(text),
@@ -183,7 +183,7 @@ describe("Salesforce relay gaps", () => {
     // A tenant whose CRM is not Salesforce is refused, with the reason.
     const refused: string[] = [];
     const native = await runCli(
-      ["reconcile", "--tenant", "nobody", "--table", table.tableName, "--endpoint", inject("dynamoEndpoint")],
+      ["reconcile", "--tenant", "nobody", "--table", table.tableName, "--endpoint", dynamoEndpoint()],
       {
         stdout: () => {},
         stderr: (text) => void refused.push(text),
