@@ -13,7 +13,6 @@ const ISOLATED = [
   "test/local/tenants.test.ts",
   "test/local/stream-iterators.test.ts",
   "test/cli/hubspot-setup.test.ts",
-  "test/hardening/storage-faults.test.ts",
   "test/domain/read-plans.test.ts",
 ];
 
