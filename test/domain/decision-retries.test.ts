@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ATTEMPT_RESERVE_MS, backoffDelay } from "../../domain/engine/decision.js";
 import { SyncEngine } from "../../domain/engine/sync-engine.js";
 import { ConcurrentModification, DuplicateEvent, StorageBusy } from "../../domain/errors.js";
@@ -58,9 +58,15 @@ function setup(options: { maxAttempts?: number; tenant?: TenantConfig } = {}) {
     onConflict: (conflict) => conflicts.push(conflict),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   });
-  const crm = (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event));
-  const cpq = (event: unknown) => engine.handleCpqEvent(tenant, CpqEvent.parse(event));
-  return { store, tenant, engine, sleeps, conflicts, crm, cpq };
+  return { store, tenant, engine, sleeps, conflicts, ...sides(engine, tenant) };
+}
+
+/** Events from each side, parsed as the handlers parse them, to `engine`. */
+function sides(engine: SyncEngine, tenant: TenantConfig) {
+  return {
+    crm: (event: unknown) => engine.handleCrmEvent(tenant, CrmEvent.parse(event)),
+    cpq: (event: unknown) => engine.handleCpqEvent(tenant, CpqEvent.parse(event)),
+  };
 }
 
 const conflict = () => {
@@ -148,6 +154,48 @@ describe("a decision that loses its commit", () => {
     // The engine it was derived from keeps no deadline.
     s.store.failures = [conflict];
     expect((await s.engine.startSync(s.tenant, "q", {})).response.status).toBe("started");
+  });
+
+  it("retries when exactly the reserve is left after the backoff", async () => {
+    const s = setup();
+    await pairReady(s);
+    s.store.failures = [conflict];
+    const random = vi.spyOn(Math, "random").mockReturnValue(0); // a backoff of 0 ms
+    try {
+      const engine = s.engine.within(() => ATTEMPT_RESERVE_MS);
+      expect((await engine.startSync(s.tenant, "q", {})).response.status).toBe("started");
+    } finally {
+      random.mockRestore();
+    }
+    expect(s.conflicts).toEqual([{ attempt: 1, retrying: true }]);
+    expect(s.sleeps).toEqual([0]);
+  });
+
+  it("waits out the backoff before deciding again, when no sleep is given", async () => {
+    const store = new ScriptedStore(() => NOW);
+    const tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
+    let keys = 0;
+    const engine = new SyncEngine({ store, clock: () => NOW, newSyncKey: () => `sk-${++keys}` });
+    await pairReady({ ...setup(), store, tenant, ...sides(engine, tenant) });
+    store.failures = [conflict];
+    // The first backoff is full jitter under 15 ms: 14 ms here.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    try {
+      let settled = false;
+      const started = engine.startSync(tenant, "q", {}).finally(() => {
+        settled = true;
+      });
+      await vi.advanceTimersByTimeAsync(13);
+      expect(settled).toBe(false);
+      expect(store.committed).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await started).response.status).toBe("started");
+      expect(store.committed).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+      random.mockRestore();
+    }
   });
 
   it("answers with the stored response when a copy of the event committed first", async () => {
