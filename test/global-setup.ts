@@ -17,10 +17,10 @@ declare module "vitest" {
 }
 
 /**
- * DynamoDB Locals the run starts. One DynamoDB Local runs every statement of every table on one
- * SQLite thread, so with one, the workers' load tests queued for it while a core stood idle; with
- * two, measured back to back in one clone, `vitest run` took 154 s against 174 s, using 1.94 of
- * the 2 cores on average instead of about 1.75.
+ * DynamoDB Locals the run starts. One DynamoDB Local runs the SQL of every table on one SQLite
+ * thread, so with one, the workers' load tests queued for it while a core stood idle (`npm test`
+ * used 1.76 of the 2 cores on average, 1.35–1.66 while the load tests ran). Measured back to back
+ * in one clone, `vitest run` took 154 s with two against 175 s with one, and used 1.94 cores.
  */
 const DYNAMO_LOCALS = 2;
 

@@ -33,7 +33,10 @@ export interface Outcome {
   replayed: boolean;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The backoff's wait when the engine is given no `sleep` (a function, so a test can reach its body). */
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Full-jitter exponential backoff, capped: spreads out writers racing on one opportunity. */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {

@@ -186,6 +186,7 @@ describe("a decision that loses its commit", () => {
       const started = engine.startSync(tenant, "q", {}).finally(() => {
         settled = true;
       });
+      started.catch(() => {}); // awaited below; a failed expectation before that must not leave it unhandled
       await vi.advanceTimersByTimeAsync(13);
       expect(settled).toBe(false);
       expect(store.committed).toEqual([]);
