@@ -73,7 +73,7 @@ const conflict = () => {
   throw new ConcurrentModification({ items: ["opportunity opp"] });
 };
 
-async function pairReady(s: ReturnType<typeof setup>) {
+async function pairReady(s: Pick<ReturnType<typeof setup>, "store" | "tenant" | "crm" | "cpq">) {
   await s.store.putTenant(s.tenant);
   await s.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
   await s.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
@@ -176,7 +176,7 @@ describe("a decision that loses its commit", () => {
     const tenant = demoTenant({ crm: "crm-secret-0001", cpq: "cpq-secret-0001" });
     let keys = 0;
     const engine = new SyncEngine({ store, clock: () => NOW, newSyncKey: () => `sk-${++keys}` });
-    await pairReady({ ...setup(), store, tenant, ...sides(engine, tenant) });
+    await pairReady({ store, tenant, ...sides(engine, tenant) });
     store.failures = [conflict];
     // The first backoff is full jitter under 15 ms: 14 ms here.
     const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
