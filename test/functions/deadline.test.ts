@@ -2,11 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ConcurrentModification } from "../../domain/errors.js";
 import { InMemorySyncStore } from "../../domain/memory-store.js";
 import type { ChangeSet, PendingCommit } from "../../domain/store.js";
-import { demoTenant } from "../../domain/tenant.js";
-import { createRuntime, setRuntime } from "../../functions/lib/runtime.js";
+import { setRuntime } from "../../functions/lib/runtime.js";
 import { invokeRoute } from "../../local/invoke.js";
 import { at, line, opportunityUpserted, quoteLinesUpserted, quoteUpserted } from "../support/events.js";
-import { DEMO_SECRETS } from "../support/handlers.js";
+import { DEMO_SECRETS, memoryHandlerHarness } from "../support/handlers.js";
 
 /**
  * SPEC §2 "503 retry_later" within Lambda's time limit: a decision that keeps losing its commit on
@@ -35,20 +34,12 @@ class SlowLosingStore extends InMemorySyncStore {
 }
 
 async function setup(): Promise<SlowLosingStore> {
-  const store = new SlowLosingStore();
-  await store.putTenant(demoTenant(DEMO_SECRETS));
-  setRuntime(createRuntime(store, { tenantCacheMs: 0 }));
-  const post = (path: string, body: unknown, secret: string) =>
-    invokeRoute("POST", path, { rawBody: JSON.stringify(body), secret });
-  await post("/webhooks/crm/demo", opportunityUpserted("opp", {}, { occurredAt: at(1) }), DEMO_SECRETS.crm);
-  await post("/webhooks/cpq/demo", quoteUpserted("q", "opp", {}, { occurredAt: at(2) }), DEMO_SECRETS.cpq);
-  await post(
-    "/webhooks/cpq/demo",
-    quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }),
-    DEMO_SECRETS.cpq,
-  );
-  store.losing = true;
-  return store;
+  const h = await memoryHandlerHarness({ store: new SlowLosingStore() });
+  await h.crm(opportunityUpserted("opp", {}, { occurredAt: at(1) }));
+  await h.cpq(quoteUpserted("q", "opp", {}, { occurredAt: at(2) }));
+  await h.cpq(quoteLinesUpserted("q", [line("q1")], { occurredAt: at(3) }));
+  h.store.losing = true;
+  return h.store;
 }
 
 const start = (timeoutMs: number) =>

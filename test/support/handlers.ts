@@ -38,8 +38,10 @@ export async function handlerHarness(
 }
 
 /** The same handlers over the in-memory store: for tests of the engine's rules through the functions. */
-export async function memoryHandlerHarness(options: { tenants?: TenantConfig[]; clock?: () => number } = {}) {
-  const store = new InMemorySyncStore(options.clock);
+export async function memoryHandlerHarness<S extends InMemorySyncStore = InMemorySyncStore>(
+  options: { tenants?: TenantConfig[]; clock?: () => number; store?: S } = {},
+) {
+  const store = options.store ?? (new InMemorySyncStore(options.clock) as S);
   for (const tenant of options.tenants ?? [demoTenant(DEMO_SECRETS)]) await store.putTenant(tenant);
   setRuntime(createRuntime(store, { tenantCacheMs: 0, ...(options.clock ? { clock: options.clock } : {}) }));
   return {
