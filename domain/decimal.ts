@@ -56,6 +56,43 @@ export function parseDecimal(input: unknown): Decimal {
     const kind = input === null ? "null" : Array.isArray(input) ? "array" : typeof input;
     throw new InvalidDecimal(`expected a decimal string or number, got ${kind}`);
   }
+  return parsePlainShort(text) ?? parseText(text);
+}
+
+/** Digits a plain string may have for `parsePlainShort`: below 2^53, so a Number holds them exactly. */
+const SHORT_DIGITS = 15;
+
+/**
+ * The common case without a pattern match or substrings: `-?\d+(\.\d+)?` of at most 15 digits,
+ * read into a Number (exact below 2^53). The same value `parseText` returns, or undefined to
+ * leave the string to it (longer, exponent, or not a plain decimal: it decides or rejects).
+ */
+function parsePlainShort(text: string): Decimal | undefined {
+  const negative = text.charCodeAt(0) === 45; // "-"
+  let index = negative ? 1 : 0;
+  let units = 0;
+  let digits = 0;
+  let point = -1;
+  for (; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 48 && code <= 57) {
+      units = units * 10 + (code - 48);
+      if (++digits > SHORT_DIGITS) return undefined;
+    } else if (code === 46 && point === -1 && digits > 0) {
+      point = digits;
+    } else {
+      return undefined;
+    }
+  }
+  // No digit at all, or a point with no digit after it ("5."): not plain; `parseText` rejects it.
+  if (digits === 0 || point === digits) return undefined;
+  if (units === 0) return ZERO;
+  const value = BigInt(units);
+  return { units: negative ? -value : value, scale: point === -1 ? 0 : digits - point };
+}
+
+/** `parseDecimal` of a string, by the pattern: every form it accepts, and its errors. */
+function parseText(text: string): Decimal {
   const match = text.length <= MAX_INPUT_LENGTH ? DECIMAL_PATTERN.exec(text) : null;
   if (!match) throw new InvalidDecimal(`${JSON.stringify(text.slice(0, 40))} is not a decimal number`);
   const [, sign, whole = "", fraction = "", exponent] = match;
@@ -228,12 +265,23 @@ const HUNDRED: Decimal = { units: 100n, scale: 0 };
  * (6/6/4 places), so a raw echo and its stored form always give the same total. A missing or null
  * discount means 0. Ranges (negative values, discounts over 100) are the caller's to validate.
  */
-export function lineTotal(line: {
+export function lineTotal(line: LineAmounts): string {
+  return formatMoney(lineTotalValue(line), line.currency);
+}
+
+/** What a line total is computed from. */
+export interface LineAmounts {
   quantity: unknown;
   unitPrice: unknown;
   discountPercent?: unknown;
   currency: string;
-}): string {
+}
+
+/**
+ * The line total as a value, already rounded to the currency's minor units: `lineTotal` without
+ * printing it, so sums of many lines need not print and re-read each total.
+ */
+export function lineTotalValue(line: LineAmounts): Decimal {
   const quantity = roundHalfUp(parseDecimal(line.quantity), QUANTITY_PLACES);
   const unitPrice = roundHalfUp(parseDecimal(line.unitPrice), QUANTITY_PLACES);
   const discount =
@@ -242,7 +290,7 @@ export function lineTotal(line: {
       : roundHalfUp(parseDecimal(line.discountPercent), PERCENT_PLACES);
   // gross × (100 − d) / 100, kept exact by shifting the scale by 2 instead of dividing.
   const net = multiply(multiply(quantity, unitPrice), subtract(HUNDRED, discount));
-  return formatMoney({ units: net.units, scale: net.scale + 2 }, line.currency);
+  return roundHalfUp({ units: net.units, scale: net.scale + 2 }, currencyMinorUnits(line.currency));
 }
 
 /** Exact sum of money strings, printed with the currency's minor units ("0.00" for none). */

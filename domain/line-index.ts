@@ -6,15 +6,20 @@ import type { StoredLine } from "./model.js";
  * plain scan's answer exactly: of the lines holding an id, the one first inserted.
  */
 export class IndexedLines extends Map<string, StoredLine> {
-  /** id → sync keys of the lines that currently hold it. */
-  private readonly byId = new Map<string, Set<string>>();
+  /** id → sync key of the line holding it, or of each line when more than one does. */
+  private readonly byId = new Map<string, string | Set<string>>();
   /** Sync key → order of first insertion (Map iteration order). */
   private readonly order = new Map<string, number>();
   private inserted = 0;
 
   constructor(lines: Iterable<[string, StoredLine]> = []) {
     super();
-    for (const [syncKey, line] of lines) this.set(syncKey, line);
+    // A Map's own forEach: no [key, value] pair is built per line, as an entries iterator does.
+    if (lines instanceof Map) {
+      lines.forEach((line: StoredLine, syncKey: string) => {
+        this.set(syncKey, line);
+      });
+    } else for (const [syncKey, line] of lines) this.set(syncKey, line);
   }
 
   override set(syncKey: string, line: StoredLine): this {
@@ -22,9 +27,11 @@ export class IndexedLines extends Map<string, StoredLine> {
     if (!this.order.has(syncKey)) this.order.set(syncKey, this.inserted++);
     super.set(syncKey, line);
     if (line.id !== null) {
-      const holders = this.byId.get(line.id) ?? new Set<string>();
-      holders.add(syncKey);
-      this.byId.set(line.id, holders);
+      // One holder is kept as its key alone: a Set is made only for an id two lines hold.
+      const holders = this.byId.get(line.id);
+      if (holders === undefined) this.byId.set(line.id, syncKey);
+      else if (typeof holders !== "string") holders.add(syncKey);
+      else if (holders !== syncKey) this.byId.set(line.id, new Set([holders, syncKey]));
     }
     return this;
   }
@@ -44,7 +51,8 @@ export class IndexedLines extends Map<string, StoredLine> {
   /** The first-inserted line whose owner's id is `id`. */
   findById(id: string): StoredLine | undefined {
     const holders = this.byId.get(id);
-    if (!holders) return undefined;
+    if (holders === undefined) return undefined;
+    if (typeof holders === "string") return this.get(holders);
     let first: string | undefined;
     for (const syncKey of holders) {
       if (first === undefined || (this.order.get(syncKey) ?? 0) < (this.order.get(first) ?? 0))
@@ -57,8 +65,14 @@ export class IndexedLines extends Map<string, StoredLine> {
     const previous = this.get(syncKey);
     if (previous?.id == null) return;
     const holders = this.byId.get(previous.id);
-    holders?.delete(syncKey);
-    if (holders?.size === 0) this.byId.delete(previous.id);
+    if (holders === undefined) return;
+    if (typeof holders === "string") {
+      if (holders === syncKey) this.byId.delete(previous.id);
+      return;
+    }
+    holders.delete(syncKey);
+    if (holders.size === 1) this.byId.set(previous.id, holders.values().next().value as string);
+    else if (holders.size === 0) this.byId.delete(previous.id);
   }
 }
 

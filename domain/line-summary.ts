@@ -1,4 +1,12 @@
-import { add, compare, formatMoney, lineTotal, parseDecimal, subtract } from "./decimal.js";
+import {
+  add,
+  compare,
+  type Decimal,
+  formatMoney,
+  lineTotalValue,
+  parseDecimal,
+  subtract,
+} from "./decimal.js";
 import type { StoredLine } from "./model.js";
 
 /**
@@ -30,12 +38,12 @@ export interface UnreadLines {
   uniqueIds: boolean;
 }
 
-function overLimit(line: StoredLine, limit: string | null): boolean {
-  return limit !== null && compare(parseDecimal(line.discountPercent), parseDecimal(limit)) > 0;
+function overLimit(line: StoredLine, limit: Decimal | null): boolean {
+  return limit !== null && compare(parseDecimal(line.discountPercent), limit) > 0;
 }
 
-function totalOf(line: StoredLine, currency: string): string {
-  return lineTotal({
+function totalOf(line: StoredLine, currency: string): Decimal {
+  return lineTotalValue({
     quantity: line.quantity,
     unitPrice: line.unitPrice,
     discountPercent: line.discountPercent,
@@ -69,11 +77,12 @@ export function summarize(
   let total = parseDecimal(unread?.subtotal ?? "0");
   let live = unread?.live ?? 0;
   let over = unread?.overLimit ?? 0;
+  const limit = discountLimit === null ? null : parseDecimal(discountLimit);
   for (const line of lines.values()) {
     if (line.deleted) continue;
-    total = add(total, parseDecimal(totalOf(line, currency)));
+    total = add(total, totalOf(line, currency));
     live++;
-    if (overLimit(line, discountLimit)) over++;
+    if (overLimit(line, limit)) over++;
   }
   return {
     currency,

@@ -1,4 +1,4 @@
-import { lineTotal, sumMoney } from "./decimal.js";
+import { type Decimal, formatMoney, lineTotalValue, sum } from "./decimal.js";
 import type { LineInput } from "./events.js";
 import type { FieldMap, LineValues, MirrorLine, Source, StoredLine } from "./model.js";
 
@@ -44,13 +44,6 @@ export function mirroredValues(
   };
 }
 
-/**
- * Fingerprints already computed, per value object and field mapping: a decision asks several
- * times about the same line. Value objects are never changed once built (a change builds a new
- * line), so a cached fingerprint stays true.
- */
-const fingerprints = new WeakMap<LineValues, { mappedFields: ReadonlySet<string>; fingerprint: string }>();
-
 /** The values of a line besides its custom fields, as `mirrorFingerprint` lists them. */
 export const STANDARD_LINE_FIELDS = [
   "productId",
@@ -66,13 +59,11 @@ export const STANDARD_LINE_FIELDS = [
 
 /** A stable fingerprint of the mirrored values, used to tell echoes from changes. */
 export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<string>): string {
-  const cached = fingerprints.get(values);
-  if (cached?.mappedFields === mappedFields) return cached.fingerprint;
   const fields = Object.keys(values.fields)
     .filter((name) => mappedFields.has(name))
     .sort()
     .map((name) => [name, normalizeFieldValue(values.fields[name])]);
-  const fingerprint = JSON.stringify([
+  return JSON.stringify([
     values.productId,
     values.name,
     values.quantity,
@@ -84,14 +75,26 @@ export function mirrorFingerprint(values: LineValues, mappedFields: ReadonlySet<
     values.serviceDate,
     fields,
   ]);
-  fingerprints.set(values, { mappedFields, fingerprint });
-  return fingerprint;
+}
+
+/**
+ * True when two value sets mirror the same: what comparing their `mirrorFingerprint`s would tell
+ * (the standard values, and the mapped custom fields each holds), without building either string.
+ */
+export function sameMirrorValues(a: LineValues, b: LineValues, mappedFields: ReadonlySet<string>): boolean {
+  for (const key of STANDARD_LINE_FIELDS) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
+  for (const name of mappedFields) {
+    const held = Object.hasOwn(a.fields, name);
+    if (held !== Object.hasOwn(b.fields, name)) return false;
+    if (held && normalizeFieldValue(a.fields[name]) !== normalizeFieldValue(b.fields[name])) return false;
+  }
+  return true;
 }
 
 /**
  * True when two value sets are equal on everything quotesync stores for one side: what their
  * fingerprints over all of both sides' fields would tell, compared field by field (no strings
- * built, and the fingerprints cached for the mapping left in place).
+ * built).
  */
 export function sameStoredValues(a: LineValues, b: LineValues): boolean {
   for (const key of STANDARD_LINE_FIELDS) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
@@ -213,11 +216,11 @@ export function liveLines(lines: Map<string, StoredLine>): StoredLine[] {
 
 /** Sum of the line totals of the live lines, in the currency's minor units (SPEC §4). */
 export function subtotal(lines: Map<string, StoredLine>, currency: string): string {
-  const totals: string[] = [];
+  const totals: Decimal[] = [];
   for (const line of lines.values()) {
     if (line.deleted) continue;
     totals.push(
-      lineTotal({
+      lineTotalValue({
         quantity: line.quantity,
         unitPrice: line.unitPrice,
         discountPercent: line.discountPercent,
@@ -225,7 +228,7 @@ export function subtotal(lines: Map<string, StoredLine>, currency: string): stri
       }),
     );
   }
-  return sumMoney(totals, currency);
+  return formatMoney(sum(totals), currency);
 }
 
 /**

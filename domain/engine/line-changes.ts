@@ -5,12 +5,13 @@ import {
   lineValuesFrom,
   mirrorFingerprint,
   outdatedAfterOverwrite,
+  sameMirrorValues,
   sameStoredValues,
   storedLine,
   toMirrorLine,
   valuesForTarget,
 } from "../lines.js";
-import type { Source, StoredLine } from "../model.js";
+import type { LineValues, Source, StoredLine } from "../model.js";
 import { isOlderThanLine, isOlderThanRecord } from "../records.js";
 import type { Workspace } from "./workspace.js";
 
@@ -162,11 +163,10 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
     }
     return "no_change";
   }
-  const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
   // A late echo of a mirror quotesync has moved past is answered with the winner while synced; with
   // no pair to answer through, a report that is not older is what the system holds now (it applied
   // the mirror over its user's newer change), so it is kept, and the next start copies it.
-  if (existing && (isOlderReport(side, at, existing) || (pair && isOutdatedMirror(existing, fingerprint)))) {
+  if (existing && (isOlderReport(side, at, existing) || (pair && isOutdatedEcho(existing, values, ws)))) {
     // An older change, or a late echo of a mirror we have moved past: send the winner back.
     if (pair) answerWithLine(side, pair, existing, input.id);
     return "stale";
@@ -182,11 +182,18 @@ export function applyLineUpsert(side: LineSide, input: LineInput, at: number): L
   const formerIds = existing ? withReportedId(existing, input.id).formerIds : undefined;
   if (formerIds) line.formerIds = formerIds;
   ws.putLine(sender, side.quoteId ?? "", line);
-  const mirrorChanged = !existing || mirrorFingerprint(existing, ws.mapping.lines) !== fingerprint;
+  const mirrorChanged = !existing || !sameMirrorValues(existing, values, ws.mapping.lines);
   if (!pair || !mirrorChanged) return "applied";
   if (!pair.live) return "pending";
   mirrorLineToOtherSide(side, pair, line);
   return "applied";
+}
+
+/** True when `values` are one of the mirrors `line` has moved past (a late echo of it). */
+function isOutdatedEcho(line: StoredLine, values: LineValues, ws: Workspace): boolean {
+  return (
+    line.outdatedMirrors.length > 0 && isOutdatedMirror(line, mirrorFingerprint(values, ws.mapping.lines))
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { sameSummary, summarize } from "../line-summary.js";
-import { liveLines, mirrorFingerprint, subtotal } from "../lines.js";
+import { liveLines, sameMirrorValues, subtotal } from "../lines.js";
 import type { OpportunityAggregate, QuoteAggregate, QuoteRecord, StoredLine } from "../model.js";
 import type { DriftIssue } from "../schedule.js";
 import { fieldMapping, type TenantConfig } from "../tenant.js";
@@ -113,7 +113,7 @@ function differingLines(
   for (const key of new Set([...quote.keys(), ...opportunity.keys()])) {
     const q = quote.get(key);
     const o = opportunity.get(key);
-    if (!q || !o || mirrorFingerprint(q, mapped) !== mirrorFingerprint(o, mapped)) differing.push(key);
+    if (!q || !o || !sameMirrorValues(q, o, mapped)) differing.push(key);
   }
   return differing.sort();
 }

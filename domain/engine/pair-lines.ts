@@ -1,7 +1,7 @@
 import {
   liveLines,
-  mirrorFingerprint,
   outdatedAfterOverwrite,
+  sameMirrorValues,
   storedLine,
   toMirrorLine,
   valuesForTarget,
@@ -29,9 +29,8 @@ export function replaceOpportunityLines(
     const current = opportunity.lines.get(line.syncKey);
     const live = current && !current.deleted ? current : undefined;
     const values = valuesForTarget(line, live, ws.mapping.lines);
-    const fingerprint = mirrorFingerprint(values, ws.mapping.lines);
     let copy: StoredLine;
-    if (live && mirrorFingerprint(live, ws.mapping.lines) === fingerprint) {
+    if (live && sameMirrorValues(live, values, ws.mapping.lines)) {
       copy = live;
     } else {
       copy = storedLine(values, {
@@ -84,12 +83,7 @@ export function reconcilePair(
   for (const key of keys) {
     const q = quote.lines.get(key);
     const o = opportunity.lines.get(key);
-    if (
-      q &&
-      o &&
-      q.deleted === o.deleted &&
-      (q.deleted || mirrorFingerprint(q, ws.mapping.lines) === mirrorFingerprint(o, ws.mapping.lines))
-    ) {
+    if (q && o && q.deleted === o.deleted && (q.deleted || sameMirrorValues(q, o, ws.mapping.lines))) {
       continue;
     }
     const quoteWins = !o || (q !== undefined && !isOlderThanRecord(q.changedAt, "cpq", o));

@@ -111,6 +111,58 @@ describe("parseDecimal", () => {
   });
 });
 
+describe("parseDecimal on plain strings", () => {
+  // Plain strings of up to 15 digits are read without the pattern (the common case); longer ones,
+  // and every other form, by the pattern. Both must give the same value as this reference.
+  const reference = (negative: boolean, whole: string, fraction: string): Decimal => {
+    const units = BigInt(`${whole}${fraction}`);
+    if (units === 0n) return { units: 0n, scale: 0 };
+    return { units: negative ? -units : units, scale: fraction.length };
+  };
+  const digits = (maxLength: number) =>
+    fc.array(fc.constantFrom(..."0123456789"), { minLength: 1, maxLength }).map((list) => list.join(""));
+
+  it("reads them alike below, at and above 15 digits", () => {
+    fc.assert(
+      fc.property(fc.boolean(), digits(20), fc.option(digits(20)), (negative, whole, fraction) => {
+        const text = `${negative ? "-" : ""}${whole}${fraction === null ? "" : `.${fraction}`}`;
+        expect(parseDecimal(text)).toEqual(reference(negative, whole, fraction ?? ""));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("reads the 15- and 16-digit boundary exactly", () => {
+    expect(parseDecimal("999999999999999")).toEqual({ units: 999999999999999n, scale: 0 });
+    expect(parseDecimal("9999999999999999")).toEqual({ units: 9999999999999999n, scale: 0 });
+    expect(parseDecimal("-9999999.99999999")).toEqual({ units: -999999999999999n, scale: 8 });
+    expect(parseDecimal("0.000")).toEqual({ units: 0n, scale: 0 });
+    expect(parseDecimal("-0")).toEqual({ units: 0n, scale: 0 });
+    expect(parseDecimal("007.50")).toEqual({ units: 750n, scale: 2 });
+  });
+
+  it("rejects what is not a plain decimal, short or not", () => {
+    for (const text of [
+      "5.",
+      ".5",
+      "-",
+      "",
+      "1.2.3",
+      "+1",
+      "1-",
+      "--1",
+      "- 1",
+      "1 ",
+      "\uff11",
+      "1_000",
+      "0x1",
+      "1..2",
+    ]) {
+      expect(() => parseDecimal(text), text).toThrow(InvalidDecimal);
+    }
+  });
+});
+
 describe("arithmetic", () => {
   it("adds 0.1 and 0.2 to exactly 0.3", () => {
     expect(toCanonicalString(add(parseDecimal("0.1"), parseDecimal("0.2")))).toBe("0.3");
