@@ -118,13 +118,18 @@ function domainRows(results: Results, add: AddRow): void {
       `${entry.p50Ms} ms (${entry.repetitions} runs)`,
     );
   }
-  const { ratio, roundRatios } = results.domain;
+  const { ratio, roundRatios, ratioUncollected } = results.domain;
   add(
     "domain diff + mirror",
-    "5,000 ÷ 500 lines (median of rounds; each round)",
+    "5,000 ÷ 500 lines, each run with the minor GC of its garbage (median of rounds; each round)",
     `${ratio.toFixed(2)}; ${roundRatios.map((value) => value.toFixed(1)).join(", ")}`,
     "≤ 12",
     ratio <= 12,
+  );
+  add(
+    "domain diff + mirror",
+    "5,000 ÷ 500 lines, timed to the decision (the 500-line runs' garbage uncollected)",
+    ratioUncollected.toFixed(2),
   );
 }
 
