@@ -23,6 +23,12 @@ export class IndexedLines extends Map<string, StoredLine> {
   }
 
   override set(syncKey: string, line: StoredLine): this {
+    const previous = super.get(syncKey);
+    // The same key with the same id (most changes): the index already says where the id is.
+    if (previous !== undefined && previous.id === line.id) {
+      super.set(syncKey, line);
+      return this;
+    }
     this.unindex(syncKey);
     if (!this.order.has(syncKey)) this.order.set(syncKey, this.inserted++);
     super.set(syncKey, line);
