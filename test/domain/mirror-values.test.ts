@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { IndexedLines } from "../../domain/line-index.js";
-import { mirrorFingerprint, sameMirrorValues, storedLine } from "../../domain/lines.js";
+import { mirrorFingerprint, sameMirrorValues } from "../../domain/lines.js";
 import type { LineValues } from "../../domain/model.js";
+import { aStoredLine } from "../support/stored-line.js";
 
 /** Values drawn from few choices each, so that two draws are often equal, or equal but for one field. */
 const fieldValue = fc.constantFrom<LineValues["fields"][string]>(null, "5", 5, "true", true, false, "");
@@ -53,24 +54,7 @@ describe("IndexedLines built from a map", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(key, id), { maxLength: 12 }), (entries) => {
         const plain = new Map(
-          entries.map(([syncKey, lineId]) => [
-            syncKey,
-            storedLine(
-              {
-                productId: "p",
-                name: null,
-                quantity: "1",
-                unitPrice: "1",
-                discountPercent: "0",
-                billing: "one_time",
-                billingPeriod: null,
-                position: null,
-                serviceDate: null,
-                fields: {},
-              },
-              { syncKey, id: lineId, changedAt: 1, changedBy: "cpq" },
-            ),
-          ]),
+          entries.map(([syncKey, lineId]) => [syncKey, aStoredLine(syncKey, { id: lineId })]),
         );
         const fromMap = new IndexedLines(plain);
         const fromEntries = new IndexedLines([...plain.entries()]);
