@@ -65,4 +65,20 @@ describe("IndexedLines built from a map", () => {
       }),
     );
   });
+
+  it("keeps finding the first holder as an id passes from three lines to one", () => {
+    const lines = new IndexedLines();
+    for (const key of ["k1", "k2", "k3"]) lines.set(key, aStoredLine(key, { id: "a" }));
+    expect(lines.findById("a")?.syncKey).toBe("k1");
+    lines.set("k1", aStoredLine("k1", { id: "b" }));
+    expect(lines.findById("a")?.syncKey).toBe("k2");
+    expect(lines.findById("b")?.syncKey).toBe("k1");
+    lines.set("k2", aStoredLine("k2", { id: "b" }));
+    expect(lines.findById("a")?.syncKey).toBe("k3");
+    expect(lines.findById("b")?.syncKey).toBe("k1");
+    lines.delete("k1");
+    expect(lines.findById("b")?.syncKey).toBe("k2");
+    lines.delete("k3");
+    expect(lines.findById("a")).toBeUndefined();
+  });
 });
