@@ -331,23 +331,10 @@ export class DeliveryService {
     const owner = randomUUID();
     let after: DeliveryState | undefined;
     for (let round = 0; round < 5; round++) {
-      const until = this.now() + this.leaseMs;
-      const state = await this.deps.queue.acquire(pair, owner, this.now(), until);
-      if (!state) return report;
-      const lease = new HeldLease(this.deps.queue, pair, owner, this.now, this.leaseMs, until);
-      try {
-        if (state.parked) {
-          await this.deps.queue.dropFromDue(pair);
-        } else if ((state.nextAttemptAt ?? 0) <= this.now()) {
-          await this.applyDue(pair, lease, state, report, remainingMs);
-        }
-      } catch (error) {
-        // Another drainer took over a lease this one outlived: it carries on from the marker.
-        if (error instanceof LeaseLost) return report;
-        throw error;
-      } finally {
-        after = await this.deps.queue.release(pair, owner);
-      }
+      const ended = await this.drainRound(pair, owner, report, remainingMs);
+      // Not taken, taken over, or emptied with the lease given back in the last mirror's commit.
+      if (ended === null) return report;
+      after = ended;
       // A mirror queued while this drainer held the lease, with nothing failing: drain again.
       const more =
         after.queued > 0 &&
@@ -364,13 +351,47 @@ export class DeliveryService {
     return report;
   }
 
+  /**
+   * One hold of the queue's lease: what is due is applied, then the lease goes back. Returns the
+   * queue's state after, or null when the drain is over (the lease was not taken or was lost, or
+   * the last mirror's commit gave it back with the queue empty).
+   */
+  private async drainRound(
+    pair: DeliveryPair,
+    owner: string,
+    report: DrainReport,
+    remainingMs: () => number,
+  ): Promise<DeliveryState | null> {
+    const until = this.now() + this.leaseMs;
+    const state = await this.deps.queue.acquire(pair, owner, this.now(), until);
+    if (!state) return null;
+    const lease = new HeldLease(this.deps.queue, pair, owner, this.now, this.leaseMs, until);
+    let emptied = false;
+    let lost = false;
+    let after: DeliveryState | null = null;
+    try {
+      if (state.parked) {
+        await this.deps.queue.dropFromDue(pair);
+      } else if ((state.nextAttemptAt ?? 0) <= this.now()) {
+        emptied = await this.applyDue(pair, lease, state, report, remainingMs);
+      }
+    } catch (error) {
+      // Another drainer took over a lease this one outlived: it carries on from the marker.
+      if (!(error instanceof LeaseLost)) throw error;
+      lost = true;
+    } finally {
+      if (!emptied) after = await this.deps.queue.release(pair, owner);
+    }
+    return lost || emptied ? null : after;
+  }
+
   private async applyDue(
     pair: DeliveryPair,
     lease: HeldLease,
     state: DeliveryState,
     report: DrainReport,
     remainingMs: () => number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const tenant = await this.deps.loadTenant(pair.tenantId);
     const progress: DrainProgress = {
       target: state.target,
@@ -381,25 +402,39 @@ export class DeliveryService {
     };
     for (;;) {
       const entries = await this.deps.queue.head(pair, progress.delivered, HEAD_PAGE);
-      if (entries.length === 0) return;
+      if (entries.length === 0) return false;
       // A short page was the whole queue; mirrors queued since are seen when the lease is released.
       const whole = entries.length < HEAD_PAGE;
-      for (const entry of entries) {
-        if (remainingMs() < DRAIN_MARGIN_MS) return;
+      for (const [index, entry] of entries.entries()) {
+        if (remainingMs() < DRAIN_MARGIN_MS) return false;
         const pending = Math.max(1, state.queued - progress.deliveredNow);
         const outcome = await this.applyOne(tenant, pair, entry, progress.target, pending, lease);
         progress.target = applyTargetChanges(progress.target, outcome.changes);
         if (outcome.kind !== "delivered") {
           await this.recordUndelivered(pair, lease.owner, entry, outcome, progress, report);
-          return;
+          return false;
         }
-        await this.recordDelivered(pair, lease.owner, entry, outcome.detail, progress, report);
+        const last = whole && index === entries.length - 1;
+        const emptied = await this.recordDelivered(
+          pair,
+          lease.owner,
+          entry,
+          outcome.detail,
+          progress,
+          report,
+          last,
+        );
+        if (emptied) return true;
       }
-      if (whole) return;
+      if (whole) return false;
     }
   }
 
-  /** The head mirror was applied: the queue moves past it and the failure count starts over. */
+  /**
+   * The head mirror was applied: the queue moves past it and the failure count starts over. The
+   * last mirror of the queue as the drainer read it (`last`) is committed with the lease given back
+   * when nothing was queued since; returns true when that happened (the queue is empty).
+   */
   private async recordDelivered(
     pair: DeliveryPair,
     owner: string,
@@ -407,9 +442,10 @@ export class DeliveryService {
     detail: string | undefined,
     progress: DrainProgress,
     report: DrainReport,
-  ): Promise<void> {
+    last: boolean,
+  ): Promise<boolean> {
     const at = new Date(this.now()).toISOString();
-    await this.deps.queue.markDelivered(
+    const marked = [
       pair,
       owner,
       entry,
@@ -417,13 +453,17 @@ export class DeliveryService {
       at,
       audit(at, "mirror.delivered", pair, entry, detail),
       progress.attempts > 0 || progress.firstFailedAt !== null,
-    );
+    ] as const;
+    let emptied = false;
+    if (last) emptied = await this.deps.queue.markLastDelivered(...marked);
+    else await this.deps.queue.markDelivered(...marked);
     progress.delivered = entry.sequence;
     progress.deliveredNow++;
     progress.attempts = 0;
     progress.firstFailedAt = null;
     report.delivered++;
     this.deps.onDelivered?.(pair, entry, this.now() - Date.parse(entry.at));
+    return emptied;
   }
 
   /**

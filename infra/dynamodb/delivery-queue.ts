@@ -342,53 +342,107 @@ export class DeliveryQueue {
     /** The head was failing before this delivery: the queue leaves the tenant's failing index. */
     endsFailure = false,
   ): Promise<void> {
+    const delivered = { owner, entry, target, at, audit, endsFailure, release: false };
+    await this.sendUnderLease(pair, this.deliveredTransaction(pair, delivered));
+  }
+
+  /**
+   * `markDelivered` for the last mirror a drainer knows of, giving the lease back and leaving the
+   * due index in the same write when no other mirror waits (`release` and `leaveDueIfEmpty` in one).
+   * True when it did; false when another mirror was queued meanwhile: the mirror is then marked
+   * delivered with the lease kept, and the drainer goes on as after `markDelivered`.
+   */
+  async markLastDelivered(
+    pair: DeliveryPair,
+    owner: string,
+    entry: QueuedMirror,
+    target: TargetState,
+    at: string,
+    audit: AuditEntry,
+    endsFailure = false,
+  ): Promise<boolean> {
+    const delivered = { owner, entry, target, at, audit, endsFailure, release: true };
+    try {
+      await this.doc.send(this.deliveredTransaction(pair, delivered));
+      return true;
+    } catch (error) {
+      if (!conditionFailed(error)) throw storageError(error);
+    }
+    // Refused: a mirror queued since, or the lease lost (which the plain write finds out again).
+    await this.markDelivered(pair, owner, entry, target, at, audit, endsFailure);
+    return false;
+  }
+
+  /** A delivery's commit: the entry's tombstone, the state item, the audit entry (and the failing index). */
+  private deliveredTransaction(
+    pair: DeliveryPair,
+    delivered: {
+      owner: string;
+      entry: QueuedMirror;
+      target: TargetState;
+      at: string;
+      audit: AuditEntry;
+      endsFailure: boolean;
+      /** Also give the lease back and leave the due index: only if this mirror is the last queued. */
+      release: boolean;
+    },
+  ): TransactWriteCommand {
+    const { entry, at, audit, endsFailure } = delivered;
     const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
-    await this.sendUnderLease(
-      pair,
-      new TransactWriteCommand({
-        TransactItems: [
-          ...(endsFailure ? [{ Delete: { TableName: this.tableName, Key: this.failingKey(pair) } }] : []),
-          {
-            // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
-            // a delivered mirror finds it and is a no-op, and one that never came is told apart.
-            Update: {
-              TableName: this.tableName,
-              Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
-              UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
-              ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
-              ExpressionAttributeValues: {
-                ":true": true,
-                ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
-              },
+    return new TransactWriteCommand({
+      TransactItems: [
+        ...(endsFailure ? [{ Delete: { TableName: this.tableName, Key: this.failingKey(pair) } }] : []),
+        {
+          // Kept a week as a tombstone (the stream keeps records 24 h): a redelivered record of
+          // a delivered mirror finds it and is a no-op, and one that never came is told apart.
+          Update: {
+            TableName: this.tableName,
+            Key: { pk, sk: keys.deliveryEntry(entry.sequence) },
+            UpdateExpression: "SET delivered = :true, expiresAt = :expires REMOVE payload",
+            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(delivered)",
+            ExpressionAttributeValues: {
+              ":true": true,
+              ":expires": Math.floor(Date.parse(at) / 1000) + TOMBSTONE_SECONDS,
             },
           },
-          {
-            Update: {
-              TableName: this.tableName,
-              Key: { pk, sk: keys.deliveryState },
-              UpdateExpression:
-                "SET deliveredSeq = :sequence, lastDeliveredAt = :at, attempts = :zero, target = :target ADD queued :minusOne REMOVE firstFailedAt, nextAttemptAt, parked, lastError",
-              ConditionExpression:
-                "leaseOwner = :owner AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence)",
-              ExpressionAttributeValues: {
-                ":sequence": entry.sequence,
-                ":at": at,
-                ":zero": 0,
-                ":minusOne": -1,
-                ":target": target,
-                ":owner": owner,
-              },
-            },
+        },
+        { Update: this.deliveredStateUpdate(pk, delivered) },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: auditItem(pair.tenantId, pair.opportunityId, audit, this.auditSuffixes.next()),
           },
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: auditItem(pair.tenantId, pair.opportunityId, audit, this.auditSuffixes.next()),
-            },
-          },
-        ],
-      }),
-    );
+        },
+      ],
+    });
+  }
+
+  /** The state item's part of a delivery's commit (see `deliveredTransaction`). */
+  private deliveredStateUpdate(
+    pk: string,
+    delivered: { owner: string; entry: QueuedMirror; target: TargetState; at: string; release: boolean },
+  ) {
+    const { owner, entry, target, at, release } = delivered;
+    const cleared = "firstFailedAt, nextAttemptAt, parked, lastError";
+    return {
+      TableName: this.tableName,
+      Key: { pk, sk: keys.deliveryState },
+      UpdateExpression: `SET deliveredSeq = :sequence, lastDeliveredAt = :at, attempts = :zero, target = :target ADD queued :minusOne REMOVE ${
+        release ? `${cleared}, leaseOwner, leaseUntil, gsi1pk, gsi1sk` : cleared
+      }`,
+      ConditionExpression: `leaseOwner = :owner AND (attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence)${
+        release ? " AND queued = :one" : ""
+      }`,
+      ExpressionAttributeValues: {
+        ":sequence": entry.sequence,
+        ":at": at,
+        ":zero": 0,
+        ":minusOne": -1,
+        ":target": target,
+        ":owner": owner,
+        ...(release ? { ":one": 1 } : {}),
+      },
+    };
   }
 
   /**

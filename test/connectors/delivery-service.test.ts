@@ -18,7 +18,7 @@ import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
 import { createTestTable, type TestTable } from "../support/dynamo.js";
 
 const SECRET = "service-delivery-secret-0123456789";
-const TENANTS = ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g", "t-h"];
+const TENANTS = ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g", "t-h", "t-i"];
 const BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, windowMs: 24 * 3_600_000 };
 
 function tenantFor(tenantId: string): TenantConfig {
@@ -178,6 +178,37 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     const sent = received.length;
     for (const batch of batches) await deliveries.handleInserts(batch, forever);
     expect(received.length).toBe(sent);
+  });
+
+  it("gives an emptied queue's lease back in its last mirror's commit: no release or index write after it", async () => {
+    const { deliveries, applied } = service(() => new Response(null, { status: 200 }));
+    const queue = new DeliveryQueue(doc, table.tableName);
+    const writes: string[] = [];
+    table.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = String(context.commandName).replace(/Command$/, "");
+        if (/Put|Update|Delete|TransactWrite/.test(operation)) writes.push(operation);
+        return next(args);
+      },
+      { step: "initialize", name: "countWrites" },
+    );
+    try {
+      await deliveries.handleInserts([insert("t-i", 1, "lone")], forever);
+    } finally {
+      table.client.middlewareStack.remove("countWrites");
+    }
+    expect(applied("lone")).toEqual([1]);
+    // Queued (a transaction), the lease taken, delivered with the lease given back (a transaction),
+    // the tenant's dispatch cursor moved: four writes, in that order but for the cursor.
+    expect(writes.filter((operation) => operation !== "UpdateItem")).toEqual([
+      "TransactWriteItems",
+      "TransactWriteItems",
+    ]);
+    expect(writes).toHaveLength(4);
+    const pair: DeliveryPair = { tenantId: "t-i", opportunityId: "lone", side: "crm" };
+    expect(await queue.state(pair)).toMatchObject({ deliveredSeq: 1, queued: 0 });
+    expect((await queue.due(Number.MAX_SAFE_INTEGER, 1_000)).pairs).not.toContainEqual(pair);
+    expect(await queue.acquire(pair, "next", now, now + 1_000)).not.toBeNull();
   });
 
   it("renews a drain's lease before a target call once half of it has gone: nobody else takes the queue meanwhile", async () => {

@@ -80,6 +80,7 @@ function everyCall(pair: DeliveryPair): Array<[string, () => Promise<unknown>]> 
     ["head", () => queue.head(pair, 0, 10)],
     ["entry", () => queue.entry(pair, 1)],
     ["markDelivered", () => queue.markDelivered(pair, "a", entry(1), target, audit.at, audit)],
+    ["markLastDelivered", () => queue.markLastDelivered(pair, "a", entry(1), target, audit.at, audit)],
     ["markWaiting", () => queue.markWaiting(pair, "a", waiting)],
     ["markParked", () => queue.markParked(pair, "a", entry(1), waiting, audit)],
     ["unpark", () => queue.unpark(pair, "1", 0, audit)],

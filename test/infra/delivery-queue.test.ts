@@ -247,6 +247,45 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     expect((await queue.state(pair)).queued).toBe(1);
   });
 
+  it("marks the last mirror delivered and gives the lease back in one write, only when no other waits", async () => {
+    const pair = newPair();
+    const at = "2026-11-30T04:06:00.000Z";
+    await queue.enqueue(pair, queued(pair, 1), 100);
+    await queue.acquire(pair, "a", 0, 60_000);
+    // A mirror queued while the drainer works: not the last after all. Marked with the lease kept.
+    await queue.enqueue(pair, queued(pair, 2), 100);
+    expect(
+      await queue.markLastDelivered(pair, "a", queued(pair, 1), TARGET, at, audit("mirror.delivered", "1")),
+    ).toBe(false);
+    expect(await rawState(pair)).toMatchObject({ deliveredSeq: 1, queued: 1, leaseOwner: "a" });
+    expect(await isDue(pair, 100)).toBe(true);
+    // The last one: delivered, the lease given back and the due index left, in the same write.
+    expect(
+      await queue.markLastDelivered(pair, "a", queued(pair, 2), TARGET, at, audit("mirror.delivered", "2")),
+    ).toBe(true);
+    const state = await rawState(pair);
+    expect(state).toMatchObject({ deliveredSeq: 2, queued: 0, lastDeliveredAt: at, target: TARGET });
+    for (const gone of ["leaseOwner", "leaseUntil", "gsi1pk", "gsi1sk"])
+      expect(state).not.toHaveProperty(gone);
+    expect(await isDue(pair, Number.MAX_SAFE_INTEGER)).toBe(false);
+    expect(await rawEntry(pair, 2)).toMatchObject({ delivered: true });
+    const trail = await store.readAudit(pair.tenantId, pair.opportunityId, null, 10);
+    expect(trail.entries.map((entry) => entry.summary).sort()).toEqual(["1", "2"]);
+    // The next mirror makes the queue due again, for whoever takes its lease.
+    await queue.enqueue(pair, queued(pair, 3), 200);
+    expect(await isDue(pair, 200)).toBe(true);
+    expect(await queue.acquire(pair, "b", 0, 60_000)).not.toBeNull();
+    // Without the lease, or for a mirror delivered already: refused, nothing written.
+    await expect(
+      queue.markLastDelivered(pair, "a", queued(pair, 3), TARGET, at, audit("mirror.delivered", "not mine")),
+    ).rejects.toBeInstanceOf(LeaseLost);
+    await expect(
+      queue.markLastDelivered(pair, "b", queued(pair, 2), TARGET, at, audit("mirror.delivered", "again")),
+    ).rejects.toBeInstanceOf(LeaseLost);
+    expect(await rawState(pair)).toMatchObject({ deliveredSeq: 2, queued: 1, leaseOwner: "b" });
+    expect((await store.readAudit(pair.tenantId, pair.opportunityId, null, 10)).entries).toHaveLength(2);
+  });
+
   it("a failure waits with its attempts, error and retry time; the queue is due then, not before", async () => {
     const pair = newPair();
     await queue.enqueue(pair, queued(pair, 1), 0);
