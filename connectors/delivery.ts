@@ -92,10 +92,17 @@ export interface DeliveryDeps {
   cursors: DispatchCursorStore;
 }
 
+/** Pairs an invocation queued mirrors for, with those mirrors while it knows them all (else null). */
+type Touched = Map<string, { pair: DeliveryPair; queued: QueuedMirror[] | null }>;
+
 /** How many mirrors a drain reads ahead from its queue at a time. */
 const HEAD_PAGE = 25;
-/** Parallel drains of different queues (different pairs or tenants) by one invocation. */
-const DRAIN_CONCURRENCY = 16;
+/**
+ * Parallel drains of different queues (different pairs or tenants) by one invocation. A drain
+ * mostly waits (on the table and on the target), and a stream batch of 100 records can touch as
+ * many pairs; HubSpot calls stay within the portal's budget however many run (`rate-limit.ts`).
+ */
+const DRAIN_CONCURRENCY = 32;
 /** Room a drain leaves before its invocation's deadline: one more webhook call and its commit. */
 const DRAIN_MARGIN_MS = 8_000;
 
@@ -156,7 +163,7 @@ export class DeliveryService {
       }
     }
     let failedAt: number | null = null;
-    const touched = new Map<string, DeliveryPair>();
+    const touched: Touched = new Map();
     await Promise.all(
       [...seen].map(async ([tenantId, range]) => {
         try {
@@ -174,7 +181,7 @@ export class DeliveryService {
   private async dispatch(
     tenantId: string,
     seen: { min: number; max: number } | null,
-    touched: Map<string, DeliveryPair>,
+    touched: Touched,
     remainingMs: () => number,
   ): Promise<void> {
     const tenant = await this.deps.loadTenant(tenantId);
@@ -200,21 +207,22 @@ export class DeliveryService {
         }
         await Promise.all(
           [...groups.entries()].map(async ([id, group]) => {
-            for (const entry of group.entries) {
-              const outcome = await this.deps.queue.enqueue(
-                group.pair,
-                {
-                  sequence: entry.sequence,
-                  entryId: entry.entryId,
-                  cursor: entry.cursor,
-                  at: entry.at,
-                  mirror: entry.mirror,
-                },
-                this.now() + this.leaseMs,
-              );
-              if (outcome === "late") this.deps.onLate?.(group.pair, entry.entryId);
+            const queued = group.entries.map(({ sequence, entryId, cursor, at, mirror }) => ({
+              sequence,
+              entryId,
+              cursor,
+              at,
+              mirror,
+            }));
+            const outcomes = await this.deps.queue.enqueueAll(group.pair, queued, this.now() + this.leaseMs);
+            for (const [index, outcome] of outcomes.entries()) {
+              if (outcome === "late") this.deps.onLate?.(group.pair, (queued[index] as QueuedMirror).entryId);
             }
-            touched.set(id, group.pair);
+            // Known to the drain only while every one of them was queued here.
+            const all = outcomes.every((outcome) => outcome === "queued");
+            const known = touched.get(id);
+            if (!known) touched.set(id, { pair: group.pair, queued: all ? queued : null });
+            else known.queued = known.queued && all ? [...known.queued, ...queued] : null;
           }),
         );
       },
@@ -226,7 +234,7 @@ export class DeliveryService {
   async retryDue(remainingMs: () => number, pageSize = 100): Promise<DrainReport & { queues: number }> {
     const total = { delivered: 0, retrying: 0, parked: 0, queues: 0 };
     // Tenants whose dispatch stopped at a number still committing: queue what follows it now.
-    const touched = new Map<string, DeliveryPair>();
+    const touched: Touched = new Map();
     let stalledKey: Record<string, unknown> | undefined;
     do {
       if (remainingMs() < DRAIN_MARGIN_MS) break;
@@ -250,7 +258,10 @@ export class DeliveryService {
       if (remainingMs() < DRAIN_MARGIN_MS) break;
       const page = await this.deps.queue.due(this.now(), pageSize, startKey);
       total.queues += page.pairs.length;
-      const reports = await this.drainAll(page.pairs, remainingMs);
+      const reports = await this.drainAll(
+        page.pairs.map((pair) => ({ pair, queued: null })),
+        remainingMs,
+      );
       for (const report of reports) {
         total.delivered += report.delivered;
         total.retrying += report.retrying;
@@ -304,14 +315,17 @@ export class DeliveryService {
     return Object.fromEntries(sides.map((side, index) => [side, statusOf(states[index] as DeliveryState)]));
   }
 
-  private async drainAll(pairs: DeliveryPair[], remainingMs: () => number): Promise<DrainReport[]> {
+  private async drainAll(
+    pairs: Array<{ pair: DeliveryPair; queued: QueuedMirror[] | null }>,
+    remainingMs: () => number,
+  ): Promise<DrainReport[]> {
     const reports: DrainReport[] = [];
     let next = 0;
     const worker = async () => {
       while (next < pairs.length) {
-        const pair = pairs[next++] as DeliveryPair;
+        const { pair, queued } = pairs[next++] as { pair: DeliveryPair; queued: QueuedMirror[] | null };
         try {
-          reports.push(await this.drain(pair, remainingMs));
+          reports.push(await this.drain(pair, remainingMs, queued));
         } catch (error) {
           // The queue stays in the due index: the retry pass drains it. Other queues carry on.
           this.deps.onDrainError?.(pair, error);
@@ -325,13 +339,18 @@ export class DeliveryService {
   /**
    * Applies a queue's due mirrors in order while holding its lease. A queue another drainer holds
    * is left to it; mirrors queued while this one held it are picked up before it lets go.
+   * `queued`: the mirrors this invocation has just queued for the pair, in order, if it knows them.
    */
-  async drain(pair: DeliveryPair, remainingMs: () => number): Promise<DrainReport> {
+  async drain(
+    pair: DeliveryPair,
+    remainingMs: () => number,
+    queued: QueuedMirror[] | null = null,
+  ): Promise<DrainReport> {
     const report: DrainReport = { delivered: 0, retrying: 0, parked: 0 };
     const owner = randomUUID();
     let after: DeliveryState | undefined;
     for (let round = 0; round < 5; round++) {
-      const ended = await this.drainRound(pair, owner, report, remainingMs);
+      const ended = await this.drainRound(pair, owner, report, remainingMs, round === 0 ? queued : null);
       // Not taken, taken over, or emptied with the lease given back in the last mirror's commit.
       if (ended === null) return report;
       after = ended;
@@ -361,6 +380,7 @@ export class DeliveryService {
     owner: string,
     report: DrainReport,
     remainingMs: () => number,
+    queued: QueuedMirror[] | null,
   ): Promise<DeliveryState | null> {
     const until = this.now() + this.leaseMs;
     const state = await this.deps.queue.acquire(pair, owner, this.now(), until);
@@ -373,7 +393,7 @@ export class DeliveryService {
       if (state.parked) {
         await this.deps.queue.dropFromDue(pair);
       } else if ((state.nextAttemptAt ?? 0) <= this.now()) {
-        emptied = await this.applyDue(pair, lease, state, report, remainingMs);
+        emptied = await this.applyDue(pair, lease, state, report, remainingMs, queued);
       }
     } catch (error) {
       // Another drainer took over a lease this one outlived: it carries on from the marker.
@@ -391,6 +411,7 @@ export class DeliveryService {
     state: DeliveryState,
     report: DrainReport,
     remainingMs: () => number,
+    queued: QueuedMirror[] | null,
   ): Promise<boolean> {
     const tenant = await this.deps.loadTenant(pair.tenantId);
     const progress: DrainProgress = {
@@ -400,11 +421,17 @@ export class DeliveryService {
       delivered: state.deliveredSeq,
       deliveredNow: 0,
     };
+    // The mirrors just queued here are the whole queue when its count says so: nothing to read.
+    let known =
+      queued && state.queued === queued.length && (queued[0]?.sequence ?? 0) > state.deliveredSeq
+        ? queued
+        : null;
     for (;;) {
-      const entries = await this.deps.queue.head(pair, progress.delivered, HEAD_PAGE);
+      const entries = known ?? (await this.deps.queue.head(pair, progress.delivered, HEAD_PAGE));
       if (entries.length === 0) return false;
       // A short page was the whole queue; mirrors queued since are seen when the lease is released.
-      const whole = entries.length < HEAD_PAGE;
+      const whole = known !== null || entries.length < HEAD_PAGE;
+      known = null;
       for (const [index, entry] of entries.entries()) {
         if (remainingMs() < DRAIN_MARGIN_MS) return false;
         const pending = Math.max(1, state.queued - progress.deliveredNow);

@@ -119,40 +119,12 @@ export class DeliveryQueue {
             {
               Put: {
                 TableName: this.tableName,
-                Item: {
-                  pk,
-                  sk: keys.deliveryEntry(entry.sequence),
-                  sequence: entry.sequence,
-                  entryId: entry.entryId,
-                  cursor: entry.cursor,
-                  at: entry.at,
-                  // Not `mirror`: the deliver function's stream filter takes items with a mirror
-                  // as outbox entries.
-                  payload: entry.mirror,
-                },
+                Item: queueItem(pk, entry),
                 // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk, sk: keys.deliveryState },
-                UpdateExpression:
-                  "ADD queued :one SET gsi1pk = :due, gsi1sk = if_not_exists(gsi1sk, :lookAt), tenantId = :tenant, opportunityId = :opportunity, side = :side",
-                // A mirror at or below the delivered-up-to marker was delivered (and dequeued) before.
-                ConditionExpression: "attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence",
-                ExpressionAttributeValues: {
-                  ":one": 1,
-                  ":due": keys.deliveriesDueIndex,
-                  ":lookAt": dueKey(lookAt, pair),
-                  ":sequence": entry.sequence,
-                  ":tenant": pair.tenantId,
-                  ":opportunity": pair.opportunityId,
-                  ":side": pair.side,
-                },
-              },
-            },
+            { Update: this.queuedStateUpdate(pair, 1, entry, lookAt) },
           ],
         }),
       );
@@ -165,6 +137,70 @@ export class DeliveryQueue {
       // Never queued, yet a later mirror of the pair was delivered: it came out of order.
       return "late";
     }
+  }
+
+  /**
+   * `enqueue` for several mirrors of one pair, in sequence order: each run of them goes in one
+   * transaction (the queue items and one count), so a pair's mirrors from one stream batch cost
+   * one write, not one each. A run refused (one of them queued or delivered before) is queued one by
+   * one, which tells each outcome apart. Outcomes are in the order of `entries`.
+   */
+  async enqueueAll(pair: DeliveryPair, entries: QueuedMirror[], lookAt: number): Promise<EnqueueOutcome[]> {
+    const outcomes: EnqueueOutcome[] = [];
+    for (const run of enqueueRuns(entries)) {
+      if (run.length > 1 && (await this.enqueueTogether(pair, run, lookAt))) {
+        outcomes.push(...run.map(() => "queued" as const));
+        continue;
+      }
+      for (const entry of run) outcomes.push(await this.enqueue(pair, entry, lookAt));
+    }
+    return outcomes;
+  }
+
+  /** One transaction queueing `run` (ascending sequences); false when a condition refused it. */
+  private async enqueueTogether(pair: DeliveryPair, run: QueuedMirror[], lookAt: number): Promise<boolean> {
+    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...run.map((entry) => ({
+              Put: {
+                TableName: this.tableName,
+                Item: queueItem(pk, entry),
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            })),
+            { Update: this.queuedStateUpdate(pair, run.length, run[0] as QueuedMirror, lookAt) },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw storageError(error);
+    }
+  }
+
+  /** The state item's part of queueing `count` mirrors from `first` on: counted, and due `lookAt`. */
+  private queuedStateUpdate(pair: DeliveryPair, count: number, first: QueuedMirror, lookAt: number) {
+    return {
+      TableName: this.tableName,
+      Key: this.stateKey(pair),
+      UpdateExpression:
+        "ADD queued :count SET gsi1pk = :due, gsi1sk = if_not_exists(gsi1sk, :lookAt), tenantId = :tenant, opportunityId = :opportunity, side = :side",
+      // A mirror at or below the delivered-up-to marker was delivered (and dequeued) before.
+      ConditionExpression: "attribute_not_exists(deliveredSeq) OR deliveredSeq < :sequence",
+      ExpressionAttributeValues: {
+        ":count": count,
+        ":due": keys.deliveriesDueIndex,
+        ":lookAt": dueKey(lookAt, pair),
+        ":sequence": first.sequence,
+        ":tenant": pair.tenantId,
+        ":opportunity": pair.opportunityId,
+        ":side": pair.side,
+      },
+    };
   }
 
   /** One GetItem, its storage failures translated. */
@@ -751,6 +787,43 @@ export class DeliveryQueue {
       throw storageError(error);
     }
   }
+}
+
+/** A mirror's item in its pair's queue. */
+function queueItem(pk: string, entry: QueuedMirror): Record<string, unknown> {
+  return {
+    pk,
+    sk: keys.deliveryEntry(entry.sequence),
+    sequence: entry.sequence,
+    entryId: entry.entryId,
+    cursor: entry.cursor,
+    at: entry.at,
+    // Not `mirror`: the deliver function's stream filter takes items with a mirror as outbox entries.
+    payload: entry.mirror,
+  };
+}
+
+/** Mirrors queued together per transaction, at most, and their JSON size (items are at most 400 KB). */
+const RUN_ITEMS = 25;
+const RUN_CHARS = 1_000_000;
+
+/** `entries` cut into runs that fit one transaction with room to spare (DynamoDB's limit is 4 MB). */
+function enqueueRuns(entries: QueuedMirror[]): QueuedMirror[][] {
+  const runs: QueuedMirror[][] = [];
+  let run: QueuedMirror[] = [];
+  let chars = 0;
+  for (const entry of entries) {
+    const size = JSON.stringify(entry.mirror).length;
+    if (run.length > 0 && (run.length >= RUN_ITEMS || chars + size > RUN_CHARS)) {
+      runs.push(run);
+      run = [];
+      chars = 0;
+    }
+    run.push(entry);
+    chars += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 /** A drainer's lease was taken over (it ran past it): it stops; the new holder carries on. */

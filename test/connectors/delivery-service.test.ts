@@ -73,6 +73,24 @@ function insert(
   return entry;
 }
 
+/** The DynamoDB operations `client` sent while `work` ran, in order. */
+async function callsOn(client: TestTable["client"], work: () => Promise<unknown>): Promise<string[]> {
+  const calls: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName).replace(/Command$/, ""));
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+  try {
+    await work();
+  } finally {
+    client.middlewareStack.remove("countCalls");
+  }
+  return calls;
+}
+
 /**
  * The delivery service on DynamoDB Local with a scripted target (a fetch that answers what the test
  * says) and a clock the test moves: order, idempotence, backoff and parking without real waiting.
@@ -95,6 +113,7 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
   });
 
   let cursors: DispatchCursors;
+  const callsDuring = (work: () => Promise<unknown>) => callsOn(table.client, work);
 
   function service(
     answer: (body: { entryId: string; mirror: Mirror }) => Response | Promise<Response>,
@@ -183,21 +202,11 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
   it("gives an emptied queue's lease back in its last mirror's commit: no release or index write after it", async () => {
     const { deliveries, applied } = service(() => new Response(null, { status: 200 }));
     const queue = new DeliveryQueue(doc, table.tableName);
-    const writes: string[] = [];
-    table.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const operation = String(context.commandName).replace(/Command$/, "");
-        if (/Put|Update|Delete|TransactWrite/.test(operation)) writes.push(operation);
-        return next(args);
-      },
-      { step: "initialize", name: "countWrites" },
-    );
-    try {
-      await deliveries.handleInserts([insert("t-i", 1, "lone")], forever);
-    } finally {
-      table.client.middlewareStack.remove("countWrites");
-    }
+    const calls = await callsDuring(() => deliveries.handleInserts([insert("t-i", 1, "lone")], forever));
+    const writes = calls.filter((operation) => /Put|Update|Delete|TransactWrite/.test(operation));
     expect(applied("lone")).toEqual([1]);
+    // The drain knew the queue held just the mirror queued: it read no queue page.
+    expect(calls).not.toContain("Query");
     // Queued (a transaction), the lease taken, delivered with the lease given back (a transaction),
     // the tenant's dispatch cursor moved: four writes, in that order but for the cursor.
     expect(writes.filter((operation) => operation !== "UpdateItem")).toEqual([
@@ -209,6 +218,25 @@ describe("the delivery service (DynamoDB Local, a scripted target, a test clock)
     expect(await queue.state(pair)).toMatchObject({ deliveredSeq: 1, queued: 0 });
     expect((await queue.due(Number.MAX_SAFE_INTEGER, 1_000)).pairs).not.toContainEqual(pair);
     expect(await queue.acquire(pair, "next", now, now + 1_000)).not.toBeNull();
+  });
+
+  it("reads the queue when it holds more than the mirrors just queued, and applies them in order", async () => {
+    const { deliveries, applied } = service(() => new Response(null, { status: 200 }));
+    const queue = new DeliveryQueue(doc, table.tableName);
+    // A mirror queued by an invocation that stopped before draining, then a later one dispatched.
+    const pair: DeliveryPair = { tenantId: "t-i", opportunityId: "behind", side: "crm" };
+    const mirror: Mirror = {
+      target: "crm",
+      opportunityId: "behind",
+      quoteId: "q-behind",
+      quote: { syncing: true },
+    };
+    const at = new Date(now).toISOString();
+    await queue.enqueue(pair, { sequence: 1, entryId: "1", cursor: encodeCursor("t-i", 1), at, mirror }, now);
+    const calls = await callsDuring(() => deliveries.handleInserts([insert("t-i", 2, "behind")], forever));
+    expect(applied("behind")).toEqual([1, 2]);
+    expect(calls).toContain("Query");
+    expect(await queue.state(pair)).toMatchObject({ deliveredSeq: 2, queued: 0 });
   });
 
   it("renews a drain's lease before a target call once half of it has gone: nobody else takes the queue meanwhile", async () => {

@@ -72,6 +72,7 @@ function everyCall(pair: DeliveryPair): Array<[string, () => Promise<unknown>]> 
   const waiting = { attempts: 1, firstFailedAt: 1, nextAttemptAt: 2, lastError: "e", target };
   return [
     ["enqueue", () => queue.enqueue(pair, entry(2), 0)],
+    ["enqueueAll", () => queue.enqueueAll(pair, [entry(2), entry(3)], 0)],
     ["state", () => queue.state(pair)],
     ["exists", () => queue.exists(pair)],
     ["acquire", () => queue.acquire(pair, "a", 0, 60_000)],

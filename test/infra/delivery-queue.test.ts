@@ -286,6 +286,59 @@ describe("DeliveryQueue on DynamoDB Local", () => {
     expect((await store.readAudit(pair.tenantId, pair.opportunityId, null, 10)).entries).toHaveLength(2);
   });
 
+  it("queues a pair's mirrors together, a transaction per 25, and one by one when some were there before", async () => {
+    const pair = newPair();
+    const sent: string[] = [];
+    table.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: "initialize", name: "countEnqueues" },
+    );
+    let outcomes: string[];
+    try {
+      outcomes = await queue.enqueueAll(
+        pair,
+        Array.from({ length: 30 }, (_, index) => queued(pair, index + 1)),
+        100,
+      );
+    } finally {
+      table.client.middlewareStack.remove("countEnqueues");
+    }
+    expect(outcomes).toEqual(Array(30).fill("queued"));
+    expect(sent).toEqual(["TransactWriteItemsCommand", "TransactWriteItemsCommand"]);
+    expect((await queue.state(pair)).queued).toBe(30);
+    expect((await queue.head(pair, 0, 100)).map((entry) => entry.sequence)).toEqual(
+      Array.from({ length: 30 }, (_, index) => index + 1),
+    );
+    expect(await isDue(pair, 100)).toBe(true);
+    // A redelivery overlapping what is queued: each told apart, the new one queued once.
+    expect(await queue.enqueueAll(pair, [queued(pair, 29), queued(pair, 30), queued(pair, 31)], 100)).toEqual(
+      ["duplicate", "duplicate", "queued"],
+    );
+    expect((await queue.state(pair)).queued).toBe(31);
+    // Below the delivered-up-to marker and never queued: late, and nothing counted for them.
+    const other = newPair();
+    await queue.enqueue(other, queued(other, 5), 0);
+    await queue.acquire(other, "a", 0, 60_000);
+    await queue.markDelivered(
+      other,
+      "a",
+      queued(other, 5),
+      TARGET,
+      "2026-11-30T04:07:00.000Z",
+      audit("mirror.delivered", "5"),
+    );
+    expect(await queue.enqueueAll(other, [queued(other, 3), queued(other, 4), queued(other, 6)], 0)).toEqual([
+      "late",
+      "late",
+      "queued",
+    ]);
+    expect(await queue.state(other)).toMatchObject({ deliveredSeq: 5, queued: 1 });
+    expect(await queue.entry(other, 3)).toBeNull();
+  });
+
   it("a failure waits with its attempts, error and retry time; the queue is due then, not before", async () => {
     const pair = newPair();
     await queue.enqueue(pair, queued(pair, 1), 0);
