@@ -388,15 +388,8 @@ export class DeliveryQueue {
    * True when it did; false when another mirror was queued meanwhile: the mirror is then marked
    * delivered with the lease kept, and the drainer goes on as after `markDelivered`.
    */
-  async markLastDelivered(
-    pair: DeliveryPair,
-    owner: string,
-    entry: QueuedMirror,
-    target: TargetState,
-    at: string,
-    audit: AuditEntry,
-    endsFailure = false,
-  ): Promise<boolean> {
+  async markLastDelivered(...marked: Parameters<DeliveryQueue["markDelivered"]>): Promise<boolean> {
+    const [pair, owner, entry, target, at, audit, endsFailure = false] = marked;
     const delivered = { owner, entry, target, at, audit, endsFailure, release: true };
     try {
       await this.doc.send(this.deliveredTransaction(pair, delivered));

@@ -15,7 +15,7 @@ import { type DeliveryPair, DeliveryQueue, LeaseLost } from "../../infra/dynamod
 import { DispatchCursors } from "../../infra/dynamodb/dispatch-cursor.js";
 import { encodeCursor } from "../../infra/dynamodb/outbox.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { callsOn, createTestTable, type TestTable } from "../support/dynamo.js";
 
 const SECRET = "service-delivery-secret-0123456789";
 const TENANTS = ["t-a", "t-b", "t-c", "t-d", "t-e", "t-f", "t-g", "t-h", "t-i"];
@@ -71,24 +71,6 @@ function insert(
   outbox.set(sequence, entry);
   committed.set(tenantId, outbox);
   return entry;
-}
-
-/** The DynamoDB operations `client` sent while `work` ran, in order. */
-async function callsOn(client: TestTable["client"], work: () => Promise<unknown>): Promise<string[]> {
-  const calls: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      calls.push(String(context.commandName).replace(/Command$/, ""));
-      return next(args);
-    },
-    { step: "initialize", name: "countCalls" },
-  );
-  try {
-    await work();
-  } finally {
-    client.middlewareStack.remove("countCalls");
-  }
-  return calls;
 }
 
 /**

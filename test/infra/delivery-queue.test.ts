@@ -11,7 +11,7 @@ import {
   readOutboxEntry,
 } from "../../infra/dynamodb/delivery-queue.js";
 import { DynamoSyncStore } from "../../infra/dynamodb/store.js";
-import { createTestTable, type TestTable } from "../support/dynamo.js";
+import { callsOn, createTestTable, type TestTable } from "../support/dynamo.js";
 
 /**
  * The delivery queues on DynamoDB Local, driven through `DeliveryQueue` alone: what each call
@@ -288,26 +288,16 @@ describe("DeliveryQueue on DynamoDB Local", () => {
 
   it("queues a pair's mirrors together, a transaction per 25, and one by one when some were there before", async () => {
     const pair = newPair();
-    const sent: string[] = [];
-    table.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: "initialize", name: "countEnqueues" },
-    );
-    let outcomes: string[];
-    try {
+    let outcomes: string[] = [];
+    const sent = await callsOn(table.client, async () => {
       outcomes = await queue.enqueueAll(
         pair,
         Array.from({ length: 30 }, (_, index) => queued(pair, index + 1)),
         100,
       );
-    } finally {
-      table.client.middlewareStack.remove("countEnqueues");
-    }
+    });
     expect(outcomes).toEqual(Array(30).fill("queued"));
-    expect(sent).toEqual(["TransactWriteItemsCommand", "TransactWriteItemsCommand"]);
+    expect(sent).toEqual(["TransactWriteItems", "TransactWriteItems"]);
     expect((await queue.state(pair)).queued).toBe(30);
     expect((await queue.head(pair, 0, 100)).map((entry) => entry.sequence)).toEqual(
       Array.from({ length: 30 }, (_, index) => index + 1),

@@ -162,3 +162,21 @@ export async function partition(tableName: string, pk: string): Promise<Record<s
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The DynamoDB operations `client` sent while `work` ran, in order (`PutItem`, `Query`…). */
+export async function callsOn(client: DynamoDBClient, work: () => Promise<unknown>): Promise<string[]> {
+  const calls: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName).replace(/Command$/, ""));
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+  try {
+    await work();
+  } finally {
+    client.middlewareStack.remove("countCalls");
+  }
+  return calls;
+}
