@@ -25,6 +25,8 @@ let client: DynamoDBClient;
 let queue: DeliveryQueue;
 /** What the next requests fail with, if anything: every command while set. */
 let failure: (() => Error) | null = null;
+/** Requests refused by `failure` since it was last reset. */
+let refused = 0;
 let batchGets = 0;
 
 beforeAll(async () => {
@@ -32,7 +34,10 @@ beforeAll(async () => {
   client = new DynamoDBClient(localDynamoClientConfig(dynamoEndpoint()));
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (failure) throw failure();
+      if (failure) {
+        refused++;
+        throw failure();
+      }
       if (context.commandName === "BatchGetItemCommand") batchGets++;
       return next(args);
     },
@@ -131,7 +136,9 @@ describe("the delivery queue when DynamoDB fails", () => {
       await queue.acquire(pair, "a", 0, 60_000);
       failure = make;
       const outcomes: Record<string, string> = {};
+      const requests: Record<string, number> = {};
       for (const [name, call] of everyCall(pair)) {
+        refused = 0;
         outcomes[name] = await call().then(
           (answer) => `answered ${JSON.stringify(answer)}`,
           (error: unknown) =>
@@ -141,8 +148,11 @@ describe("the delivery queue when DynamoDB fails", () => {
                 ? "LeaseLost"
                 : String(error),
         );
+        requests[name] = refused;
       }
       expect(outcomes).toEqual(Object.fromEntries(everyCall(pair).map(([name]) => [name, expected])));
+      // Each gives up at the first failure: nothing is sent again another way (one by one, say).
+      expect(requests).toEqual(Object.fromEntries(everyCall(pair).map(([name]) => [name, 1])));
       // Nothing moved: the queue is as it was, still leased by a.
       failure = null;
       expect(await queue.state(pair)).toMatchObject({ queued: 1, deliveredSeq: 0, parked: null });
