@@ -111,23 +111,8 @@ export class DeliveryQueue {
    * was delivered already (a redelivered stream record). The queue becomes due `lookAt`.
    */
   async enqueue(pair: DeliveryPair, entry: QueuedMirror, lookAt: number): Promise<EnqueueOutcome> {
-    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: queueItem(pk, entry),
-                // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            { Update: this.queuedStateUpdate(pair, 1, entry, lookAt) },
-          ],
-        }),
-      );
+      await this.doc.send(this.queueTransaction(pair, [entry], lookAt));
       return "queued";
     } catch (error) {
       if (!conditionFailed(error)) throw storageError(error);
@@ -159,27 +144,35 @@ export class DeliveryQueue {
 
   /** One transaction queueing `run` (ascending sequences); false when a condition refused it. */
   private async enqueueTogether(pair: DeliveryPair, run: QueuedMirror[], lookAt: number): Promise<boolean> {
-    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...run.map((entry) => ({
-              Put: {
-                TableName: this.tableName,
-                Item: queueItem(pk, entry),
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            })),
-            { Update: this.queuedStateUpdate(pair, run.length, run[0] as QueuedMirror, lookAt) },
-          ],
-        }),
-      );
+      await this.doc.send(this.queueTransaction(pair, run, lookAt));
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
       throw storageError(error);
     }
+  }
+
+  /**
+   * Queues `run` (ascending sequences) in one transaction: an item per mirror, then the state item
+   * counting them and making the queue due `lookAt` (the last item, so a cancellation's first
+   * reason is the first mirror's own).
+   */
+  private queueTransaction(pair: DeliveryPair, run: QueuedMirror[], lookAt: number): TransactWriteCommand {
+    const pk = keys.deliveryPartition(pair.tenantId, pair.opportunityId, pair.side);
+    return new TransactWriteCommand({
+      TransactItems: [
+        ...run.map((entry) => ({
+          Put: {
+            TableName: this.tableName,
+            Item: queueItem(pk, entry),
+            // The same outbox entry seen twice (stream redelivery, two shards) is queued once.
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        })),
+        { Update: this.queuedStateUpdate(pair, run.length, run[0] as QueuedMirror, lookAt) },
+      ],
+    });
   }
 
   /** The state item's part of queueing `count` mirrors from `first` on: counted, and due `lookAt`. */
